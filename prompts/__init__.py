@@ -1,0 +1,1 @@
+"""Versioned prompt templates (YAML files), shipped as package data."""

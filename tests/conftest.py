@@ -1,0 +1,64 @@
+"""Shared fixtures: a real embedded Redis per test session, temp data dirs, captured logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+# No network at import, no hub downloads: set before anything imports litellm or transformers.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import pytest
+import redis.asyncio as aioredis
+
+from core.log import configure_logging
+from core.state.redis import open_redis
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never read the developer's DESKMATE_* settings, and write data under a temp dir."""
+    for name in list(os.environ):
+        if name.startswith("DESKMATE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DESKMATE_DATA_DIR", str(tmp_path / "var"))
+
+
+@pytest.fixture(scope="session")
+async def redis_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[aioredis.Redis]:
+    async with open_redis(None, tmp_path_factory.mktemp("redis")) as client:
+        yield client
+
+
+@pytest.fixture
+async def redis(redis_server: aioredis.Redis) -> AsyncIterator[aioredis.Redis]:
+    """The real embedded Redis, emptied before each test."""
+    await redis_server.flushdb()
+    yield redis_server
+
+
+class LogCapture:
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    def events(self) -> list[dict]:
+        return [json.loads(line) for line in self.text.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def logs() -> Iterator[LogCapture]:
+    """Structured logs as JSON lines, captured for assertions."""
+    capture = LogCapture()
+    configure_logging("debug", "json", capture.stream)
+    yield capture
+    configure_logging("warning", "json", io.StringIO())
