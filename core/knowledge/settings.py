@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, SecretStr
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
 
 
 class EmbeddingsSettings(BaseModel):
     model: str | None = None  # a litellm embedding model; unset = the local offline model
     api_base: str | None = None
     api_key: SecretStr | None = None
+    dim: int = Field(default=0, ge=0)  # provider vector size; 0 = learned from the first response
+    local_model_path: Path | None = None  # another sentence-transformers model folder; unset = all-MiniLM-L6-v2
 
 
 class ChromaSettings(BaseModel):
