@@ -62,3 +62,4 @@ def logs() -> Iterator[LogCapture]:
     configure_logging("debug", "json", capture.stream)
     yield capture
     configure_logging("warning", "json", io.StringIO())
+from tests.fakes.llm_server import llm_server  # noqa: E402, F401  (the fake OpenAI-compatible provider)
