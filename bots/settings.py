@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("./var")
+    company: str = "Acme Corp"  # the company name the prompts use
     redis_url: str | None = None  # unset = embedded redis-server under data_dir
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"  # auto: JSON unless stderr is a TTY

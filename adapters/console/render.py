@@ -1,0 +1,53 @@
+"""Render a reply stream in the terminal: tokens as they come, sources and notices after."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TextIO
+
+from core.models import CitationEvent, Error, Final, NeedsConfirmation, ReplyEvent, Status, TextDelta, ToolResult
+
+
+@dataclass
+class ConsoleOutcome:
+    final: Final | None = None
+    error: Error | None = None
+    proposal: NeedsConfirmation | None = None
+
+
+async def render(events: AsyncIterator[ReplyEvent], out: TextIO, diag: TextIO) -> ConsoleOutcome:
+    """Answers go to `out`; status lines and diagnostics to `diag`. Consumes the stream to the end."""
+    outcome = ConsoleOutcome()
+    citations: list[str] = []
+    wrote_text = False
+    async for event in events:
+        if isinstance(event, TextDelta):
+            out.write(event.text)
+            out.flush()
+            wrote_text = True
+        elif isinstance(event, Status):
+            diag.write(f"[{event.text}]\n")
+            diag.flush()
+        elif isinstance(event, CitationEvent):
+            c = event.citation
+            label = " — ".join(p for p in (c.title, c.section) if p) or c.source_id
+            citations.append(f"{label}" + (f" ({c.url})" if c.url else ""))
+        elif isinstance(event, ToolResult):
+            diag.write(f"[tool {event.name}: {'ok' if event.ok else 'failed'}]\n")
+        elif isinstance(event, NeedsConfirmation):
+            outcome.proposal = event
+        elif isinstance(event, Final):
+            outcome.final = event
+        elif isinstance(event, Error):
+            outcome.error = event
+            out.write(("\n" if wrote_text else "") + event.message)
+            wrote_text = True
+    if wrote_text:
+        out.write("\n")
+    if citations:
+        out.write("Sources:\n" + "".join(f"  [{n}] {c}\n" for n, c in enumerate(citations, start=1)))
+    if outcome.proposal is not None:
+        out.write(f"{outcome.proposal.summary}\nConfirm? Reply `yes` to confirm or `no` to cancel.\n")
+    out.flush()
+    return outcome

@@ -1,0 +1,90 @@
+"""The composition root: build every part from Settings and set the engine's stage order (here, once)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+# No network at import time and no model downloads: set before litellm/transformers are imported.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import redis.asyncio as aioredis
+from core.llm.gateway import LiteLLMGateway
+
+from bots.profile_loader import load_profiles
+from bots.settings import Settings
+from core.admin import AdminCommands
+from core.dispatch import Dispatcher, InlineDispatcher
+from core.engine import Engine, LogObserver, Observer, Stage
+from core.flags import FeatureFlags
+from core.memory.stage import MemoryStage
+from core.memory.window import ConversationMemory
+from core.profile import BotProfile
+from core.prompts import PromptLibrary, builtin_prompts_dir
+from core.stages.features import FeaturesStage
+from core.stages.generate import GenerateStage
+from core.stages.input import InputStage
+from core.state.redis import open_redis
+
+
+@dataclass
+class Runtime:
+    """Everything a running Deskmate holds; adapters get the parts they need from here."""
+
+    settings: Settings
+    redis: aioredis.Redis
+    profiles: dict[str, BotProfile]
+    prompts: PromptLibrary
+    flags: FeatureFlags
+    gateway: LiteLLMGateway
+    memory: ConversationMemory
+    engine: Engine
+    dispatcher: Dispatcher
+    admin: AdminCommands
+    parts: dict[str, Any] = field(default_factory=dict)  # knowledge, cache, tools, metrics...
+    exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Start everything (embedded Redis, models, stores) and close it all cleanly on exit."""
+    async with AsyncExitStack() as stack:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        redis = await stack.enter_async_context(open_redis(settings.redis_url, settings.data_dir))
+        prompts = PromptLibrary.load(builtin_prompts_dir())
+        profiles = load_profiles(settings.profiles_dir)
+        for profile in profiles.values():
+            prompts.check_profile(profile)
+        gateway = LiteLLMGateway(settings.llm, redis)
+        chain = settings.llm.chain()
+        memory = ConversationMemory(redis, settings.memory, gateway, prompts,
+                                    token_model=chain[0].model if chain else "gpt-4o-mini")
+        locked = {"pii": True} if settings.pii.locked else {}
+        flags = FeatureFlags(redis, locked=locked)
+        parts: dict[str, Any] = {}
+        observers: list[Observer] = [LogObserver()]
+
+        # The engine's stage order — the one place it is set:
+        stages: list[Stage] = [
+            InputStage(settings.limits.max_message_chars),  # refuse empty/oversized input before any work
+            FeaturesStage(flags),  # effective flags: bot default -> workspace -> channel
+            # pii: mask before anything else sees the text; restore placeholders on the way out
+            # cache: answer from the semantic cache (masked question); store eligible answers on the way out
+            MemoryStage(memory),  # conversation window in; the exchange appended on the way out
+            # retrieval: knowledge passages for the question
+        ]
+        terminal = GenerateStage(gateway, prompts, company=settings.company)
+
+        engine = Engine(stages, terminal, profiles, observers=observers)
+        dispatcher = InlineDispatcher(engine)
+        admin = AdminCommands(flags)
+        runtime = Runtime(settings=settings, redis=redis, profiles=profiles, prompts=prompts, flags=flags,
+                          gateway=gateway, memory=memory, engine=engine, dispatcher=dispatcher, admin=admin,
+                          parts=parts, exit_stack=stack)
+        yield runtime

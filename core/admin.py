@@ -1,0 +1,135 @@
+"""Admin commands, platform-neutral: `help`, `features`, `enable`/`disable`/`reset`, `stats`.
+
+Slack's `/deskmate ...` and Telegram's `/features`, `/enable ...` both end up here. The adapter
+decides who is an admin (Slack users.info / allow-list, Telegram allow-list / chat admins); this
+module enforces that only admins change anything and records every change.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.flags import FeatureFlags, FlagError
+from core.profile import BotProfile
+from core.texts import text
+
+StatsSource = Callable[[str, str], Awaitable[dict[str, Any]]]  # (platform, tenant) -> named numbers
+CHANNEL_REF = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([A-Za-z0-9_-]+)$")
+WORKSPACE_WORDS = {"workspace", "all", "everywhere", "bot"}
+
+
+@dataclass(frozen=True)
+class AdminContext:
+    platform: str
+    tenant: str
+    channel: str
+    user: str
+    is_admin: bool
+    profile: BotProfile
+    locale: str | None = None
+    command_prefix: str = "/deskmate "  # how the user types commands here (Telegram: "/")
+
+
+@dataclass(frozen=True)
+class AdminReply:
+    text: str
+    ok: bool = True
+    changed: bool = False
+
+
+class AdminCommands:
+    def __init__(self, flags: FeatureFlags, stats: Sequence[StatsSource] = ()) -> None:
+        self.flags = flags
+        self.stats_sources = list(stats)
+
+    def add_stats(self, source: StatsSource) -> None:
+        self.stats_sources.append(source)
+
+    async def handle(self, ctx: AdminContext, command_line: str) -> AdminReply:
+        words = command_line.strip().split()
+        command = words[0].lower() if words else "help"
+        args = words[1:]
+        if command == "help":
+            return AdminReply(self._help(ctx))
+        if command == "features":
+            return AdminReply(await self._features(ctx))
+        if command in ("enable", "disable", "reset", "stats") and not ctx.is_admin:
+            return AdminReply(text("not_admin", ctx.locale), ok=False)
+        if command in ("enable", "disable", "reset"):
+            return await self._change(ctx, command, args)
+        if command == "stats":
+            return AdminReply(await self._stats(ctx))
+        return AdminReply(text("unknown_command", ctx.locale, command=command), ok=False)
+
+    def _help(self, ctx: AdminContext) -> str:
+        p = ctx.command_prefix
+        return "\n".join([
+            "*Deskmate commands*",
+            f"`{p}features` — the effective features here and where each value comes from",
+            f"`{p}enable <feature> [#channel|workspace]` — turn a feature on (admins)",
+            f"`{p}disable <feature> [#channel|workspace]` — turn a feature off (admins)",
+            f"`{p}reset <feature> [#channel|workspace]` — inherit the value again (admins)",
+            f"`{p}stats` — usage, cache and feedback numbers (admins)",
+            "Features: " + ", ".join(f"`{f}`" for f in sorted(self.flags.known)),
+        ])
+
+    async def _features(self, ctx: AdminContext) -> str:
+        states = await self.flags.effective(ctx.profile, ctx.platform, ctx.tenant, ctx.channel)
+        lines = ["*Features in this conversation*"]
+        for state in states.values():
+            mark = "on" if state.on else "off"
+            origin = {"default": f"default of bot `{ctx.profile.name}`", "workspace": "set for the workspace",
+                      "channel": "set for this channel", "locked": "locked by the deployment"}[state.source]
+            who = f" by {state.by} at {_when(state.at)}" if state.by and state.at else ""
+            lines.append(f"• `{state.feature}`: *{mark}* ({origin}{who})")
+        history = await self.flags.history(ctx.platform, ctx.tenant, limit=5)
+        if history:
+            lines.append("*Recent changes*")
+            lines.extend(
+                f"• {_when(h.get('at'))} {h.get('by')}: {h.get('action')} `{h.get('feature')}` ({h.get('scope')})"
+                for h in history
+            )
+        return "\n".join(lines)
+
+    async def _change(self, ctx: AdminContext, command: str, args: list[str]) -> AdminReply:
+        if not args:
+            return AdminReply(f"Usage: `{ctx.command_prefix}{command} <feature> [#channel|workspace]`", ok=False)
+        feature = args[0].lower()
+        channel: str | None = ctx.channel
+        scope_label = "this channel"
+        if len(args) > 1:
+            target = args[1]
+            if target.lower() in WORKSPACE_WORDS:
+                channel, scope_label = None, "the whole workspace"
+            else:
+                match = CHANNEL_REF.match(target)
+                if not match:
+                    return AdminReply(f"I don't understand the target `{target}`: use #channel or `workspace`.",
+                                      ok=False)
+                channel = match.group(1) or match.group(2)
+                scope_label = f"<#{channel}>" if ctx.platform == "slack" else f"chat {channel}"
+        try:
+            if command == "reset":
+                await self.flags.reset(ctx.platform, ctx.tenant, feature, ctx.user, channel)
+                return AdminReply(f"`{feature}` now inherits its value in {scope_label}.", changed=True)
+            state = await self.flags.set(ctx.platform, ctx.tenant, feature, command == "enable", ctx.user, channel)
+        except FlagError as exc:
+            return AdminReply(f"Nothing changed: {exc}.", ok=False)
+        return AdminReply(f"`{feature}` is now *{'on' if state.on else 'off'}* in {scope_label}.", changed=True)
+
+    async def _stats(self, ctx: AdminContext) -> str:
+        lines = ["*Deskmate stats*"]
+        for source in self.stats_sources:
+            for name, value in (await source(ctx.platform, ctx.tenant)).items():
+                lines.append(f"• {name}: {value}")
+        if len(lines) == 1:
+            lines.append("No statistics are collected yet.")
+        return "\n".join(lines)
+
+
+def _when(at: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at)) if at else "?"

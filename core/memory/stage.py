@@ -1,0 +1,34 @@
+"""Memory stage: load the conversation window into the turn; append the exchange after the reply."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from core.engine import Next
+from core.memory.window import ConversationMemory
+from core.models import Final, ReplyEvent
+from core.turn import Turn
+
+
+class MemoryStage:
+    name = "memory"
+
+    def __init__(self, memory: ConversationMemory) -> None:
+        self.memory = memory
+
+    async def run(self, turn: Turn, call_next: Next) -> AsyncIterator[ReplyEvent]:
+        conversation = turn.inbound.conversation_key
+        turn.summary, turn.history = await self.memory.load(conversation)
+        turn.facts["history_messages"] = len(turn.history)
+        final: Final | None = None
+        async for event in call_next(turn):
+            if isinstance(event, Final):
+                final = event
+            yield event
+        if final is not None and turn.text:
+            # Both texts are masked here: this stage runs inside the PII stage.
+            await self.memory.append(
+                conversation,
+                [{"role": "user", "content": turn.text}, {"role": "assistant", "content": final.text}],
+                turn.reply_id,
+            )

@@ -1,0 +1,135 @@
+"""Conversation memory in Redis: a token-budgeted window of masked turns plus a running summary.
+
+Keyed by platform + tenant + conversation (`Inbound.conversation_key`). When the window exceeds its
+budget, the oldest turns are folded into the summary by the LLM (or, with no model, into a short
+extractive note), under a Redis lock so several workers never fold the same turns twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+
+from core.llm.types import Gateway
+from core.memory.settings import MemorySettings
+from core.prompts import PromptLibrary
+from core.state.keys import key
+
+log = structlog.get_logger("deskmate.memory")
+SUMMARY_PROMPT = ("memory_summary", "v1")
+
+
+def count_tokens(text: str, model: str) -> int:
+    import litellm
+
+    return int(litellm.token_counter(model=model, text=text))
+
+
+class ConversationMemory:
+    def __init__(self, redis: aioredis.Redis, settings: MemorySettings, gateway: Gateway, prompts: PromptLibrary,
+                 token_model: str = "gpt-4o-mini") -> None:
+        self.redis = redis
+        self.settings = settings
+        self.gateway = gateway
+        self.prompts = prompts
+        self.token_model = token_model
+
+    def _keys(self, conversation: str) -> tuple[str, str, str]:
+        return key("mem", conversation), key("memsum", conversation), key("memlock", conversation)
+
+    async def load(self, conversation: str) -> tuple[str, list[dict[str, Any]]]:
+        """(summary, messages) for the conversation; refreshes its idle TTL."""
+        turns_key, summary_key, _ = self._keys(conversation)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(turns_key, 0, -1)
+            pipe.get(summary_key)
+            pipe.expire(turns_key, self.settings.ttl_s)
+            pipe.expire(summary_key, self.settings.ttl_s)
+            raw_turns, raw_summary, *_ = await pipe.execute()
+        messages = [json.loads(item) for item in raw_turns]
+        summary = json.loads(raw_summary)["text"] if raw_summary else ""
+        return summary, [{"role": m["role"], "content": m["content"]} for m in messages]
+
+    async def length(self, conversation: str) -> int:
+        """How many messages the window holds (a summary counts as older history too)."""
+        turns_key, summary_key, _ = self._keys(conversation)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.llen(turns_key)
+            pipe.exists(summary_key)
+            count, has_summary = await pipe.execute()
+        return int(count) + (2 if has_summary else 0)
+
+    async def append(self, conversation: str, messages: Sequence[dict[str, str]], request_id: str = "") -> None:
+        """Add masked messages; fold the oldest into the summary when over the token budget."""
+        turns_key, summary_key, _ = self._keys(conversation)
+        entries = [
+            json.dumps({"role": m["role"], "content": m["content"],
+                        "tokens": count_tokens(m["content"], self.token_model)})
+            for m in messages
+        ]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(turns_key, *entries)
+            pipe.expire(turns_key, self.settings.ttl_s)
+            pipe.expire(summary_key, self.settings.ttl_s)
+            pipe.lrange(turns_key, 0, -1)
+            pipe.get(summary_key)
+            *_, raw_turns, raw_summary = await pipe.execute()
+        summary = json.loads(raw_summary) if raw_summary else {"text": "", "tokens": 0}
+        total = summary["tokens"] + sum(json.loads(t)["tokens"] for t in raw_turns)
+        if total > self.settings.max_tokens:
+            await self._fold(conversation, [json.loads(t) for t in raw_turns], summary, request_id)
+
+    async def clear(self, conversation: str) -> None:
+        await self.redis.delete(*self._keys(conversation))
+
+    async def _fold(self, conversation: str, turns: list[dict[str, Any]], summary: dict[str, Any],
+                    request_id: str) -> None:
+        turns_key, summary_key, lock_key = self._keys(conversation)
+        if not await self.redis.set(lock_key, b"1", nx=True, ex=60):
+            return  # another worker is folding this conversation
+        try:
+            # Keep the newest turns within half the budget (at least the last exchange); fold the rest.
+            keep_budget = self.settings.max_tokens // 2
+            kept, used = 0, 0
+            for turn in reversed(turns):
+                if kept >= 2 and used + turn["tokens"] > keep_budget:
+                    break
+                kept += 1
+                used += turn["tokens"]
+            old = turns[: len(turns) - kept]
+            if not old:
+                return
+            text = await self._summarize(summary["text"], old, request_id)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.ltrim(turns_key, len(old), -1)
+                pipe.set(summary_key, json.dumps({"text": text, "tokens": count_tokens(text, self.token_model)}),
+                         ex=self.settings.ttl_s)
+                await pipe.execute()
+            log.info("memory_folded", request_id=request_id, folded=len(old), kept=kept)
+        finally:
+            await self.redis.delete(lock_key)
+
+    async def _summarize(self, previous: str, old: list[dict[str, Any]], request_id: str) -> str:
+        max_words = max(20, self.settings.summary_max_tokens * 3 // 4)
+        if self.gateway.available:
+            template = self.prompts.get(*SUMMARY_PROMPT)
+            messages = [
+                {"role": "system", "content": template.render("system", max_words=max_words)},
+                {"role": "user", "content": template.render("user", summary=previous, messages=old)},
+            ]
+            try:
+                completion = await self.gateway.complete(
+                    messages, max_tokens=self.settings.summary_max_tokens, request_id=request_id)
+                if completion.text.strip():
+                    return completion.text.strip()
+            except Exception as exc:
+                log.warning("memory_summary_failed", request_id=request_id, error=type(exc).__name__)
+        # No model: keep what the user asked, newest last, within the summary budget.
+        questions = [m["content"].strip().replace("\n", " ")[:160] for m in old if m["role"] == "user"]
+        note = (previous + " " if previous else "") + "Earlier the user asked: " + "; ".join(questions) + "."
+        words = note.split()
+        return " ".join(words[-max_words:])

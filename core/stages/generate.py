@@ -1,0 +1,170 @@
+"""Generate stage (the terminal one): build the prompt, stream the model's answer, cite sources.
+
+With no model configured, or when every model fails before answering, it gives a clearly labelled
+retrieval-only answer (the best knowledge passages with their sources) instead of an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+import structlog
+
+from core.errors import ModelUnavailable
+from core.llm.types import Completion, Gateway, TextChunk, ToolCallRequest
+from core.models import Citation, CitationEvent, Final, ReplyEvent, TextDelta
+from core.prompts import PromptLibrary
+from core.texts import text
+from core.turn import Turn
+
+log = structlog.get_logger("deskmate.generate")
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "de": "German", "fr": "French", "es": "Spanish"}
+CITE_MARK = re.compile(r"\[(\d{1,2})\]")
+RETRIEVAL_ONLY_PASSAGES = 3
+SNIPPET_CHARS = 400
+
+
+class ToolRunner(Protocol):
+    """The tools seam: schemas offered to the model, and running the calls it makes."""
+
+    def specs(self, turn: Turn) -> list[dict[str, Any]]: ...
+
+    def execute(self, turn: Turn, calls: Sequence[ToolCallRequest],
+                messages: list[dict[str, Any]]) -> AsyncIterator[ReplyEvent]:
+        """Run (or propose) the calls, append tool messages to `messages`, yield status events.
+
+        Sets `turn.facts["tools_pending"] = True` when the round must stop (a confirmation is needed).
+        """
+        ...
+
+    @property
+    def max_rounds(self) -> int: ...
+
+
+class GenerateStage:
+    name = "generate"
+
+    def __init__(self, gateway: Gateway, prompts: PromptLibrary, company: str = "the company",
+                 tools: ToolRunner | None = None) -> None:
+        self.gateway = gateway
+        self.prompts = prompts
+        self.company = company
+        self.tools = tools
+
+    def build_messages(self, turn: Turn) -> list[dict[str, Any]]:
+        version = self.prompts.select_version(turn.profile, f"{turn.inbound.platform}:{turn.inbound.user}")
+        template = self.prompts.get(turn.profile.prompt, version)
+        turn.prompt_name, turn.prompt_version = template.name, template.version
+        rag = turn.enabled("rag")
+        context = {
+            "company": self.company, "language": turn.language,
+            "language_name": LANGUAGE_NAMES.get(turn.language, turn.language), "rag": rag,
+            "tools": bool(self.tools and self.tools.specs(turn)), "summary": turn.summary,
+            "passages": turn.passages, "bot": turn.profile.name,
+        }
+        messages: list[dict[str, Any]] = [{"role": "system", "content": template.render("system", **context)}]
+        if rag and template.has("context"):
+            messages.append({"role": "system", "content": template.render("context", **context)})
+        messages.extend(turn.history)
+        messages.append({"role": "user", "content": turn.text})
+        return messages
+
+    async def run(self, turn: Turn) -> AsyncIterator[ReplyEvent]:
+        messages = self.build_messages(turn)
+        if not self.gateway.available:
+            async for event in self._retrieval_only(turn, reason="no_model"):
+                yield event
+            return
+        streaming = turn.flags.get("streaming", True)
+        answer: list[str] = []
+        specs = self.tools.specs(turn) if self.tools else []
+        rounds = self.tools.max_rounds if self.tools else 0
+        try:
+            for round_no in range(rounds + 1):
+                completion: Completion | None = None
+                offer = specs if specs and round_no < rounds else None
+                async for item in self.gateway.stream(messages, tools=offer, request_id=turn.reply_id):
+                    if isinstance(item, TextChunk):
+                        answer.append(item.text)
+                        if streaming:
+                            yield TextDelta(text=item.text)
+                    else:
+                        completion = item
+                if completion is None:
+                    raise ModelUnavailable("the model stream ended without a completion")
+                turn.model = completion.model
+                turn.usage = turn.usage + completion.usage
+                if completion.fallbacks_used:
+                    turn.facts["fallbacks_used"] = turn.facts.get("fallbacks_used", 0) + completion.fallbacks_used
+                if not completion.tool_calls or self.tools is None or offer is None:
+                    break
+                turn.used_tools = True
+                messages.append({
+                    "role": "assistant", "content": completion.text or None,
+                    "tool_calls": [
+                        {"id": c.call_id, "type": "function",
+                         "function": {"name": c.name, "arguments": c.arguments_json}}
+                        for c in completion.tool_calls
+                    ],
+                })
+                async for event in self.tools.execute(turn, completion.tool_calls, messages):
+                    yield event
+                if turn.facts.get("tools_pending"):
+                    break
+        except ModelUnavailable:
+            if answer:
+                raise
+            async for event in self._retrieval_only(turn, reason="models_failed"):
+                yield event
+            return
+        full = "".join(answer)
+        if not streaming and full:
+            yield TextDelta(text=full)
+        citations = self._cited(turn, full)
+        for citation in citations:
+            yield CitationEvent(citation=citation)
+        yield self._final(turn, full, citations)
+
+    @staticmethod
+    def _cited(turn: Turn, answer: str) -> list[Citation]:
+        """Citations for the passages the answer refers to as [n], in order of first mention."""
+        seen: list[int] = []
+        for match in CITE_MARK.finditer(answer):
+            n = int(match.group(1))
+            if 1 <= n <= len(turn.passages) and n not in seen:
+                seen.append(n)
+        return [turn.passages[n - 1].citation() for n in seen]
+
+    def _final(self, turn: Turn, answer: str, citations: Sequence[Citation]) -> Final:
+        turn.citations = list(citations)
+        return Final(
+            reply_id=turn.reply_id, text=answer, citations=tuple(citations), usage=turn.usage, model=turn.model,
+            prompt_name=turn.prompt_name, prompt_version=turn.prompt_version, cached=turn.cached,
+            retrieval_only=turn.retrieval_only, used_tools=turn.used_tools,
+        )
+
+    async def _retrieval_only(self, turn: Turn, reason: str) -> AsyncIterator[ReplyEvent]:
+        """A labelled answer made only of knowledge passages: never silence, never a stack trace."""
+        turn.retrieval_only = True
+        turn.facts["retrieval_only_reason"] = reason
+        passages = turn.passages[:RETRIEVAL_ONLY_PASSAGES]
+        if not passages:
+            body = text("retrieval_only_none", turn.language)
+        else:
+            parts = [text("retrieval_only_header", turn.language)]
+            for n, passage in enumerate(passages, start=1):
+                heading = " — ".join(p for p in (passage.title, passage.section) if p) or passage.source_id
+                snippet = passage.text.strip()
+                if len(snippet) > SNIPPET_CHARS:
+                    snippet = snippet[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+                quoted = "\n".join("> " + line for line in snippet.splitlines() if line.strip())
+                parts.append(f"**[{n}] {heading}**\n{quoted}")
+            body = "\n\n".join(parts)
+        yield TextDelta(text=body)
+        citations = [p.citation() for p in passages]
+        for citation in citations:
+            yield CitationEvent(citation=citation)
+        yield self._final(turn, body, citations)
