@@ -31,7 +31,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         configure_logging(settings.log_level, settings.log_format)
         log_stream = None
     else:
-        log_stream = (settings.data_dir / "deskmate.log").open("a", encoding="utf-8")  # noqa: ASYNC230 - once at start-up
+        log_stream = (settings.data_dir / "deskmate.log").open("a", encoding="utf-8")
         configure_logging(settings.log_level, "json", log_stream)
     conversation = args.conversation or uuid.uuid4().hex[:12]
     try:
