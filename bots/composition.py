@@ -47,6 +47,7 @@ class Runtime:
     engine: Engine
     dispatcher: Dispatcher
     admin: AdminCommands
+    services: Services
     parts: dict[str, Any] = field(default_factory=dict)  # knowledge, cache, tools, metrics...
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
@@ -84,7 +85,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         engine = Engine(stages, terminal, profiles, observers=observers)
         dispatcher = InlineDispatcher(engine)
         admin = AdminCommands(flags)
+        services = Services(engine=engine, dispatcher=dispatcher, admin=admin, flags=flags, redis=redis,
+                            profiles=profiles)
         runtime = Runtime(settings=settings, redis=redis, profiles=profiles, prompts=prompts, flags=flags,
                           gateway=gateway, memory=memory, engine=engine, dispatcher=dispatcher, admin=admin,
-                          parts=parts, exit_stack=stack)
+                          services=services, parts=parts, exit_stack=stack)
         yield runtime

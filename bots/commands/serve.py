@@ -1,0 +1,61 @@
+"""`deskmate serve`: the HTTP server (Slack events, Telegram webhook, health) and platform connections."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from aiohttp import web
+
+from bots.settings import Settings
+
+DRAIN_S = 30.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "serve", help="run Deskmate for Slack and/or Telegram",
+        description="Start Deskmate's HTTP server and every platform whose settings are present.",
+    )
+    parser.set_defaults(func=run)
+
+
+def build_platforms(settings: Settings, runtime: object, web_app: web.Application) -> list:
+    """Every configured platform, with its HTTP routes mounted on `web_app`."""
+    platforms: list = []
+    return platforms
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from bots.composition import open_runtime
+    from core.log import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_runtime(settings) as runtime:
+        web_app = web.Application(client_max_size=1024 * 1024)
+        web_app.router.add_get("/healthz", lambda _: web.json_response({"status": "ok"}))
+        platforms = build_platforms(settings, runtime, web_app)
+        if not platforms:
+            print("deskmate: no platform configured (set DESKMATE_SLACK__* or DESKMATE_TELEGRAM__* settings); "
+                  "serving health endpoints only", file=sys.stderr)
+        runner = web.AppRunner(web_app)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.http.host, settings.http.port)
+        await site.start()
+        for platform in platforms:
+            await platform.start()
+        try:
+            await stop.wait()
+        finally:
+            # Graceful: stop taking new messages, let in-flight answers finish, then close.
+            for platform in platforms:
+                await platform.stop()
+            await runtime.dispatcher.drain(DRAIN_S)
+            await runner.cleanup()
+    return 0
