@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-# No network at import time and no model downloads: set before litellm/transformers are imported.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
 import redis.asyncio as aioredis
-from core.llm.gateway import LiteLLMGateway
 
 from bots.profile_loader import load_profiles
 from bots.settings import Settings
@@ -23,10 +15,12 @@ from core.admin import AdminCommands
 from core.dispatch import Dispatcher, InlineDispatcher
 from core.engine import Engine, LogObserver, Observer, Stage
 from core.flags import FeatureFlags
+from core.llm.gateway import LiteLLMGateway
 from core.memory.stage import MemoryStage
 from core.memory.window import ConversationMemory
 from core.profile import BotProfile
 from core.prompts import PromptLibrary, builtin_prompts_dir
+from core.services import Services
 from core.stages.features import FeaturesStage
 from core.stages.generate import GenerateStage
 from core.stages.input import InputStage
