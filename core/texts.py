@@ -20,6 +20,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_admin": "Sorry, only administrators can change Deskmate's settings.",
         "unknown_command": "Unknown command `{command}`. Try `help`.",
         "no_knowledge": "I couldn't find anything about that in the knowledge base, so I won't guess.",
+        "searching_kb": "Searching the knowledge base…",
     },
     "ru": {
         "internal": "Извините, у меня что-то пошло не так. Попробуйте ещё раз чуть позже.",
@@ -36,6 +37,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "not_admin": "Извините, менять настройки Deskmate могут только администраторы.",
         "unknown_command": "Неизвестная команда `{command}`. Попробуйте `help`.",
         "no_knowledge": "В базе знаний ничего об этом нет, поэтому гадать не буду.",
+        "searching_kb": "Ищу в базе знаний…",
     },
 }
 

@@ -1,0 +1,119 @@
+"""BM25 keyword search over one collection's chunks (rank-bm25 statistics, vectorized scoring).
+
+rank-bm25's `get_scores` loops in Python over every document for each query term (~10 ms per term
+at 100k chunks), so the per-document BM25 weights it defines are precomputed once into a sparse
+term x chunk matrix; a query is then the sum of a few matrix rows. Identifiers such as `ERR-4031` or
+`DM-PRO-200` are kept as one token (and also split into parts), so exact codes match exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-_./][a-z0-9]+)*")
+_STOP = frozenset(
+    "a an and are as at be but by can do does for from how i if in into is it its me my no not of on or our so "
+    "that the their then there these they this to was we what when where which who why will with you your".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    tokens: list[str] = []
+    for match in _WORD.findall(text.lower()):
+        if match in _STOP:
+            continue
+        tokens.append(match)
+        if any(sep in match for sep in "-_./"):
+            tokens.extend(p for p in re.split(r"[-_./]", match) if p and p not in _STOP)
+    return tokens
+
+
+def identifiers(text: str) -> set[str]:
+    """Tokens that look like codes (letters and digits, or dashed): these demand an exact match."""
+    return {t for t in _WORD.findall(text.lower()) if re.search(r"\d", t) or re.search(r"[a-z][-_][a-z0-9]", t)}
+
+
+class KeywordIndex:
+    """An immutable BM25 index of (id, text, metadata) rows; rebuilt when the collection changes."""
+
+    def __init__(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]],
+                 k1: float = 1.5, b: float = 0.75) -> None:
+        from rank_bm25 import BM25Okapi
+        from scipy.sparse import csr_matrix
+
+        self.ids = list(ids)
+        self.metadatas = list(metadatas)
+        self.position = {cid: i for i, cid in enumerate(self.ids)}
+        self.vocab: dict[str, int] = {}
+        self._columns: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
+        self._numeric: dict[str, np.ndarray] = {}
+        self.texts = list(texts)
+        n = len(self.ids)
+        if n == 0:
+            self.matrix = None
+            return
+        corpus = [tokenize(t) or ["\x00"] for t in texts]
+        bm25 = BM25Okapi(corpus, k1=k1, b=b)
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        avgdl = bm25.avgdl or 1.0
+        for doc_index, (freqs, length) in enumerate(zip(bm25.doc_freqs, bm25.doc_len, strict=True)):
+            norm = k1 * (1 - b + b * length / avgdl)
+            for term, tf in freqs.items():
+                term_id = self.vocab.setdefault(term, len(self.vocab))
+                rows.append(term_id)
+                cols.append(doc_index)
+                vals.append(bm25.idf.get(term, 0.0) * tf * (k1 + 1) / (tf + norm))
+        self.matrix = csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(self.vocab), n))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _codes(self, name: str) -> tuple[np.ndarray, dict[Any, int]]:
+        """A metadata field as integer codes (cached), so filters are fast array comparisons."""
+        entry = self._columns.get(name)
+        if entry is None:
+            mapping: dict[Any, int] = {}
+            codes = np.fromiter((mapping.setdefault(m.get(name), len(mapping)) for m in self.metadatas),
+                                dtype=np.int32, count=len(self.metadatas))
+            entry = (codes, mapping)
+            self._columns[name] = entry
+        return entry
+
+    def mask_in(self, name: str, values: Sequence[Any]) -> np.ndarray:
+        """Rows whose metadata `name` is one of `values`."""
+        codes, mapping = self._codes(name)
+        wanted = [mapping[v] for v in values if v in mapping]
+        return np.isin(codes, np.asarray(wanted, dtype=np.int32)) if wanted else np.zeros(len(codes), dtype=bool)
+
+    def mask_at_least(self, name: str, value: float) -> np.ndarray:
+        col = self._numeric.get(name)
+        if col is None:
+            col = np.asarray([float(m.get(name) or 0.0) for m in self.metadatas], dtype=np.float64)
+            self._numeric[name] = col
+        return col >= value
+
+    def search(self, query: str, limit: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The best `limit` (id, bm25 score) pairs with a positive score among rows where `mask` is true."""
+        if self.matrix is None:
+            return []
+        term_ids = sorted({self.vocab[t] for t in tokenize(query) if t in self.vocab})
+        if not term_ids:
+            return []
+        scores = np.asarray(self.matrix[term_ids].sum(axis=0)).ravel()
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        positive = np.flatnonzero(scores > 0)
+        if positive.size == 0:
+            return []
+        if positive.size > limit:
+            top = positive[np.argpartition(-scores[positive], limit - 1)[:limit]]
+        else:
+            top = positive
+        top = top[np.argsort(-scores[top])]
+        return [(self.ids[i], float(scores[i])) for i in top]

@@ -1,0 +1,223 @@
+"""Hybrid retrieval: vector similarity (Chroma) + BM25 keywords, fused with Reciprocal Rank Fusion,
+optionally reranked (litellm), with a relevance floor and metadata filters (tenant, access groups, tags, date).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import structlog
+
+from core.knowledge.embeddings import Embedder
+from core.knowledge.ingest import embed_text
+from core.knowledge.keyword import KeywordIndex, identifiers
+from core.knowledge.store import SHARED, Store, and_where
+from core.models import Passage
+
+log = structlog.get_logger("deskmate.knowledge")
+
+Mode = Literal["hybrid", "vector", "keyword"]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who is asking: only documents of this tenant (or shared) and these access groups (or public)."""
+
+    tenant: str
+    access_groups: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    updated_since: float | None = None
+
+    def where(self) -> dict[str, Any] | None:
+        conditions: list[dict[str, Any]] = [
+            {"tenant": {"$in": [self.tenant, SHARED]}},
+            {"access": {"$in": [*self.access_groups, SHARED]}},
+            *({f"tag_{k}": v} for k, v in self.tags.items()),
+        ]
+        if self.updated_since is not None:
+            conditions.append({"updated": {"$gte": self.updated_since}})
+        return and_where(conditions)
+
+    def mask(self, index: KeywordIndex) -> np.ndarray:
+        mask = index.mask_in("tenant", [self.tenant, SHARED]) & index.mask_in("access", [*self.access_groups, SHARED])
+        for k, v in self.tags.items():
+            mask &= index.mask_in(f"tag_{k}", [v])
+        if self.updated_since is not None:
+            mask &= index.mask_at_least("updated", self.updated_since)
+        return mask
+
+
+@dataclass
+class Candidate:
+    id: str
+    collection: str
+    text: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    similarity: float | None = None
+    bm25: float = 0.0
+    rrf: float = 0.0
+    rerank: float | None = None
+
+
+class Reranker:
+    """A litellm rerank provider (Cohere, Jina, Voyage...)."""
+
+    def __init__(self, model: str, api_base: str | None = None, api_key: str | None = None) -> None:
+        self.model, self.api_base, self.api_key = model, api_base, api_key
+
+    async def scores(self, query: str, documents: list[str]) -> list[float]:
+        import litellm
+
+        response = await litellm.arerank(model=self.model, query=query, documents=documents, top_n=len(documents),
+                                         api_base=self.api_base, api_key=self.api_key)
+        scores = [0.0] * len(documents)
+        for item in response.results or []:
+            get = item.get if isinstance(item, dict) else lambda k, it=item: getattr(it, k)
+            scores[int(get("index"))] = float(get("relevance_score"))
+        return scores
+
+
+class Searcher:
+    def __init__(self, store: Store, embedder: Embedder, reranker: Reranker | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.reranker = reranker
+        self._indexes: dict[str, tuple[int, KeywordIndex]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def keyword_index(self, collection: str, coll: Any, version: int) -> KeywordIndex:
+        """The BM25 index of a collection, rebuilt (in a thread) when its version changed."""
+        cached = self._indexes.get(collection)
+        if cached and cached[0] == version:
+            return cached[1]
+        async with self._locks.setdefault(collection, asyncio.Lock()):
+            cached = self._indexes.get(collection)
+            if cached and cached[0] == version:
+                return cached[1]
+            index = await asyncio.to_thread(self._build_index, coll)
+            self._indexes[collection] = (version, index)
+            log.info("bm25_index_built", collection=collection, chunks=len(index))
+            return index
+
+    @staticmethod
+    def _build_index(coll: Any) -> KeywordIndex:
+        rows = Store.get_all_sync(coll, ["documents", "metadatas"])
+        metas = [m or {} for m in rows["metadatas"]]
+        texts = [embed_text(m, d or "") for m, d in zip(metas, rows["documents"], strict=True)]
+        index = KeywordIndex(rows["ids"], texts, metas)
+        index.texts = [d or "" for d in rows["documents"]]  # passages show the chunk body, not its heading
+        return index
+
+    async def search(
+        self,
+        query: str,
+        collections: Sequence[str],
+        scope: Scope,
+        *,
+        top_k: int = 5,
+        candidates: int = 30,
+        rrf_k: int = 60,
+        min_similarity: float = 0.3,
+        rerank: bool = True,
+        min_rerank_score: float = 0.0,
+        mode: Mode = "hybrid",
+        query_vector: list[float] | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> list[Passage]:
+        """The best passages for `query` that pass the relevance floor, best first (may be empty)."""
+        if not query.strip() or not collections:
+            return []
+        t0 = time.perf_counter()
+        if query_vector is None:
+            query_vector = (await self.embedder.embed([query]))[0]
+        t_embed = time.perf_counter()
+        versions = await self.store.versions(list(collections))
+        found: dict[str, Candidate] = {}
+        for collection, version in zip(collections, versions, strict=True):
+            coll = await self.store.get(collection)
+            if coll is None:
+                continue
+            Store.check_model(collection, coll, self.embedder.model_id)
+            await self._collect(query, query_vector, collection, coll, version, scope, candidates, rrf_k, mode, found)
+        ranked = sorted(found.values(), key=lambda c: c.rrf, reverse=True)[: max(candidates, top_k)]
+        await self._fill_similarity(ranked, query_vector)
+        wanted = identifiers(query)
+        kept = [c for c in ranked if (c.similarity or 0.0) >= min_similarity
+                or (wanted and wanted & identifiers(c.text + " " + c.meta.get("title", "")))]
+        if rerank and self.reranker is not None and kept:
+            scores = await self.reranker.scores(query, [c.text for c in kept])
+            for c, s in zip(kept, scores, strict=True):
+                c.rerank = s
+            kept = sorted((c for c in kept if (c.rerank or 0.0) >= min_rerank_score),
+                          key=lambda c: c.rerank or 0.0, reverse=True)
+        if timings is not None:
+            timings["embed_s"] = t_embed - t0
+            timings["search_s"] = time.perf_counter() - t_embed
+        return [self._passage(c) for c in kept[:top_k]]
+
+    async def _collect(self, query: str, vector: list[float], collection: str, coll: Any, version: int, scope: Scope,
+                       candidates: int, rrf_k: int, mode: Mode, found: dict[str, Candidate]) -> None:
+        def add(rank: int, cid: str) -> Candidate:
+            cand = found.get(cid)
+            if cand is None:
+                cand = found[cid] = Candidate(cid, collection)
+            cand.rrf += 1.0 / (rrf_k + rank)
+            return cand
+
+        if mode in ("hybrid", "vector"):
+            result = await asyncio.to_thread(
+                coll.query, query_embeddings=[vector], n_results=candidates, where=scope.where(),
+                include=["documents", "metadatas", "distances"],
+            )
+            for rank, (cid, doc, meta, dist) in enumerate(zip(result["ids"][0], result["documents"][0],
+                                                              result["metadatas"][0], result["distances"][0],
+                                                              strict=True), start=1):
+                cand = add(rank, cid)
+                cand.text, cand.meta, cand.similarity = doc or "", dict(meta or {}), 1.0 - float(dist)
+        if mode in ("hybrid", "keyword"):
+            index = await self.keyword_index(collection, coll, version)
+            for rank, (cid, score) in enumerate(index.search(query, candidates, scope.mask(index)), start=1):
+                cand = add(rank, cid)
+                cand.bm25 = score
+                if not cand.text:
+                    pos = index.position[cid]
+                    cand.text, cand.meta = index.texts[pos], dict(index.metadatas[pos])
+
+    async def _fill_similarity(self, ranked: list[Candidate], vector: list[float]) -> None:
+        """Cosine similarity for keyword-only candidates (their vectors come from Chroma)."""
+        missing: dict[str, list[Candidate]] = {}
+        for c in ranked:
+            if c.similarity is None:
+                missing.setdefault(c.collection, []).append(c)
+        q = np.asarray(vector, dtype=np.float32)
+        q /= np.linalg.norm(q) or 1.0
+        for collection, cands in missing.items():
+            coll = await self.store.get(collection)
+            if coll is None:
+                continue
+            rows = await asyncio.to_thread(coll.get, ids=[c.id for c in cands], include=["embeddings"])
+            by_id = dict(zip(rows["ids"], rows["embeddings"], strict=True))
+            for c in cands:
+                emb = by_id.get(c.id)
+                if emb is not None:
+                    v = np.asarray(emb, dtype=np.float32)
+                    c.similarity = float(v @ q / (np.linalg.norm(v) or 1.0))
+
+    @staticmethod
+    def _passage(c: Candidate) -> Passage:
+        meta = c.meta
+        extra: dict[str, Any] = {"collection": c.collection, "rrf": round(c.rrf, 6), "bm25": round(c.bm25, 4)}
+        if "page" in meta:
+            extra["page"] = meta["page"]
+        if c.rerank is not None:
+            extra["rerank"] = round(c.rerank, 4)
+        section = meta.get("section", "")
+        if "page" in meta:
+            section = f"{section} (p. {meta['page']})".strip() if section else f"p. {meta['page']}"
+        return Passage(source_id=c.id, text=c.text, title=meta.get("title", ""), section=section,
+                       url=meta.get("url", ""), score=round(c.similarity or 0.0, 4), metadata=extra)
