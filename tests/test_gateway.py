@@ -219,3 +219,65 @@ async def test_logs_carry_no_message_text(llm_server: FakeLLM, redis, logs) -> N
     await collect(gateway(llm_server, redis), request_id="req-priv")
     assert "VPN" not in logs.text and "fake provider error" not in logs.text
     assert any(e.get("request_id") == "req-priv" for e in logs.events())
+
+
+async def test_every_breaker_open_means_model_unavailable_without_any_request(llm_server: FakeLLM, redis) -> None:
+    gw = gateway(llm_server, redis, breaker_failures=1, breaker_reset_s=60)
+    for model in (PRIMARY, FALLBACK):
+        await gw.breaker.record_failure(model)
+    with pytest.raises(ModelUnavailable):
+        await collect(gw)
+    with pytest.raises(ModelUnavailable):
+        await gw.complete(ASK)
+    assert llm_server.requests == []
+
+
+async def test_bad_request_falls_back_but_does_not_count_against_the_model(llm_server: FakeLLM, redis) -> None:
+    llm_server.script(PRIMARY, Fail(400), Fail(400))
+    gw = gateway(llm_server, redis, breaker_failures=1, num_retries=2)
+    for _ in range(2):
+        _, done = await collect(gw)
+        assert done.model == FALLBACK
+    assert len(llm_server.requests_for(PRIMARY)) == 2  # never retried, never circuit-broken
+    assert await gw.breaker.state(PRIMARY) == "closed"
+
+
+async def test_env_style_settings_share_api_base_and_key_with_fallbacks(llm_server: FakeLLM, redis) -> None:
+    settings = LLMSettings(
+        model=PRIMARY, api_base=llm_server.base_url, api_key="sk-env", fallbacks=FALLBACK, num_retries=0
+    )
+    llm_server.script(PRIMARY, Fail(503))
+    _, done = await collect(LiteLLMGateway(settings, redis))
+    assert done.model == FALLBACK
+    assert llm_server.requests_for(FALLBACK)[0].headers["Authorization"] == "Bearer sk-env"
+
+
+# The fake provider's other endpoints, as litellm sees them (other areas' tests rely on them).
+
+
+async def test_fake_embeddings_are_deterministic_through_litellm(llm_server: FakeLLM) -> None:
+    import litellm
+
+    kwargs = {"model": "openai/text-embedding-3-small", "api_base": llm_server.base_url, "api_key": "sk-test"}
+    first = await litellm.aembedding(input=["reset vpn", "printer jam"], **kwargs)
+    again = await litellm.aembedding(input=["printer jam"], **kwargs)
+    vectors = [d["embedding"] for d in first.data]
+    assert len(vectors[0]) == 384 and vectors[0] != vectors[1]
+    assert again.data[0]["embedding"] == pytest.approx(vectors[1])
+    assert first.usage.prompt_tokens > 0
+
+
+async def test_fake_transcription_is_scriptable_through_litellm(llm_server: FakeLLM) -> None:
+    import io
+
+    import litellm
+
+    llm_server.script_transcription("Please reset my password")
+    result = await litellm.atranscription(
+        model="openai/whisper-1",
+        file=("voice.ogg", io.BytesIO(b"OggS fake audio"), "audio/ogg"),
+        api_base=llm_server.base_url,
+        api_key="sk-test",
+    )
+    assert result.text == "Please reset my password"
+    assert llm_server.requests[-1].body["file_name"] == "voice.ogg"
