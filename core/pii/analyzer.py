@@ -1,0 +1,100 @@
+"""The one shared Presidio AnalyzerEngine: offline spaCy pipelines + our recognizers, per language."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import spacy
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from core.errors import ConfigError
+from core.pii.recognizers import pattern_recognizers
+from core.pii.settings import PiiSettings
+
+# spaCy labels we turn into Presidio entities; everything else (DATE, ORG, GPE...) is ignored.
+NER_MAPPING = {"PERSON": "PERSON", "PER": "PERSON"}
+
+
+def load_pipeline(lang: str, model: str) -> Language:
+    """An installed spaCy package trimmed to what NER needs, or a blank tokenizer when `model` is "".
+
+    Never downloads: a model that is not installed is a configuration error.
+    """
+    if not model:
+        return spacy.blank(lang)
+    if not spacy.util.is_package(model):
+        raise ConfigError(f"DESKMATE_PII__SPACY_MODEL(S): spaCy model {model!r} for {lang!r} is not installed")
+    nlp = spacy.load(model)
+    if "ner" not in nlp.pipe_names:
+        raise ConfigError(f"spaCy model {model!r} has no `ner` component")
+    listeners = set(nlp.get_pipe("tok2vec").listening_components) if "tok2vec" in nlp.pipe_names else set()
+    keep = {"ner", "transformer"} | ({"tok2vec"} if "ner" in listeners else set())
+    for name in list(nlp.pipe_names):
+        if name not in keep:
+            nlp.remove_pipe(name)
+    return nlp
+
+
+class OfflineSpacyNlpEngine(SpacyNlpEngine):
+    """SpacyNlpEngine over pipelines we load ourselves (Presidio's `load` would download missing models).
+
+    Only NER runs (the tagger/parser/lemmatizer cost ~2x and Presidio needs just tokens and entities);
+    lemmas fall back to lower-cased tokens so context words still raise scores.
+    """
+
+    def __init__(self, pipelines: dict[str, Language]) -> None:
+        super().__init__(
+            models=[{"lang_code": lang, "model_name": lang} for lang in pipelines],
+            ner_model_configuration=NerModelConfiguration(
+                model_to_presidio_entity_mapping=NER_MAPPING, labels_to_ignore=[], low_score_entity_names=[],
+            ),
+        )
+        self.nlp = dict(pipelines)
+
+    def load(self) -> None:  # already loaded in __init__
+        return None
+
+    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
+        entities, scores = self._get_updated_entities(self._get_entities(doc), self._get_scores_for_entities(doc))
+        return NlpArtifacts(
+            entities=entities, tokens=doc, tokens_indices=[t.idx for t in doc],
+            lemmas=[t.lemma_ or t.lower_ for t in doc], nlp_engine=self, language=language, scores=scores,
+        )
+
+
+def build_analyzer(settings: PiiSettings) -> AnalyzerEngine:
+    """Load pipelines and recognizers for every configured language (slow: seconds; run it in a thread)."""
+    models = settings.models()
+    pipelines = {lang: load_pipeline(lang, model) for lang, model in models.items()}
+    registry = RecognizerRegistry(supported_languages=list(pipelines))
+    for lang, model in models.items():
+        for recognizer in pattern_recognizers(lang, settings.phone_regions):
+            registry.add_recognizer(recognizer)
+        if model:
+            registry.add_recognizer(SpacyRecognizer(supported_language=lang, supported_entities=["PERSON"]))
+    return AnalyzerEngine(registry=registry, nlp_engine=OfflineSpacyNlpEngine(pipelines),
+                          supported_languages=list(pipelines))
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def pick_language(text: str, languages: tuple[str, ...], detect: str, available: Any) -> str:
+    """The analysis language for one message, among the bot's languages the analyzer supports.
+
+    "script": text whose letters are mostly Cyrillic is Russian, anything else is the first other language.
+    """
+    usable = [lang for lang in languages if lang in available] or [next(iter(available))]
+    if detect == "fixed" or len(usable) == 1:
+        return usable[0]
+    letters = len(_LETTER.findall(text))
+    cyrillic = len(_CYRILLIC.findall(text))
+    if "ru" in usable and letters and cyrillic / letters >= 0.5:
+        return "ru"
+    return next((lang for lang in usable if lang != "ru"), usable[0])
