@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,8 +21,20 @@ FALLBACK = "openai/gpt-4o"
 ASK = [{"role": "system", "content": "You are Deskmate."}, {"role": "user", "content": "How do I reset my VPN?"}]
 
 
+_open: list[LiteLLMGateway] = []
+
+
 def gateway(llm_server: FakeLLM, redis: aioredis.Redis, *models: str, **overrides: Any) -> LiteLLMGateway:
-    return LiteLLMGateway(llm_server.settings(*(models or (PRIMARY, FALLBACK)), **overrides), redis)
+    gw = LiteLLMGateway(llm_server.settings(*(models or (PRIMARY, FALLBACK)), **overrides), redis)
+    _open.append(gw)
+    return gw
+
+
+@pytest.fixture(autouse=True)
+async def _close_gateways() -> AsyncIterator[None]:
+    yield
+    while _open:
+        await _open.pop().aclose()
 
 
 async def collect(gw: LiteLLMGateway, **kwargs: Any) -> tuple[list[str], Completion]:
@@ -247,7 +260,10 @@ async def test_env_style_settings_share_api_base_and_key_with_fallbacks(llm_serv
         model=PRIMARY, api_base=llm_server.base_url, api_key="sk-env", fallbacks=FALLBACK, num_retries=0
     )
     llm_server.script(PRIMARY, Fail(503))
-    _, done = await collect(LiteLLMGateway(settings, redis))
+    gw = LiteLLMGateway(settings, redis)
+    _open.append(gw)
+    await gw.warm_up()
+    _, done = await collect(gw)
     assert done.model == FALLBACK
     assert llm_server.requests_for(FALLBACK)[0].headers["Authorization"] == "Bearer sk-env"
 

@@ -160,6 +160,17 @@ class LiteLLMGateway:
             **kwargs,
         )
 
+    async def warm_up(self) -> None:
+        """Import litellm and build the Router off the event loop (at startup, not on the first user's message)."""
+        if self._chain:
+            await asyncio.to_thread(self._get_router)
+
+    async def aclose(self) -> None:
+        """Unhook the Router from litellm's global callback lists (one Router per gateway)."""
+        if self._router is not None:
+            self._router.discard()
+            self._router = None
+
     # -- accounting
 
     def _usage(self, response: Any, ep: ModelEndpoint) -> Usage:
