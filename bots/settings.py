@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
 from adapters.slack.settings import SlackSettings
@@ -53,6 +53,16 @@ class Settings(BaseSettings):
 
     _yaml_file: Path | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_settings(cls, data: Any) -> Any:
+        """A misspelt nested setting (YAML or DESKMATE_X__Y) is an error, not silently ignored."""
+        if isinstance(data, dict):
+            unknown = _unknown_keys(cls, data, ())
+            if unknown:
+                raise ValueError("unknown setting(s): " + ", ".join(_setting_name(loc) for loc in unknown))
+        return data
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -68,6 +78,25 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def _unknown_keys(model: type[BaseModel], data: dict[str, Any], prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    unknown: list[tuple[str, ...]] = []
+    for name, value in data.items():
+        field = model.model_fields.get(name)
+        if field is None:
+            unknown.append((*prefix, name))
+            continue
+        sub = field.annotation
+        if isinstance(value, dict) and isinstance(sub, type) and issubclass(sub, BaseModel):
+            unknown.extend(_unknown_keys(sub, value, (*prefix, name)))
+        elif isinstance(value, list) and name == "models":
+            from core.llm.settings import ModelEndpoint
+
+            for item in value:
+                if isinstance(item, dict):
+                    unknown.extend(_unknown_keys(ModelEndpoint, item, (*prefix, name)))
+    return unknown
+
+
 def _setting_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if not isinstance(p, int)]
     return ENV_PREFIX + "__".join(p.upper() for p in parts)
@@ -81,7 +110,7 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        lines = [f"{_setting_name(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        lines = [f"{_setting_name(err['loc'])}: {err['msg']}" if err["loc"] else err["msg"] for err in exc.errors()]
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
     except ValueError as exc:  # e.g. a JSON-looking env value that does not parse
         raise ConfigError(f"invalid settings: {exc}") from None

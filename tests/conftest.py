@@ -30,6 +30,12 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DESKMATE_DATA_DIR", str(tmp_path / "var"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_logs() -> None:
+    """Structured logs go nowhere unless a test captures them with the `logs` fixture."""
+    configure_logging("warning", "json", io.StringIO())
+
+
 @pytest.fixture(scope="session")
 async def redis_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[aioredis.Redis]:
     async with open_redis(None, tmp_path_factory.mktemp("redis")) as client:
