@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from core.config_types import CommaList
+
+DEFAULT_PROMPTS = [
+    "How do I reset my password?",
+    "How many vacation days do I have?",
+    "The VPN does not connect",
+]
 
 
 class SlackSettings(BaseModel):
@@ -14,6 +20,18 @@ class SlackSettings(BaseModel):
     admin_users: CommaList = []
     api_url: str = "https://slack.com/api/"
     bot: str = "helpdesk"  # bot profile Slack serves
+    command: str = Field(default="/deskmate", pattern=r"^/[a-z0-9_-]{1,31}$")  # the admin slash command
+    events_path: str = "/slack/events"  # HTTP mode: events, interactivity and commands all arrive here
+    native_streaming: bool = True  # chat.startStream/appendStream/stopStream; off = postMessage + update
+    stream_batch_chars: int = Field(default=400, ge=1, le=12_000)  # append once this much text is buffered...
+    stream_flush_s: float = Field(default=0.8, gt=0)  # ...or once this long has passed since the last append
+    update_interval_s: float = Field(default=1.0, ge=0)  # fallback: at most one chat.update per this long
+    max_message_chars: int = Field(default=3_900, ge=200, le=12_000)  # longer answers continue in a new message
+    rate_limit_retries: int = Field(default=5, ge=0, le=20)  # 429: waits Retry-After, this many times per call
+    thinking_text: str = "is thinking…"  # assistant thread status while the answer is prepared
+    suggested_prompts: CommaList = Field(default_factory=lambda: list(DEFAULT_PROMPTS))
+    user_cache_s: int = Field(default=600, ge=0)  # users.info (admin flag, locale) cached this long in Redis
+    thread_memory_s: int = Field(default=7 * 86_400, ge=60)  # threads the bot follows up in without a mention
 
     @property
     def enabled(self) -> bool:

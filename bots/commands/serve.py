@@ -25,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def build_platforms(settings: Settings, runtime: object, web_app: web.Application) -> list:
     """Every configured platform, with its HTTP routes mounted on `web_app`."""
     platforms: list = []
+    if settings.slack.enabled:
+        from adapters.slack.platform import build_slack
+
+        platforms.append(build_slack(settings.slack, runtime.services, web_app))  # type: ignore[attr-defined]
     return platforms
 
 

@@ -1,0 +1,197 @@
+"""The receiving side: a slack-bolt AsyncApp whose listeners ack at once, dedupe, normalize and submit.
+
+Every answer is produced after the ack by `services.dispatcher` and rendered by `SlackResponder`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import blocks
+from adapters.slack.feedback import ReplyRecords
+from adapters.slack.normalize import action_inbound, is_user_message, mentions, message_inbound, team_of
+from adapters.slack.settings import SlackSettings
+from core.admin import AdminContext
+from core.dedupe import first_delivery
+from core.services import Services
+from core.state.keys import key
+
+log = structlog.get_logger("deskmate.slack")
+
+ACTIONS = re.compile(rf"^({blocks.FEEDBACK_UP}|{blocks.FEEDBACK_DOWN}|{blocks.CONFIRM}|{blocks.CANCEL})$")
+
+
+class SlackReceiver:
+    """Bolt listeners. State (followed threads, users, dedupe) lives in Redis: workers are stateless."""
+
+    def __init__(self, settings: SlackSettings, services: Services, client: AsyncWebClient,
+                 records: ReplyRecords) -> None:
+        self.settings = settings
+        self.services = services
+        self.client = client
+        self.records = records
+        self.redis = services.redis
+
+    # -- wiring
+
+    def attach(self, app: AsyncApp) -> None:
+        app.middleware(self.dedupe)
+        app.event("app_mention")(self.on_mention)
+        app.event("message")(self.on_message)
+        app.event("assistant_thread_started")(self.on_assistant_thread_started)
+        app.event("assistant_thread_context_changed")(self.ignore)
+        app.action(ACTIONS)(self.on_action)
+        app.command(self.settings.command)(self.on_command)
+
+    async def dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
+        """Retried deliveries (same event_id) are acknowledged and dropped: one message, one answer."""
+        event_id = body.get("event_id")
+        if body.get("type") == "event_callback" and event_id and not await first_delivery(
+                self.redis, "slack", str(event_id)):
+            log.info("slack_duplicate_dropped", event_id=event_id)
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    async def ignore(self) -> None:
+        return None
+
+    # -- messages
+
+    async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        if not is_user_message(event):
+            return
+        team = team_of(body)
+        await self._follow(team, event["channel"], event.get("thread_ts") or event["ts"])
+        await self._submit(body, context)
+
+    async def on_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        if not is_user_message(event):
+            return
+        team = team_of(body)
+        if event.get("channel_type") == "im":
+            await self._submit(body, context)
+            return
+        thread_ts = event.get("thread_ts")
+        if not thread_ts or mentions(event.get("text", ""), context.bot_user_id):
+            return  # not a follow-up; an @mention is answered from its app_mention event
+        if await self.redis.exists(key("slack", "thread", team, event["channel"], thread_ts)):
+            await self._submit(body, context)
+
+    async def on_assistant_thread_started(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        thread = event.get("assistant_thread") or {}
+        channel, thread_ts = thread.get("channel_id"), thread.get("thread_ts")
+        if not channel or not thread_ts:
+            return
+        await self.redis.set(key("slack", "assistant", team_of(body), channel, thread_ts), b"1",
+                             ex=self.settings.thread_memory_s)
+        prompts = [{"title": p[:75], "message": p} for p in self.settings.suggested_prompts[:4]]
+        if prompts:
+            try:
+                await self.client.assistant_threads_setSuggestedPrompts(channel_id=channel, thread_ts=thread_ts,
+                                                                        prompts=prompts)
+            except SlackApiError as exc:
+                log.warning("slack_suggested_prompts_failed", error=exc.response.get("error"))
+
+    async def _submit(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        event = body["event"]
+        team = team_of(body)
+        admin, locale = await self.user_facts(team, event["user"])
+        assistant = bool(event.get("channel_type") == "im" and event.get("thread_ts") and await self.redis.exists(
+            key("slack", "assistant", team, event["channel"], event["thread_ts"])))
+        inbound = message_inbound(body, self.settings.bot, context.bot_user_id, is_admin=admin, locale=locale,
+                                  assistant_thread=assistant)
+        log.info("slack_message", event_id=body.get("event_id"), team=team, channel=inbound.channel,
+                 private=inbound.is_private, assistant=assistant, chars=len(inbound.text))
+        await self.services.dispatcher.submit(inbound)
+
+    async def _follow(self, team: str, channel: str, thread_ts: str) -> None:
+        await self.redis.set(key("slack", "thread", team, channel, thread_ts), b"1", ex=self.settings.thread_memory_s)
+
+    # -- buttons
+
+    async def on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        team, user = team_of(body), str((body.get("user") or {}).get("id"))
+        action_id, ref = action.get("action_id"), str(action.get("value") or "")
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if action_id in (blocks.FEEDBACK_UP, blocks.FEEDBACK_DOWN):
+            value = "up" if action_id == blocks.FEEDBACK_UP else "down"
+            await self.records.press(team, ref, user, value)
+            log.info("slack_feedback", team=team, reply_id=ref, value=value)
+            await self._ephemeral(channel, user, "Thanks for the feedback!", body)
+            return
+        admin, locale = await self.user_facts(team, user)
+        message = body.get("message") or {}
+        assistant = bool(str(channel).startswith("D") and message.get("thread_ts") and await self.redis.exists(
+            key("slack", "assistant", team, str(channel), message["thread_ts"])))
+        kind = "confirm" if action_id == blocks.CONFIRM else "cancel"
+        inbound = action_inbound(body, kind, ref, self.settings.bot, is_admin=admin, locale=locale,
+                                 assistant_thread=assistant)
+        if message.get("ts") and channel:  # the buttons are spent: show what was chosen instead
+            try:
+                done = f"{'Confirmed' if kind == 'confirm' else 'Cancelled'} by <@{user}>."
+                await self.client.chat_update(channel=channel, ts=message["ts"], text=done,
+                                              blocks=[*(message.get("blocks") or [])[:1], {
+                                                  "type": "context", "elements": [{"type": "mrkdwn", "text": done}]}])
+            except SlackApiError as exc:
+                log.warning("slack_proposal_update_failed", error=exc.response.get("error"))
+        await self.services.dispatcher.submit(inbound)
+
+    async def _ephemeral(self, channel: str | None, user: str, message: str, body: dict[str, Any]) -> None:
+        thread_ts = (body.get("message") or {}).get("thread_ts")
+        if not channel:
+            return
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=message, thread_ts=thread_ts)
+        except SlackApiError as exc:
+            log.info("slack_ephemeral_failed", error=exc.response.get("error"))
+
+    # -- admin command
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
+                         body: dict[str, Any]) -> None:
+        await ack()
+        team, user, channel = team_of(body), str(command.get("user_id")), str(command.get("channel_id"))
+        admin, locale = await self.user_facts(team, user)
+        profile = self.services.profiles[self.settings.bot]
+        ctx = AdminContext(platform="slack", tenant=team, channel=channel, user=user, is_admin=admin,
+                           profile=profile, locale=locale, command_prefix=f"{self.settings.command} ")
+        reply = await self.services.admin.handle(ctx, command.get("text") or "help")
+        log.info("slack_admin_command", team=team, command=(command.get("text") or "help").split(" ")[0][:20],
+                 admin=admin, ok=reply.ok, changed=reply.changed)
+        await respond(text=reply.text, response_type="ephemeral")
+
+    # -- users
+
+    async def user_facts(self, team: str, user: str) -> tuple[bool, str | None]:
+        """(is admin, locale): workspace admins/owners (users.info) or the allow-list; cached in Redis."""
+        allowed = user in self.settings.admin_users
+        cache_key = key("slack", "user", team, user)
+        cached = await self.redis.get(cache_key) if self.settings.user_cache_s else None
+        if cached is not None:
+            facts = json.loads(cached)
+        else:
+            facts = {"admin": False, "locale": None}
+            try:
+                resp = await self.client.users_info(user=user, include_locale=True)
+                info = resp.get("user") or {}
+                facts = {"admin": bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner")),
+                         "locale": info.get("locale")}
+                if self.settings.user_cache_s:
+                    await self.redis.set(cache_key, json.dumps(facts), ex=self.settings.user_cache_s)
+            except SlackApiError as exc:  # unknown: not an admin, default locale; not cached
+                log.warning("slack_users_info_failed", error=exc.response.get("error"))
+        return allowed or bool(facts["admin"]), facts.get("locale")
+

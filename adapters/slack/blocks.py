@@ -1,0 +1,81 @@
+"""Block Kit pieces Deskmate adds to its messages: sources, feedback buttons, confirm/cancel buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.slack.mrkdwn import escape, link
+from core.models import Citation
+
+FEEDBACK_UP = "deskmate_feedback_up"
+FEEDBACK_DOWN = "deskmate_feedback_down"
+CONFIRM = "deskmate_confirm"
+CANCEL = "deskmate_cancel"
+SECTION_CHARS = 3_000  # Block Kit limit for a section's text
+CONTEXT_CHARS = 2_000
+
+
+def sources(citations: Sequence[Citation]) -> list[dict[str, Any]]:
+    """A context block listing the sources as links, numbered like the [n] marks in the answer."""
+    if not citations:
+        return []
+    parts: list[str] = []
+    for n, c in enumerate(_unique(citations), start=1):
+        label = " — ".join(p for p in (c.title, c.section) if p) or c.source_id
+        shown = link(c.url, label) if c.url.startswith(("http://", "https://")) else escape(label)
+        parts.append(f"[{n}] {shown}")
+    text = "*Sources:* " + "  ".join(parts)
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": text[:CONTEXT_CHARS]}]}]
+
+
+def feedback(reply_id: str) -> list[dict[str, Any]]:
+    return [{
+        "type": "actions", "block_id": f"feedback:{reply_id}"[:255],
+        "elements": [
+            {"type": "button", "action_id": FEEDBACK_UP, "value": reply_id,
+             "text": {"type": "plain_text", "text": "👍", "emoji": True}, "accessibility_label": "Helpful"},
+            {"type": "button", "action_id": FEEDBACK_DOWN, "value": reply_id,
+             "text": {"type": "plain_text", "text": "👎", "emoji": True}, "accessibility_label": "Not helpful"},
+        ],
+    }]
+
+
+def confirmation(proposal_id: str, summary_mrkdwn: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": summary_mrkdwn[:SECTION_CHARS]}},
+        {"type": "actions", "block_id": f"proposal:{proposal_id}"[:255], "elements": [
+            {"type": "button", "action_id": CONFIRM, "value": proposal_id, "style": "primary",
+             "text": {"type": "plain_text", "text": "Confirm"}},
+            {"type": "button", "action_id": CANCEL, "value": proposal_id,
+             "text": {"type": "plain_text", "text": "Cancel"}},
+        ]},
+    ]
+
+
+def text_sections(mrkdwn: str) -> list[dict[str, Any]]:
+    """The message text as section blocks (each at most 3,000 characters)."""
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": part}}
+            for part in split_text(mrkdwn, SECTION_CHARS) if part.strip()]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split at paragraph, line or word boundaries so every part fits `limit`; joins back to the text."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n\n", 0, limit), text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        cut = cut + 1 if cut > limit // 2 else limit
+        parts.append(text[:cut])
+        text = text[cut:]
+    parts.append(text)
+    return parts
+
+
+def _unique(citations: Sequence[Citation]) -> list[Citation]:
+    seen: set[tuple[str, str]] = set()
+    out: list[Citation] = []
+    for c in citations:
+        if (c.source_id, c.section) not in seen:
+            seen.add((c.source_id, c.section))
+            out.append(c)
+    return out

@@ -1,0 +1,97 @@
+"""`build_slack`: the bolt app, its Web API client, the responder, and the HTTP route or Socket Mode."""
+
+from __future__ import annotations
+
+import aiohttp
+import structlog
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.app import SlackReceiver
+from adapters.slack.feedback import ReplyRecords
+from adapters.slack.responder import SlackResponder
+from adapters.slack.settings import SlackSettings
+from core.services import Services
+
+log = structlog.get_logger("deskmate.slack")
+
+
+def make_client(settings: SlackSettings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """The Web API client: configurable base URL, 429 Retry-After honoured, connection errors retried."""
+    if settings.bot_token is None:
+        raise ValueError("DESKMATE_SLACK__BOT_TOKEN is not set")
+    base_url = settings.api_url if settings.api_url.endswith("/") else settings.api_url + "/"
+    return AsyncWebClient(
+        token=settings.bot_token.get_secret_value(), base_url=base_url, session=session,
+        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                        AsyncRateLimitErrorRetryHandler(max_retry_count=settings.rate_limit_retries)],
+    )
+
+
+class SlackPlatform:
+    name = "slack"
+
+    def __init__(self, settings: SlackSettings, app: AsyncApp, client: AsyncWebClient,
+                 session: aiohttp.ClientSession) -> None:
+        self.settings = settings
+        self.app = app
+        self.client = client
+        self.session = session
+        self.socket: AsyncSocketModeHandler | None = None
+        self.started = False
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.settings.app_token is not None
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /slack/events: events, interactivity and slash commands; bolt verifies the signature."""
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def start(self) -> None:
+        if self.socket_mode and self.settings.app_token is not None:
+            self.socket = AsyncSocketModeHandler(self.app, self.settings.app_token.get_secret_value(),
+                                                 web_client=self.client)
+            await self.socket.connect_async()
+        self.started = True
+        log.info("slack_started", mode="socket" if self.socket_mode else "http")
+
+    async def stop(self) -> None:
+        self.started = False
+        if self.socket is not None:
+            await self.socket.close_async()
+            self.socket = None
+        # In-flight answers still finish: with the shared session closed, slack_sdk opens one per request.
+        await self.session.close()
+
+    async def ready(self) -> bool:
+        if self.socket is not None:
+            return bool(await self.socket.client.is_connected())
+        return self.started
+
+
+def build_slack(settings: SlackSettings, services: Services, web_app: web.Application) -> SlackPlatform:
+    """Build the Slack platform and register its responder; in HTTP mode mount POST `events_path`."""
+    session = aiohttp.ClientSession()
+    client = make_client(settings, session)
+    records = ReplyRecords(services.redis, services.extras.get("feedback"))
+    app = AsyncApp(
+        client=client, name="deskmate",
+        signing_secret=settings.signing_secret.get_secret_value() if settings.signing_secret else "",
+        request_verification_enabled=settings.app_token is None,  # Socket Mode: no HTTP requests to sign
+        process_before_response=False,  # ack first; listeners run after the response
+    )
+    SlackReceiver(settings, services, client, records).attach(app)
+    services.dispatcher.register(SlackResponder(client, settings, records))
+    platform = SlackPlatform(settings, app, client, session)
+    if settings.app_token is None:
+        web_app.router.add_post(settings.events_path, platform.handle_http)
+    return platform

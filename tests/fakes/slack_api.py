@@ -1,0 +1,297 @@
+"""A local fake of the Slack Web API for tests and benchmarks, reached via DESKMATE_SLACK__API_URL.
+
+It answers the methods Deskmate calls with Slack's response shapes (`{"ok": true, ...}`; errors as
+`{"ok": false, "error": "..."}`; 429 with `Retry-After`), keeps the messages it was sent (so a test can read
+what a user would see in a thread), records every call, and can be scripted to fail:
+
+    slack.refuse_streaming("feature_not_enabled")      # chat.startStream refused
+    slack.kill_streams_after(2)                         # appendStream fails after 2 appends per stream
+    slack.rate_limit_once("chat.appendStream", 1)       # one 429 with Retry-After: 1
+
+`signed_body_headers` builds Slack's v0 request signature so tests can post events to the app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float = field(default_factory=time.perf_counter)
+    status: int = 200
+    ok: bool = True
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        """Text this call carried (markdown_text, chunks of type markdown_text, or text)."""
+        parts = [str(self.args.get("markdown_text") or "")]
+        parts += [str(c.get("text", "")) for c in _json_list(self.args.get("chunks")) if c.get("type") == "markdown_text"]
+        if not parts[0] and len(parts) == 1:
+            parts.append(str(self.args.get("text") or ""))
+        return "".join(parts)
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    thread_ts: str | None
+    text: str = ""
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    streaming: bool = False
+    appends: int = 0
+    kind: str = "message"  # "stream" | "message" | "ephemeral"
+    user: str | None = None  # ephemeral: who sees it
+
+
+def _json_list(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return [v for v in value or [] if isinstance(v, dict)]
+
+
+def signed_body_headers(secret: str, body: str, timestamp: int | None = None,
+                        content_type: str = "application/json") -> dict[str, str]:
+    """Headers Slack sends with a request: v0 HMAC-SHA256 over `v0:{timestamp}:{body}`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}", "Content-Type": content_type}
+
+
+def form_body(fields: dict[str, Any]) -> str:
+    return urlencode({k: v for k, v in fields.items() if v is not None})
+
+
+class FakeSlack:
+    def __init__(self, team_id: str = "T1") -> None:
+        self.team_id = team_id
+        self.calls: list[Call] = []
+        self.messages: dict[str, Message] = {}
+        self.responses: list[dict[str, Any]] = []  # bodies posted to response_url
+        self.users: dict[str, dict[str, Any]] = {}
+        self.refuse_stream_error: str | None = None
+        self.kill_after: int | None = None
+        self.limits: dict[str, list[float]] = {}
+        self._ts = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- scripting
+
+    def refuse_streaming(self, error: str = "feature_not_enabled") -> None:
+        self.refuse_stream_error = error
+
+    def kill_streams_after(self, appends: int) -> None:
+        """appendStream answers message_not_in_streaming_state once a stream had this many appends."""
+        self.kill_after = appends
+
+    def rate_limit_once(self, method: str, retry_after: float = 1) -> None:
+        self.limits.setdefault(method, []).append(retry_after)
+
+    def add_user(self, user: str, *, admin: bool = False, owner: bool = False, locale: str = "en-US") -> None:
+        self.users[user] = {"is_admin": admin, "is_owner": owner, "locale": locale}
+
+    # -- reading
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    @property
+    def response_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/response"
+
+    def calls_to(self, *methods: str) -> list[Call]:
+        return [c for c in self.calls if c.method in methods]
+
+    def thread(self, channel: str, thread_ts: str) -> list[Message]:
+        """Bot messages (not ephemeral) in a thread, oldest first."""
+        return sorted((m for m in self.messages.values()
+                       if m.channel == channel and m.thread_ts == thread_ts and m.kind != "ephemeral"),
+                      key=lambda m: float(m.ts))
+
+    def thread_text(self, channel: str, thread_ts: str) -> str:
+        return "".join(m.text for m in self.thread(channel, thread_ts))
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.messages.clear()
+        self.responses.clear()
+        self.refuse_stream_error = None
+        self.kill_after = None
+        self.limits.clear()
+
+    # -- lifecycle
+
+    async def start(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response", self._response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=0.1)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeSlack:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- handlers
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        return web.Response(text="ok")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                args.update(await request.json())
+            else:
+                args.update(dict(await request.post()))
+        if not request.headers.get("Authorization", "").startswith("Bearer xox"):
+            return self._answer(method, args, {"ok": False, "error": "not_authed"})
+        pending = self.limits.get(method)
+        if pending:
+            retry_after = pending.pop(0)
+            self.calls.append(Call(method, args, status=429, ok=False, error="ratelimited"))
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(int(retry_after))})
+        handler = getattr(self, "m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return self._answer(method, args, {"ok": False, "error": "unknown_method"})
+        return self._answer(method, args, handler(args))
+
+    def _answer(self, method: str, args: dict[str, Any], body: dict[str, Any]) -> web.Response:
+        self.calls.append(Call(method, args, ok=bool(body.get("ok")), error=body.get("error")))
+        return web.json_response(body)
+
+    def _new_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    # -- methods
+
+    def m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "deskmate",
+                "team_id": self.team_id, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+
+    def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user"))
+        facts = self.users.get(user, {"is_admin": False, "is_owner": False, "locale": "en-US"})
+        info = {"id": user, "team_id": self.team_id, "name": user.lower(), "is_bot": False,
+                "is_primary_owner": False, **facts}
+        if str(args.get("include_locale")).lower() not in ("true", "1"):
+            info.pop("locale", None)
+        return {"ok": True, "user": info}
+
+    def m_chat_startStream(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.refuse_stream_error:
+            return {"ok": False, "error": self.refuse_stream_error}
+        channel, thread_ts = args.get("channel"), args.get("thread_ts")
+        if not channel or not thread_ts:
+            return {"ok": False, "error": "invalid_arguments"}
+        if str(channel).startswith("C") and not (args.get("recipient_user_id") and args.get("recipient_team_id")):
+            return {"ok": False, "error": "missing_recipient_user_id"}
+        ts = self._new_ts()
+        msg = Message(str(channel), ts, str(thread_ts), kind="stream", streaming=True)
+        msg.text = Call("", args).text
+        self.messages[ts] = msg
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def _streaming(self, args: dict[str, Any]) -> Message | dict[str, Any]:
+        msg = self.messages.get(str(args.get("ts")))
+        if msg is None or msg.channel != args.get("channel"):
+            return {"ok": False, "error": "message_not_found"}
+        if not msg.streaming:
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        return msg
+
+    def m_chat_appendStream(self, args: dict[str, Any]) -> dict[str, Any]:
+        msg = self._streaming(args)
+        if isinstance(msg, dict):
+            return msg
+        if self.kill_after is not None and msg.appends >= self.kill_after:
+            msg.streaming = False
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        text = Call("", args).text
+        if not text:
+            return {"ok": False, "error": "no_text"}
+        if len(text) > 12_000:
+            return {"ok": False, "error": "msg_too_long"}
+        msg.text += text
+        msg.appends += 1
+        return {"ok": True, "channel": msg.channel, "ts": msg.ts}
+
+    def m_chat_stopStream(self, args: dict[str, Any]) -> dict[str, Any]:
+        msg = self._streaming(args)
+        if isinstance(msg, dict):
+            return msg
+        msg.text += Call("", args).text
+        msg.blocks = _json_list(args.get("blocks"))
+        msg.streaming = False
+        return {"ok": True, "channel": msg.channel, "ts": msg.ts, "message": {"text": msg.text}}
+
+    def m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = args.get("channel")
+        if not channel or not (args.get("text") or args.get("blocks")):
+            return {"ok": False, "error": "no_text"}
+        ts = self._new_ts()
+        thread_ts = args.get("thread_ts")
+        self.messages[ts] = Message(str(channel), ts, str(thread_ts) if thread_ts else None,
+                                    text=str(args.get("text") or ""), blocks=_json_list(args.get("blocks")))
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text")}}
+
+    def m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        msg = self.messages.get(str(args.get("ts")))
+        if msg is None or msg.channel != args.get("channel"):
+            return {"ok": False, "error": "message_not_found"}
+        if msg.streaming:
+            return {"ok": False, "error": "cant_update_message"}
+        msg.text = str(args.get("text") or "")
+        if "blocks" in args:
+            msg.blocks = _json_list(args.get("blocks"))
+        return {"ok": True, "channel": msg.channel, "ts": msg.ts, "text": msg.text}
+
+    def m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = self._new_ts()
+        thread_ts = args.get("thread_ts")
+        self.messages[ts] = Message(str(args.get("channel")), ts, str(thread_ts) if thread_ts else None,
+                                    text=str(args.get("text") or ""), kind="ephemeral", user=str(args.get("user")))
+        return {"ok": True, "message_ts": ts}
+
+    def m_assistant_threads_setStatus(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True}
+
+    def m_assistant_threads_setSuggestedPrompts(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not _json_list(args.get("prompts")):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
