@@ -33,11 +33,16 @@ class Masker:
         self.vault = vault
         self.anonymizer = AnonymizerEngine()
         self.languages = tuple(analyzer.supported_languages)
+        # Entities each language can find (PERSON only where a NER model is installed).
+        self.supported = {lang: set(analyzer.get_supported_entities(lang)) for lang in self.languages}
 
     def analyze_sync(self, text: str, options: BotPiiOptions) -> tuple[str, list[RecognizerResult]]:
         language = pick_language(text, options.languages or (), options.detect, self.languages)
+        entities = [e for e in options.entities if e in self.supported[language]]
+        if not entities:
+            return language, []
         results = self.analyzer.analyze(
-            text, language, entities=list(options.entities), score_threshold=options.score_threshold,
+            text, language, entities=entities, score_threshold=options.score_threshold,
             allow_list=list(options.allow_list) or None,
         )
         return language, results

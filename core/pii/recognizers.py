@@ -152,25 +152,41 @@ class CardRecognizer(CreditCardRecognizer):
         super().__init__(patterns=self.PATTERNS, context=self.CONTEXT, supported_language=supported_language)
 
 
-class RuPhoneRecognizer(PatternRecognizer):
-    """Russian numbers written nationally or with +7 (libphonenumber rejects unassigned ranges; we still mask)."""
+class FormattedPhoneRecognizer(PatternRecognizer):
+    """Russian (+7/8) and North American numbers by their shape: libphonenumber rejects unassigned
+    ranges, but a number-shaped value in a support message is still masked (over-masking beats a leak)."""
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("ru phone", r"(?<![\d+])(?:\+7|8)[\s\-]?\(?\d{3}\)?[\s\-]?\d{3}[\s\-]?\d{2}[\s\-]?\d{2}(?!\d)", 0.5),
+        Pattern(
+            "nanp phone",
+            r"(?<![\w+])(?:(?:\+1|001)[\s.\-]?)?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[\s.\-])\d{3}[\s.\-]\d{4}(?!\d)",
+            0.45,
+        ),
     ]
-    CONTEXT: ClassVar[list[str]] = ["телефон", "тел", "номер", "звоните", "позвоните", "phone", "call"]
+    CONTEXT: ClassVar[list[str]] = ["телефон", "тел", "номер", "звоните", "phone", "call", "cell", "mobile"]
 
     def __init__(self, supported_language: str) -> None:
         super().__init__(supported_entity="PHONE_NUMBER", patterns=self.PATTERNS, context=self.CONTEXT,
-                         supported_language=supported_language, name=f"RuPhone_{supported_language}")
+                         supported_language=supported_language, name=f"FormattedPhone_{supported_language}")
+
+
+class MinDigitsPhoneRecognizer(PhoneRecognizer):
+    """libphonenumber's matcher without the short local numbers it accepts (order ids like 343052)."""
+
+    MIN_DIGITS = 8
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list:
+        results = super().analyze(text, entities, nlp_artifacts)
+        return [r for r in results if sum(c.isdigit() for c in text[r.start:r.end]) >= self.MIN_DIGITS]
 
 
 def pattern_recognizers(language: str, phone_regions: tuple[str, ...]) -> list[EntityRecognizer]:
     """Every pattern recognizer, registered for `language` (they are language-neutral regexes)."""
     return [
         OfflineEmailRecognizer(supported_language=language),
-        RuPhoneRecognizer(language),
-        PhoneRecognizer(supported_language=language, supported_regions=phone_regions,
+        FormattedPhoneRecognizer(language),
+        MinDigitsPhoneRecognizer(supported_language=language, supported_regions=phone_regions,
                         context=["phone", "number", "telephone", "cell", "mobile", "call", "телефон", "номер", "тел"]),
         CardRecognizer(language),
         IbanRecognizer(supported_language=language),
