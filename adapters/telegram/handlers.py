@@ -1,0 +1,174 @@
+"""The Telegram router: admin commands, questions (text, voice, photos), other content, button presses.
+
+Handlers only receive: normalize into an Inbound and hand it to the dispatcher (answers are rendered by
+TelegramResponder, possibly in another worker). Contextual data: `services` (core Services) and `tg`
+(TelegramSettings), set as dispatcher workflow data.
+"""
+
+from __future__ import annotations
+
+import structlog
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, Message, ReplyParameters
+from aiogram.utils.chat_action import ChatActionSender
+
+from adapters.telegram.admin import ADMIN_COMMANDS, in_allow_list, is_admin
+from adapters.telegram.feedback import store_press
+from adapters.telegram.filters import Addressed
+from adapters.telegram.format import escape, to_html
+from adapters.telegram.inbound import from_callback, from_message
+from adapters.telegram.keyboards import ACTION_KINDS, ReplyButton
+from adapters.telegram.media import MediaTooLarge, describe_image, download, transcribe
+from adapters.telegram.settings import TelegramSettings
+from adapters.telegram.streamer import is_parse_error
+from core.admin import AdminContext
+from core.models import Action, Attachment
+from core.services import Services
+from core.texts import text
+
+log = structlog.get_logger("deskmate.telegram")
+
+
+async def say(bot: Bot, message: Message, body: str, flavor: str = "plain") -> None:
+    """A short direct reply (refusals, notices, admin output); HTML with a plain-text fallback."""
+    thread = message.message_thread_id if message.is_topic_message else None
+    reply = ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+    rendered = escape(body) if flavor == "plain" else to_html(body, flavor)
+    try:
+        await bot.send_message(chat_id=message.chat.id, text=rendered, parse_mode="HTML",
+                               message_thread_id=thread, reply_parameters=reply)
+    except TelegramBadRequest as exc:
+        if not is_parse_error(exc):
+            raise
+        await bot.send_message(chat_id=message.chat.id, text=body, message_thread_id=thread,
+                               reply_parameters=reply)
+
+
+def locale_of(message: Message) -> str | None:
+    return message.from_user.language_code if message.from_user else None
+
+
+def build_router() -> Router:
+    router = Router(name="deskmate")
+    router.message.filter(F.from_user, ~F.from_user.is_bot)  # bots (including ourselves) are never answered
+
+    @router.message(CommandStart())
+    async def on_start(message: Message, bot: Bot) -> None:
+        await say(bot, message, text("telegram_help", locale_of(message)))
+
+    @router.message(Command(*ADMIN_COMMANDS))
+    async def on_admin(message: Message, command: CommandObject, bot: Bot, services: Services,
+                       tg: TelegramSettings) -> None:
+        user_id = message.from_user.id if message.from_user else None
+        admin = await is_admin(bot, tg, message.chat.id, message.chat.type, user_id)
+        log.info("telegram_admin_command", command=command.command, admin=admin, chat_id=message.chat.id,
+                 user_id=user_id)
+        if not admin:
+            key = "telegram_help" if command.command == "help" else "not_admin"
+            await say(bot, message, text(key, locale_of(message)))
+            return
+        ctx = AdminContext(platform="telegram", tenant=str(bot.id), channel=str(message.chat.id),
+                           user=str(user_id), is_admin=True, profile=services.profiles[tg.bot],
+                           locale=locale_of(message), command_prefix="/")
+        reply = await services.admin.handle(ctx, f"{command.command} {command.args or ''}")
+        await say(bot, message, reply.text, flavor="mrkdwn")
+
+    @router.message(Addressed())
+    async def on_message(message: Message, question: str, bot: Bot, services: Services,
+                         tg: TelegramSettings) -> None:
+        locale = locale_of(message)
+        admin = in_allow_list(tg, message.from_user.id if message.from_user else None)
+        if message.voice or message.audio:
+            await _voice(message, question, bot, services, tg, admin)
+        elif message.photo:
+            await _photo(message, question, bot, services, tg, admin)
+        elif message.text is not None:
+            await services.dispatcher.submit(from_message(bot, tg, message, question, is_admin=admin))
+        else:
+            log.info("telegram_unsupported_content", content_type=message.content_type, chat_id=message.chat.id)
+            await say(bot, message, text("telegram_other_unsupported", locale))
+
+    @router.callback_query(ReplyButton.filter())
+    async def on_button(query: CallbackQuery, callback_data: ReplyButton, bot: Bot, services: Services,
+                        tg: TelegramSettings) -> None:
+        locale = query.from_user.language_code
+        if callback_data.action in ("up", "down"):
+            await store_press(services, str(bot.id), callback_data.ref, str(query.from_user.id), callback_data.action)
+            log.info("telegram_feedback", reply_id=callback_data.ref, value=callback_data.action)
+            await query.answer(text("telegram_feedback_thanks", locale))
+            return
+        action = Action(kind=ACTION_KINDS[callback_data.action], ref=callback_data.ref)  # type: ignore[arg-type]
+        inbound = from_callback(bot, tg, query, action, is_admin=in_allow_list(tg, query.from_user.id))
+        await query.answer()
+        if inbound is None:
+            return
+        if isinstance(query.message, Message):
+            try:  # the choice is made: remove Confirm/Cancel so it cannot be pressed twice
+                await bot.edit_message_reply_markup(chat_id=query.message.chat.id,
+                                                    message_id=query.message.message_id, reply_markup=None)
+            except TelegramAPIError as exc:
+                log.info("telegram_markup_not_removed", error=type(exc).__name__)
+        await services.dispatcher.submit(inbound)
+
+    @router.callback_query()
+    async def on_unknown_button(query: CallbackQuery) -> None:
+        await query.answer()
+
+    return router
+
+
+async def _voice(message: Message, question: str, bot: Bot, services: Services, tg: TelegramSettings,
+                 admin: bool) -> None:
+    locale = locale_of(message)
+    media = message.voice or message.audio
+    assert media is not None
+    if not tg.speech_model:
+        await say(bot, message, text("telegram_voice_unsupported", locale))
+        return
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id,
+                                           message_thread_id=message.message_thread_id):
+            audio = await download(bot, media.file_id, media.file_size, tg.max_media_bytes)
+            transcript = await transcribe(tg, audio, "voice.ogg", locale)
+    except MediaTooLarge:
+        await say(bot, message, text("telegram_media_too_large", locale))
+        return
+    except Exception as exc:  # provider or download failure: tell the user, never go silent
+        log.warning("telegram_transcription_failed", error=type(exc).__name__, chat_id=message.chat.id)
+        await say(bot, message, text("telegram_media_failed", locale))
+        return
+    if not transcript:
+        await say(bot, message, text("telegram_media_failed", locale))
+        return
+    log.info("telegram_voice_transcribed", chat_id=message.chat.id, chars=len(transcript))
+    attachment = Attachment(kind="voice" if message.voice else "audio", ref=media.file_id,
+                            mime_type=media.mime_type, size=media.file_size)
+    body = f"{question}\n\n{transcript}" if question else transcript
+    await services.dispatcher.submit(from_message(bot, tg, message, body, (attachment,), is_admin=admin))
+
+
+async def _photo(message: Message, question: str, bot: Bot, services: Services, tg: TelegramSettings,
+                 admin: bool) -> None:
+    locale = locale_of(message)
+    photo = (message.photo or [])[-1]  # the largest size
+    if not tg.vision_model:
+        await say(bot, message, text("telegram_photo_unsupported", locale))
+        return
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id,
+                                           message_thread_id=message.message_thread_id):
+            image = await download(bot, photo.file_id, photo.file_size, tg.max_media_bytes)
+            description = await describe_image(tg, image)
+    except MediaTooLarge:
+        await say(bot, message, text("telegram_media_too_large", locale))
+        return
+    except Exception as exc:
+        log.warning("telegram_vision_failed", error=type(exc).__name__, chat_id=message.chat.id)
+        await say(bot, message, text("telegram_media_failed", locale))
+        return
+    attachment = Attachment(kind="photo", ref=photo.file_id, mime_type="image/jpeg", size=photo.file_size)
+    seen = f"[The customer sent a photo. What it shows: {description}]"
+    body = f"{question}\n\n{seen}" if question else seen
+    await services.dispatcher.submit(from_message(bot, tg, message, body, (attachment,), is_admin=admin))

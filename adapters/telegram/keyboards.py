@@ -1,0 +1,35 @@
+"""Inline keyboards: feedback thumbs on a final answer, Confirm/Cancel on a proposed tool call."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from core.texts import text
+
+
+class ReplyButton(CallbackData, prefix="dm"):
+    """Packed as `dm:<action>:<ref>` (<= 64 bytes): ref is a reply id or a proposal id."""
+
+    action: Literal["up", "down", "ok", "no"]
+    ref: str
+
+
+ACTION_KINDS = {"up": "feedback_up", "down": "feedback_down", "ok": "confirm", "no": "cancel"}
+
+
+def feedback_keyboard(reply_id: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text="👍", callback_data=ReplyButton(action="up", ref=reply_id))
+    builder.button(text="👎", callback_data=ReplyButton(action="down", ref=reply_id))
+    return builder.as_markup()
+
+
+def confirm_keyboard(proposal_id: str, locale: str | None) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=text("telegram_confirm", locale), callback_data=ReplyButton(action="ok", ref=proposal_id))
+    builder.button(text=text("telegram_cancel", locale), callback_data=ReplyButton(action="no", ref=proposal_id))
+    return builder.as_markup()

@@ -1,0 +1,70 @@
+"""Voice and photos -> text for the engine: transcription and image description through litellm."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import structlog
+from aiogram import Bot
+
+from adapters.telegram.settings import TelegramSettings
+
+log = structlog.get_logger("deskmate.telegram.media")
+
+DESCRIBE_PROMPT = (
+    "A customer sent this image to customer support. Describe what it shows that matters for helping them "
+    "(error messages verbatim, screens, products, documents). Be factual and brief."
+)
+
+
+class MediaTooLarge(Exception):
+    pass
+
+
+async def download(bot: Bot, file_id: str, size: int | None, limit: int) -> bytes:
+    if size is not None and size > limit:
+        raise MediaTooLarge(size)
+    buffer = await bot.download(file_id, destination=io.BytesIO())
+    assert buffer is not None
+    data = buffer.getvalue()
+    if len(data) > limit:
+        raise MediaTooLarge(len(data))
+    return data
+
+
+def _endpoint(settings: TelegramSettings) -> dict[str, str]:
+    options: dict[str, str] = {}
+    if settings.media_api_base:
+        options["api_base"] = settings.media_api_base
+    if settings.media_api_key is not None:
+        options["api_key"] = settings.media_api_key.get_secret_value()
+    return options
+
+
+async def transcribe(settings: TelegramSettings, audio: bytes, filename: str, language: str | None) -> str:
+    import litellm
+
+    assert settings.speech_model
+    extra: dict[str, str] = {}
+    if language:
+        extra["language"] = language.split("-")[0]
+    response = await litellm.atranscription(model=settings.speech_model, file=(filename, audio),
+                                            **_endpoint(settings), **extra)
+    return str(response.text or "").strip()
+
+
+async def describe_image(settings: TelegramSettings, image: bytes, mime_type: str = "image/jpeg") -> str:
+    import litellm
+
+    assert settings.vision_model
+    data_url = f"data:{mime_type};base64,{base64.b64encode(image).decode()}"
+    response = await litellm.acompletion(
+        model=settings.vision_model, stream=False, max_tokens=400,
+        messages=[{"role": "user", "content": [
+            {"type": "text", "text": DESCRIBE_PROMPT},
+            {"type": "image_url", "image_url": {"url": data_url}},
+        ]}],
+        **_endpoint(settings),
+    )
+    return str(response.choices[0].message.content or "").strip()
