@@ -1,0 +1,109 @@
+"""Cache stage: answer a repeated question from the semantic cache; store eligible answers on the way out.
+
+Runs after the PII stage (the question is masked; answers flowing back still hold placeholders) and before
+memory, retrieval and the model. A hit streams like a model answer (a few word-grouped deltas, citations,
+one Final with `cached=True`), so adapters render it the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import structlog
+
+from core.cache.semantic import Lookup, SemanticCache
+from core.engine import Next
+from core.models import Citation, CitationEvent, Final, ReplyEvent, TextDelta, Usage
+from core.turn import Turn
+
+log = structlog.get_logger("deskmate.cache")
+CHUNKS = 6  # deltas per cached answer: streams like a model answer, without per-word overhead
+TOKEN = re.compile(r"\S+\s*|\s+")
+
+
+def word_chunks(text: str, chunks: int = CHUNKS) -> list[str]:
+    """Split `text` into about `chunks` pieces on word boundaries; joined they give back `text` exactly."""
+    pieces = TOKEN.findall(text)
+    size = max(1, -(-len(pieces) // chunks))
+    return ["".join(pieces[i:i + size]) for i in range(0, len(pieces), size)]
+
+
+class CacheStage:
+    name = "cache"
+
+    def __init__(self, cache: SemanticCache) -> None:
+        self.cache = cache
+
+    async def run(self, turn: Turn, call_next: Next) -> AsyncIterator[ReplyEvent]:
+        reason = await self.cache.skip_reason(turn)
+        lookup: Lookup | None = None
+        if reason is None:
+            try:
+                lookup = await self.cache.lookup(turn)
+            except Exception as exc:  # the cache is an optimisation: never fail a reply because of it
+                log.warning("cache_lookup_failed", request_id=turn.reply_id, error=type(exc).__name__)
+                reason = "error"
+        if reason is not None:
+            turn.facts["cache"] = f"skip:{reason}"
+            await self.cache.record_skip(turn, reason)
+            async for event in call_next(turn):
+                yield event
+            return
+        assert lookup is not None
+        if lookup.hit is not None:
+            turn.facts["cache"] = "hit"
+            final: Final | None = None
+            async for event in self._replay(turn, lookup):
+                if isinstance(event, Final):
+                    final = event
+                yield event
+            await self._remember(turn, final)
+            return
+        turn.facts["cache"] = "miss"
+        final = None
+        async for event in call_next(turn):
+            if isinstance(event, Final):
+                final = event
+            yield event
+        skip = self.cache.store_skip_reason(turn, final)
+        if skip is not None:
+            turn.facts["cache_store"] = f"skip:{skip}"
+            return
+        assert final is not None
+        try:
+            await self.cache.store(lookup, turn, final)
+            turn.facts["cache_store"] = "stored"
+        except Exception as exc:
+            log.warning("cache_store_failed", request_id=turn.reply_id, error=type(exc).__name__)
+            turn.facts["cache_store"] = "error"
+
+    async def _replay(self, turn: Turn, lookup: Lookup) -> AsyncIterator[ReplyEvent]:
+        assert lookup.hit is not None
+        entry = lookup.hit.entry
+        turn.cached = True
+        turn.model, turn.prompt_name, turn.prompt_version = entry.model, entry.prompt_name, entry.prompt_version
+        turn.citations = [Citation.model_validate(c) for c in entry.citations]
+        pieces = word_chunks(entry.text) if turn.flags.get("streaming", True) else [entry.text]
+        for piece in pieces:
+            yield TextDelta(text=piece)
+        for citation in turn.citations:
+            yield CitationEvent(citation=citation)
+        yield Final(
+            reply_id=turn.reply_id, text=entry.text, citations=tuple(turn.citations), usage=Usage(),
+            model=entry.model, prompt_name=entry.prompt_name, prompt_version=entry.prompt_version, cached=True,
+        )
+
+    async def _remember(self, turn: Turn, final: Final | None) -> None:
+        """The memory stage never sees a hit (it runs after this one): append the exchange here, so a
+        follow-up question still has the cached exchange as context."""
+        if final is None:
+            return
+        try:
+            await self.cache.memory.append(
+                turn.inbound.conversation_key,
+                [{"role": "user", "content": turn.text}, {"role": "assistant", "content": final.text}],
+                turn.reply_id,
+            )
+        except Exception as exc:
+            log.warning("cache_memory_append_failed", request_id=turn.reply_id, error=type(exc).__name__)

@@ -1,0 +1,263 @@
+"""One scope of the semantic cache on GPTCache: a `Cache` over a `get_data_manager(CacheBase, VectorBase)`.
+
+A scope is platform + tenant + bot + language + knowledge-base version; every scope has its own stores
+(embedded: its own sqlite file and faiss index in its own directory; shared: its own tables/collection),
+so a lookup can only ever find answers of its own scope. All methods are synchronous and must run on the
+cache's single worker thread (faiss indexes are not safe for concurrent writes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.cache.deps import forbid_runtime_installs
+from core.cache.match import MatchRules, QuestionShape
+from core.cache.settings import CacheSettings
+
+
+@dataclass(frozen=True)
+class Scope:
+    platform: str
+    tenant: str
+    bot: str
+    language: str
+    kb_version: str
+
+    @property
+    def partition(self) -> str:
+        """Everything but the KB version: a new version replaces the partition's old entries."""
+        raw = "\0".join((self.platform, self.tenant, self.bot, self.language))
+        return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+    @property
+    def version(self) -> str:
+        return hashlib.sha256(self.kb_version.encode()).hexdigest()[:12]
+
+    @property
+    def name(self) -> str:
+        return f"dmc_{self.partition[:16]}_{self.version}"
+
+    def to_json(self) -> str:
+        return json.dumps([self.platform, self.tenant, self.bot, self.language, self.kb_version])
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Scope:
+        return cls(*json.loads(raw))
+
+
+@dataclass
+class Entry:
+    """What is stored per question (as GPTCache's answer string): the reply, never restored personal data."""
+
+    text: str
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    model: str | None = None
+    prompt_name: str | None = None
+    prompt_version: str | None = None
+    reply_id: str = ""
+
+    def dump(self) -> str:
+        return json.dumps(self.__dict__, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, raw: str) -> Entry:
+        return cls(**json.loads(raw))
+
+
+@dataclass
+class Hit:
+    entry_id: int
+    similarity: float
+    entry: Entry
+
+
+class _Evaluation:
+    """GPTCache similarity evaluation: cosine from the faiss L2 distance, then our second check and TTL.
+
+    Per-call parameters come through `cache_context["evaluation_func"]` (GPTCache's `extra_param`).
+    Returns the similarity lowered by any extra margin the pair needs, or 0 for "never a hit".
+    """
+
+    def evaluation(self, src_dict: dict[str, Any], cache_dict: dict[str, Any], **kwargs: Any) -> float:
+        call: dict[str, Any] = kwargs["extra_param"]
+        distance, entry_id = cache_dict["search_result"]
+        similarity = 1.0 - float(distance) / 2.0  # unit vectors: squared L2 = 2 - 2 cos
+        created = cache_dict["cache_data"].create_on
+        if created is not None and datetime.now() - created > call["ttl"]:
+            call["expired"].append(int(entry_id))
+            return 0.0
+        rules: MatchRules = call["rules"]
+        need = rules.required(call["shape"], QuestionShape.of(str(cache_dict["question"])))
+        if need is None:
+            return 0.0
+        score = max(0.0, similarity - (need - rules.threshold))
+        if score >= rules.threshold:
+            call["accepted"].append((score, similarity, int(entry_id)))
+        return score
+
+    def range(self) -> tuple[float, float]:
+        return 0.0, 1.0
+
+
+def _pre(data: dict[str, Any], **_: Any) -> str:
+    return str(data["prompt"])
+
+
+def _vector(_: Any, extra_param: Any = None) -> Any:
+    return extra_param  # the question's vector, embedded by our async embedder before the call
+
+
+class ScopeStore:
+    def __init__(self, scope: Scope, settings: CacheSettings, dim: int, root: Path) -> None:
+        forbid_runtime_installs()
+        from gptcache import Cache, Config
+        from gptcache.manager import CacheBase, VectorBase, get_data_manager
+        from gptcache.manager.eviction import EvictionBase
+        from gptcache.processor.post import first
+
+        self.scope = scope
+        self.settings = settings
+        self.dir = root / scope.partition / scope.version
+        self.dir.mkdir(parents=True, exist_ok=True)
+        label = root / scope.partition / "scope.json"  # which platform/tenant/bot/language a directory holds
+        if not label.exists():
+            label.write_text(json.dumps({"platform": scope.platform, "tenant": scope.tenant, "bot": scope.bot,
+                                         "language": scope.language}))
+        self.evicted = 0
+        self._pending_evict: list[Any] = []
+        self._stores_since_flush = 0
+        self._dm: Any = None
+        cache_base = CacheBase(
+            settings.scalar_store, sql_url=settings.scalar_url or f"sqlite:///{self.dir / 'sqlite.db'}",
+            table_name=scope.name, table_len_config={"answer_answer": 65_535, "question_question": 8_000},
+        )
+        vector_params: dict[str, Any] = {"dimension": dim, "top_k": settings.top_k, **settings.vector_params}
+        if settings.vector_store == "faiss":
+            vector_params["index_path"] = str(self.dir / "faiss.index")
+        else:
+            vector_params.setdefault("collection_name", scope.name)
+        vector_base = VectorBase(settings.vector_store, **vector_params)
+        eviction = EvictionBase(
+            name="memory", policy=settings.eviction, maxsize=settings.max_entries,
+            clean_size=max(1, settings.max_entries // 10), on_evict=self._on_evict,
+        )
+        self._dm = get_data_manager(cache_base, vector_base, eviction_base=eviction)
+        if self._pending_evict:  # more rows on disk than max_entries allows (the bound was lowered)
+            self._on_evict(self._pending_evict)
+        self._reconcile()
+        self.cache = Cache()
+        self.cache.init(
+            pre_embedding_func=_pre, embedding_func=_vector, data_manager=self._dm,
+            similarity_evaluation=_Evaluation(), post_process_messages_func=first,
+            config=Config(similarity_threshold=settings.threshold, disable_report=True,
+                          auto_flush=settings.flush_every),
+        )
+
+    def _on_evict(self, ids: list[Any]) -> None:
+        """GPTCache's size bound hit: it evicts `ids` (LRU/LFU/FIFO); we count them and free the storage."""
+        ids = [i for i in ids if i is not None]
+        if self._dm is None:
+            self._pending_evict.extend(ids)
+            return
+        if not ids:
+            return
+        self._dm.s.mark_deleted(ids)
+        self._dm.v.delete(ids)
+        self._dm.s.clear_deleted_data()
+        self.evicted += len(ids)
+
+    def _reconcile(self) -> None:
+        """After a crash the faiss file may lag the sqlite rows: re-add the missing vectors from sqlite."""
+        if self.settings.vector_store != "faiss":
+            return
+        from gptcache.manager.vector_data.base import VectorData
+
+        ids = self._dm.s.get_ids(deleted=False)
+        if self._dm.v.count() == len(ids):
+            return
+        self._dm.v._index.reset()
+        rows = []
+        for entry_id in ids:
+            data = self._dm.s.get_data_by_id(entry_id)
+            if data is not None and data.embedding_data is not None:
+                rows.append(VectorData(id=entry_id, data=np.asarray(data.embedding_data, dtype="float32")))
+        if rows:
+            self._dm.v.mul_add(rows)
+        self._dm.v.flush()
+
+    def count(self) -> int:
+        return int(self._dm.s.count(state=0))
+
+    def lookup(self, question: str, vector: list[float], rules: MatchRules, ttl_s: int) -> Hit | None:
+        from gptcache.adapter.api import get
+
+        call: dict[str, Any] = {"rules": rules, "shape": QuestionShape.of(question), "ttl": timedelta(seconds=ttl_s),
+                                "expired": [], "accepted": []}
+        self.cache.config.similarity_threshold = rules.threshold
+        answer = get(question, cache_obj=self.cache,
+                     cache_context={"embedding_func": np.asarray(vector, dtype="float32"), "evaluation_func": call})
+        if call["expired"]:
+            self.delete(call["expired"])
+        if answer is None or not call["accepted"]:
+            return None
+        _score, similarity, entry_id = max(call["accepted"])
+        return Hit(entry_id=entry_id, similarity=similarity, entry=Entry.load(str(answer)))
+
+    def insert(self, question: str, vector: list[float], entry: Entry) -> int:
+        """Store one answer; returns its id. (GPTCache's `put` hides the id, which eviction needs.)"""
+        from gptcache.manager.data_manager import normalize
+        from gptcache.manager.scalar_data.base import CacheData
+        from gptcache.manager.vector_data.base import VectorData
+
+        embedding = normalize(np.asarray(vector, dtype="float32")).astype("float32")
+        entry_id = int(self._dm.s.batch_insert([CacheData(question=question, answers=entry.dump(),
+                                                          embedding_data=embedding)])[0])
+        self._dm.v.mul_add([VectorData(id=entry_id, data=embedding)])
+        self._dm.eviction_base.put([entry_id])
+        self._stores_since_flush += 1
+        if self._stores_since_flush >= self.settings.flush_every:
+            self.flush()
+        return entry_id
+
+    def delete(self, ids: list[int]) -> int:
+        """Remove entries now (thumbs-down, expired). Returns how many existed."""
+        live = set(self._dm.s.get_ids(deleted=False))
+        ids = [i for i in ids if i in live]
+        if ids:
+            self._dm.s.mark_deleted(ids)
+            self._dm.v.delete(ids)
+            self._dm.s.clear_deleted_data()
+            self.flush()
+        return len(ids)
+
+    def delete_if_origin(self, entry_id: int, origin: str) -> int:
+        """Delete the entry if it still holds the answer first given as reply `origin` (ids can be reused)."""
+        data = self._dm.s.get_data_by_id(entry_id)
+        if data is None or not data.answers:
+            return 0
+        answer = data.answers[0]
+        raw = answer.answer if hasattr(answer, "answer") else answer[0]
+        if Entry.load(str(raw)).reply_id != origin:
+            return 0
+        return self.delete([entry_id])
+
+    def flush(self) -> None:
+        self._dm.flush()
+        self._stores_since_flush = 0
+
+    def close(self) -> None:
+        self._dm.close()
+
+    def drop(self) -> None:
+        """Delete this scope's stored entries for good (the KB was re-indexed)."""
+        self.close()
+        if self.settings.scalar_url is None and self.settings.vector_store == "faiss":
+            shutil.rmtree(self.dir, ignore_errors=True)
