@@ -1,0 +1,235 @@
+"""Rate limits and daily budgets, kept in Redis so they hold across every worker.
+
+- messages per minute per user and per tenant: a sliding window (a sorted set of message times per
+  key), checked and counted atomically by one Lua script; a refused message is not counted;
+- tokens and cost per tenant per UTC day: counted from `turn.usage` when a reply is final, checked
+  before the next message starts (a reply in progress is never cut because of its own cost);
+- per-tenant overrides set by admins (`limit ...` admin command) win over the deployment settings.
+
+Keys: dm:rate:<platform>:<tenant>:user:<user> / dm:rate:<platform>:<tenant>:tenant (sorted sets),
+dm:usage:<platform>:<tenant>:<YYYYMMDD> (hash: messages, tokens, cost_micro_usd),
+dm:limits:<platform>:<tenant> (hash of overrides).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+
+from core.admin import AdminContext, AdminReply
+from core.engine import Next
+from core.errors import PolicyBlocked
+from core.models import Final, ReplyEvent
+from core.ops.settings import LimitsSettings
+from core.state.keys import key
+from core.turn import Turn
+
+log = structlog.get_logger("deskmate.limits")
+
+WINDOW_MS = 60_000
+USAGE_TTL_S = 3 * 86_400
+OVERRIDES = {  # admin word -> (override field, type, label)
+    "user": ("user_per_minute", int, "messages per user per minute"),
+    "tenant": ("tenant_per_minute", int, "messages per workspace per minute"),
+    "tokens": ("tenant_daily_tokens", int, "tokens per day"),
+    "cost": ("tenant_daily_cost_usd", float, "cost per day (USD)"),
+}
+
+# KEYS: user window, tenant window. ARGV: now ms, window ms, user limit, tenant limit, member.
+# Returns {allowed, retry_after_ms, which (1 user, 2 tenant)}. Nothing is counted when refused.
+_WINDOW = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+for i = 1, 2 do
+  local limit = tonumber(ARGV[2 + i])
+  if limit > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+    if redis.call('ZCARD', KEYS[i]) >= limit then
+      local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+      return {0, tonumber(oldest[2]) + window - now, i}
+    end
+  end
+end
+for i = 1, 2 do
+  if tonumber(ARGV[2 + i]) > 0 then
+    redis.call('ZADD', KEYS[i], now, ARGV[5])
+    redis.call('PEXPIRE', KEYS[i], window)
+  end
+end
+return {1, 0, 0}
+"""
+
+
+@dataclass(frozen=True)
+class EffectiveLimits:
+    user_per_minute: int
+    tenant_per_minute: int
+    tenant_daily_tokens: int
+    tenant_daily_cost_usd: float
+
+
+def _day(now: float) -> str:
+    return time.strftime("%Y%m%d", time.gmtime(now))
+
+
+def _next_midnight(now: float) -> dt.datetime:
+    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    return dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0, 0), dt.UTC)
+
+
+def human_wait(seconds: float, language: str) -> str:
+    """'45 seconds' / '2 minutes' (or Russian), rounded up so the user is never told too early."""
+    secs = max(1, int(-(-seconds // 1)))
+    if language == "ru":
+        return f"{secs} сек." if secs < 60 else f"{-(-secs // 60)} мин."
+    if secs < 60:
+        return f"{secs} second{'s' if secs != 1 else ''}"
+    mins = -(-secs // 60)
+    return f"{mins} minute{'s' if mins != 1 else ''}"
+
+
+class Limits:
+    """The Redis side of limits and budgets, shared by the stage, the admin command and stats."""
+
+    def __init__(self, redis: aioredis.Redis, settings: LimitsSettings) -> None:
+        self.redis = redis
+        self.settings = settings
+        self._window = redis.register_script(_WINDOW)
+
+    # -- overrides
+
+    async def effective(self, platform: str, tenant: str) -> EffectiveLimits:
+        raw = await self.redis.hgetall(key("limits", platform, tenant))
+        values: dict[str, Any] = {}
+        for field_name, kind, _ in OVERRIDES.values():
+            value = raw.get(field_name.encode())
+            values[field_name] = kind(value.decode()) if value is not None else getattr(self.settings, field_name)
+        return EffectiveLimits(**values)
+
+    async def set_override(self, platform: str, tenant: str, field_name: str, value: float) -> None:
+        await self.redis.hset(key("limits", platform, tenant), field_name, str(value))
+
+    async def reset_overrides(self, platform: str, tenant: str) -> None:
+        await self.redis.delete(key("limits", platform, tenant))
+
+    # -- checks
+
+    async def check(self, turn: Turn, now: float | None = None) -> None:
+        """Raise PolicyBlocked when this message is over a rate limit or its tenant over budget."""
+        inbound = turn.inbound
+        now = time.time() if now is None else now
+        limits = await self.effective(inbound.platform, inbound.tenant)
+        usage = await self.usage(inbound.platform, inbound.tenant, now)
+        over_tokens = limits.tenant_daily_tokens and usage["tokens"] >= limits.tenant_daily_tokens
+        over_cost = limits.tenant_daily_cost_usd and usage["cost_usd"] >= limits.tenant_daily_cost_usd
+        if over_tokens or over_cost:
+            turn.facts["limit"] = "budget_tokens" if over_tokens else "budget_cost"
+            retry_at = _next_midnight(now).strftime("%Y-%m-%d %H:%M UTC")
+            raise PolicyBlocked("budget_exhausted", retry_at=retry_at)
+        if inbound.action is not None:
+            return  # a button press answers an earlier message: not a new message to rate-limit
+        allowed, retry_ms, which = await self._window(
+            keys=[key("rate", inbound.platform, inbound.tenant, "user", inbound.user),
+                  key("rate", inbound.platform, inbound.tenant, "tenant")],
+            args=[int(now * 1000), WINDOW_MS, limits.user_per_minute, limits.tenant_per_minute, inbound.message_id],
+        )
+        if not allowed:
+            turn.facts["limit"] = "rate_user" if which == 1 else "rate_tenant"
+            raise PolicyBlocked("rate_limited", retry_in=human_wait(retry_ms / 1000, turn.language))
+        await self._count(inbound.platform, inbound.tenant, now, messages=1)
+
+    # -- usage
+
+    async def usage(self, platform: str, tenant: str, now: float | None = None) -> dict[str, Any]:
+        raw = await self.redis.hgetall(key("usage", platform, tenant, _day(time.time() if now is None else now)))
+        get = lambda name: int(raw.get(name.encode(), b"0"))  # noqa: E731
+        return {"messages": get("messages"), "tokens": get("tokens"), "cost_usd": get("cost_micro_usd") / 1e6}
+
+    async def charge(self, turn: Turn, now: float | None = None) -> None:
+        usage = turn.usage
+        tokens = usage.prompt_tokens + usage.completion_tokens
+        if tokens or usage.cost_usd:
+            await self._count(turn.inbound.platform, turn.inbound.tenant, time.time() if now is None else now,
+                              tokens=tokens, cost_micro_usd=round(usage.cost_usd * 1e6))
+
+    async def _count(self, platform: str, tenant: str, now: float, **amounts: int) -> None:
+        k = key("usage", platform, tenant, _day(now))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for name, amount in amounts.items():
+                pipe.hincrby(k, name, amount)
+            pipe.expire(k, USAGE_TTL_S)
+            await pipe.execute()
+
+    # -- admin
+
+    async def stats(self, platform: str, tenant: str) -> dict[str, Any]:
+        usage = await self.usage(platform, tenant)
+        limits = await self.effective(platform, tenant)
+        return {
+            "messages today": usage["messages"],
+            "tokens today": usage["tokens"] if not limits.tenant_daily_tokens
+            else f"{usage['tokens']} of {limits.tenant_daily_tokens}",
+            "cost today (USD)": f"{usage['cost_usd']:.4f}" if not limits.tenant_daily_cost_usd
+            else f"{usage['cost_usd']:.4f} of {limits.tenant_daily_cost_usd:.2f}",
+            "rate limits (per minute)": f"{_or_none(limits.user_per_minute)} per user, "
+                                        f"{_or_none(limits.tenant_per_minute)} per workspace",
+        }
+
+    async def admin_command(self, ctx: AdminContext, args: list[str]) -> AdminReply:
+        """`limit` shows the limits; `limit <user|tenant|tokens|cost> <n>` sets one here; `limit reset`."""
+        p = ctx.command_prefix
+        if not args:
+            limits = await self.effective(ctx.platform, ctx.tenant)
+            lines = ["*Limits here*"] + [
+                f"• `{word}`: {_or_none(getattr(limits, field_name))} {label}"
+                for word, (field_name, _, label) in OVERRIDES.items()
+            ]
+            lines.append(f"Change one with `{p}limit <{'|'.join(OVERRIDES)}> <number>` (0 = no limit), "
+                         f"or `{p}limit reset`.")
+            return AdminReply("\n".join(lines))
+        if args[0].lower() == "reset":
+            await self.reset_overrides(ctx.platform, ctx.tenant)
+            log.info("limits_reset", platform=ctx.platform, tenant=ctx.tenant, by=ctx.user)
+            return AdminReply("Limits here are back to the deployment's defaults.", changed=True)
+        word = args[0].lower()
+        if word not in OVERRIDES or len(args) != 2:
+            return AdminReply(f"Usage: `{p}limit <{'|'.join(OVERRIDES)}> <number>` or `{p}limit reset`.", ok=False)
+        field_name, kind, label = OVERRIDES[word]
+        try:
+            value = kind(args[1])
+        except ValueError:
+            return AdminReply(f"`{args[1]}` is not a number.", ok=False)
+        if value < 0:
+            return AdminReply("A limit can't be negative (0 means no limit).", ok=False)
+        await self.set_override(ctx.platform, ctx.tenant, field_name, value)
+        log.info("limit_set", platform=ctx.platform, tenant=ctx.tenant, limit=field_name, value=value, by=ctx.user)
+        return AdminReply(f"Limit set: {_or_none(value)} {label}.", changed=True)
+
+
+def _or_none(value: float) -> str:
+    return "no limit" if not value else (f"{value:g}" if isinstance(value, float) else str(value))
+
+
+class LimitsStage:
+    """First stage: refuse over-limit messages before any work; charge the tenant's budget when final."""
+
+    name = "limits"
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    async def run(self, turn: Turn, call_next: Next) -> AsyncIterator[ReplyEvent]:
+        await self.limits.check(turn)
+        async for event in call_next(turn):
+            if isinstance(event, Final):
+                try:
+                    await self.limits.charge(turn)
+                except Exception as exc:  # a Redis hiccup must not lose the answer
+                    log.warning("budget_charge_failed", request_id=turn.reply_id, error=type(exc).__name__)
+            yield event
