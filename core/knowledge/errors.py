@@ -6,7 +6,7 @@ import re
 
 from core.errors import DeskmateError
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,60}[a-z0-9]$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,60}[a-z0-9]$")
 
 
 class KnowledgeError(DeskmateError):
@@ -20,6 +20,6 @@ class ModelMismatch(KnowledgeError):
 def check_collection_name(name: str) -> str:
     if not _NAME.match(name):
         raise KnowledgeError(
-            f"bad collection name {name!r}: 3-62 characters, lowercase letters, digits, '-' or '_'"
+            f"bad collection name {name!r}: 2-62 characters, lowercase letters, digits, '-' or '_'"
         )
     return name

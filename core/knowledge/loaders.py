@@ -203,7 +203,7 @@ def _html(data: bytes, stem: str) -> Document:
             continue
         if el.name[0] == "h" and el.name[1:].isdigit():
             level = int(el.name[1:])
-            if level == 1 and not title:
+            if level == 1 and (not title or text == title):
                 title = text
                 continue
             while levels and levels[-1] >= level:

@@ -133,16 +133,20 @@ class Searcher:
         if not query.strip() or not collections:
             return []
         t0 = time.perf_counter()
+        opened: list[tuple[str, Any]] = []
+        for collection in collections:
+            coll = await self.store.get(collection)
+            if coll is not None:
+                Store.check_model(collection, coll, self.embedder.model_id)  # before paying for an embedding
+                opened.append((collection, coll))
+        if not opened:
+            return []
         if query_vector is None:
             query_vector = (await self.embedder.embed([query]))[0]
         t_embed = time.perf_counter()
-        versions = await self.store.versions(list(collections))
+        versions = await self.store.versions([name for name, _ in opened])
         found: dict[str, Candidate] = {}
-        for collection, version in zip(collections, versions, strict=True):
-            coll = await self.store.get(collection)
-            if coll is None:
-                continue
-            Store.check_model(collection, coll, self.embedder.model_id)
+        for (collection, coll), version in zip(opened, versions, strict=True):
             await self._collect(query, query_vector, collection, coll, version, scope, candidates, rrf_k, mode, found)
         ranked = sorted(found.values(), key=lambda c: c.rrf, reverse=True)[: max(candidates, top_k)]
         await self._fill_similarity(ranked, query_vector)
