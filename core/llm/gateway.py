@@ -43,6 +43,7 @@ def _litellm() -> Any:
     litellm.suppress_debug_info = True
     litellm.telemetry = False
     litellm.turn_off_message_logging = True
+    litellm.disable_streaming_logging = True  # no per-chunk logging callbacks: we log one event per attempt
     return litellm
 
 
