@@ -25,6 +25,7 @@ from core.stages.features import FeaturesStage
 from core.stages.generate import GenerateStage
 from core.stages.input import InputStage
 from core.state.redis import open_redis
+from core.tools.build import build_tools
 
 
 @dataclass
@@ -61,8 +62,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         memory = ConversationMemory(redis, settings.memory, gateway, prompts,
                                     token_model=chain[0].model if chain else "gpt-4o-mini")
         locked = {"pii": True} if settings.pii.locked else {}
-        flags = FeatureFlags(redis, locked=locked)
-        parts: dict[str, Any] = {}
+        tools = build_tools(settings.tools, redis, settings.data_dir)  # search: set tools.services.search
+        stack.push_async_callback(tools.aclose)
+        flags = FeatureFlags(redis, locked=locked, extra_features=tools.feature_names())  # + tools.<name>
+        parts: dict[str, Any] = {"tools": tools}
         observers: list[Observer] = [LogObserver()]
 
         # The engine's stage order — the one place it is set:
@@ -70,14 +73,16 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             InputStage(settings.limits.max_message_chars),  # refuse empty/oversized input before any work
             FeaturesStage(flags),  # effective flags: bot default -> workspace -> channel
             # pii: mask before anything else sees the text; restore placeholders on the way out
+            tools.stage(memory),  # actions: Confirm/Cancel presses on proposed tool calls
             # cache: answer from the semantic cache (masked question); store eligible answers on the way out
             MemoryStage(memory),  # conversation window in; the exchange appended on the way out
             # retrieval: knowledge passages for the question
         ]
-        terminal = GenerateStage(gateway, prompts, company=settings.company)
+        terminal = GenerateStage(gateway, prompts, company=settings.company, tools=tools.runner)
 
         engine = Engine(stages, terminal, profiles, observers=observers)
         dispatcher = InlineDispatcher(engine)
+        tools.post_follow_ups_via(dispatcher)  # long-running tool results
         admin = AdminCommands(flags)
         services = Services(engine=engine, dispatcher=dispatcher, admin=admin, flags=flags, redis=redis,
                             profiles=profiles)

@@ -111,6 +111,10 @@ class GenerateStage:
                     ],
                 })
                 async for event in self.tools.execute(turn, completion.tool_calls, messages):
+                    if isinstance(event, TextDelta):  # text for the user from the tools (e.g. "please confirm")
+                        answer.append(event.text)
+                        if not streaming:
+                            continue
                     yield event
                 if turn.facts.get("tools_pending"):
                     break

@@ -1,0 +1,73 @@
+"""Assemble the tools part from settings: registry with the built-ins, stores, runner, actions stage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from core.tools.actions import ActionStage
+from core.tools.audit import ToolAudit, tool_stats
+from core.tools.builtins import register_builtins
+from core.tools.escalation import EscalationDesk, Notifier
+from core.tools.limits import ToolRateLimit
+from core.tools.pending import FollowUps, ResponderPoster
+from core.tools.proposals import ProposalStore
+from core.tools.registry import ToolRegistry
+from core.tools.runner import ToolRunner
+from core.tools.services import SearchFn, ToolServices
+from core.tools.settings import ToolsSettings
+from core.tools.tickets import TicketStore
+
+
+@dataclass
+class Tools:
+    registry: ToolRegistry
+    runner: ToolRunner
+    services: ToolServices
+    audit: ToolAudit
+    follow_ups: FollowUps
+
+    @property
+    def tickets(self) -> TicketStore:
+        return self.services.tickets
+
+    @property
+    def escalations(self) -> EscalationDesk:
+        return self.services.escalations
+
+    def feature_names(self) -> list[str]:
+        return self.registry.feature_names()
+
+    def stage(self, memory: Any = None) -> ActionStage:
+        return ActionStage(self.runner, memory)
+
+    def post_follow_ups_via(self, dispatcher: Any) -> None:
+        """Post long-running results through the dispatcher's platform responders."""
+        self.follow_ups.poster = ResponderPoster(lambda: getattr(dispatcher, "responders", {}))
+
+    async def stats(self) -> dict[str, dict[str, float]]:
+        return await tool_stats(self.audit.redis)
+
+    async def aclose(self) -> None:
+        await self.follow_ups.cancel_all()
+        await self.services.tickets.drain(timeout_s=5)
+
+
+def build_tools(settings: ToolsSettings, redis: aioredis.Redis, data_dir: Path, *, search: SearchFn | None = None,
+                notifiers: Mapping[str, Notifier] | None = None, registry: ToolRegistry | None = None) -> Tools:
+    registry = register_builtins(registry or ToolRegistry())
+    tickets = TicketStore(settings.tickets_db or data_dir / "tickets.sqlite", prefix=settings.ticket_prefix,
+                          webhook_url=settings.ticket_webhook_url, webhook_attempts=settings.ticket_webhook_attempts,
+                          webhook_timeout_s=settings.ticket_webhook_timeout_s)
+    services = ToolServices(settings=settings, tickets=tickets,
+                            escalations=EscalationDesk(redis, settings.escalation_target, notifiers), search=search)
+    audit = ToolAudit(redis, keep=settings.audit_keep)
+    follow_ups = FollowUps(audit, settings.pending_timeout_s)
+    runner = ToolRunner(registry, services, audit, ProposalStore(redis, settings.proposal_ttl_s),
+                        ToolRateLimit(redis, settings.rate_limit_calls, settings.rate_limit_window_s), follow_ups,
+                        settings)
+    return Tools(registry=registry, runner=runner, services=services, audit=audit, follow_ups=follow_ups)
