@@ -250,6 +250,7 @@ class LiteLLMGateway:
         if not self._chain:
             raise ModelUnavailable("no model configured")
         litellm = _litellm()
+        self._get_router()  # built before any timer starts (first use imports litellm's Router)
         fallbacks = 0
         for index, ep in enumerate(self._chain):
             name = self._name(index)

@@ -196,7 +196,7 @@ class FakeLLM:
         """An LLMSettings whose chain is `models`, all pointed at this server (fast timeouts by default)."""
         from core.llm.settings import LLMSettings, ModelEndpoint
 
-        values: dict[str, Any] = {"timeout_s": 5.0, "first_token_timeout_s": 2.0, "num_retries": 0}
+        values: dict[str, Any] = {"timeout_s": 10.0, "first_token_timeout_s": 5.0, "num_retries": 0}
         values.update(overrides)
         endpoints = [ModelEndpoint(model=m, api_base=self.base_url, api_key="sk-test") for m in models]
         return LLMSettings(models=endpoints, **values)
