@@ -8,20 +8,25 @@ what a user would see in a thread), records every call, and can be scripted to f
     slack.kill_streams_after(2)                         # appendStream fails after 2 appends per stream
     slack.rate_limit_once("chat.appendStream", 1)       # one 429 with Retry-After: 1
 
-`signed_body_headers` builds Slack's v0 request signature so tests can post events to the app.
+`signed_body_headers` builds Slack's v0 request signature so tests can post events to the app, and
+`slack_rig` runs the whole product (runtime + Slack platform on a local HTTP server) against this fake.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
 import json
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 from aiohttp import web
 
 BOT_USER = "UBOT"
@@ -295,3 +300,155 @@ class FakeSlack:
         if not _json_list(args.get("prompts")):
             return {"ok": False, "error": "invalid_arguments"}
         return {"ok": True}
+
+
+# ---------------------------------------------------------------------------------------------- rig
+
+SECRET = "test-signing-secret"
+
+
+class SlackRig:
+    def __init__(self, slack: FakeSlack, runtime: Any, platform: Any, url: str, session: aiohttp.ClientSession):
+        self.slack = slack
+        self.runtime = runtime
+        self.platform = platform
+        self.url = url
+        self.session = session
+        self._ts = 1000
+
+    def next_ts(self) -> str:
+        self._ts += 1
+        return f"1700000000.{self._ts:06d}"
+
+    async def post(self, body: str, content_type: str = "application/json", secret: str = SECRET,
+                   timestamp: int | None = None, headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+        sent = signed_body_headers(secret, body, timestamp, content_type) | (headers or {})
+        async with self.session.post(self.url, data=body.encode(), headers=sent) as resp:
+            await resp.read()
+            return resp
+
+    async def event(self, event: dict[str, Any], event_id: str | None = None, team: str = "T1",
+                    retry: int | None = None) -> aiohttp.ClientResponse:
+        payload = {"token": "x", "team_id": team, "api_app_id": "A1", "type": "event_callback",
+                   "event_id": event_id or f"Ev{time.perf_counter_ns()}", "event_time": int(time.time()),
+                   "event": event}
+        extra = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
+        return await self.post(json.dumps(payload), headers=extra)
+
+    async def mention(self, text: str, channel: str = "C1", user: str = "U1", team: str = "T1",
+                      thread_ts: str | None = None, event_id: str | None = None) -> str:
+        ts = self.next_ts()
+        event = {"type": "app_mention", "user": user, "text": f"<@UBOT> {text}", "ts": ts, "channel": channel,
+                 "team": team, "event_ts": ts}
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        resp = await self.event(event, event_id, team)
+        assert resp.status == 200
+        return ts
+
+    async def dm(self, text: str, channel: str = "D1", user: str = "U1", thread_ts: str | None = None) -> str:
+        ts = self.next_ts()
+        event = {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts, "channel": channel,
+                 "team": "T1", "event_ts": ts}
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        resp = await self.event(event)
+        assert resp.status == 200
+        return ts
+
+    async def command(self, text: str, user: str = "U1", channel: str = "C1", team: str = "T1") -> dict[str, Any]:
+        """Run the slash command and return the ephemeral answer posted to response_url."""
+        before = len(self.slack.responses)
+        body = form_body({"token": "x", "team_id": team, "channel_id": channel, "user_id": user,
+                          "command": "/deskmate", "text": text, "response_url": self.slack.response_url,
+                          "trigger_id": "1.2.3"})
+        resp = await self.post(body, "application/x-www-form-urlencoded")
+        assert resp.status == 200
+        await wait_for(lambda: len(self.slack.responses) > before)
+        return self.slack.responses[-1]
+
+    async def click(self, action_id: str, value: str, channel: str, message_ts: str, thread_ts: str,
+                    user: str = "U1", team: str = "T1") -> None:
+        payload = {"type": "block_actions", "team": {"id": team}, "user": {"id": user, "team_id": team},
+                   "api_app_id": "A1", "trigger_id": "1.2.3", "channel": {"id": channel},
+                   "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+                   "message": {"ts": message_ts, "thread_ts": thread_ts, "text": "x"},
+                   "response_url": self.slack.response_url,
+                   "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button"}]}
+        resp = await self.post(form_body({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+        assert resp.status == 200
+
+    async def answered(self, channel: str, thread_ts: str, count: int = 1) -> str:
+        """Wait until `count` answers in the thread are finished; return the thread's text."""
+        def done() -> bool:
+            stops = [c for c in self.slack.calls_to("chat.stopStream", "chat.update", "chat.postMessage")
+                     if c.ok and c.args.get("channel") == channel and _has_feedback(c.args.get("blocks"))]
+            return len([c for c in stops if _thread_of(self.slack, c) == thread_ts]) >= count
+        await wait_for(done)
+        await self.idle()
+        return self.slack.thread_text(channel, thread_ts)
+
+    async def idle(self) -> None:
+        """Wait for in-flight answers to finish."""
+        tasks = getattr(self.runtime.dispatcher, "tasks", None) or {}
+        while tasks:
+            pending = set(tasks.values()) if isinstance(tasks, dict) else set(tasks)
+            await asyncio.wait(pending, timeout=10)
+
+
+def _has_feedback(blocks: Any) -> bool:
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return any(b.get("type") == "actions" and str(b.get("block_id", "")).startswith("feedback:")
+               for b in blocks or [])
+
+
+def _thread_of(slack: FakeSlack, call: Any) -> str | None:
+    ts = call.args.get("ts")
+    if ts and ts in slack.messages:
+        return slack.messages[ts].thread_ts
+    return call.args.get("thread_ts")
+
+
+async def wait_for(check: Callable[[], bool], within_s: float = 20.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def slack_rig(llm_server: Any, monkeypatch: Any, **env: str) -> AsyncIterator[SlackRig]:
+    """The whole product (runtime + Slack platform) served on 127.0.0.1, talking to a fake Slack and LLM."""
+    from adapters.slack.platform import build_slack
+    from bots.composition import open_runtime
+    from bots.settings import load_settings
+
+    async with FakeSlack() as slack:
+        values = {
+            "DESKMATE_LLM__MODEL": "openai/gpt-4o-mini", "DESKMATE_LLM__API_BASE": llm_server.base_url,
+            "DESKMATE_LLM__API_KEY": "sk-test", "DESKMATE_LLM__NUM_RETRIES": "0",
+            "DESKMATE_SLACK__BOT_TOKEN": "xoxb-test", "DESKMATE_SLACK__SIGNING_SECRET": SECRET,
+            "DESKMATE_SLACK__API_URL": slack.base_url, **env,
+        }
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        settings = load_settings()
+        async with open_runtime(settings) as runtime:
+            web_app = web.Application()
+            platform = build_slack(settings.slack, runtime.services, web_app)
+            runner = web.AppRunner(web_app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0, shutdown_timeout=0.1)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            await platform.start()
+            try:
+                async with aiohttp.ClientSession() as session:
+                    rig = SlackRig(slack, runtime, platform, f"http://127.0.0.1:{port}/slack/events", session)
+                    yield rig
+                    await rig.idle()
+            finally:
+                await platform.stop()
+                await runner.cleanup()
