@@ -22,6 +22,7 @@ from core.models import Passage
 log = structlog.get_logger("deskmate.knowledge")
 
 Mode = Literal["hybrid", "vector", "keyword"]
+KEYWORD_CUTOFF = 0.4  # keyword hits scoring below this fraction of the best one do not enter the fusion
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class Searcher:
         await self._fill_similarity(ranked, query_vector)
         wanted = identifiers(query)
         kept = [c for c in ranked if (c.similarity or 0.0) >= min_similarity
-                or (wanted and wanted & identifiers(c.text + " " + c.meta.get("title", "")))]
+                or (wanted and wanted & identifiers(embed_text(c.meta, c.text)))]
         if rerank and self.reranker is not None and kept:
             scores = await self.reranker.scores(query, [c.text for c in kept])
             for c, s in zip(kept, scores, strict=True):
@@ -185,7 +186,10 @@ class Searcher:
                 cand.text, cand.meta, cand.similarity = doc or "", dict(meta or {}), 1.0 - float(dist)
         if mode in ("hybrid", "keyword"):
             index = await self.keyword_index(collection, coll, version)
-            for rank, (cid, score) in enumerate(index.search(query, candidates, scope.mask(index)), start=1):
+            hits = index.search(query, candidates, scope.mask(index))
+            # Only strong keyword hits vote: a code's common prefix ("err" of ERR-4121) matches every code.
+            hits = [(cid, score) for cid, score in hits if score >= KEYWORD_CUTOFF * hits[0][1]]
+            for rank, (cid, score) in enumerate(hits, start=1):
                 cand = add(rank, cid)
                 cand.bm25 = score
                 if not cand.text:
