@@ -115,6 +115,11 @@ def _vector(_: Any, extra_param: Any = None) -> Any:
     return extra_param  # the question's vector, embedded by our async embedder before the call
 
 
+class _Closed:
+    def close(self) -> None:
+        return None
+
+
 class ScopeStore:
     def __init__(self, scope: Scope, settings: CacheSettings, dim: int, root: Path) -> None:
         forbid_runtime_installs()
@@ -254,7 +259,13 @@ class ScopeStore:
         self._stores_since_flush = 0
 
     def close(self) -> None:
+        """Write the index and release the stores. GPTCache's `Cache.init` registers an atexit hook that
+        closes its data manager again and keeps it alive: swap in an empty one so closed scopes free memory."""
+        if isinstance(self._dm, _Closed):
+            return
         self._dm.close()
+        self._dm = _Closed()
+        self.cache.data_manager = self._dm
 
     def drop(self) -> None:
         """Delete this scope's stored entries for good (the KB was re-indexed)."""
