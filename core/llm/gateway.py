@@ -164,7 +164,27 @@ class LiteLLMGateway:
     async def warm_up(self) -> None:
         """Import litellm and build the Router off the event loop (at startup, not on the first user's message)."""
         if self._chain:
-            await asyncio.to_thread(self._get_router)
+            await asyncio.to_thread(self._warm)
+
+    def _warm(self) -> None:
+        litellm = _litellm()
+        self._get_router()
+        # litellm and the openai client import most provider code lazily on the first call (~1-3 s, 500+
+        # modules); pay that here. The client below is never used to send anything.
+        import openai
+
+        client = openai.AsyncOpenAI(api_key="warm-up", base_url="http://127.0.0.1:9")
+        _ = (client.chat.completions, client.embeddings)
+        litellm.token_counter(model="gpt-4o-mini", text="warm up")  # loads the tokenizer used for accounting
+
+        async def mock_stream() -> None:  # litellm's own logging and streaming code, no request sent
+            stream = await litellm.acompletion(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "warm up"}], mock_response="ok", stream=True
+            )
+            chunks = [chunk async for chunk in stream]
+            litellm.completion_cost(completion_response=litellm.stream_chunk_builder(chunks), model="gpt-4o-mini")
+
+        asyncio.run(mock_stream())
 
     async def aclose(self) -> None:
         """Unhook the Router from litellm's global callback lists (one Router per gateway)."""
