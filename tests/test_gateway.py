@@ -297,3 +297,29 @@ async def test_fake_transcription_is_scriptable_through_litellm(llm_server: Fake
     )
     assert result.text == "Please reset my password"
     assert llm_server.requests[-1].body["file_name"] == "voice.ogg"
+
+
+async def test_responder_drives_a_tool_loop(llm_server: FakeLLM, redis) -> None:
+    def responder(body: dict[str, Any]) -> ToolCalls | Reply:
+        last = body["messages"][-1]
+        if last["role"] == "tool":
+            return Reply(f"Ticket {json.loads(last['content'])['id']} is open.")
+        return ToolCalls([("create_ticket", {"title": "VPN"})])
+
+    llm_server.responder = responder
+    gw = gateway(llm_server, redis)
+    _, first = await collect(gw)
+    call = first.tool_calls[0]
+    messages = [
+        *ASK,
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": call.call_id, "type": "function", "function": {"name": call.name, "arguments": call.arguments_json}}
+        ]},
+        {"role": "tool", "tool_call_id": call.call_id, "content": json.dumps({"id": "IT-42"})},
+    ]
+    chunks: list[str] = []
+    async for event in gw.stream(messages):
+        if isinstance(event, TextChunk):
+            chunks.append(event.text)
+    assert "".join(chunks) == "Ticket IT-42 is open."
+    assert llm_server.requests[-1].body["messages"][-1]["tool_call_id"] == call.call_id
