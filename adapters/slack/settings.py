@@ -23,8 +23,8 @@ class SlackSettings(BaseModel):
     command: str = Field(default="/deskmate", pattern=r"^/[a-z0-9_-]{1,31}$")  # the admin slash command
     events_path: str = "/slack/events"  # HTTP mode: events, interactivity and commands all arrive here
     native_streaming: bool = True  # chat.startStream/appendStream/stopStream; off = postMessage + update
-    stream_batch_chars: int = Field(default=400, ge=1, le=12_000)  # append once this much text is buffered...
-    stream_flush_s: float = Field(default=0.8, gt=0)  # ...or once this long has passed since the last append
+    stream_batch_chars: int = Field(default=800, ge=1, le=12_000)  # append once this much text is buffered...
+    stream_flush_s: float = Field(default=1.5, gt=0)  # ...or once this long has passed since the last append
     update_interval_s: float = Field(default=1.0, ge=0)  # fallback: at most one chat.update per this long
     max_message_chars: int = Field(default=3_900, ge=200, le=12_000)  # longer answers continue in a new message
     rate_limit_retries: int = Field(default=5, ge=0, le=20)  # 429: waits Retry-After, this many times per call

@@ -1,0 +1,116 @@
+"""Slack benchmark: API calls per streamed 500-token answer, and event -> first streamed text latency.
+
+Runs the whole product (runtime + Slack platform on a local HTTP server) against the fake Slack Web API
+and the fake LLM from tests/fakes. Latency = time from posting the signed event to the first
+chat.startStream/appendStream that carries text, minus the fake model's time to first token.
+Target: p50 <= 50 ms.
+
+    python bench/bench_slack.py [--answers 100] [--ttft-ms 100] [--rate-answers 10] [--tokens-per-s 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+for _name in [n for n in os.environ if n.startswith("DESKMATE_")]:
+    del os.environ[_name]
+
+from core.log import configure_logging  # noqa: E402
+from tests.fakes.llm_server import FakeLLM, Reply  # noqa: E402
+from tests.fakes.slack_api import SlackRig, slack_rig  # noqa: E402
+
+TOKENS = 500
+USERS = 10  # employees asking (users.info is cached per user)
+
+
+class _Env:
+    def setenv(self, name: str, value: str) -> None:
+        os.environ[name] = value
+
+
+def answer_text() -> str:
+    words = [f"word{i}" if i % 25 else f"**point {i}**" for i in range(TOKENS)]
+    return " ".join(words)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def one(rig: SlackRig, llm: FakeLLM, n: int, ttft_s: float, delay_s: float) -> tuple[float, float, int]:
+    """Ask once; return (first streamed text - event - TTFT, event -> model request, Slack calls of the answer)."""
+    channel = f"C{n}"
+    llm.script("gpt-4o-mini", Reply(answer_text(), ttft_s=ttft_s, chunk_delay_s=delay_s))
+    asked = len(llm.requests)
+    sent = time.perf_counter()  # the fakes stamp with the same monotonic clock
+    ts = await rig.mention(f"question number {n} about topic {n * 7919 % 1000}", channel=channel,
+                           user=f"U{n % USERS}")
+    await rig.answered(channel, ts)
+    calls = [c for c in rig.slack.calls if c.args.get("channel") == channel]
+    first = min(c.at for c in calls if c.method in ("chat.startStream", "chat.appendStream") and c.text)
+    model_request = llm.requests[asked].at
+    return first - sent - ttft_s, model_request - sent, len(calls)
+
+
+async def run(args: argparse.Namespace) -> None:
+    configure_logging("error", "json", io.StringIO())
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DESKMATE_DATA_DIR"] = tmp
+        os.environ["DESKMATE_LIMITS__USER_PER_MINUTE"] = "0"
+        os.environ["DESKMATE_LIMITS__TENANT_PER_MINUTE"] = "0"
+        async with FakeLLM() as llm, slack_rig(llm, _Env()) as rig:
+            # every answer must come from the model: no semantic-cache hits between the similar questions
+            await rig.runtime.flags.set("slack", "T1", "cache", False, "bench")
+            await one(rig, llm, 0, 0.0, 0.0)  # warm-up (imports, first connections)
+            rig.slack.reset()
+            latencies: list[float] = []
+            to_model: list[float] = []
+            fast_calls: list[int] = []
+            for n in range(1, args.answers + 1):
+                latency, before_model, calls = await one(rig, llm, n, args.ttft_ms / 1000, 0.0)
+                latencies.append(latency * 1000)
+                to_model.append(before_model * 1000)
+                fast_calls.append(calls)
+            rate_results = await asyncio.gather(*(
+                one(rig, llm, 10_000 + n, args.ttft_ms / 1000, 1 / args.tokens_per_s)
+                for n in range(args.rate_answers)))
+    rate_calls = [c for _, _, c in rate_results]
+    after_model = [t - m for t, m in zip(latencies, to_model, strict=True)]
+    print(f"Slack benchmark: {TOKENS}-token answers, fake model TTFT {args.ttft_ms} ms")
+    print(f"  event -> first streamed text, minus TTFT ({args.answers} answers, sequential): "
+          f"p50 {statistics.median(latencies):.1f} ms, p95 {pct(latencies, 0.95):.1f} ms, "
+          f"max {max(latencies):.1f} ms  (target p50 <= 50 ms)")
+    print(f"    of which event -> model request (Slack receive + queue + engine stages + LLM client): "
+          f"p50 {statistics.median(to_model):.1f} ms, p95 {pct(to_model, 0.95):.1f} ms")
+    print(f"    and model request -> first streamed text, minus TTFT (LLM client + Slack responder): "
+          f"p50 {statistics.median(after_model):.1f} ms, p95 {pct(after_model, 0.95):.1f} ms")
+    print(f"  Slack API calls per answer, tokens as fast as possible: "
+          f"median {statistics.median(fast_calls):.0f}, max {max(fast_calls)}")
+    print(f"  Slack API calls per answer at {args.tokens_per_s} tokens/s ({args.rate_answers} concurrent answers): "
+          f"median {statistics.median(rate_calls):.0f}, max {max(rate_calls)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--answers", type=int, default=100)
+    parser.add_argument("--ttft-ms", type=float, default=100.0)
+    parser.add_argument("--rate-answers", type=int, default=10)
+    parser.add_argument("--tokens-per-s", type=float, default=50.0)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
