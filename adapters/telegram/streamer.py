@@ -141,12 +141,15 @@ class ReplyStreamer:
     async def _push(self) -> None:
         async with self._lock:
             while len(self.pending) > SOFT_LIMIT:
-                head, rest = split_first(self.pending)
+                snapshot = self.pending
+                head, rest = split_first(snapshot)
                 if not rest:
                     break
+                consumed = len(snapshot) - len(rest)
                 await self._persist(Body.of(head), markup=None)
-                self.committed += head + "\n\n"
-                self.pending = rest
+                # text may have been appended while we were sending: keep it
+                self.committed += snapshot[:consumed]
+                self.pending = self.pending[consumed:]
             if not self.pending.strip() or self.pending == self.shown:
                 return
             text = self.pending

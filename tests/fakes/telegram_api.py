@@ -389,7 +389,7 @@ class FakeBotAPI:
                              "can_manage_chat": True, "can_delete_messages": True, "can_manage_video_chats": True,
                              "can_restrict_members": True, "can_promote_members": False, "can_change_info": True,
                              "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
-                             "can_delete_stories": False})
+                             "can_delete_stories": False, "can_send_welcome_messages": False})
         return self._ok({"status": status, "user": user})
 
     async def _m_getFile(self, params: dict[str, Any]) -> web.Response:
