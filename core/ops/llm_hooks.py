@@ -15,6 +15,8 @@ from opentelemetry.trace import Status, StatusCode
 from core.ops import tracing
 from core.ops.metrics import Metrics
 
+MAX_OPEN_CALLS = 10_000
+
 
 def _seconds(start: Any, end: Any) -> float:
     try:
@@ -42,6 +44,8 @@ def make_callback(metrics: Metrics) -> Any:
     """A litellm CustomLogger feeding `metrics` and the current tracer (litellm imported lazily)."""
     from litellm.integrations.custom_logger import CustomLogger
 
+    parents: dict[str, Any] = {}  # litellm call id -> the span context the call was made in
+
     class DeskmateLLMTelemetry(CustomLogger):  # type: ignore[misc]
         def _record(self, kwargs: dict[str, Any], start: Any, end: Any, error: BaseException | None) -> None:
             model = _model(kwargs)
@@ -52,8 +56,10 @@ def make_callback(metrics: Metrics) -> Any:
                 metrics.llm_errors.labels(model, type(error).__name__).inc()
             tracer = tracing.tracer()
             if isinstance(tracer, trace.NoOpTracer):
+                parents.pop(kwargs.get("litellm_call_id") or "", None)
                 return
-            span = tracer.start_span(f"llm.{kind}", kind=trace.SpanKind.CLIENT, start_time=_ns(start),
+            parent = parents.pop(kwargs.get("litellm_call_id") or "", None)
+            span = tracer.start_span(f"llm.{kind}", context=parent, kind=trace.SpanKind.CLIENT, start_time=_ns(start),
                                      attributes={"llm.model": model, "llm.stream": bool(kwargs.get("stream"))})
             if error is not None:
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
@@ -61,6 +67,18 @@ def make_callback(metrics: Metrics) -> Any:
                 if isinstance(status, int):
                     span.set_attribute("http.response.status_code", status)
             span.end(end_time=_ns(end))
+
+        def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
+            # Called in the caller's context (inside the generate stage's span); the result hooks are not.
+            try:
+                call_id = kwargs.get("litellm_call_id")
+                span = trace.get_current_span()
+                if call_id and span.get_span_context().is_valid:
+                    parents[call_id] = trace.set_span_in_context(span)
+                    while len(parents) > MAX_OPEN_CALLS:
+                        parents.pop(next(iter(parents)))
+            except Exception:
+                pass
 
         async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any,
                                           end_time: Any) -> None:

@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from redis.exceptions import ResponseError
 
 from core.engine import Engine
-from core.models import Error, Final, Inbound, ReplyEvent
+from core.models import Error, Inbound, ReplyEvent
 from core.ops.metrics import Metrics
 from core.ops.settings import QueueSettings
 from core.state.keys import key
@@ -279,9 +279,7 @@ class RedisStreamDispatcher:
                         event = step.result()
                     except StopAsyncIteration:
                         return
-                    yield event
-                    if isinstance(event, (Final, Error)):
-                        return
+                    yield event  # on to the end: the engine reports the reply to observers after its terminal
                     continue
                 step.cancel()
                 await asyncio.gather(step, return_exceptions=True)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -103,6 +104,7 @@ async def open_ops(settings: Any, redis: aioredis.Redis, gateway: Any = None, pa
 
             remove_callback(callback)
         if provider is not None:
-            provider.force_flush(5_000)
-            provider.shutdown()
+            # the exporter posts from its own thread: never block the event loop (a local collector may live on it)
+            await asyncio.to_thread(provider.force_flush, 5_000)
+            await asyncio.to_thread(provider.shutdown)
         tracing.install(None)
