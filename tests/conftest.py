@@ -69,3 +69,4 @@ def logs() -> Iterator[LogCapture]:
     yield capture
     configure_logging("warning", "json", io.StringIO())
 from tests.fakes.llm_server import llm_server  # noqa: E402, F401  (the fake OpenAI-compatible provider)
+from tests.fakes.telegram_api import telegram_api  # noqa: E402, F401  (the fake Telegram Bot API server)

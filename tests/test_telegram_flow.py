@@ -8,7 +8,7 @@ import pytest
 
 from adapters.telegram.feedback import presses
 from tests.fakes.llm_server import Reply
-from tests.fakes.telegram_api import BOT_ID, BOT_USERNAME, BadRequest, RetryAfter, telegram_api  # noqa: F401
+from tests.fakes.telegram_api import BOT_ID, BOT_USERNAME, BadRequest, RetryAfter
 from tests.test_telegram_helpers import ADMIN_ID, running, telegram_env
 
 GROUP = -100200300
@@ -87,7 +87,7 @@ async def test_reply_to_bot_and_forum_topic_are_separate_conversations(telegram_
         await app.post(telegram_api.message_update(GROUP, "second topic question", reply_to_bot=True, thread_id=8))
         await app.settle()
 
-    first, second = llm_server.requests_for("gpt-4o-mini")
+    _, second = llm_server.requests_for("gpt-4o-mini")
     assert "first topic question" not in str(second.body["messages"]), "topics do not share memory"
     threads = sorted(m.thread_id for m in telegram_api.chat_messages(GROUP))
     assert threads == [7, 8]
@@ -248,9 +248,9 @@ async def test_admin_commands_only_for_admins(telegram_api, llm_server, redis, m
     assert not llm_server.requests, "commands never reach the model"
     scopes = [c.params.get("scope", {}).get("type") for c in telegram_api.calls_of("setMyCommands")]
     assert {"default", "all_chat_administrators", "chat"} <= set(scopes)
-    admin_menu = [c for c in telegram_api.calls_of("setMyCommands") if c.params["scope"]["type"] == "chat"][0]
+    admin_menu = next(c for c in telegram_api.calls_of("setMyCommands") if c.params["scope"]["type"] == "chat")
     assert admin_menu.params["scope"]["chat_id"] == ADMIN_ID
-    default_menu = [c for c in telegram_api.calls_of("setMyCommands") if c.params["scope"]["type"] == "default"][0]
+    default_menu = next(c for c in telegram_api.calls_of("setMyCommands") if c.params["scope"]["type"] == "default")
     assert "disable" not in {c["command"] for c in default_menu.params["commands"]}
 
 
