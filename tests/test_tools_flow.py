@@ -15,7 +15,14 @@ from core.tools.audit import tool_stats
 from core.tools.build import Tools
 from core.tools.context import ToolContext, ToolOutput
 from tests.fakes.llm_server import FakeLLM, Reply, ToolCalls
-from tests.runtime import PRIMARY, ask, final_of, inbound, running, streamed_text
+from tests.runtime import PRIMARY, ask, final_of, inbound, streamed_text
+from tests.runtime import running as _running
+
+
+def running(data_dir: Path, fake: FakeLLM, **overrides: Any) -> Any:
+    """The full runtime; generous model timeouts so a loaded test machine does not look like a hung model."""
+    return _running(data_dir, fake, llm={"first_token_timeout_s": 30.0, "timeout_s": 30.0}, **overrides)
+
 
 TICKET = {"summary": "Laptop screen flickers", "description": "Since this morning", "priority": "high",
           "category": "it"}
