@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -317,3 +318,40 @@ async def test_feedback_presses_pass_through_to_later_stages(tmp_path: Path, llm
         assert await audit(rt) == []
         assert json.dumps([e.model_dump() for e in events])  # a plain stream, nothing tool-related in it
         assert not any(isinstance(e, (ToolCall, NeedsConfirmation)) for e in events)
+
+
+PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*_\d+>")
+EMAIL = "jane.roe@example.org"
+
+
+async def test_tools_get_real_values_while_the_model_proposals_and_audit_see_placeholders(
+        tmp_path: Path, llm_server: FakeLLM) -> None:
+    def responder(body: dict[str, Any]) -> Any:
+        last = body["messages"][-1]
+        if last["role"] == "user":
+            placeholder = PLACEHOLDER.search(last["content"])
+            assert placeholder, "the model should only ever see a placeholder"
+            if "status" in last["content"]:
+                return ToolCalls([("ticket_status", {"ticket_id": "DM-1001"})])
+            return ToolCalls([("create_ticket", {"summary": f"Mailbox full for {placeholder.group()}",
+                                                 "priority": "normal", "category": "it"})])
+        return Reply("Here is the status.")
+
+    llm_server.responder = responder
+    async with running(tmp_path, llm_server) as rt:
+        events = await ask(rt, f"My mailbox {EMAIL} is full, please open a ticket")
+        proposal = proposal_of(events)
+        assert EMAIL in proposal.summary  # the user sees their own value
+        stored = await rt.redis.get(f"dm:tool_proposal:{proposal.proposal_id}")
+        assert EMAIL.encode() not in stored and b"Mailbox full for <" in stored
+        done = await ask(rt, press("confirm", proposal.proposal_id))
+        assert "DM-1001" in final_of(done).text and EMAIL in final_of(done).text
+        ticket = await tools_of(rt).tickets.get("DM-1001", "console", "T1")
+        assert ticket is not None and ticket.summary == f"Mailbox full for {EMAIL}"  # the tool got the real value
+        for entry in await audit(rt):
+            assert EMAIL not in json.dumps(entry)
+        await ask(rt, f"what's the status of the ticket for {EMAIL}?")
+        result = tool_messages(llm_server, len(llm_server.requests_for(PRIMARY)) - 1)[0]["content"]
+        assert "DM-1001: status open" in result and EMAIL not in result and PLACEHOLDER.search(result)
+        for request in llm_server.requests_for(PRIMARY):
+            assert EMAIL not in json.dumps(request.body)
