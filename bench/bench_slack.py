@@ -58,7 +58,11 @@ async def one(rig: SlackRig, llm: FakeLLM, n: int, ttft_s: float, delay_s: float
     sent = time.perf_counter()  # the fakes stamp with the same monotonic clock
     ts = await rig.mention(f"question number {n} about topic {n * 7919 % 1000}", channel=channel,
                            user=f"U{n % USERS}")
-    await rig.answered(channel, ts)
+    try:
+        await rig.answered(channel, ts)
+    except AssertionError:
+        shown = rig.slack.thread_text(channel, ts)
+        raise SystemExit(f"answer {n} did not finish; the thread shows: {shown!r}") from None
     calls = [c for c in rig.slack.calls if c.args.get("channel") == channel]
     first = min(c.at for c in calls if c.method in ("chat.startStream", "chat.appendStream") and c.text)
     model_request = llm.requests[asked].at
