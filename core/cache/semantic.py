@@ -1,8 +1,8 @@
 """The semantic cache: scoped GPTCache stores, the question embedding, eligibility, eviction and stats.
 
-Scope = platform + tenant + bot + language + knowledge-base version: each scope has its own stores, so a
-question can only ever be answered from its own tenant's, bot's and KB version's answers. A new KB version
-(re-indexing) starts an empty scope and deletes the partition's older ones.
+Scope = platform + tenant + bot (+ its prompt version) + language + knowledge-base version: each scope has
+its own stores, so a question can only ever be answered from its own tenant's, bot's and KB version's answers.
+A new KB version (re-indexing) starts an empty scope and deletes the partition's older ones.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from core.knowledge.embeddings import Embedder
 from core.memory.window import ConversationMemory
 from core.models import Final
 from core.profile import BotProfile
+from core.prompts import PromptLibrary
 from core.state.keys import key
 from core.turn import Turn
 
@@ -125,7 +126,11 @@ class SemanticCache:
         inbound = turn.inbound
         version = await self.kb_version(inbound.tenant, turn.profile.collections)
         turn.kb_version = turn.kb_version or version
-        return Scope(inbound.platform, inbound.tenant, turn.profile.name, turn.language, version or "-")
+        # The prompt (and its A/B variant for this user, chosen exactly as the generate stage does) is part of
+        # the scope: an answer made with one prompt version is never served to users of another.
+        prompt_version = PromptLibrary.select_version(turn.profile, f"{inbound.platform}:{inbound.user}")
+        bot = f"{turn.profile.name}:{turn.profile.prompt}:{prompt_version}"
+        return Scope(inbound.platform, inbound.tenant, bot, turn.language, version or "-")
 
     # -- the stage's calls ----------------------------------------------------------------------------------
     async def skip_reason(self, turn: Turn) -> str | None:
