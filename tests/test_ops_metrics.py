@@ -157,7 +157,7 @@ async def _start_redis(socket_path: Path) -> asyncio.subprocess.Process:
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
     for _ in range(100):
-        if socket_path.exists():
+        if await asyncio.to_thread(socket_path.exists):
             break
         await asyncio.sleep(0.02)
     return proc

@@ -1,0 +1,236 @@
+"""The Redis Stream between receiving and answering: crash recovery, exactly-once answers, graceful stop.
+
+Workers here are real processes (the same composition `deskmate serve --role worker` runs) sharing the
+test's Redis; the responder "sends" by appending each event to a Redis list, as a platform would show it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from bots.composition import open_runtime
+from core.models import Final
+from core.ops.settings import QueueSettings
+from core.state.keys import key
+from tests.test_ops_support import RecordingResponder, inbound, ops_settings, redis_url
+
+WORKER = '''
+import asyncio, os, signal, sys
+from bots.settings import load_settings
+from bots.composition import open_runtime
+
+class RedisResponder:
+    platform = "test"
+    def __init__(self, redis):
+        self.redis = redis
+    async def respond(self, inbound, events):
+        async for event in events:  # every event is "sent to the platform" as it comes
+            await self.redis.rpush(f"sent:{inbound.message_id}", event.model_dump_json())
+
+async def main():
+    settings = load_settings()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with open_runtime(settings) as runtime:
+        runtime.dispatcher.register(RedisResponder(runtime.redis))
+        await runtime.dispatcher.start()
+        await runtime.redis.set(f"worker-up:{os.environ['WORKER_NAME']}", b"1")
+        await stop.wait()
+        await runtime.dispatcher.drain(settings.queue.drain_s)
+    return 0
+
+sys.exit(asyncio.run(main()))
+'''
+
+
+ROOT = str(Path(__file__).resolve().parents[1])
+
+
+async def start_workers(tmp_path: Path, redis: aioredis.Redis, llm_server, *names: str,
+                        **env: str) -> list[asyncio.subprocess.Process]:
+    """Start worker processes (in parallel) and wait until each one is consuming."""
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    procs = []
+    for name in names:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("DESKMATE_")}
+        environ.update({
+            "WORKER_NAME": name, "PYTHONPATH": ROOT,
+            "DESKMATE_DATA_DIR": str(tmp_path / f"var-{name}"), "DESKMATE_REDIS_URL": redis_url(redis),
+            "DESKMATE_LLM__MODEL": "openai/gpt-4o-mini", "DESKMATE_LLM__API_BASE": llm_server.base_url,
+            "DESKMATE_LLM__API_KEY": "sk-test", "DESKMATE_LLM__NUM_RETRIES": "0", "DESKMATE_LOG_LEVEL": "warning",
+            "DESKMATE_QUEUE__CLAIM_IDLE_S": "1.5", "DESKMATE_LIMITS__USER_PER_MINUTE": "0",
+            "DESKMATE_PII__SPACY_MODEL": "",  # pattern recognizers only: faster start, same pipeline
+        })
+        environ.update(env)
+        with (tmp_path / f"{name}.log").open("wb") as log_file:
+            procs.append(await asyncio.create_subprocess_exec(
+                sys.executable, str(script), env=environ, stdout=log_file, stderr=log_file))
+    for name, proc in zip(names, procs, strict=True):
+        for _ in range(2400):
+            if await redis.get(f"worker-up:{name}"):
+                break
+            if proc.returncode is not None:
+                raise AssertionError((tmp_path / f"{name}.log").read_text()[-3000:])
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"worker {name} did not start")
+    return procs
+
+
+async def sent(redis: aioredis.Redis, message_id: str) -> list[dict]:
+    return [json.loads(raw) for raw in await redis.lrange(f"sent:{message_id}", 0, -1)]
+
+
+async def wait_for(predicate, seconds: float = 30.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def receiver(tmp_path: Path, redis: aioredis.Redis):
+    """The receiving side alone (role receiver): queues, never answers."""
+    return open_runtime(ops_settings(tmp_path, redis, queue={"role": "receiver"}))
+
+
+async def test_worker_killed_mid_message_is_answered_exactly_once_by_another(
+        tmp_path: Path, redis: aioredis.Redis, llm_server) -> None:
+    llm_server.tokens_per_s = 12  # ~3 s per answer: time to kill the worker in the middle
+    stream, group = key("queue", QueueSettings().stream), QueueSettings().group
+    procs = await start_workers(tmp_path, redis, llm_server, "w1", "w2")
+    message = inbound("Where do I find the VPN settings?")
+    try:
+        async with await receiver(tmp_path, redis) as rx:
+            await rx.dispatcher.submit(message)
+
+        async def some_text_sent() -> bool:
+            return sum(e["type"] == "text" for e in await sent(redis, message.message_id)) >= 3
+
+        await wait_for(some_text_sent)
+        (entry,) = await redis.xpending_range(stream, group, "-", "+", 10)
+        owner_pid = int(entry["consumer"].decode().split("-")[-2])
+        victim = next(p for p in procs if p.pid == owner_pid)
+        survivor = next(p for p in procs if p is not victim)
+        victim.send_signal(signal.SIGKILL)
+        await victim.wait()
+        before = await sent(redis, message.message_id)
+        assert not any(e["type"] in ("final", "error") for e in before)  # it died mid-answer
+
+        async def answered() -> bool:
+            return any(e["type"] == "final" for e in await sent(redis, message.message_id))
+
+        await wait_for(answered)
+        await asyncio.sleep(2.0)  # past another claim period: nobody answers it again
+        events = await sent(redis, message.message_id)
+        finals = [e for e in events if e["type"] == "final"]
+        assert len(finals) == 1
+        assert finals[0]["text"].startswith("You asked about: Where do I find the VPN settings?")
+        assert events[-1]["type"] == "final"
+        assert await redis.xlen(stream) == 0  # acknowledged and removed
+        assert (await redis.xpending(stream, group))["pending"] == 0
+        survivor.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(survivor.wait(), 30) == 0
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+
+async def test_sigterm_during_a_stream_lets_it_finish_with_a_complete_final_message(
+        tmp_path: Path, redis: aioredis.Redis, llm_server) -> None:
+    llm_server.tokens_per_s = 15
+    (worker,) = await start_workers(tmp_path, redis, llm_server, "w3", DESKMATE_QUEUE__DRAIN_S="30")
+    message = inbound("Can I change my password?")
+    async with await receiver(tmp_path, redis) as rx:
+        await rx.dispatcher.submit(message)
+
+    async def streaming() -> bool:
+        return sum(e["type"] == "text" for e in await sent(redis, message.message_id)) >= 2
+
+    await wait_for(streaming)
+    worker.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(worker.wait(), 40) == 0
+    events = await sent(redis, message.message_id)
+    assert events[-1]["type"] == "final"
+    text = "".join(e["text"] for e in events if e["type"] == "text")
+    assert text == events[-1]["text"] and text.endswith("That is all for now.")
+    # a message queued after the stop was not taken: it waits in the stream for the next worker
+    late = inbound("Anyone there?")
+    async with await receiver(tmp_path, redis) as rx:
+        await rx.dispatcher.submit(late)
+    await asyncio.sleep(0.5)
+    assert await sent(redis, late.message_id) == []
+    assert await redis.xlen(key("queue", QueueSettings().stream)) == 1
+
+
+async def test_drain_deadline_closes_open_streams_with_an_ending(tmp_path: Path, redis: aioredis.Redis,
+                                                                 llm_server) -> None:
+    llm_server.tokens_per_s = 10
+    async with open_runtime(ops_settings(tmp_path, redis, llm_server)) as runtime:
+        responder = RecordingResponder()
+        runtime.dispatcher.register(responder)
+        message = inbound("Tell me about the office hours")
+        await runtime.dispatcher.submit(message)
+        for _ in range(200):
+            if sum(e.type == "text" for e in responder.sent.get(message.message_id, [])) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        await runtime.dispatcher.drain(0.2)
+        events = responder.sent[message.message_id]
+        assert responder.done(message.message_id).is_set()
+        assert events[-1].type == "error" and events[-1].code == "shutting_down"
+        assert events[-1].message.startswith("(Deskmate is restarting")
+        assert sum(e.type in ("final", "error") for e in events) == 1
+
+
+async def test_a_message_answered_but_not_acked_before_a_crash_is_not_answered_again(
+        tmp_path: Path, redis: aioredis.Redis, llm_server) -> None:
+    settings = ops_settings(tmp_path, redis, llm_server, queue={"role": "receiver", "claim_idle_s": 0.3})
+    stream, group = key("queue", "inbound"), "workers"
+    async with open_runtime(settings) as runtime:
+        done, fresh = inbound("answered already"), inbound("not answered yet")
+        await runtime.dispatcher.submit(done)
+        await runtime.dispatcher.submit(fresh)
+        # a worker that crashed: it read both, finished the first answer (recorded), acked neither
+        entries = await redis.xreadgroup(group, "dead-worker", {stream: ">"}, count=10)
+        first_id = entries[0][1][0][0].decode()
+        await redis.set(key("queue", "done", first_id), b"1")
+        responder = RecordingResponder()
+        runtime.dispatcher.register(responder)
+        await runtime.dispatcher.start()
+        await asyncio.wait_for(responder.done(fresh.message_id).wait(), 20)
+        for _ in range(100):
+            if await redis.xlen(stream) == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert done.message_id not in responder.sent
+        assert isinstance(responder.terminal(fresh.message_id), Final)
+        assert await redis.xlen(stream) == 0
+        await runtime.dispatcher.drain(5)
+
+
+async def test_malformed_queue_entries_are_dropped_and_the_worker_keeps_going(tmp_path: Path, redis: aioredis.Redis,
+                                                                              llm_server) -> None:
+    async with open_runtime(ops_settings(tmp_path, redis, llm_server)) as runtime:
+        responder = RecordingResponder()
+        runtime.dispatcher.register(responder)
+        await runtime.dispatcher.start()
+        stream = key("queue", "inbound")
+        await redis.xadd(stream, {"inbound": b"\xff\xfe not json"})
+        await redis.xadd(stream, {"something": b"else"})
+        message = inbound("still working?")
+        await runtime.dispatcher.submit(message)
+        await asyncio.wait_for(responder.done(message.message_id).wait(), 20)
+        assert isinstance(responder.terminal(message.message_id), Final)
+        await runtime.dispatcher.drain(5)
+        assert await redis.xlen(stream) == 0
