@@ -171,7 +171,8 @@ async def test_a_poisoned_document_stays_quoted_material(tmp_path: Path, llm_ser
                                                          embedder: LocalEmbedder) -> None:
     docs = tmp_path / "docs"
     shutil.copytree(SAMPLE_DIR, docs)
-    async with running(tmp_path / "var", llm_server) as rt:
+    # generous timeouts: this test is about the prompt's content, not latency (a loaded CI box is slow)
+    async with running(tmp_path / "var", llm_server, llm={"first_token_timeout_s": 30.0, "timeout_s": 60.0}) as rt:
         kb = rt.parts.get("knowledge")
         own = kb is None
         if own:  # until the composition root wires the knowledge base, build the same chain from its parts
