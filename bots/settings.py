@@ -15,7 +15,7 @@ from core.errors import ConfigError
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
 from core.llm.settings import LLMSettings
 from core.memory.settings import MemorySettings
-from core.ops.settings import LimitsSettings, OtelSettings
+from core.ops.settings import FeedbackSettings, LimitsSettings, OtelSettings, QueueSettings
 from core.pii.settings import PiiSettings
 from core.tools.settings import ToolsSettings
 
@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     tools: ToolsSettings = ToolsSettings()
     limits: LimitsSettings = LimitsSettings()
     otel: OtelSettings = OtelSettings()
+    queue: QueueSettings = QueueSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
     slack: SlackSettings = SlackSettings()
     telegram: TelegramSettings = TelegramSettings()
 

@@ -18,6 +18,7 @@ from core.profile import BotProfile
 from core.texts import text
 
 StatsSource = Callable[[str, str], Awaitable[dict[str, Any]]]  # (platform, tenant) -> named numbers
+AdminHandler = Callable[["AdminContext", list[str]], Awaitable["AdminReply"]]  # extra admin-only commands
 CHANNEL_REF = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([A-Za-z0-9_-]+)$")
 WORKSPACE_WORDS = {"workspace", "all", "everywhere", "bot"}
 
@@ -45,9 +46,14 @@ class AdminCommands:
     def __init__(self, flags: FeatureFlags, stats: Sequence[StatsSource] = ()) -> None:
         self.flags = flags
         self.stats_sources = list(stats)
+        self.extra: dict[str, tuple[AdminHandler, str]] = {}
 
     def add_stats(self, source: StatsSource) -> None:
         self.stats_sources.append(source)
+
+    def add_command(self, name: str, handler: AdminHandler, help_line: str) -> None:
+        """An extra admin-only command (e.g. `limit`), owned by another module."""
+        self.extra[name] = (handler, help_line)
 
     async def handle(self, ctx: AdminContext, command_line: str) -> AdminReply:
         words = command_line.strip().split()
@@ -63,6 +69,10 @@ class AdminCommands:
             return await self._change(ctx, command, args)
         if command == "stats":
             return AdminReply(await self._stats(ctx))
+        if command in self.extra:
+            if not ctx.is_admin:
+                return AdminReply(text("not_admin", ctx.locale), ok=False)
+            return await self.extra[command][0](ctx, args)
         return AdminReply(text("unknown_command", ctx.locale, command=command), ok=False)
 
     def _help(self, ctx: AdminContext) -> str:
@@ -74,6 +84,7 @@ class AdminCommands:
             f"`{p}disable <feature> [#channel|workspace]` — turn a feature off (admins)",
             f"`{p}reset <feature> [#channel|workspace]` — inherit the value again (admins)",
             f"`{p}stats` — usage, cache and feedback numbers (admins)",
+            *(f"`{p}{name}` {line}" for name, (_, line) in self.extra.items()),
             "Features: " + ", ".join(f"`{f}`" for f in sorted(self.flags.known)),
         ])
 
