@@ -12,12 +12,13 @@ import redis.asyncio as aioredis
 from bots.profile_loader import load_profiles
 from bots.settings import Settings
 from core.admin import AdminCommands
-from core.dispatch import Dispatcher, InlineDispatcher
+from core.dispatch import Dispatcher
 from core.engine import Engine, LogObserver, Observer, Stage
 from core.flags import FeatureFlags
 from core.llm.gateway import LiteLLMGateway
 from core.memory.stage import MemoryStage
 from core.memory.window import ConversationMemory
+from core.ops.wiring import open_ops
 from core.profile import BotProfile
 from core.prompts import PromptLibrary, builtin_prompts_dir
 from core.services import Services
@@ -66,10 +67,13 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         stack.push_async_callback(tools.aclose)
         flags = FeatureFlags(redis, locked=locked, extra_features=tools.feature_names())  # + tools.<name>
         parts: dict[str, Any] = {"tools": tools}
-        observers: list[Observer] = [LogObserver()]
+        ops = await stack.enter_async_context(open_ops(settings, redis, gateway, parts))  # metrics, traces, limits
+        parts["ops"] = ops
+        observers: list[Observer] = [LogObserver(), *ops.observers]
 
         # The engine's stage order — the one place it is set:
         stages: list[Stage] = [
+            *ops.stages,  # limits: rate limits + daily budgets (refuse first); record: reply facts for feedback
             InputStage(settings.limits.max_message_chars),  # refuse empty/oversized input before any work
             FeaturesStage(flags),  # effective flags: bot default -> workspace -> channel
             # pii: mask before anything else sees the text; restore placeholders on the way out
@@ -81,11 +85,12 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         terminal = GenerateStage(gateway, prompts, company=settings.company, tools=tools.runner)
 
         engine = Engine(stages, terminal, profiles, observers=observers)
-        dispatcher = InlineDispatcher(engine)
+        dispatcher = ops.dispatcher(engine)  # Redis Stream between receiving and answering (core/ops/queue.py)
         tools.post_follow_ups_via(dispatcher)  # long-running tool results
         admin = AdminCommands(flags)
         services = Services(engine=engine, dispatcher=dispatcher, admin=admin, flags=flags, redis=redis,
                             profiles=profiles)
+        ops.attach(services)  # extras["feedback"], extras["metrics"], admin stats and `limit`
         runtime = Runtime(settings=settings, redis=redis, profiles=profiles, prompts=prompts, flags=flags,
                           gateway=gateway, memory=memory, engine=engine, dispatcher=dispatcher, admin=admin,
                           services=services, parts=parts, exit_stack=stack)
