@@ -41,13 +41,20 @@ class Deskmate:
             return resp.status
 
     async def settle(self, within_s: float = 15.0) -> None:
-        """Wait until every submitted answer has been rendered."""
+        """Wait until every submitted answer has been rendered (queue empty, nothing in flight)."""
         dispatcher = self.runtime.dispatcher
-        deadline = asyncio.get_running_loop().time() + within_s
-        while getattr(dispatcher, "mine", ()) or getattr(dispatcher, "tasks", ()):
-            if asyncio.get_running_loop().time() > deadline:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while await self._in_flight(dispatcher):
+            if loop.time() > deadline:
                 raise AssertionError("answers still in flight")
             await asyncio.sleep(0.02)
+
+    async def _in_flight(self, dispatcher: Any) -> bool:
+        if getattr(dispatcher, "tasks", ()):
+            return True
+        stream = getattr(dispatcher, "stream", None)  # the Redis Stream dispatcher: entries are deleted when done
+        return bool(stream and await self.runtime.redis.xlen(stream))
 
 
 def telegram_env(monkeypatch: pytest.MonkeyPatch, fake: FakeBotAPI, llm: FakeLLM, redis: aioredis.Redis,

@@ -1,0 +1,125 @@
+"""Telegram benchmark: Bot API calls per streamed 500-token answer, and update -> first visible text latency.
+
+Runs the whole product (runtime + Telegram platform, webhook mode on a local HTTP server) against the fake
+Bot API and the fake LLM from tests/fakes. Latency = time from posting the update to the first
+sendMessageDraft (private) / sendMessage (group) that carries text, as stamped by the fake Bot API, minus the
+fake model's time to first token. Target: p50 <= 50 ms.
+
+    python bench/bench_telegram.py [--answers 20] [--ttft-ms 100] [--tokens-per-s 200] [--batch 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+for _name in [n for n in os.environ if n.startswith("DESKMATE_")]:
+    del os.environ[_name]
+
+from core.log import configure_logging  # noqa: E402
+from core.state.redis import open_redis  # noqa: E402
+from tests.fakes.llm_server import FakeLLM, Reply  # noqa: E402
+from tests.fakes.telegram_api import BOT_USERNAME, FakeBotAPI  # noqa: E402
+from tests.test_telegram_helpers import Deskmate, running, telegram_env  # noqa: E402
+
+TOKENS = 500
+
+
+class _Env:
+    def setenv(self, name: str, value: str) -> None:
+        os.environ[name] = value
+
+
+def answer_text() -> str:
+    return " ".join(f"word{i}" if i % 25 else f"**point {i}**." for i in range(TOKENS))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def one(app: Deskmate, chat_id: int, ttft_s: float) -> tuple[float, int]:
+    """Ask once in `chat_id`; return (first visible text - update - TTFT, Bot API calls for this answer)."""
+    fake = app.fake
+    if chat_id > 0:
+        update = fake.message_update(chat_id, f"question in chat {chat_id}", user_id=chat_id)
+        first_methods = ("sendMessageDraft", "sendMessage")
+    else:
+        tag = f"@{BOT_USERNAME}"
+        update = fake.message_update(chat_id, f"{tag} question in group {chat_id}", user_id=abs(chat_id) % 10**6,
+                                     entities=[{"type": "mention", "offset": 0, "length": len(tag)}])
+        first_methods = ("sendMessage",)
+    sent = time.monotonic()  # the fake Bot API stamps calls with the same clock
+    assert await app.post(update) == 200
+
+    def mine() -> list:
+        return [c for c in fake.calls if str(c.params.get("chat_id")) == str(chat_id)]
+
+    await fake.wait_for(lambda: any(c.params.get("reply_markup") for c in mine()), within_s=120)
+    first = next(c for c in mine() if c.method in first_methods and c.text.strip())
+    return (first.at - sent) - ttft_s, len(mine())
+
+
+async def bench(args: argparse.Namespace) -> int:
+    configure_logging("info" if args.verbose else "warning", "json", sys.stderr if args.verbose else io.StringIO())
+    ttft_s = args.ttft_ms / 1000
+    delay_s = 1 / args.tokens_per_s
+    results: dict[str, tuple[list[float], list[int]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DESKMATE_DATA_DIR"] = str(Path(tmp) / "var")
+        async with open_redis(None, Path(tmp) / "redis") as redis, FakeLLM() as llm, FakeBotAPI() as fake:
+            telegram_env(_Env(), fake, llm, redis)  # type: ignore[arg-type]
+            for name in ("DRAFT_INTERVAL_S", "EDIT_INTERVAL_S"):  # the product's defaults, not the tests' pace
+                os.environ.pop(f"DESKMATE_TELEGRAM__{name}", None)
+            llm.responder = lambda body: Reply(answer_text(), ttft_s=ttft_s, chunk_delay_s=delay_s)
+            async with running(fake, llm) as app:
+                await one(app, 10**9, ttft_s)  # warm-up: imports, connections, first compiled paths
+                for kind, base in (("private", 1000), ("group", -1001000)):
+                    latencies: list[float] = []
+                    calls: list[int] = []
+                    for start in range(0, args.answers, args.batch):
+                        chats = [base + i if base > 0 else base - i for i in range(start, min(start + args.batch,
+                                                                                          args.answers))]
+                        for latency, n in await asyncio.gather(*(one(app, c, ttft_s) for c in chats)):
+                            latencies.append(latency)
+                            calls.append(n)
+                    results[kind] = (latencies, calls)
+    seconds = TOKENS / args.tokens_per_s
+    print(f"Telegram streaming, {TOKENS}-token answers at {args.tokens_per_s} tokens/s (~{seconds:.1f} s each), "
+          f"fake TTFT {args.ttft_ms} ms, {args.answers} answers per chat type, {args.batch} at a time")
+    ok = True
+    for kind, (latencies, calls) in results.items():
+        ms = [v * 1000 for v in latencies]
+        p50, p95 = pct(ms, 0.5), pct(ms, 0.95)
+        ok = ok and p50 <= 50
+        print(f"  {kind:8s} Bot API calls per answer: mean {statistics.mean(calls):.1f} "
+              f"(min {min(calls)}, max {max(calls)})")
+        print(f"  {kind:8s} update -> first visible text - TTFT: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+              f"(target p50 <= 50 ms: {'met' if p50 <= 50 else 'MISSED'})")
+    return 0 if ok else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--answers", type=int, default=20, help="answers per chat type")
+    parser.add_argument("--ttft-ms", type=float, default=100.0, help="fake model's time to first token")
+    parser.add_argument("--tokens-per-s", type=float, default=200.0, help="fake model's streaming speed")
+    parser.add_argument("--batch", type=int, default=5, help="answers streamed at the same time")
+    parser.add_argument("--verbose", action="store_true", help="warnings and errors to stderr")
+    return asyncio.run(bench(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
