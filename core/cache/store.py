@@ -115,6 +115,20 @@ def _vector(_: Any, extra_param: Any = None) -> Any:
     return extra_param  # the question's vector, embedded by our async embedder before the call
 
 
+def _tune_sqlite(storage: Any) -> None:
+    """WAL + synchronous=NORMAL: GPTCache commits on every read (last_access); without this each is an fsync."""
+    from sqlalchemy import event
+
+    def pragmas(connection: Any, _: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(storage._engine, "connect", pragmas)
+    storage._engine.dispose()  # connections opened while creating the tables pick the pragmas up on reconnect
+
+
 class _Closed:
     def close(self) -> None:
         return None
@@ -127,6 +141,8 @@ class ScopeStore:
         from gptcache.manager import CacheBase, VectorBase, get_data_manager
         from gptcache.manager.eviction import EvictionBase
         from gptcache.processor.post import first
+
+        from core.cache.near import NearOnlyDataManager as _NearOnly
 
         self.scope = scope
         self.settings = settings
@@ -154,7 +170,11 @@ class ScopeStore:
             name="memory", policy=settings.eviction, maxsize=settings.max_entries,
             clean_size=max(1, settings.max_entries // 10), on_evict=self._on_evict,
         )
-        self._dm = get_data_manager(cache_base, vector_base, eviction_base=eviction)
+        if settings.scalar_store == "sqlite":
+            _tune_sqlite(cache_base)
+        plain = get_data_manager(cache_base, vector_base, eviction_base=eviction)
+        self._dm = _NearOnly(plain.s, plain.v, plain.o, plain.eviction_base, settings.max_entries, None,
+                             settings.eviction)
         if self._pending_evict:  # more rows on disk than max_entries allows (the bound was lowered)
             self._on_evict(self._pending_evict)
         self._reconcile()
@@ -207,6 +227,7 @@ class ScopeStore:
         call: dict[str, Any] = {"rules": rules, "shape": QuestionShape.of(question), "ttl": timedelta(seconds=ttl_s),
                                 "expired": [], "accepted": []}
         self.cache.config.similarity_threshold = rules.threshold
+        self._dm.min_similarity = rules.threshold
         answer = get(question, cache_obj=self.cache,
                      cache_context={"embedding_func": np.asarray(vector, dtype="float32"), "evaluation_func": call})
         if call["expired"]:

@@ -1,0 +1,152 @@
+"""Semantic cache benchmark: `python bench/bench_cache.py` (about a minute on 2 cores).
+
+1. A cache hit end to end through the engine (features -> cache stage -> Final), including embedding the
+   question with the local model: p50/p95 over 200 hits (target p50 <= 20 ms).
+2. Lookup time in one scope holding 1k / 10k / 100k entries (random unit vectors for the bulk fill).
+3. Precision and hit rate on the labelled set (tests/data/cache_pairs.csv) at three thresholds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+
+from core.cache import CacheSettings, open_cache
+from core.cache.evaluate import evaluate_pairs, load_pairs
+from core.cache.match import MatchRules
+from core.cache.store import Entry, Scope, ScopeStore
+from core.knowledge.embeddings import LocalEmbedder
+
+PAIRS = Path(__file__).resolve().parent.parent / "tests" / "data" / "cache_pairs.csv"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def bench_engine_hit(embedder: LocalEmbedder, data_dir: Path) -> None:
+    from bots.profile_loader import load_profiles
+    from core.engine import Engine
+    from core.flags import FeatureFlags
+    from core.llm.gateway import LiteLLMGateway
+    from core.llm.settings import LLMSettings
+    from core.memory.settings import MemorySettings
+    from core.memory.window import ConversationMemory
+    from core.models import Final, Inbound
+    from core.prompts import PromptLibrary, builtin_prompts_dir
+    from core.stages.features import FeaturesStage
+    from core.stages.generate import GenerateStage
+    from core.state.redis import open_redis
+
+    async with open_redis(None, data_dir / "redis") as redis:
+        prompts = PromptLibrary.load(builtin_prompts_dir())
+        gateway = LiteLLMGateway(LLMSettings(), redis)
+        memory = ConversationMemory(redis, MemorySettings(), gateway, prompts)
+
+        async def kb_version(tenant: str, collections: object) -> str:
+            return "kb1"
+
+        cache = await open_cache(CacheSettings(), data_dir, embedder, redis, memory, kb_version)
+        engine = Engine([FeaturesStage(FeatureFlags(redis)), cache.stage()], GenerateStage(gateway, prompts),
+                        load_profiles(None))
+        # Seed one answer the way a model reply would be stored.
+        question = "How do I reset my password?"
+        scope = await cache.scope(engine.new_turn(Inbound(platform="console", bot="helpdesk", tenant="T1",
+                                                          channel="C", user="U1", text=question)))
+        vector = (await embedder.embed([question]))[0]
+        await cache._run(lambda: cache._open(scope, True).insert(question, vector, Entry(
+            text="Open the self-service portal, choose *Reset password* and follow the e-mailed link. " * 3,
+            model="gpt-4o-mini", prompt_name="helpdesk", prompt_version="v1", reply_id="seed")))
+        to_final, total = [], []
+        for n in range(220):
+            inbound = Inbound(platform="console", bot="helpdesk", tenant="T1", channel=f"c{n}", user="U1",
+                              text="How can I reset my password?")
+            t0 = time.perf_counter()
+            async for event in engine.handle(inbound):
+                if isinstance(event, Final):
+                    assert event.cached, "expected a cache hit"
+                    to_final.append(time.perf_counter() - t0)
+            total.append(time.perf_counter() - t0)
+        to_final, total = to_final[20:], total[20:]  # warm-up
+        print(f"engine cache hit, to Final:     p50 {statistics.median(to_final) * 1000:6.2f} ms   "
+              f"p95 {pct(to_final, 0.95) * 1000:6.2f} ms   (n={len(to_final)}, incl. local embedding)")
+        print(f"engine cache hit, whole stream: p50 {statistics.median(total) * 1000:6.2f} ms   "
+              f"p95 {pct(total, 0.95) * 1000:6.2f} ms   (incl. memory append after the Final)")
+        t0 = time.perf_counter()
+        for _ in range(50):
+            await embedder.embed(["How can I reset my password?"])
+        print(f"  of which local embedding of the question: {(time.perf_counter() - t0) / 50 * 1000:.2f} ms")
+        await cache.aclose()
+        await gateway.aclose()
+
+
+def bench_lookup_sizes(dim: int, root: Path) -> None:
+    rng = np.random.default_rng(7)
+    settings = CacheSettings(max_entries=200_000)
+    rules = MatchRules(settings.threshold)
+    for size in (1_000, 10_000, 100_000):
+        store = ScopeStore(Scope("bench", f"t{size}", "bot", "en", "kb"), settings, dim, root)
+        vectors = rng.standard_normal((size, dim)).astype("float32")
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        t0 = time.perf_counter()
+        _bulk_fill(store, vectors)
+        fill_s = time.perf_counter() - t0
+        times = []
+        for i in range(200):
+            query = vectors[rng.integers(size)] + rng.standard_normal(dim).astype("float32") * 0.01
+            t1 = time.perf_counter()
+            store.lookup(f"bench question {i}", query.tolist(), rules, settings.ttl_s)
+            times.append(time.perf_counter() - t1)
+        print(f"lookup at {size:>7,} entries: p50 {statistics.median(times) * 1000:6.2f} ms   "
+              f"p95 {pct(times, 0.95) * 1000:6.2f} ms   (fill {fill_s:.1f} s)")
+        store.close()
+
+
+def _bulk_fill(store: ScopeStore, vectors: np.ndarray) -> None:
+    """Insert many entries in batches through GPTCache's data manager (same tables and index as insert())."""
+    from gptcache.manager.scalar_data.base import CacheData
+    from gptcache.manager.vector_data.base import VectorData
+
+    dm = store._dm
+    for start in range(0, len(vectors), 5_000):
+        batch = vectors[start:start + 5_000]
+        ids = dm.s.batch_insert([CacheData(question=f"bench question {start + i}",
+                                           answers=Entry(text="a", reply_id=str(start + i)).dump(),
+                                           embedding_data=v) for i, v in enumerate(batch)])
+        dm.v.mul_add([VectorData(id=i, data=v) for i, v in zip(ids, batch, strict=True)])
+        dm.eviction_base.put(ids)
+
+
+async def bench_pairs(embedder: LocalEmbedder) -> None:
+    pairs = load_pairs(PAIRS)
+    print(f"labelled set: {len(pairs)} pairs ({sum(p.expect_hit for p in pairs)} should hit)")
+    for threshold in (0.80, 0.85, 0.90):
+        report = await evaluate_pairs(pairs, embedder, CacheSettings(threshold=threshold))
+        print(f"  threshold {threshold:.2f}: precision {report.precision:.3f}   hit rate {report.hit_rate:.3f}   "
+              f"false hits {report.false_hits}")
+
+
+async def main() -> None:
+    embedder = LocalEmbedder()
+    await embedder.warm()
+    with tempfile.TemporaryDirectory() as tmp:
+        await bench_engine_hit(embedder, Path(tmp) / "engine")
+        await bench_pairs(embedder)
+        bench_lookup_sizes(embedder.dim, Path(tmp) / "sizes")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
