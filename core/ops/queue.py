@@ -44,6 +44,7 @@ DONE_TTL_S = 86_400
 READ_BLOCK_MS = 1000
 CLOSE_GRACE_S = 5.0
 MINE_WAIT_S = 3.0
+SPAWNED_KEEP = 10_000  # entry ids remembered to close the submit/pick-up race
 
 
 class RedisStreamDispatcher:
@@ -63,6 +64,7 @@ class RedisStreamDispatcher:
         self.consume_on_submit = self.settings.role == "both"
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.mine: set[str] = set()  # entries this process submitted and has not seen answered
+        self._spawned: dict[str, None] = {}  # recently picked-up entry ids (bounded, insertion-ordered)
         self._loop: asyncio.Task[None] | None = None
         self._group_ready = False
         self._slot_freed = asyncio.Event()
@@ -85,8 +87,9 @@ class RedisStreamDispatcher:
         entry_id = (await self.redis.xadd(self.stream, {"inbound": inbound.model_dump_json()})).decode()
         log.debug("queued", entry=entry_id, platform=inbound.platform, message_id=inbound.message_id)
         if self.consume_on_submit:
-            self.mine.add(entry_id)
-            self._mine_done.clear()
+            if entry_id not in self._spawned:  # the consumer may have picked it up before XADD returned here
+                self.mine.add(entry_id)
+                self._mine_done.clear()
             await self.start()
 
     async def start(self) -> None:
@@ -185,6 +188,9 @@ class RedisStreamDispatcher:
     def _spawn(self, entry_id: str, fields: dict[bytes, bytes], reclaimed: bool) -> None:
         task = asyncio.create_task(self._handle(entry_id, fields, reclaimed), name=f"answer:{entry_id}")
         self.tasks[entry_id] = task
+        self._spawned[entry_id] = None
+        if len(self._spawned) > SPAWNED_KEEP:
+            del self._spawned[next(iter(self._spawned))]
         self.mine.discard(entry_id)
         if not self.mine:
             self._mine_done.set()
