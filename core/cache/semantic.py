@@ -298,4 +298,7 @@ async def open_cache(settings: CacheSettings, data_dir: Path, embedder: Embedder
     check_backends(settings)
     root = data_dir / "cache"
     root.mkdir(parents=True, exist_ok=True)
+    warm = getattr(embedder, "warm", None)
+    if warm is not None:  # load the local model now, not during the first user's question
+        await warm()
     return SemanticCache(settings, root, embedder, redis, memory, kb_version)
