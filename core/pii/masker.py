@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -25,6 +26,25 @@ class Masked:
     mapping: Mapping
     counts: Counter[str]  # placeholder label -> occurrences masked
     language: str
+
+
+def mask_known(text: str, mapping: Mapping, counts: Counter[str]) -> str:
+    """Values this conversation already masked stay masked wherever they reappear as whole words.
+
+    The analyzer may not recognise a value again without the words that found it the first time (a SNILS or
+    passport number needs "СНИЛС"/"паспорт" nearby; a tool result or a repeated message may lack them).
+    """
+    known = {value: ph for ph, value in mapping.values.items() if value.strip()}
+    if not known:
+        return text
+    alternatives = "|".join(re.escape(v) for v in sorted(known, key=len, reverse=True))
+
+    def placeholder(match: re.Match[str]) -> str:
+        ph = known[match.group(0)]
+        counts[ph[1:].rsplit("_", 1)[0]] += 1
+        return ph
+
+    return re.sub(rf"(?<!\w)(?:{alternatives})(?!\w)", placeholder, text)
 
 
 class Masker:
@@ -66,7 +86,7 @@ class Masker:
         def apply(mapping: Mapping) -> str:
             counts.clear()
             if not results:
-                return text
+                return mask_known(text, mapping, counts)
             operators = {
                 r.entity_type: OperatorConfig(
                     "custom", {"lambda": lambda value, t=r.entity_type: self.vault.placeholder(mapping, t, value)}
@@ -75,7 +95,7 @@ class Masker:
             }
             engine_result = self.anonymizer.anonymize(text=text, analyzer_results=results, operators=operators)
             counts.update(label(item.entity_type) for item in engine_result.items)
-            return engine_result.text
+            return mask_known(engine_result.text, mapping, counts)
 
         try:
             mapping, masked = await self.vault.assign(conversation, apply)
