@@ -139,7 +139,10 @@ class SlackReceiver:
         kind = "confirm" if action_id == blocks.CONFIRM else "cancel"
         inbound = action_inbound(body, kind, ref, self.settings.bot, is_admin=admin, locale=locale,
                                  assistant_thread=assistant)
-        if message.get("ts") and channel:  # the buttons are spent: show what was chosen instead
+        owner = blocks.proposal_owner(str(action.get("block_id") or ""))
+        if owner and owner != user:  # not theirs: core refuses politely; the buttons stay for the owner
+            log.info("slack_proposal_press_by_other_user", team=team, proposal=ref)
+        elif message.get("ts") and channel:  # the buttons are spent: show what was chosen instead
             try:
                 done = f"{'Confirmed' if kind == 'confirm' else 'Cancelled'} by <@{user}>."
                 await self.client.chat_update(channel=channel, ts=message["ts"], text=done,

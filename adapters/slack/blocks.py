@@ -41,16 +41,24 @@ def feedback(reply_id: str) -> list[dict[str, Any]]:
     }]
 
 
-def confirmation(proposal_id: str, summary_mrkdwn: str) -> list[dict[str, Any]]:
+def confirmation(proposal_id: str, summary_mrkdwn: str, owner: str = "") -> list[dict[str, Any]]:
+    """The proposal with Confirm/Cancel; `owner` (the asker's user id) rides in the block id so a stranger's
+    press leaves the buttons in place for the owner (core refuses the stranger either way)."""
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": summary_mrkdwn[:SECTION_CHARS]}},
-        {"type": "actions", "block_id": f"proposal:{proposal_id}"[:255], "elements": [
+        {"type": "actions", "block_id": f"proposal:{proposal_id}:{owner}"[:255], "elements": [
             {"type": "button", "action_id": CONFIRM, "value": proposal_id, "style": "primary",
              "text": {"type": "plain_text", "text": "Confirm"}},
             {"type": "button", "action_id": CANCEL, "value": proposal_id,
              "text": {"type": "plain_text", "text": "Cancel"}},
         ]},
     ]
+
+
+def proposal_owner(block_id: str) -> str:
+    """The owner user id from a proposal block id (`proposal:<id>:<user>`); "" when absent."""
+    parts = block_id.split(":")
+    return parts[2] if len(parts) >= 3 and parts[0] == "proposal" else ""
 
 
 def text_sections(mrkdwn: str) -> list[dict[str, Any]]:

@@ -2,36 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 import structlog
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import SlackReceiver
 from adapters.slack.feedback import ReplyRecords
+from adapters.slack.notifier import SlackNotifier
 from adapters.slack.responder import SlackResponder
+from adapters.slack.retry import CountingRateLimitRetryHandler
 from adapters.slack.settings import SlackSettings
 from core.services import Services
 
 log = structlog.get_logger("deskmate.slack")
 
 
-def make_client(settings: SlackSettings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
-    """The Web API client: configurable base URL, 429 Retry-After honoured, connection errors retried."""
+def make_client(settings: SlackSettings, session: aiohttp.ClientSession | None = None,
+                metrics: Any = None) -> AsyncWebClient:
+    """The Web API client: configurable base URL, 429 Retry-After honoured (and counted in `metrics`),
+    connection errors retried."""
     if settings.bot_token is None:
         raise ValueError("DESKMATE_SLACK__BOT_TOKEN is not set")
     base_url = settings.api_url if settings.api_url.endswith("/") else settings.api_url + "/"
     return AsyncWebClient(
         token=settings.bot_token.get_secret_value(), base_url=base_url, session=session,
         retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
-                        AsyncRateLimitErrorRetryHandler(max_retry_count=settings.rate_limit_retries)],
+                        CountingRateLimitRetryHandler(metrics, max_retry_count=settings.rate_limit_retries)],
     )
 
 
@@ -46,6 +49,7 @@ class SlackPlatform:
         self.session = session
         self.socket: AsyncSocketModeHandler | None = None
         self.started = False
+        self.notifier = SlackNotifier(client)  # escalation notes to a channel (registered by `serve`)
 
     @property
     def socket_mode(self) -> bool:
@@ -81,7 +85,7 @@ class SlackPlatform:
 def build_slack(settings: SlackSettings, services: Services, web_app: web.Application) -> SlackPlatform:
     """Build the Slack platform and register its responder; in HTTP mode mount POST `events_path`."""
     session = aiohttp.ClientSession()
-    client = make_client(settings, session)
+    client = make_client(settings, session, services.extras.get("metrics"))
     records = ReplyRecords(services.redis, services.extras.get("feedback"))
     app = AsyncApp(
         client=client, name="deskmate",

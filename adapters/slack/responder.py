@@ -83,7 +83,7 @@ class SlackResponder:
         if proposal is not None:
             await self.client.chat_postMessage(
                 channel=target.channel, thread_ts=target.thread_ts, text=to_mrkdwn(proposal.summary),
-                blocks=blocks.confirmation(proposal.proposal_id, to_mrkdwn(proposal.summary)),
+                blocks=blocks.confirmation(proposal.proposal_id, to_mrkdwn(proposal.summary), owner=inbound.user),
             )
         log.info("slack_replied", channel=target.channel, messages=len(writer.messages), calls=writer.calls,
                  chars=len(writer.text), native=writer.native, outcome="final" if final else "error")

@@ -104,7 +104,9 @@ def build_router() -> Router:
         await query.answer()
         if inbound is None:
             return
-        if isinstance(query.message, Message):
+        if callback_data.owner and callback_data.owner != str(query.from_user.id):
+            log.info("telegram_proposal_press_by_other_user", proposal=callback_data.ref)  # core refuses politely
+        elif isinstance(query.message, Message):
             try:  # the choice is made: remove Confirm/Cancel so it cannot be pressed twice
                 await bot.edit_message_reply_markup(chat_id=query.message.chat.id,
                                                     message_id=query.message.message_id, reply_markup=None)

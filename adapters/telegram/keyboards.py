@@ -12,9 +12,11 @@ from core.texts import text
 
 
 class ReplyButton(CallbackData, prefix="dm"):
-    """Packed as `dm:<action>:<ref>` (<= 64 bytes): ref is a reply id or a proposal id."""
+    """Packed as `dm:<action>:<owner>:<ref>` (<= 64 bytes): ref is a reply id or a proposal id; owner is the
+    user a proposal was made for ("" on feedback buttons), so a stranger's press leaves the buttons in place."""
 
     action: Literal["up", "down", "ok", "no"]
+    owner: str = ""
     ref: str
 
 
@@ -28,8 +30,10 @@ def feedback_keyboard(reply_id: str) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def confirm_keyboard(proposal_id: str, locale: str | None) -> InlineKeyboardMarkup:
+def confirm_keyboard(proposal_id: str, locale: str | None, owner: str = "") -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=text("telegram_confirm", locale), callback_data=ReplyButton(action="ok", ref=proposal_id))
-    builder.button(text=text("telegram_cancel", locale), callback_data=ReplyButton(action="no", ref=proposal_id))
+    builder.button(text=text("telegram_confirm", locale),
+                   callback_data=ReplyButton(action="ok", owner=owner, ref=proposal_id))
+    builder.button(text=text("telegram_cancel", locale),
+                   callback_data=ReplyButton(action="no", owner=owner, ref=proposal_id))
     return builder.as_markup()

@@ -15,6 +15,7 @@ from aiohttp import web
 from adapters.telegram.admin import publish_menus
 from adapters.telegram.handlers import build_router
 from adapters.telegram.middlewares import DedupeMiddleware
+from adapters.telegram.notifier import TelegramNotifier
 from adapters.telegram.responder import TelegramResponder
 from adapters.telegram.settings import TelegramSettings
 from core.services import Services
@@ -39,6 +40,7 @@ class TelegramPlatform:
         self.bot = bot
         self.dispatcher = dispatcher
         self.responder = TelegramResponder(bot, settings, services)
+        self.notifier = TelegramNotifier(bot)  # escalation notes to a chat (registered by `serve`)
         self._polling: asyncio.Task[None] | None = None
         self._started = False
 

@@ -44,7 +44,8 @@ class TelegramResponder:
     def streamer(self, target: Target) -> ReplyStreamer:
         s = self.settings
         return ReplyStreamer(self.bot, target, draft_interval_s=s.draft_interval_s,
-                             edit_interval_s=s.edit_interval_s, max_interval_s=s.max_interval_s)
+                             edit_interval_s=s.edit_interval_s, max_interval_s=s.max_interval_s,
+                             metrics=self.services.extras.get("metrics"))
 
     async def respond(self, inbound: Inbound, events: AsyncIterator[ReplyEvent]) -> None:
         target = target_of(inbound)
@@ -87,13 +88,14 @@ class TelegramResponder:
         else:
             await streamer.finish(None)
         for proposal in proposals:
-            await self.send_proposal(streamer, proposal, inbound.locale)
+            await self.send_proposal(streamer, proposal, inbound.locale, inbound.user)
         log.info("telegram_replied", request_id=final.reply_id if final else None, chat_id=target.chat_id,
                  mode=streamer.mode, api_calls=streamer.calls, messages=len(streamer.sent_ids),
                  plain=streamer.plain, outcome="final" if final else "error" if error else "none",
                  total_ms=round((time.perf_counter() - started) * 1000, 1))
 
-    async def send_proposal(self, streamer: ReplyStreamer, proposal: NeedsConfirmation, locale: str | None) -> None:
+    async def send_proposal(self, streamer: ReplyStreamer, proposal: NeedsConfirmation, locale: str | None,
+                            owner: str = "") -> None:
         streamer.mode = "edit"
         streamer.message_id = None
-        await streamer._persist(Body.of(proposal.summary), confirm_keyboard(proposal.proposal_id, locale))
+        await streamer._persist(Body.of(proposal.summary), confirm_keyboard(proposal.proposal_id, locale, owner))

@@ -76,6 +76,11 @@ class Pace:
         self.next_at = time.monotonic() + max(retry_after, self.interval)
 
 
+def api_method(exc: TelegramRetryAfter) -> str:
+    """The Bot API method a 429 came from (`editMessageText`): a bounded metrics label."""
+    return str(getattr(exc.method, "__api_method__", None) or type(exc.method).__name__)
+
+
 def is_parse_error(exc: TelegramBadRequest) -> bool:
     return "can't parse entities" in exc.message.lower() or "unsupported parse_mode" in exc.message.lower()
 
@@ -88,8 +93,9 @@ class ReplyStreamer:
     """Append text as it streams; `finish` persists the whole answer (split if needed) with a keyboard."""
 
     def __init__(self, bot: Bot, target: Target, *, draft_interval_s: float, edit_interval_s: float,
-                 max_interval_s: float) -> None:
+                 max_interval_s: float, metrics: Any = None) -> None:
         self.bot = bot
+        self.metrics = metrics  # core.ops.metrics.Metrics (services.extras["metrics"]): 429s and retries
         self.target = target
         self.mode: Mode = "draft" if target.private else "edit"
         self.pace = Pace(draft_interval_s if self.mode == "draft" else edit_interval_s, max_interval_s)
@@ -162,7 +168,8 @@ class ReplyStreamer:
                     await self._edit(self.message_id, Body.of(text), markup=None)
             except TelegramRetryAfter as exc:
                 self.pace.throttled(exc.retry_after)
-                self._dirty.set()
+                self._dirty.set()  # the flusher tries again once the pace allows
+                self._count(exc, retry=True)
                 log.info("telegram_throttled", retry_after=exc.retry_after, interval_s=self.pace.interval,
                          mode=self.mode)
                 return
@@ -237,9 +244,26 @@ class ReplyStreamer:
                 return await call()
             except TelegramRetryAfter as exc:
                 self.pace.throttled(exc.retry_after)
+                self._count(exc, retry=True)
                 log.info("telegram_throttled", retry_after=exc.retry_after, attempt=attempt, final=True)
                 await asyncio.sleep(exc.retry_after)
-        return await call()
+        try:
+            return await call()
+        except TelegramRetryAfter as exc:
+            self._count(exc, retry=False)
+            raise
+
+    def _count(self, exc: TelegramRetryAfter, *, retry: bool) -> None:
+        """Report a 429 (and the retry that follows it) to the operations metrics; never raises."""
+        if self.metrics is None:
+            return
+        try:
+            method = api_method(exc)
+            self.metrics.platform_api_rate_limited("telegram", method)
+            if retry:
+                self.metrics.platform_api_retry("telegram", method)
+        except Exception:
+            log.warning("telegram_metrics_failed")
 
     async def _persist(self, body: Body, markup: InlineKeyboardMarkup | None) -> None:
         """Make `body` a permanent message: edit the streamed one (edit mode) or send a new one."""

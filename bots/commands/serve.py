@@ -38,6 +38,10 @@ def build_platforms(settings: Settings, runtime: object, web_app: web.Applicatio
         from adapters.telegram.platform import build_telegram
 
         platforms.append(build_telegram(settings.telegram, runtime.services, web_app))  # type: ignore[attr-defined]
+    tools = runtime.parts.get("tools")  # type: ignore[attr-defined]
+    for platform in platforms:  # escalate_to_human delivers to DESKMATE_TOOLS__ESCALATION_TARGET through these
+        if tools is not None and getattr(platform, "notifier", None) is not None:
+            tools.escalations.add_notifier(platform.name, platform.notifier)
     return platforms
 
 
