@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.fakes.llm_server import Reply
+from tests.fakes.llm_server import Reply, ToolCalls
 from tests.fakes.slack_api import slack_rig, wait_for
 
 ANSWER = "Restart the **VPN client**, then sign in again. See [the guide](https://wiki.example/vpn)."
@@ -120,6 +120,10 @@ async def test_rate_limited_call_waits_and_completes(rig, llm_server):
     starts = rig.slack.calls_to("chat.startStream")
     assert [c.status for c in starts] == [429, 200]
     assert starts[1].at - starts[0].at >= 1.0  # Retry-After was honoured
+    metrics = rig.runtime.services.extras["metrics"]  # what an operator sees on /metrics
+    labels = {"platform": "slack", "method": "chat.startStream"}
+    assert metrics.registry.get_sample_value("deskmate_platform_api_rate_limited_total", labels) == 1
+    assert metrics.registry.get_sample_value("deskmate_platform_api_retries_total", labels) == 1
 
 
 async def test_feedback_press_is_stored_with_prompt_version_and_model(rig, llm_server):
@@ -193,3 +197,78 @@ async def test_assistant_thread_gets_prompts_and_thinking_status(rig, llm_server
     assert status and status[0].args["status"] == "is thinking…" and status[0].args["thread_ts"] == thread
     assert rig.slack.calls_to("chat.startStream")[0].args["thread_ts"] == thread
     assert ts != thread
+
+
+TICKET = {"summary": "Laptop screen flickers", "description": "Since this morning", "priority": "high",
+          "category": "it"}
+
+
+def proposal_buttons(rig, channel: str, thread_ts: str) -> tuple[str, dict]:
+    """(message ts, actions block) of the Confirm/Cancel proposal in the thread."""
+    for message in rig.slack.thread(channel, thread_ts):
+        for block in message.blocks:
+            if block.get("type") == "actions" and str(block.get("block_id", "")).startswith("proposal:"):
+                return message.ts, block
+    raise AssertionError("no proposal with buttons in the thread")
+
+
+async def test_confirm_button_creates_the_ticket_and_the_reply_names_it(rig, llm_server):
+    llm_server.script("gpt-4o-mini", ToolCalls([("create_ticket", TICKET)]))
+    ts = await rig.mention("my laptop screen flickers, please open a ticket")
+    await rig.answered("C1", ts)
+    message_ts, actions = proposal_buttons(rig, "C1", ts)
+    confirm, cancel = actions["elements"]
+    assert (confirm["text"]["text"], cancel["text"]["text"]) == ("Confirm", "Cancel")
+    assert "Laptop screen flickers" in rig.slack.messages[message_ts].text
+    tickets = rig.runtime.parts["tools"].tickets
+    assert await tickets.count() == 0  # nothing happens before the press
+
+    await rig.click(confirm["action_id"], confirm["value"], "C1", message_ts, ts, user="U1",
+                    block_id=actions["block_id"])
+    text = await rig.answered("C1", ts, count=2)
+    assert "DM-1001" in text and "Laptop screen flickers" in text  # the final message names the ticket
+    ticket = await tickets.get("DM-1001", "slack", "T1")
+    assert ticket is not None and ticket.user == "U1" and ticket.priority == "high"
+    spent = rig.slack.messages[message_ts]  # the buttons are replaced by who chose what
+    assert "Confirmed by <@U1>" in spent.text and not any(b["type"] == "actions" for b in spent.blocks)
+
+
+async def test_another_users_confirm_creates_nothing_and_leaves_the_buttons(rig, llm_server):
+    llm_server.script("gpt-4o-mini", ToolCalls([("create_ticket", TICKET)]))
+    ts = await rig.mention("please open a ticket for my screen", user="U1")
+    await rig.answered("C1", ts)
+    message_ts, actions = proposal_buttons(rig, "C1", ts)
+    confirm = actions["elements"][0]
+
+    await rig.click(confirm["action_id"], confirm["value"], "C1", message_ts, ts, user="U2",
+                    block_id=actions["block_id"])
+    text = await rig.answered("C1", ts, count=2)
+    assert "only the person who asked" in text
+    tickets = rig.runtime.parts["tools"].tickets
+    assert await tickets.count() == 0
+    assert proposal_buttons(rig, "C1", ts)[0] == message_ts  # still there for the person who asked
+
+    await rig.click(confirm["action_id"], confirm["value"], "C1", message_ts, ts, user="U1",
+                    block_id=actions["block_id"])
+    assert "DM-1001" in await rig.answered("C1", ts, count=3)
+    assert await tickets.count() == 1
+
+
+async def test_escalation_posts_a_masked_note_in_the_escalation_channel(llm_server, monkeypatch, redis):
+    async with slack_rig(llm_server, monkeypatch, DESKMATE_TOOLS__ESCALATION_TARGET="slack:C0HELP") as rig:
+        llm_server.script("gpt-4o-mini", ToolCalls([("escalate_to_human", {"reason": "User asks for a person"})]))
+        ts = await rig.mention("I'm locked out. Mail me at jane.cooper@contoso-mail.com or call +44 20 7946 0958, "
+                               "I want to talk to a person")
+        await rig.answered("C1", ts)
+        message_ts, actions = proposal_buttons(rig, "C1", ts)
+        assert rig.slack.channel_messages("C0HELP") == []  # nothing is sent before the user confirms
+        confirm = actions["elements"][0]
+        await rig.click(confirm["action_id"], confirm["value"], "C1", message_ts, ts, block_id=actions["block_id"])
+        assert "someone will follow up" in await rig.answered("C1", ts, count=2)
+
+        [note] = rig.slack.channel_messages("C0HELP")
+        assert "Reason: User asks for a person" in note.text and "locked out" in note.text
+        assert "jane.cooper@contoso-mail.com" not in note.text and "7946" not in note.text
+        assert "&lt;EMAIL_1&gt;" in note.text and "&lt;PHONE_1&gt;" in note.text  # placeholders, escaped
+        [stored] = await rig.runtime.parts["tools"].escalations.recent("slack", "T1")
+        assert stored["delivered"] and stored["target"] == "slack:C0HELP"

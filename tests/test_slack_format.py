@@ -84,3 +84,24 @@ def test_bots_and_edits_are_not_user_messages():
     assert not is_user_message({"user": "U1", "bot_id": "B1", "text": "hi"})
     assert not is_user_message({"subtype": "message_changed", "message": {}})
     assert strip_mention("<@UBOT|deskmate> help", "UBOT") == "help"
+
+
+def test_manifest_declares_what_the_app_listens_to_and_calls():
+    """The manifest an operator pastes into Slack must deliver every event the app handles and grant its scopes."""
+    from pathlib import Path
+
+    import yaml
+
+    from adapters.slack.settings import SlackSettings
+
+    manifest = yaml.safe_load((Path(__file__).parents[1] / "adapters/slack/manifest.yaml").read_text())
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"app_mention", "message.im", "message.channels", "message.groups", "assistant_thread_started"} <= events
+    # chat.postMessage/update/postEphemeral/startStream, users.info, assistant.threads.*, the slash command
+    assert {"chat:write", "users:read", "assistant:write", "commands", "app_mentions:read", "im:history",
+            "channels:history", "groups:history"} <= scopes
+    assert manifest["settings"]["interactivity"]["is_enabled"]  # Confirm/Cancel and feedback buttons
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == [SlackSettings().command]
+    assert manifest["features"]["assistant_view"]["assistant_description"]
+    assert set(manifest) <= {"_metadata", "display_information", "features", "oauth_config", "settings"}

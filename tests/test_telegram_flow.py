@@ -7,12 +7,13 @@ import time
 import pytest
 
 from adapters.telegram.feedback import presses
-from tests.fakes.llm_server import Reply
+from tests.fakes.llm_server import Reply, ToolCalls
 from tests.fakes.telegram_api import BOT_ID, BOT_USERNAME, BadRequest, RetryAfter
 from tests.test_telegram_helpers import ADMIN_ID, running, telegram_env
 
 GROUP = -100200300
 PRIVATE = 555
+DESK = -100900900  # the support team's group (escalation target)
 
 
 def words_answer(n: int) -> str:
@@ -108,6 +109,10 @@ async def test_429_slows_down_and_the_answer_is_complete(telegram_api, llm_serve
     edits = telegram_api.calls_of("editMessageText")
     refused, after = edits[0], edits[1]
     assert after.at - refused.at >= 0.9, "Telegram's retry_after is respected before editing again"
+    registry = app.runtime.services.extras["metrics"].registry  # what an operator sees on /metrics
+    labels = {"platform": "telegram", "method": "editMessageText"}
+    assert registry.get_sample_value("deskmate_platform_api_rate_limited_total", labels) == 1
+    assert registry.get_sample_value("deskmate_platform_api_retries_total", labels) == 1
 
 
 async def test_long_answer_is_split_into_three_messages_in_order(telegram_api, llm_server, redis, monkeypatch):
@@ -291,3 +296,85 @@ async def test_other_content_gets_a_short_answer(telegram_api, llm_server, redis
     assert texts == ["I can only read text messages here. Please type your question.",
                      "I can't look at pictures here. Please describe what you see in a text message."]
     assert not llm_server.requests
+
+
+TICKET = {"summary": "Parcel never arrived", "description": "Order 5521, due last week", "priority": "high",
+          "category": "other"}
+
+
+def proposal_message(fake, chat_id: int):
+    """The message carrying Confirm/Cancel, and the two buttons' callback data."""
+    for message in fake.chat_messages(chat_id):
+        rows = (message.reply_markup or {}).get("inline_keyboard") or []
+        data = [b.get("callback_data", "") for row in rows for b in row]
+        if any(d.startswith("dm:ok:") for d in data):
+            return message, data
+    raise AssertionError("no proposal with Confirm/Cancel in the chat")
+
+
+async def test_confirm_button_creates_the_ticket_and_the_reply_names_it(telegram_api, llm_server, redis,
+                                                                        monkeypatch):
+    telegram_env(monkeypatch, telegram_api, llm_server, redis)
+    llm_server.script("gpt-4o-mini", ToolCalls([("create_ticket", TICKET)]))
+    async with running(telegram_api, llm_server) as app:
+        await app.post(telegram_api.message_update(PRIVATE, "My parcel never arrived, open a ticket", user_id=42))
+        await app.settle()
+        proposal, (confirm, _) = proposal_message(telegram_api, PRIVATE)
+        assert "Parcel never arrived" in proposal.text
+        assert [b["text"] for b in proposal.reply_markup["inline_keyboard"][0]] == ["✅ Confirm", "✖️ Cancel"]
+        tickets = app.runtime.parts["tools"].tickets
+        assert await tickets.count() == 0  # nothing happens before the press
+
+        assert await app.post(telegram_api.callback_update(PRIVATE, proposal.message_id, confirm, user_id=42)) == 200
+        await app.settle()
+        final = telegram_api.chat_messages(PRIVATE)[-1]
+        assert "DM-1001" in final.text and "Parcel never arrived" in final.text  # the reply names the ticket
+        ticket = await tickets.get("DM-1001", "telegram", str(BOT_ID))
+        assert ticket is not None and ticket.user == "42" and ticket.priority == "high"
+        assert telegram_api.messages[(PRIVATE, proposal.message_id)].reply_markup is None  # buttons are spent
+
+
+async def test_another_users_confirm_creates_nothing_and_leaves_the_buttons(telegram_api, llm_server, redis,
+                                                                            monkeypatch):
+    telegram_env(monkeypatch, telegram_api, llm_server, redis)
+    llm_server.script("gpt-4o-mini", ToolCalls([("create_ticket", TICKET)]))
+    async with running(telegram_api, llm_server) as app:
+        text, entities = mention("my parcel never arrived, open a ticket")
+        await app.post(telegram_api.message_update(GROUP, text, entities=entities, user_id=42))
+        await app.settle()
+        proposal, (confirm, _) = proposal_message(telegram_api, GROUP)
+
+        await app.post(telegram_api.callback_update(GROUP, proposal.message_id, confirm, user_id=43))
+        await app.settle()
+        assert "only the person who asked" in telegram_api.chat_messages(GROUP)[-1].text
+        tickets = app.runtime.parts["tools"].tickets
+        assert await tickets.count() == 0
+        assert telegram_api.messages[(GROUP, proposal.message_id)].reply_markup, "still there for the asker"
+
+        await app.post(telegram_api.callback_update(GROUP, proposal.message_id, confirm, user_id=42))
+        await app.settle()
+        assert "DM-1001" in telegram_api.chat_messages(GROUP)[-1].text
+        assert await tickets.count() == 1
+
+
+async def test_escalation_posts_a_masked_note_in_the_escalation_chat(telegram_api, llm_server, redis, monkeypatch):
+    telegram_env(monkeypatch, telegram_api, llm_server, redis)
+    monkeypatch.setenv("DESKMATE_TOOLS__ESCALATION_TARGET", f"telegram:{DESK}")
+    llm_server.script("gpt-4o-mini", ToolCalls([("escalate_to_human", {"reason": "Customer asks for a person"})]))
+    async with running(telegram_api, llm_server) as app:
+        await app.post(telegram_api.message_update(
+            PRIVATE, "My order is lost. Mail me at jane.cooper@contoso-mail.com or call +44 20 7946 0958, "
+                     "I want a human", user_id=42))
+        await app.settle()
+        proposal, (confirm, _) = proposal_message(telegram_api, PRIVATE)
+        assert telegram_api.chat_messages(DESK) == []  # nothing is sent before the customer confirms
+        await app.post(telegram_api.callback_update(PRIVATE, proposal.message_id, confirm, user_id=42))
+        await app.settle()
+        assert "someone will follow up" in telegram_api.chat_messages(PRIVATE)[-1].text
+        [stored] = await app.runtime.parts["tools"].escalations.recent("telegram", str(BOT_ID))
+    [note] = telegram_api.chat_messages(DESK)
+    assert "Reason: Customer asks for a person" in note.text and "order is lost" in note.text
+    assert "jane.cooper@contoso-mail.com" not in note.text and "7946" not in note.text
+    assert "<EMAIL_1>" in note.text and "<PHONE_1>" in note.text  # placeholders, sent as plain text
+    assert note.parse_mode is None
+    assert stored["delivered"] and stored["target"] == f"telegram:{DESK}"

@@ -14,7 +14,8 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from adapters.telegram.platform import TelegramPlatform, build_telegram
+from adapters.telegram.platform import TelegramPlatform
+from bots.commands.serve import build_platforms
 from bots.composition import Runtime, open_runtime
 from bots.settings import load_settings
 from tests.fakes.llm_server import FakeLLM
@@ -80,7 +81,7 @@ async def running(fake: FakeBotAPI, llm: FakeLLM) -> AsyncIterator[Deskmate]:
     settings = load_settings()
     async with open_runtime(settings) as runtime:
         web_app = web.Application()
-        platform = build_telegram(settings.telegram, runtime.services, web_app)
+        [platform] = build_platforms(settings, runtime, web_app)  # as `deskmate serve` does (notifier too)
         server = TestServer(web_app) if settings.telegram.mode == "webhook" else None
         if server is not None:
             await server.start_server()
@@ -98,3 +99,13 @@ async def running(fake: FakeBotAPI, llm: FakeLLM) -> AsyncIterator[Deskmate]:
                 await server.close()
             else:
                 await runner.cleanup()
+
+
+def test_escalation_target_is_a_chat_id_or_a_public_channel():
+    from adapters.telegram.notifier import chat_of
+
+    assert chat_of("-1001234567890") == -1001234567890
+    assert chat_of(" 42 ") == 42
+    assert chat_of("@helpdesk_team") == "@helpdesk_team"
+    with pytest.raises(ValueError, match="chat id or @channel"):
+        chat_of("helpdesk team")

@@ -9,7 +9,8 @@ what a user would see in a thread), records every call, and can be scripted to f
     slack.rate_limit_once("chat.appendStream", 1)       # one 429 with Retry-After: 1
 
 `signed_body_headers` builds Slack's v0 request signature so tests can post events to the app, and
-`slack_rig` runs the whole product (runtime + Slack platform on a local HTTP server) against this fake.
+`slack_rig` runs the whole product (runtime + Slack platform built as `deskmate serve` builds it, on a local
+HTTP server) against this fake.
 """
 
 from __future__ import annotations
@@ -132,6 +133,11 @@ class FakeSlack:
         """Bot messages (not ephemeral) in a thread, oldest first."""
         return sorted((m for m in self.messages.values()
                        if m.channel == channel and m.thread_ts == thread_ts and m.kind != "ephemeral"),
+                      key=lambda m: float(m.ts))
+
+    def channel_messages(self, channel: str) -> list[Message]:
+        """Every bot message (not ephemeral) in a channel, threads included, oldest first."""
+        return sorted((m for m in self.messages.values() if m.channel == channel and m.kind != "ephemeral"),
                       key=lambda m: float(m.ts))
 
     def thread_text(self, channel: str, thread_ts: str) -> str:
@@ -368,13 +374,16 @@ class SlackRig:
         return self.slack.responses[-1]
 
     async def click(self, action_id: str, value: str, channel: str, message_ts: str, thread_ts: str,
-                    user: str = "U1", team: str = "T1") -> None:
+                    user: str = "U1", team: str = "T1", block_id: str = "b") -> None:
+        """A block_actions payload as Slack sends it for a button press on message `message_ts`."""
+        shown = self.slack.messages.get(message_ts)
         payload = {"type": "block_actions", "team": {"id": team}, "user": {"id": user, "team_id": team},
                    "api_app_id": "A1", "trigger_id": "1.2.3", "channel": {"id": channel},
                    "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
-                   "message": {"ts": message_ts, "thread_ts": thread_ts, "text": "x"},
+                   "message": {"ts": message_ts, "thread_ts": thread_ts, "text": shown.text if shown else "x",
+                               "blocks": shown.blocks if shown else []},
                    "response_url": self.slack.response_url,
-                   "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button"}]}
+                   "actions": [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button"}]}
         resp = await self.post(form_body({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
         assert resp.status == 200
 
@@ -421,7 +430,7 @@ async def wait_for(check: Callable[[], bool], within_s: float = 20.0) -> None:
 @asynccontextmanager
 async def slack_rig(llm_server: Any, monkeypatch: Any, **env: str) -> AsyncIterator[SlackRig]:
     """The whole product (runtime + Slack platform) served on 127.0.0.1, talking to a fake Slack and LLM."""
-    from adapters.slack.platform import build_slack
+    from bots.commands.serve import build_platforms
     from bots.composition import open_runtime
     from bots.settings import load_settings
 
@@ -437,7 +446,7 @@ async def slack_rig(llm_server: Any, monkeypatch: Any, **env: str) -> AsyncItera
         settings = load_settings()
         async with open_runtime(settings) as runtime:
             web_app = web.Application()
-            platform = build_slack(settings.slack, runtime.services, web_app)
+            [platform] = build_platforms(settings, runtime, web_app)  # as `deskmate serve` does
             runner = web.AppRunner(web_app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0, shutdown_timeout=0.1)
