@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-_./][a-z0-9]+)*")
+_SEP = re.compile(r"[-_./]")
 _STOP = frozenset(
     "a an and are as at be but by can do does for from how i if in into is it its me my no not of on or our so "
     "that the their then there these they this to was we what when where which who why will with you your".split()
@@ -22,13 +23,13 @@ _STOP = frozenset(
 
 
 def tokenize(text: str) -> list[str]:
-    tokens: list[str] = []
-    for match in _WORD.findall(text.lower()):
-        if match in _STOP:
-            continue
-        tokens.append(match)
-        if any(sep in match for sep in "-_./"):
-            tokens.extend(p for p in re.split(r"[-_./]", match) if p and p not in _STOP)
+    """Words minus stop words; a compound (`ERR-4031`) is kept whole and also split into its parts.
+
+    The order of tokens is irrelevant to BM25 (a bag of words), so the parts go after the words.
+    """
+    tokens = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+    for compound in [w for w in tokens if not w.isalnum()]:
+        tokens.extend(p for p in _SEP.split(compound) if p and p not in _STOP)
     return tokens
 
 
@@ -57,19 +58,24 @@ class KeywordIndex:
             self.matrix = None
             return
         corpus = [tokenize(t) or ["\x00"] for t in texts]
-        bm25 = BM25Okapi(corpus, k1=k1, b=b)
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
-        avgdl = bm25.avgdl or 1.0
-        for doc_index, (freqs, length) in enumerate(zip(bm25.doc_freqs, bm25.doc_len, strict=True)):
-            norm = k1 * (1 - b + b * length / avgdl)
-            for term, tf in freqs.items():
-                term_id = self.vocab.setdefault(term, len(self.vocab))
-                rows.append(term_id)
-                cols.append(doc_index)
-                vals.append(bm25.idf.get(term, 0.0) * tf * (k1 + 1) / (tf + norm))
-        self.matrix = csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(self.vocab), n))
+        bm25 = BM25Okapi(corpus, k1=k1, b=b)  # document frequencies, idf (with its floor) and lengths
+        self.vocab = {term: i for i, term in enumerate(bm25.idf)}
+        idf = np.fromiter(bm25.idf.values(), dtype=np.float64, count=len(self.vocab))
+        term_ids: list[int] = []
+        tfs: list[int] = []
+        per_doc: list[int] = []
+        lookup = self.vocab.__getitem__
+        for freqs in bm25.doc_freqs:  # C-level extends: one Python step per document, not per term
+            term_ids.extend(map(lookup, freqs))
+            tfs.extend(freqs.values())
+            per_doc.append(len(freqs))
+        rows = np.asarray(term_ids, dtype=np.int64)
+        tf = np.asarray(tfs, dtype=np.float64)
+        cols = np.repeat(np.arange(n, dtype=np.int64), per_doc)
+        doc_len = np.asarray(bm25.doc_len, dtype=np.float64)[cols]
+        norm = k1 * (1 - b + b * doc_len / (bm25.avgdl or 1.0))
+        vals = idf[rows] * tf * (k1 + 1) / (tf + norm)
+        self.matrix = csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(len(self.vocab), n))
 
     def __len__(self) -> int:
         return len(self.ids)
