@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import multiprocessing
 import statistics
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import bots  # noqa: E402, F401  (offline env defaults)
+import bots  # noqa: F401  (offline env defaults)
 
 
 def _serve_fake(port_queue: multiprocessing.Queue, ttft_s: float) -> None:
@@ -42,10 +43,11 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(messages: int, concurrency: int, ttft_s: float, all_stages: bool, base_url: str) -> list[float]:
+async def run(messages: int, concurrency: int, ttft_s: float, all_stages: bool, base_url: str
+              ) -> tuple[list[float], collections.Counter[str]]:
     from bots.composition import open_runtime
     from bots.settings import load_settings
-    from core.models import Inbound, TextDelta
+    from core.models import Error, Final, Inbound, TextDelta
 
     data_dir = Path(tempfile.mkdtemp(prefix="deskmate-bench-"))
     settings = load_settings(
@@ -55,7 +57,7 @@ async def run(messages: int, concurrency: int, ttft_s: float, all_stages: bool, 
     )
     from core.log import configure_logging
 
-    configure_logging("error", "json", open("/dev/null", "w"))  # noqa: SIM115, ASYNC230 - bench set-up
+    configure_logging("error", "json", open("/dev/null", "w"))  # noqa: ASYNC230 - bench set-up
     async with open_runtime(settings) as rt:
         tenant = "bench"
         if not all_stages:
@@ -63,6 +65,7 @@ async def run(messages: int, concurrency: int, ttft_s: float, all_stages: bool, 
                 if feature in rt.flags.known and feature not in rt.flags.locked:
                     await rt.flags.set("console", tenant, feature, False, by="bench")
         overheads: list[float] = []
+        outcomes: collections.Counter[str] = collections.Counter()
         sem = asyncio.Semaphore(concurrency)
 
         async def one(n: int) -> None:
@@ -74,19 +77,30 @@ async def run(messages: int, concurrency: int, ttft_s: float, all_stages: bool, 
                 async for event in rt.engine.handle(inbound):
                     if first is None and isinstance(event, TextDelta):
                         first = time.perf_counter()
+                    if isinstance(event, Error):
+                        outcomes[f"error:{event.code}"] += 1
+                    elif isinstance(event, Final):
+                        outcomes["retrieval_only" if event.retrieval_only else "cached" if event.cached
+                                 else "answered"] += 1
                 if first is not None:
                     overheads.append((first - t0 - ttft_s) * 1000)
 
         for n in range(20):  # warm-up: imports, connections, first Redis keys
             await one(n)
         overheads.clear()
+        outcomes.clear()
         await asyncio.gather(*(one(n) for n in range(messages)))
-    return overheads
+    return overheads, outcomes
 
 
-def report(label: str, values: list[float]) -> None:
+def report(label: str, result: tuple[list[float], collections.Counter[str]]) -> None:
+    values, outcomes = result
+    counts = ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items()))
+    if not values:
+        print(f"{label:<44} n=    0  (no text)  outcomes: {counts}")
+        return
     print(f"{label:<44} n={len(values):5d}  p50={statistics.median(values):7.2f} ms  "
-          f"p95={pct(values, 0.95):7.2f} ms")
+          f"p95={pct(values, 0.95):7.2f} ms  outcomes: {counts}")
 
 
 def main() -> None:
