@@ -159,7 +159,7 @@ class Knowledge:
         return total
 
     async def aclose(self) -> None:
-        self.searcher._indexes.clear()
+        self.searcher.clear()
 
 
 async def open_knowledge(embeddings: EmbeddingsSettings, chroma: ChromaSettings, data_dir: Path,
