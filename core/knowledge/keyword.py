@@ -94,8 +94,9 @@ class KeywordIndex:
     def mask_in(self, name: str, values: Sequence[Any]) -> np.ndarray:
         """Rows whose metadata `name` is one of `values`."""
         codes, mapping = self._codes(name)
-        wanted = [mapping[v] for v in values if v in mapping]
-        return np.isin(codes, np.asarray(wanted, dtype=np.int32)) if wanted else np.zeros(len(codes), dtype=bool)
+        table = np.zeros(len(mapping), dtype=bool)  # per distinct value: wanted or not; then one gather
+        table[[mapping[v] for v in values if v in mapping]] = True
+        return table[codes]
 
     def mask_at_least(self, name: str, value: float) -> np.ndarray:
         col = self._numeric.get(name)
