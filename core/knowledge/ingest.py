@@ -28,6 +28,7 @@ log = structlog.get_logger("deskmate.knowledge")
 CHUNK_TOKENS = 180
 OVERLAP = 0.15
 ADD_BATCH = 1000
+EMBED_GROUP = 256  # chunks of several small documents embedded in one call and written in one Chroma add
 
 
 @dataclass
@@ -88,6 +89,18 @@ def expand(paths: Sequence[str], report: IngestReport) -> tuple[list[Source], li
     return sources, roots
 
 
+@dataclass
+class _Pending:
+    """A parsed document waiting for its chunks to be embedded and written."""
+
+    source: Source
+    key: str
+    replace: bool
+    ids: list[str]
+    texts: list[str]
+    metas: list[dict[str, Any]]
+
+
 def doc_key(tenant: str, name: str) -> str:
     return hashlib.sha256(f"{tenant}|{name}".encode()).hexdigest()[:24]
 
@@ -120,6 +133,7 @@ class Ingestor:
         options = json.dumps({"access": access_group, "tags": tags, "csv": repr(csv_mapping),
                               "tokens": self.chunk_tokens, "overlap": self.overlap}, sort_keys=True).encode()
         seen: set[str] = set()
+        pending: list[_Pending] = []
         try:
             for index, source in enumerate(sources, start=1):
                 key = doc_key(tenant, source.name)
@@ -136,11 +150,7 @@ class Ingestor:
                         meta = {"doc": key, "source": source.name, "root": source.root, "title": doc.title,
                                 "updated": updated, "hash": digest, "tenant": tenant, "access": access_group,
                                 "url": source.name, **{f"tag_{k}": v for k, v in tags.items()}}
-                        report.chunks += await self._write(coll, key, doc, meta, replace=old is not None)
-                        if old is None:
-                            report.added += 1
-                        else:
-                            report.updated += 1
+                        pending.append(self._prepare(source, key, doc, meta, replace=old is not None))
                 except (UnsupportedDocument, UnreadableDocument, OSError) as exc:
                     report.failed.append((source.name, str(exc) if not isinstance(exc, OSError) else
                                           f"cannot read: {exc.strerror or type(exc).__name__}"))
@@ -148,8 +158,11 @@ class Ingestor:
                 except Exception as exc:  # a network error for a URL and the like: skip this one only
                     report.failed.append((source.name, f"{type(exc).__name__}"))
                     log.warning("ingest_skipped", collection=collection, error=type(exc).__name__)
+                if sum(len(p.ids) for p in pending) >= EMBED_GROUP:
+                    await self._flush(coll, pending, report, collection)
                 if progress:
                     progress(index, len(sources), report, source.name)
+            await self._flush(coll, pending, report, collection)
             for key, info in manifest.items():  # documents gone from a re-ingested folder
                 if info["root"] and info["root"] in roots and key not in seen:
                     await asyncio.to_thread(coll.delete, where={"doc": key})
@@ -195,26 +208,47 @@ class Ingestor:
                 pass
         return response.content, updated, response.headers.get("content-type")
 
-    async def _write(self, coll: Any, key: str, doc: Any, meta: dict[str, Any], replace: bool) -> int:
+    def _prepare(self, source: Source, key: str, doc: Any, meta: dict[str, Any], replace: bool) -> _Pending:
         pieces = chunk_document(doc, self.chunk_tokens, self.overlap)
-        ids: list[str] = []
-        texts: list[str] = []
-        metas: list[dict[str, Any]] = []
+        item = _Pending(source, key, replace, [], [], [])
         for i, piece in enumerate(pieces):
             chunk_meta = dict(meta, section=" > ".join(piece.section), chunk=i)
             if piece.page is not None:
                 chunk_meta["page"] = piece.page
-            ids.append(f"{key}-{i:05d}")
-            texts.append(piece.text)
-            metas.append(chunk_meta)
-        vectors = await self.embedder.embed([embed_text(m, t) for m, t in zip(metas, texts, strict=True)])
-        if replace:
-            await asyncio.to_thread(coll.delete, where={"doc": key})
-        for start in range(0, len(ids), ADD_BATCH):
-            end = start + ADD_BATCH
-            await asyncio.to_thread(coll.add, ids=ids[start:end], embeddings=vectors[start:end],
-                                    documents=texts[start:end], metadatas=metas[start:end])
-        return len(ids)
+            item.ids.append(f"{key}-{i:05d}")
+            item.texts.append(piece.text)
+            item.metas.append(chunk_meta)
+        return item
+
+    async def _flush(self, coll: Any, pending: list[_Pending], report: IngestReport, collection: str) -> None:
+        """Embed the pending documents' chunks in one call, then replace their old chunks and write them.
+
+        If embedding fails (a provider error), every document of the group is reported and keeps its
+        previous chunks; the rest of the run goes on. Chroma writes are batched (up to ADD_BATCH rows).
+        """
+        if not pending:
+            return
+        group = list(pending)
+        pending.clear()
+        ids = [cid for p in group for cid in p.ids]
+        texts = [t for p in group for t in p.texts]
+        metas = [m for p in group for m in p.metas]
+        replaced = [p.key for p in group if p.replace]
+        try:
+            vectors = await self.embedder.embed([embed_text(m, t) for m, t in zip(metas, texts, strict=True)])
+            if replaced:  # only now: a document whose new chunks cannot be embedded keeps its old ones
+                await asyncio.to_thread(coll.delete, where={"doc": {"$in": replaced}})
+            for start in range(0, len(ids), ADD_BATCH):
+                end = start + ADD_BATCH
+                await asyncio.to_thread(coll.add, ids=ids[start:end], embeddings=vectors[start:end],
+                                        documents=texts[start:end], metadatas=metas[start:end])
+        except Exception as exc:  # a provider or store error: report these documents, go on with the rest
+            report.failed.extend((p.source.name, type(exc).__name__) for p in group)
+            log.warning("ingest_write_failed", collection=collection, documents=len(group), error=type(exc).__name__)
+            return
+        report.chunks += len(ids)
+        report.updated += len(replaced)
+        report.added += len(group) - len(replaced)
 
 
 def embed_text(meta: Mapping[str, Any], text: str) -> str:
