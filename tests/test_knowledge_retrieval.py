@@ -214,3 +214,36 @@ async def test_a_poisoned_document_stays_quoted_material(tmp_path: Path, llm_ser
 
 def _inbound(text: str, channel: str) -> Inbound:
     return Inbound(platform="console", bot="helpdesk", tenant="T1", channel=channel, user="U1", text=text)
+
+
+async def test_a_narrow_filter_in_a_big_collection_still_finds_its_documents(kb: Knowledge, tmp_path: Path) -> None:
+    rows = "\n".join(f"PR-{i:03d},Printer PR-{i:03d} stands on floor {i % 7} next to the kitchen." for i in range(240))
+    (tmp_path / "printers.csv").write_text("name,where\n" + rows + "\n")
+    (tmp_path / "gutenberg.md").write_text("# Colour printer\n\nThe colour printer Gutenberg stands on floor 3.\n")
+    await kb.ingest([str(tmp_path / "printers.csv")], "company", csv_mapping=None)
+    await kb.ingest([str(tmp_path / "gutenberg.md")], "company", tags={"dept": "it"})
+    question = "Which printer stands on floor 3?"
+    everyone = await kb.searcher.search(question, ["company"], Scope("T1"), mode="vector", candidates=5)
+    assert any("PR-" in p.text for p in everyone), "the printer list crowds the nearest neighbours"
+    for mode in ("vector", "hybrid"):
+        it_only = await kb.searcher.search(question, ["company"], Scope("T1", tags={"dept": "it"}), mode=mode,
+                                           candidates=5)
+        assert it_only and all("Gutenberg" in p.text for p in it_only), mode
+
+
+async def test_a_re_index_by_another_worker_is_seen_on_the_next_question(
+        kb: Knowledge, tmp_path: Path, redis: aioredis.Redis) -> None:
+    folder = tmp_path / "docs"
+    shutil.copytree(SAMPLE_DIR, folder)
+    await kb.ingest([str(folder)], "company")
+    other = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), tmp_path / "var", redis)  # a second worker
+    question = "How many days of paid vacation do I get?"
+    for mode in ("hybrid", "keyword"):
+        assert "25 days" in (await other.searcher.search(question, ["company"], Scope("T1"), mode=mode))[0].text
+    edited = folder / "hr-time-off.md"
+    edited.write_text(edited.read_text().replace("25 days of paid vacation", "28 days of paid vacation"))
+    assert (await kb.ingest([str(folder)], "company")).updated == 1
+    for mode in ("hybrid", "keyword"):
+        seen = " ".join(p.text for p in await other.searcher.search(question, ["company"], Scope("T1"), mode=mode))
+        assert "28 days" in seen and "25 days of paid vacation" not in seen, mode
+    await other.aclose()
