@@ -34,6 +34,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.fakes.local_server import LocalServer
+
 # ---------------------------------------------------------------------------------------------- steps
 
 
@@ -151,10 +153,11 @@ def _strip_provider(model: str) -> str:
 # ---------------------------------------------------------------------------------------------- server
 
 
-class FakeLLM:
+class FakeLLM(LocalServer):
     """The scriptable fake provider. Use the `llm_server` fixture, or `async with FakeLLM() as fake:`."""
 
     def __init__(self, *, ttft_s: float = 0.0, tokens_per_s: float = 0.0, embedding_dim: int = 384) -> None:
+        super().__init__()
         self.ttft_s = ttft_s  # default answer: delay before the first token
         self.tokens_per_s = tokens_per_s  # default answer: 0 = as fast as possible
         self.embedding_dim = embedding_dim
@@ -164,8 +167,6 @@ class FakeLLM:
         self._scripts: dict[str, deque[Step]] = defaultdict(deque)
         self._transcripts: deque[str | Fail] = deque()
         self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # -- scripting
 
@@ -203,31 +204,14 @@ class FakeLLM:
 
     # -- lifecycle
 
-    async def start(self) -> FakeLLM:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def add_routes(self, app: web.Application) -> None:
         for prefix in ("", "/v1"):
             app.router.add_post(f"{prefix}/chat/completions", self._chat)
             app.router.add_post(f"{prefix}/embeddings", self._embeddings)
             app.router.add_post(f"{prefix}/audio/transcriptions", self._transcriptions)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=0.1)
-        await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        self.port = sockets[0].getsockname()[1]
-        return self
 
-    async def stop(self) -> None:
+    async def before_stop(self) -> None:
         self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeLLM:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # -- handlers
 

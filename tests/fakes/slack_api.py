@@ -30,6 +30,8 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.local_server import LocalServer, serve_app
+
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 
@@ -87,8 +89,11 @@ def form_body(fields: dict[str, Any]) -> str:
     return urlencode({k: v for k, v in fields.items() if v is not None})
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
+    handler_cancellation = False
+
     def __init__(self, team_id: str = "T1") -> None:
+        super().__init__()
         self.team_id = team_id
         self.calls: list[Call] = []
         self.messages: dict[str, Message] = {}
@@ -98,8 +103,6 @@ class FakeSlack:
         self.kill_after: int | None = None
         self.limits: dict[str, list[float]] = {}
         self._ts = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # -- scripting
 
@@ -153,27 +156,9 @@ class FakeSlack:
 
     # -- lifecycle
 
-    async def start(self) -> FakeSlack:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response", self._response_url)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=0.1)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeSlack:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # -- handlers
 
@@ -447,11 +432,7 @@ async def slack_rig(llm_server: Any, monkeypatch: Any, **env: str) -> AsyncItera
         async with open_runtime(settings) as runtime:
             web_app = web.Application()
             [platform] = build_platforms(settings, runtime, web_app)  # as `deskmate serve` does
-            runner = web.AppRunner(web_app, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0, shutdown_timeout=0.1)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            runner, port = await serve_app(web_app)
             await platform.start()
             try:
                 async with aiohttp.ClientSession() as session:

@@ -27,6 +27,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.fakes.local_server import LocalServer
+
 BOT_ID = 7000001
 TOKEN = f"{BOT_ID}:TEST-token-abcdefghijklmnopqrstuvwxyz"
 BOT_USERNAME = "deskmate_test_bot"
@@ -112,10 +114,11 @@ def parse_html(text: str) -> str:
     return html.unescape("".join(checker.text))
 
 
-class FakeBotAPI:
+class FakeBotAPI(LocalServer):
     """Use the `telegram_api` fixture, or `async with FakeBotAPI() as fake:`."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[Call] = []
         self.messages: dict[tuple[int, int], SentMessage] = {}
         self.drafts: list[Call] = []
@@ -129,8 +132,6 @@ class FakeBotAPI:
         self._confirmed = 0  # getUpdates offset: updates below it are confirmed
         self._new_update = asyncio.Event()
         self._changed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # -- scripting and inspection
 
@@ -221,29 +222,12 @@ class FakeBotAPI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> FakeBotAPI:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=0.1)
-        await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        self.port = sockets[0].getsockname()[1]
-        return self
 
-    async def stop(self) -> None:
+    async def before_stop(self) -> None:
         self._new_update.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeBotAPI:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # -- the wire
 
