@@ -158,7 +158,7 @@ class Ingestor:
                 except Exception as exc:  # a network error for a URL and the like: skip this one only
                     report.failed.append((source.name, f"{type(exc).__name__}"))
                     log.warning("ingest_skipped", collection=collection, error=type(exc).__name__)
-                if sum(len(p.ids) for p in pending) >= EMBED_GROUP:
+                if index == len(sources) or sum(len(p.ids) for p in pending) >= EMBED_GROUP:  # progress shows it
                     await self._flush(coll, pending, report, collection)
                 if progress:
                     progress(index, len(sources), report, source.name)
