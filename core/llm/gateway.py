@@ -304,7 +304,8 @@ class LiteLLMGateway:
                 if first:
                     while True:
                         try:
-                            chunk = await asyncio.wait_for(anext(stream), idle)
+                            async with asyncio.timeout(idle):  # a timer per chunk, not a task (wait_for) per chunk
+                                chunk = await anext(stream)
                         except StopAsyncIteration:
                             break
                         except TimeoutError as exc:

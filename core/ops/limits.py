@@ -105,7 +105,9 @@ class Limits:
     # -- overrides
 
     async def effective(self, platform: str, tenant: str) -> EffectiveLimits:
-        raw = await self.redis.hgetall(key("limits", platform, tenant))
+        return self._effective(await self.redis.hgetall(key("limits", platform, tenant)))
+
+    def _effective(self, raw: dict[bytes, bytes]) -> EffectiveLimits:
         values: dict[str, Any] = {}
         for field_name, kind, _ in OVERRIDES.values():
             value = raw.get(field_name.encode())
@@ -124,8 +126,12 @@ class Limits:
         """Raise PolicyBlocked when this message is over a rate limit or its tenant over budget."""
         inbound = turn.inbound
         now = time.time() if now is None else now
-        limits = await self.effective(inbound.platform, inbound.tenant)
-        usage = await self.usage(inbound.platform, inbound.tenant, now)
+        async with self.redis.pipeline(transaction=False) as pipe:  # overrides and today's usage: one round trip
+            pipe.hgetall(key("limits", inbound.platform, inbound.tenant))
+            pipe.hgetall(key("usage", inbound.platform, inbound.tenant, _day(now)))
+            raw_limits, raw_usage = await pipe.execute()
+        limits = self._effective(raw_limits)
+        usage = _usage(raw_usage)
         over_tokens = limits.tenant_daily_tokens and usage["tokens"] >= limits.tenant_daily_tokens
         over_cost = limits.tenant_daily_cost_usd and usage["cost_usd"] >= limits.tenant_daily_cost_usd
         if over_tokens or over_cost:
@@ -147,9 +153,8 @@ class Limits:
     # -- usage
 
     async def usage(self, platform: str, tenant: str, now: float | None = None) -> dict[str, Any]:
-        raw = await self.redis.hgetall(key("usage", platform, tenant, _day(time.time() if now is None else now)))
-        get = lambda name: int(raw.get(name.encode(), b"0"))  # noqa: E731
-        return {"messages": get("messages"), "tokens": get("tokens"), "cost_usd": get("cost_micro_usd") / 1e6}
+        day = _day(time.time() if now is None else now)
+        return _usage(await self.redis.hgetall(key("usage", platform, tenant, day)))
 
     async def charge(self, turn: Turn, now: float | None = None) -> None:
         usage = turn.usage
@@ -210,6 +215,11 @@ class Limits:
         await self.set_override(ctx.platform, ctx.tenant, field_name, value)
         log.info("limit_set", platform=ctx.platform, tenant=ctx.tenant, limit=field_name, value=value, by=ctx.user)
         return AdminReply(f"Limit set: {_or_none(value)} {label}.", changed=True)
+
+
+def _usage(raw: dict[bytes, bytes]) -> dict[str, Any]:
+    get = lambda name: int(raw.get(name.encode(), b"0"))  # noqa: E731
+    return {"messages": get("messages"), "tokens": get("tokens"), "cost_usd": get("cost_micro_usd") / 1e6}
 
 
 def _or_none(value: float) -> str:
