@@ -273,26 +273,47 @@ class RedisStreamDispatcher:
                 log.warning("queue_heartbeat_failed", entry=entry_id, error=type(exc).__name__)
 
     async def _closable(self, events: AsyncIterator[ReplyEvent], inbound: Inbound) -> AsyncIterator[ReplyEvent]:
-        """Pass the engine's events through; when the drain deadline passes, end the stream cleanly."""
+        """Pass the engine's events through; when the drain deadline passes, end the stream cleanly.
+
+        One watcher per message, not a task per event: when the cut comes while we wait for the engine's next
+        event, the watcher cancels that wait (our own task, like asyncio.timeout does); while the adapter is
+        busy with an event, nothing is cancelled and the cut is seen before the next wait.
+        """
         it = aiter(events)
+        task = asyncio.current_task()
+        waiting = False
+        cut_fired = False
+
+        def on_cut(_: asyncio.Future[Any]) -> None:
+            nonlocal cut_fired
+            if waiting and task is not None and not cut_fired:
+                cut_fired = True
+                task.cancel()
+
         cut = asyncio.ensure_future(self._cut.wait())
+        cut.add_done_callback(on_cut)
         try:
             while True:
-                step = asyncio.ensure_future(anext(it))
-                done, _ = await asyncio.wait({step, cut}, return_when=asyncio.FIRST_COMPLETED)
-                if step in done:
+                if not self._cut.is_set():
+                    waiting = True
                     try:
-                        event = step.result()
+                        event = await anext(it)
                     except StopAsyncIteration:
                         return
-                    yield event  # on to the end: the engine reports the reply to observers after its terminal
-                    continue
-                step.cancel()
-                await asyncio.gather(step, return_exceptions=True)
+                    except asyncio.CancelledError:
+                        if not cut_fired or task is None or task.uncancel() > 0:
+                            raise  # cancelled by someone else (too)
+                        event = None
+                    finally:
+                        waiting = False
+                    if event is not None:
+                        yield event  # on to the end: the engine reports the reply to observers after its terminal
+                        continue
                 log.info("stream_closed_on_shutdown", message_id=inbound.message_id)
                 yield Error(code="shutting_down", message=text("shutting_down", inbound.locale or "en"))
                 return
         finally:
+            cut.remove_done_callback(on_cut)
             cut.cancel()
             aclose = getattr(it, "aclose", None)
             if aclose is not None:
