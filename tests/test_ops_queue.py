@@ -49,6 +49,8 @@ async def main():
 sys.exit(asyncio.run(main()))
 '''
 
+SHARED_VAULT_KEY = "tDnVQUs-uARzdovnX1Rq8L3RrQvSvIw__9x-z1H5k0U="
+
 
 ROOT = str(Path(__file__).resolve().parents[1])
 
@@ -68,6 +70,7 @@ async def start_workers(tmp_path: Path, redis: aioredis.Redis, llm_server, *name
             "DESKMATE_LLM__API_KEY": "sk-test", "DESKMATE_LLM__NUM_RETRIES": "0", "DESKMATE_LOG_LEVEL": "warning",
             "DESKMATE_QUEUE__CLAIM_IDLE_S": "1.5", "DESKMATE_LIMITS__USER_PER_MINUTE": "0",
             "DESKMATE_PII__SPACY_MODEL": "",  # pattern recognizers only: faster start, same pipeline
+            "DESKMATE_PII__VAULT_KEY": SHARED_VAULT_KEY,  # workers sharing a Redis share the vault key
         })
         environ.update(env)
         with (tmp_path / f"{name}.log").open("wb") as log_file:
@@ -99,7 +102,8 @@ async def wait_for(predicate, seconds: float = 30.0) -> None:
 
 async def receiver(tmp_path: Path, redis: aioredis.Redis):
     """The receiving side alone (role receiver): queues, never answers."""
-    return open_runtime(ops_settings(tmp_path, redis, queue={"role": "receiver"}))
+    return open_runtime(ops_settings(tmp_path, redis, queue={"role": "receiver"},
+                                     pii={"vault_key": SHARED_VAULT_KEY}))
 
 
 async def test_worker_killed_mid_message_is_answered_exactly_once_by_another(
@@ -234,3 +238,19 @@ async def test_malformed_queue_entries_are_dropped_and_the_worker_keeps_going(tm
         assert isinstance(responder.terminal(message.message_id), Final)
         await runtime.dispatcher.drain(5)
         assert await redis.xlen(stream) == 0
+
+
+async def test_a_queued_message_is_encrypted_at_rest(tmp_path: Path, redis: aioredis.Redis) -> None:
+    """Queued text is the user's words before masking: Redis (and its dumps) only ever hold ciphertext."""
+    stream = key("queue", QueueSettings().stream)
+    message = inbound("My card is 4111 1111 1111 1111, why was it declined?")
+    async with await receiver(tmp_path, redis) as rx:
+        await rx.dispatcher.submit(message)
+    ((_entry_id, fields),) = await redis.xrange(stream)
+    assert b"4111" not in fields[b"inbound"] and b"declined" not in fields[b"inbound"]
+    from cryptography.fernet import Fernet
+
+    from core.models import Inbound
+
+    restored = Inbound.model_validate_json(Fernet(SHARED_VAULT_KEY.encode()).decrypt(fields[b"inbound"]))
+    assert restored.text == message.text, "a worker with the shared vault key reads it back intact"

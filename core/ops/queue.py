@@ -28,6 +28,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
+from cryptography.fernet import Fernet, InvalidToken
 from pydantic import ValidationError
 from redis.exceptions import ResponseError
 
@@ -44,6 +45,7 @@ DONE_TTL_S = 86_400
 READ_BLOCK_MS = 1000
 CLOSE_GRACE_S = 5.0
 MINE_WAIT_S = 3.0
+FERNET_PREFIX = b"gAAAAA"  # every Fernet token starts with its version byte 0x80, base64-encoded
 SPAWNED_KEEP = 10_000  # entry ids remembered to close the submit/pick-up race
 
 
@@ -51,8 +53,10 @@ class RedisStreamDispatcher:
     """The Dispatcher (register/submit/drain) over a Redis Stream and consumer group."""
 
     def __init__(self, engine: Engine, redis: aioredis.Redis, settings: QueueSettings | None = None,
-                 metrics: Metrics | None = None, consumer: str | None = None) -> None:
+                 metrics: Metrics | None = None, consumer: str | None = None, seal_key: bytes | None = None) -> None:
         self.engine = engine
+        # Queued messages hold the user's text before masking: encrypted at rest in Redis (the PII vault's key).
+        self.sealer = Fernet(seal_key) if seal_key else None
         self.redis = redis
         self.settings = settings or QueueSettings()
         self.metrics = metrics
@@ -84,7 +88,10 @@ class RedisStreamDispatcher:
         if not self.accepting:
             raise RuntimeError("dispatcher is shutting down")
         await self._ensure_group()
-        entry_id = (await self.redis.xadd(self.stream, {"inbound": inbound.model_dump_json()})).decode()
+        payload = inbound.model_dump_json().encode()
+        if self.sealer is not None:
+            payload = self.sealer.encrypt(payload)
+        entry_id = (await self.redis.xadd(self.stream, {"inbound": payload})).decode()
         log.debug("queued", entry=entry_id, platform=inbound.platform, message_id=inbound.message_id)
         if self.consume_on_submit:
             if entry_id not in self._spawned:  # the consumer may have picked it up before XADD returned here
@@ -202,8 +209,19 @@ class RedisStreamDispatcher:
         task.add_done_callback(done)
 
     async def _handle(self, entry_id: str, fields: dict[bytes, bytes], reclaimed: bool) -> None:
+        payload = fields.get(b"inbound", b"")
+        if self.sealer is not None:
+            try:
+                payload = self.sealer.decrypt(payload)
+            except InvalidToken:
+                if payload.startswith(FERNET_PREFIX):  # sealed with another key: leave it for a worker that
+                    log.error("queue_entry_not_decryptable", entry=entry_id)  # shares DESKMATE_PII__VAULT_KEY
+                    return
+                log.error("queue_bad_entry", entry=entry_id)
+                await self._ack(entry_id)
+                return
         try:
-            inbound = Inbound.model_validate_json(fields.get(b"inbound", b""))
+            inbound = Inbound.model_validate_json(payload)
         except ValidationError:
             log.error("queue_bad_entry", entry=entry_id)
             await self._ack(entry_id)

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -27,6 +28,7 @@ from core.ops.limits import Limits, LimitsStage
 from core.ops.metrics import Metrics, PrometheusObserver
 from core.ops.queue import RedisStreamDispatcher
 from core.ops.settings import FeedbackSettings, LimitsSettings, OtelSettings, QueueSettings
+from core.pii.vault import load_or_create_key
 
 log = structlog.get_logger("deskmate.ops")
 
@@ -43,9 +45,11 @@ class Ops:
     observers: list[Observer] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
     queue: RedisStreamDispatcher | None = None
+    seal_key: bytes | None = None  # encrypts queued messages (the PII vault key)
 
     def dispatcher(self, engine: Engine) -> RedisStreamDispatcher:
-        self.queue = RedisStreamDispatcher(engine, self.redis, self.queue_settings, metrics=self.metrics)
+        self.queue = RedisStreamDispatcher(engine, self.redis, self.queue_settings, metrics=self.metrics,
+                                           seal_key=self.seal_key)
         return self.queue
 
     def attach(self, services: Any) -> None:
@@ -57,6 +61,16 @@ class Ops:
             "limit", self.limits.admin_command,
             "[user|tenant|tokens|cost <n>|reset] — show or change this workspace's limits (admins)",
         )
+
+
+def _seal_key(settings: Any) -> bytes | None:
+    """The PII vault key: every worker sharing a Redis must share it (DESKMATE_PII__VAULT_KEY)."""
+    pii = getattr(settings, "pii", None)
+    data_dir = getattr(settings, "data_dir", None)
+    if pii is None or data_dir is None:
+        return None
+    configured = pii.vault_key.get_secret_value() if pii.vault_key else None
+    return load_or_create_key(configured, Path(data_dir))
 
 
 @asynccontextmanager
@@ -79,7 +93,7 @@ async def open_ops(settings: Any, redis: aioredis.Redis, gateway: Any = None, pa
     readiness.add("redis", redis_check(redis))
     readiness.add("vector_store", vector_store_check(parts))
     ops = Ops(redis=redis, metrics=metrics, limits=limits, feedback=feedback, readiness=readiness,
-              queue_settings=queue_settings, provider=provider)
+              queue_settings=queue_settings, provider=provider, seal_key=_seal_key(settings))
     ops.observers.append(PrometheusObserver(metrics))
     if provider is not None:
         ops.observers.append(tracing.OtelObserver(tracer))
