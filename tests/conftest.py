@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 # No network at import, no hub downloads: set before anything imports litellm or transformers.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -70,3 +71,24 @@ def logs() -> Iterator[LogCapture]:
     configure_logging("warning", "json", io.StringIO())
 from tests.fakes.llm_server import llm_server  # noqa: E402, F401  (the fake OpenAI-compatible provider)
 from tests.fakes.telegram_api import telegram_api  # noqa: E402, F401  (the fake Telegram Bot API server)
+
+
+@pytest.fixture(scope="session")
+async def embedder() -> Any:
+    """The local embedding model, loaded once for the whole session (~7 s)."""
+    from core.knowledge.embeddings import LocalEmbedder
+
+    model = LocalEmbedder()
+    await model.warm()
+    return model
+
+
+@pytest.fixture
+async def kb(tmp_path: Path, redis: aioredis.Redis, embedder: Any) -> AsyncIterator[Any]:
+    """A knowledge base (embedded Chroma under a temp dir) on the shared local model."""
+    from core.knowledge.build import open_knowledge
+    from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
+
+    knowledge = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), tmp_path / "var", redis)
+    yield knowledge
+    await knowledge.aclose()

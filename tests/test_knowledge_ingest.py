@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import re
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,31 +13,15 @@ import redis.asyncio as aioredis
 
 from bots.cli import build_parser
 from bots.settings import load_settings
-from core.knowledge.build import SAMPLE_DIR, Knowledge, open_knowledge
+from core.knowledge.build import SAMPLE_DIR, Knowledge
 from core.knowledge.chunking import chunk_document, count_tokens
 from core.knowledge.embeddings import LiteLLMEmbedder, LocalEmbedder
 from core.knowledge.errors import ModelMismatch
 from core.knowledge.loaders import Block, CsvMapping, Document
 from core.knowledge.search import Scope
-from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
 from core.knowledge.store import Store
 
 SAMPLE_FILES = sorted(p.name for p in SAMPLE_DIR.iterdir() if not p.name.startswith("."))
-
-
-@pytest.fixture(scope="session")
-async def embedder() -> LocalEmbedder:
-    """The local model, loaded once for the whole session (~7 s)."""
-    model = LocalEmbedder()
-    await model.warm()
-    return model
-
-
-@pytest.fixture
-async def kb(tmp_path: Path, redis: aioredis.Redis, embedder: LocalEmbedder) -> AsyncIterator[Knowledge]:
-    knowledge = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), tmp_path / "var", redis)
-    yield knowledge
-    await knowledge.aclose()
 
 
 def chunks_of(kb: Knowledge, collection: str) -> dict[str, dict]:

@@ -8,7 +8,6 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 
 from core.engine import Engine
@@ -25,20 +24,6 @@ from tests.fakes.llm_server import FakeLLM, Reply
 from tests.runtime import final_of, running
 
 CODES_DIR = Path(__file__).parent / "data" / "kb_codes"
-
-
-@pytest.fixture(scope="session")
-async def embedder() -> LocalEmbedder:
-    model = LocalEmbedder()
-    await model.warm()
-    return model
-
-
-@pytest.fixture
-async def kb(tmp_path: Path, redis: aioredis.Redis, embedder: LocalEmbedder) -> AsyncIterator[Knowledge]:
-    knowledge = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), tmp_path / "var", redis)
-    yield knowledge
-    await knowledge.aclose()
 
 
 def _reciprocal_rank(passages: list, want: str) -> float:
