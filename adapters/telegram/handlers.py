@@ -7,6 +7,8 @@ TelegramResponder, possibly in another worker). Contextual data: `services` (cor
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import structlog
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
@@ -129,17 +131,12 @@ async def _voice(message: Message, question: str, bot: Bot, services: Services, 
     if not tg.speech_model:
         await say(bot, message, text("telegram_voice_unsupported", locale))
         return
-    try:
-        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id,
-                                           message_thread_id=message.message_thread_id):
-            audio = await download(bot, media.file_id, media.file_size, tg.max_media_bytes)
-            transcript = await transcribe(tg, audio, "voice.ogg", locale)
-    except MediaTooLarge:
-        await say(bot, message, text("telegram_media_too_large", locale))
-        return
-    except Exception as exc:  # provider or download failure: tell the user, never go silent
-        log.warning("telegram_transcription_failed", error=type(exc).__name__, chat_id=message.chat.id)
-        await say(bot, message, text("telegram_media_failed", locale))
+    async def to_text(audio: bytes) -> str:
+        return await transcribe(tg, audio, "voice.ogg", locale)
+
+    transcript = await _media_to_text(bot, message, tg, media.file_id, media.file_size, to_text,
+                                      "telegram_transcription_failed")
+    if transcript is None:
         return
     if not transcript:
         await say(bot, message, text("telegram_media_failed", locale))
@@ -158,19 +155,33 @@ async def _photo(message: Message, question: str, bot: Bot, services: Services, 
     if not tg.vision_model:
         await say(bot, message, text("telegram_photo_unsupported", locale))
         return
-    try:
-        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id,
-                                           message_thread_id=message.message_thread_id):
-            image = await download(bot, photo.file_id, photo.file_size, tg.max_media_bytes)
-            description = await describe_image(tg, image)
-    except MediaTooLarge:
-        await say(bot, message, text("telegram_media_too_large", locale))
-        return
-    except Exception as exc:
-        log.warning("telegram_vision_failed", error=type(exc).__name__, chat_id=message.chat.id)
-        await say(bot, message, text("telegram_media_failed", locale))
+    async def to_text(image: bytes) -> str:
+        return await describe_image(tg, image)
+
+    description = await _media_to_text(bot, message, tg, photo.file_id, photo.file_size, to_text,
+                                       "telegram_vision_failed")
+    if description is None:
         return
     attachment = Attachment(kind="photo", ref=photo.file_id, mime_type="image/jpeg", size=photo.file_size)
     seen = f"[The customer sent a photo. What it shows: {description}]"
     body = f"{question}\n\n{seen}" if question else seen
     await services.dispatcher.submit(from_message(bot, tg, message, body, (attachment,), is_admin=admin))
+
+
+async def _media_to_text(bot: Bot, message: Message, tg: TelegramSettings, file_id: str, size: int | None,
+                         to_text: Callable[[bytes], Awaitable[str]], failure_event: str) -> str | None:
+    """Download a voice message or photo and turn it into text, typing meanwhile.
+
+    None when it failed; the user has then been told why (too large, or the provider failed): never silence.
+    """
+    locale = locale_of(message)
+    try:
+        async with ChatActionSender.typing(bot=bot, chat_id=message.chat.id,
+                                           message_thread_id=message.message_thread_id):
+            return await to_text(await download(bot, file_id, size, tg.max_media_bytes))
+    except MediaTooLarge:
+        await say(bot, message, text("telegram_media_too_large", locale))
+    except Exception as exc:  # provider or download failure: tell the user, never go silent
+        log.warning(failure_event, error=type(exc).__name__, chat_id=message.chat.id)
+        await say(bot, message, text("telegram_media_failed", locale))
+    return None
