@@ -17,12 +17,14 @@ import email.utils
 import os
 import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 
 from core.errors import ModelUnavailable, StreamInterrupted
+from core.llm.assemble import StreamAssembler, has_substance, provider_stream
 from core.llm.breaker import CircuitBreaker
 from core.llm.settings import LLMSettings, ModelEndpoint
 from core.llm.types import Completion, TextChunk, ToolCallRequest
@@ -45,6 +47,24 @@ def _litellm() -> Any:
     litellm.turn_off_message_logging = True
     litellm.disable_streaming_logging = True  # no per-chunk logging callbacks: we log one event per attempt
     return litellm
+
+
+def _router_class(litellm: Any) -> Any:
+    """litellm's Router, minus its mid-stream-fallback wrapper around streams.
+
+    The Router wraps every stream in one more generator (for its own mid-stream fallbacks, which Deskmate does
+    not use: the gateway falls back itself, and never after text was shown). Without it the gateway gets
+    litellm's own stream object and, for OpenAI-format providers, can read the provider's chunks directly
+    (`core.llm.assemble`). If a future litellm renames this hook, streams stay correct, only slower."""
+
+    class DeskmateRouter(litellm.Router):  # type: ignore[misc, name-defined]
+        async def _acompletion_streaming_iterator(self, model_response: Any, messages: Any, initial_kwargs: Any,
+                                                  deployment_slot: Any = None) -> Any:
+            if deployment_slot is not None:
+                await deployment_slot.aclose()
+            return model_response
+
+    return DeskmateRouter
 
 
 class _FirstTokenTimeout(Exception):
@@ -95,6 +115,7 @@ class LiteLLMGateway:
             trial_lease_s=per_call * (settings.num_retries + 1) + 10,
         )
         self._router: Any = None
+        self._callbacks: set[asyncio.Task[Any]] = set()
 
     # -- chain and router
 
@@ -143,7 +164,7 @@ class LiteLLMGateway:
                 ServiceUnavailableErrorRetries=retries,
                 DefaultRetries=retries,
             )
-            self._router = litellm.Router(
+            self._router = _router_class(litellm)(
                 model_list=model_list, num_retries=retries, retry_policy=policy, disable_cooldowns=True
             )
         return self._router
@@ -194,15 +215,19 @@ class LiteLLMGateway:
 
     # -- accounting
 
+    @staticmethod
+    def _cost(ep: ModelEndpoint, prompt: int, completion: int) -> float:
+        try:
+            parts = _litellm().cost_per_token(model=ep.model, prompt_tokens=prompt, completion_tokens=completion)
+            return float(sum(parts))
+        except Exception:  # no price for this model (local server, custom name): cost unknown, not an error
+            return 0.0
+
     def _usage(self, response: Any, ep: ModelEndpoint) -> Usage:
         usage = getattr(response, "usage", None)
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion = int(getattr(usage, "completion_tokens", 0) or 0)
-        try:
-            cost = float(_litellm().completion_cost(completion_response=response, model=ep.model) or 0.0)
-        except Exception:  # no price for this model (local server, custom name): cost unknown, not an error
-            cost = 0.0
-        return Usage(prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
+        return Usage(prompt_tokens=prompt, completion_tokens=completion, cost_usd=self._cost(ep, prompt, completion))
 
     @staticmethod
     def _tool_calls(message: Any) -> tuple[ToolCallRequest, ...]:
@@ -222,6 +247,48 @@ class LiteLLMGateway:
             finish_reason=choice.finish_reason,
             fallbacks_used=fallbacks,
         )
+
+    def _streamed(self, parts: StreamAssembler, messages: Sequence[dict[str, Any]], ep: ModelEndpoint,
+                  fallbacks: int) -> Completion:
+        """The Completion of a stream; tokens counted by litellm when the provider sent no usage."""
+        text = parts.text
+        prompt, completion = parts.prompt_tokens, parts.completion_tokens
+        if prompt is None or completion is None:
+            litellm = _litellm()
+            prompt = litellm.token_counter(model=ep.model, messages=list(messages))
+            completion = litellm.token_counter(model=ep.model, text=text) if text else 0
+        return Completion(
+            model=ep.model,
+            text=text,
+            usage=Usage(prompt_tokens=prompt, completion_tokens=completion,
+                        cost_usd=self._cost(ep, prompt, completion)),
+            tool_calls=parts.tool_calls(),
+            finish_reason=parts.finish_reason,
+            fallbacks_used=fallbacks,
+        )
+
+    def _report_success(self, response: Any, done: Completion, started_wall: float) -> None:
+        """A raw provider stream bypasses litellm's end-of-stream logging: run its success callbacks (metrics,
+        spans, any litellm callback the operator configured) with the assembled answer, as litellm would."""
+        logging_obj = getattr(response, "logging_obj", None)
+        if logging_obj is None:
+            return
+        litellm = _litellm()
+        try:
+            result = litellm.ModelResponse(
+                model=done.model,
+                choices=[{"index": 0, "finish_reason": done.finish_reason or "stop",
+                          "message": {"role": "assistant", "content": done.text}}],
+                usage=litellm.Usage(prompt_tokens=done.usage.prompt_tokens,
+                                    completion_tokens=done.usage.completion_tokens,
+                                    total_tokens=done.usage.prompt_tokens + done.usage.completion_tokens),
+            )
+            task = asyncio.create_task(logging_obj.async_success_handler(
+                result=result, start_time=datetime.fromtimestamp(started_wall), end_time=datetime.now()))
+        except Exception:  # telemetry never breaks an answer
+            return
+        self._callbacks.add(task)
+        task.add_done_callback(self._callbacks.discard)
 
     # -- breaker bookkeeping and logs
 
@@ -269,7 +336,6 @@ class LiteLLMGateway:
     ) -> AsyncIterator[TextChunk | Completion]:
         if not self._chain:
             raise ModelUnavailable("no model configured")
-        litellm = _litellm()
         self._get_router()  # built before any timer starts (first use imports litellm's Router)
         fallbacks = 0
         for index, ep in enumerate(self._chain):
@@ -278,15 +344,15 @@ class LiteLLMGateway:
                 self._log_skip(name, request_id)
                 fallbacks += 1
                 continue
-            started = time.perf_counter()
+            started, started_wall = time.perf_counter(), time.time()
             idle = self._timeout(ep)
             yielded_text = False
-            chunks: list[Any] = []
-            stream: Any = None
+            parts = StreamAssembler()
+            response: Any = None
             try:
                 try:
                     async with asyncio.timeout(self.settings.first_token_timeout_s):
-                        stream = await self._call(
+                        response = await self._call(
                             index,
                             messages,
                             stream=True,
@@ -294,33 +360,31 @@ class LiteLLMGateway:
                             tools=list(tools) if tools else None,
                             max_tokens=self.settings.max_tokens,
                         )
-                        first = await self._first_chunk(stream, chunks)
+                        chunks, raw = provider_stream(response)
+                        pending = await self._first_chunks(chunks, parts)
                 except TimeoutError as exc:
                     raise _FirstTokenTimeout() from exc
-                pending = [c for c in chunks if _delta_text(c)]
-                for chunk in pending:
+                for text in pending:
                     yielded_text = True
-                    yield TextChunk(_delta_text(chunk))
-                if first:
-                    while True:
-                        try:
-                            async with asyncio.timeout(idle):  # a timer per chunk, not a task (wait_for) per chunk
-                                chunk = await anext(stream)
-                        except StopAsyncIteration:
-                            break
-                        except TimeoutError as exc:
-                            raise _IdleTimeout() from exc
-                        chunks.append(chunk)
-                        text = _delta_text(chunk)
-                        if text:
-                            yielded_text = True
-                            yield TextChunk(text)
+                    yield TextChunk(text)
+                while pending is not None:
+                    try:
+                        async with asyncio.timeout(idle):  # a timer per chunk, not a task (wait_for) per chunk
+                            chunk = await anext(chunks)
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError as exc:
+                        raise _IdleTimeout() from exc
+                    text = parts.add(chunk)
+                    if text:
+                        yielded_text = True
+                        yield TextChunk(text)
             except (GeneratorExit, asyncio.CancelledError):
-                await _close(stream)
+                await _close(response)
                 await self.breaker.release_trial(name)
                 raise
             except Exception as exc:
-                await _close(stream)
+                await _close(response)
                 outcome = {_FirstTokenTimeout: "first_token_timeout", _IdleTimeout: "idle_timeout"}.get(
                     type(exc), "interrupted" if yielded_text else "error"
                 )
@@ -330,8 +394,9 @@ class LiteLLMGateway:
                 fallbacks += 1
                 continue
             await self.breaker.record_success(name)
-            built = litellm.stream_chunk_builder(chunks, messages=list(messages))
-            completion = self._completion(built, ep, fallbacks)
+            completion = self._streamed(parts, messages, ep, fallbacks)
+            if raw:
+                self._report_success(response, completion, started_wall)
             self._log_ok(
                 name,
                 request_id,
@@ -346,13 +411,20 @@ class LiteLLMGateway:
         raise ModelUnavailable(f"all {len(self._chain)} models failed or are circuit-broken")
 
     @staticmethod
-    async def _first_chunk(stream: Any, chunks: list[Any]) -> bool:
-        """Read until the first chunk with substance (text, a tool call or a finish). False if the stream ended."""
-        async for chunk in stream:
-            chunks.append(chunk)
-            if _has_substance(chunk):
-                return True
-        return False
+    async def _first_chunks(chunks: Any, parts: StreamAssembler) -> list[str] | None:
+        """Read until the first chunk with substance (text, a tool call or a finish); the texts read so far,
+        or None when the stream ended before that."""
+        texts: list[str] = []
+        while True:  # anext, not `async for`: the OpenAI stream's __aiter__ is a new generator per loop
+            try:
+                chunk = await anext(chunks)
+            except StopAsyncIteration:
+                return None
+            text = parts.add(chunk)
+            if text:
+                texts.append(text)
+            if has_substance(chunk):
+                return texts
 
     async def complete(
         self, messages: Sequence[dict[str, Any]], *, max_tokens: int | None = None, request_id: str = ""
@@ -388,26 +460,6 @@ class LiteLLMGateway:
             )
             return completion
         raise ModelUnavailable(f"all {len(self._chain)} models failed or are circuit-broken")
-
-
-def _delta(chunk: Any) -> Any:
-    choices = getattr(chunk, "choices", None) or []
-    return choices[0].delta if choices else None
-
-
-def _delta_text(chunk: Any) -> str:
-    delta = _delta(chunk)
-    return (getattr(delta, "content", None) or "") if delta is not None else ""
-
-
-def _has_substance(chunk: Any) -> bool:
-    choices = getattr(chunk, "choices", None) or []
-    if not choices:
-        return False
-    delta = choices[0].delta
-    return bool(
-        getattr(delta, "content", None) or getattr(delta, "tool_calls", None) or choices[0].finish_reason
-    )
 
 
 async def _close(stream: Any) -> None:

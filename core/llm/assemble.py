@@ -1,0 +1,105 @@
+"""Reading a streamed chat completion cheaply: the provider's own chunks when they are OpenAI's, one pass to assemble.
+
+litellm normalises every streamed chunk of every provider into its `ModelResponseStream` (about 0.4 ms of CPU per
+chunk here), then rebuilds the whole response with `stream_chunk_builder` (~4 ms per answer) for its logging. For
+providers that already stream OpenAI's chunk format (`openai/`, `azure/` and every OpenAI-compatible server), the
+stream litellm opened is the OpenAI SDK's typed `AsyncStream`: we read that one directly and assemble text, tool
+calls, finish reason and usage in one pass. Any other provider is read through litellm's wrapper, unchanged; both
+kinds of chunk have the same shape (`choices[0].delta`, `usage`), so one assembler serves both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.llm.types import ToolCallRequest
+
+
+def provider_stream(response: Any) -> tuple[Any, bool]:
+    """The stream to iterate for a litellm streaming response, and whether it is the provider's raw OpenAI stream."""
+    import openai
+
+    raw = getattr(response, "completion_stream", None)
+    if isinstance(raw, openai.AsyncStream):
+        return raw, True
+    return response, False
+
+
+def delta_of(chunk: Any) -> Any:
+    choices = getattr(chunk, "choices", None) or []
+    return choices[0].delta if choices else None
+
+
+def delta_text(chunk: Any) -> str:
+    delta = delta_of(chunk)
+    return (getattr(delta, "content", None) or "") if delta is not None else ""
+
+
+def has_substance(chunk: Any) -> bool:
+    """Text, a tool call or a finish: the chunk that ends the wait for the first token."""
+    choices = getattr(chunk, "choices", None) or []
+    if not choices:
+        return False
+    delta = choices[0].delta
+    return bool(
+        getattr(delta, "content", None) or getattr(delta, "tool_calls", None) or choices[0].finish_reason
+    )
+
+
+@dataclass
+class _ToolCall:
+    call_id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StreamAssembler:
+    """Accumulates one streamed answer: text parts, tool-call deltas (by index), finish reason and usage."""
+
+    parts: list[str] = field(default_factory=list)
+    calls: dict[int, _ToolCall] = field(default_factory=dict)
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    def add(self, chunk: Any) -> str:
+        """Take one chunk; returns its text (may be empty)."""
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+            self.completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        choices = getattr(chunk, "choices", None) or []
+        if not choices:
+            return ""
+        choice = choices[0]
+        if choice.finish_reason:
+            self.finish_reason = choice.finish_reason
+        delta = choice.delta
+        if delta is None:
+            return ""
+        for call in getattr(delta, "tool_calls", None) or []:
+            slot = self.calls.setdefault(int(getattr(call, "index", 0) or 0), _ToolCall())
+            if getattr(call, "id", None):
+                slot.call_id = call.id
+            function = getattr(call, "function", None)
+            if function is not None:
+                if getattr(function, "name", None):
+                    slot.name = function.name
+                if getattr(function, "arguments", None):
+                    slot.arguments.append(function.arguments)
+        text = getattr(delta, "content", None) or ""
+        if text:
+            self.parts.append(text)
+        return text
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def tool_calls(self) -> tuple[ToolCallRequest, ...]:
+        return tuple(
+            ToolCallRequest(call_id=c.call_id, name=c.name, arguments_json="".join(c.arguments))
+            for _, c in sorted(self.calls.items())
+        )
