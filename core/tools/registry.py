@@ -14,6 +14,8 @@ proposal (formatted with the arguments); the default is the generic `tool_confir
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable
@@ -59,12 +61,17 @@ class Tool:
         return cls(name=name or fn.__name__, description=description, args_model=model, function=fn,
                    acting=acting, confirm_key=confirm_key, timeout_s=timeout_s)
 
-    def spec(self) -> dict[str, Any]:
-        """The OpenAI/litellm function-calling schema."""
-        schema = self.args_model.model_json_schema()
+    @functools.cached_property
+    def _parameters(self) -> dict[str, Any]:
+        schema = self.args_model.model_json_schema()  # ~1 ms per tool: built once, not per message
         schema.pop("title", None)
+        return schema
+
+    def spec(self) -> dict[str, Any]:
+        """The OpenAI/litellm function-calling schema (a fresh copy: callers may change it)."""
         return {"type": "function",
-                "function": {"name": self.name, "description": self.description, "parameters": schema}}
+                "function": {"name": self.name, "description": self.description,
+                             "parameters": copy.deepcopy(self._parameters)}}
 
     def parse(self, arguments_json: str) -> dict[str, Any]:
         """The raw arguments as a dict (still masked); ArgumentsError when not a JSON object."""
