@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
 from core.knowledge.settings import EmbeddingsSettings
+from core.knowledge.traced import TracedEncoder
 
 LOCAL_MODEL_ID = "local/all-MiniLM-L6-v2"
 LOCAL_DIM = 384
@@ -34,6 +35,7 @@ class Embedder(Protocol):
 
 _model_lock = threading.Lock()
 _models: dict[tuple[str, str], Any] = {}
+_traced: dict[tuple[str, str], TracedEncoder | None] = {}
 
 
 def _load_local_model(path: str, device: str = "cpu") -> Any:
@@ -49,6 +51,14 @@ def _load_local_model(path: str, device: str = "cpu") -> Any:
             model = SentenceTransformer(path, device=device)
             _models[(path, device)] = model
         return model
+
+
+def _traced_encoder(path: str, device: str, model: Any) -> TracedEncoder | None:
+    """The traced fast path for short texts (built once per process and model; None = use `encode`)."""
+    with _model_lock:
+        if (path, device) not in _traced:
+            _traced[(path, device)] = TracedEncoder.build(model) if device == "cpu" else None
+        return _traced[(path, device)]
 
 
 class Memo:
@@ -106,11 +116,16 @@ class LocalEmbedder:
         self.model_id = LOCAL_MODEL_ID
         self.dim = LOCAL_DIM
         self._model: Any = None
+        self._fast: TracedEncoder | None = None
         self._memo = Memo(memo_size) if memo_size else None
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         if self._model is None:
-            self._model = _load_local_model(self.model_path, self.device)
+            model = _load_local_model(self.model_path, self.device)
+            self._fast = _traced_encoder(self.model_path, self.device, model)
+            self._model = model
+        if self._fast is not None and len(texts) <= MEMO_MAX_BATCH:
+            return self._fast.encode(texts)  # questions: the traced model (same vectors, ~30% less CPU)
         vectors = self._model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False,
