@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -254,3 +255,58 @@ async def test_a_queued_message_is_encrypted_at_rest(tmp_path: Path, redis: aior
 
     restored = Inbound.model_validate_json(Fernet(SHARED_VAULT_KEY.encode()).decrypt(fields[b"inbound"]))
     assert restored.text == message.text, "a worker with the shared vault key reads it back intact"
+
+
+class BusyResponder(RecordingResponder):
+    """A platform whose rendering holds the event loop (60 ms of CPU per answer); counts answers at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 0
+        self.most = 0
+
+    async def respond(self, inbound, events) -> None:  # type: ignore[no-untyped-def]
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            first = True
+            async def held():  # type: ignore[no-untyped-def]
+                nonlocal first
+                async for event in events:
+                    if first:
+                        time.sleep(0.06)  # noqa: ASYNC251  (the point: CPU work that blocks the loop)
+                        first = False
+                    yield event
+            await super().respond(inbound, held())
+        finally:
+            self.now -= 1
+
+
+async def _burst(tmp_path: Path, redis: aioredis.Redis, llm_server, max_lag_ms: float) -> BusyResponder:
+    settings = ops_settings(tmp_path, redis, llm_server,
+                            queue={"concurrency": 20, "max_loop_lag_ms": max_lag_ms},
+                            limits={"user_per_minute": 0, "tenant_per_minute": 0})
+    async with open_runtime(settings) as runtime:
+        responder = BusyResponder()
+        runtime.dispatcher.register(responder)
+        await runtime.dispatcher.start()
+        warm = inbound("warm up: what is the VPN?", user="U-warm")  # models loaded before the burst
+        await runtime.dispatcher.submit(warm)
+        await asyncio.wait_for(responder.done(warm.message_id).wait(), 60)
+        responder.most = 0
+        messages = [inbound(f"burst question {i} about the VPN", user=f"U{i}") for i in range(20)]
+        await asyncio.gather(*(runtime.dispatcher.submit(message) for message in messages))
+        for message in messages:
+            await asyncio.wait_for(responder.done(message.message_id).wait(), 60)
+        assert all(isinstance(responder.terminal(m.message_id), Final) for m in messages)
+        await runtime.dispatcher.drain(5)
+    return responder
+
+
+async def test_a_lagging_loop_admits_fewer_messages_at_once_and_still_answers_all(
+        tmp_path: Path, redis: aioredis.Redis, llm_server) -> None:
+    fixed = await _burst(tmp_path / "fixed", redis, llm_server, max_lag_ms=0)
+    await redis.flushdb()
+    adaptive = await _burst(tmp_path / "adaptive", redis, llm_server, max_lag_ms=25)
+    assert fixed.most >= 18, "without a lag target every message up to `concurrency` is taken at once"
+    assert adaptive.most <= 12, "with the loop lagging, the rest wait in the stream instead of slowing everyone"

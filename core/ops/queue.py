@@ -12,6 +12,11 @@ message taken over after its answer was sent but before the ack is only acknowle
 again. (The one window left is a crash between the last platform call and that record, a few
 microseconds.) A message delivered `max_attempts` times is given up with an apology.
 
+Admission: one event loop answers every message of the process, so each message in flight delays
+every other ready callback. At most `concurrency` messages are answered at once and, with
+`max_loop_lag_ms` set, fewer while the loop lags (see `Admission`); the rest wait in the stream, which
+is what it is for (and where another worker can take them).
+
 Graceful stop (`drain`): take no new messages, let in-flight answers finish for `timeout_s`, then
 close the still-open ones with a clear ending (the user never sees a half answer with no end).
 """
@@ -47,6 +52,44 @@ CLOSE_GRACE_S = 5.0
 MINE_WAIT_S = 3.0
 FERNET_PREFIX = b"gAAAAA"  # every Fernet token starts with its version byte 0x80, base64-encoded
 SPAWNED_KEEP = 10_000  # entry ids remembered to close the submit/pick-up race
+PROBE_S = 0.05  # the loop-lag probe's period
+ADMIT_FLOOR = 4  # adaptive admission never goes below this many messages at once
+ADMIT_SHRINK = 0.75  # lag over the target: the limit shrinks by a quarter
+
+
+class Admission:
+    """How many messages may be answered at once: at most `ceiling`, fewer while the event loop lags.
+
+    A probe sleeps PROBE_S and measures how late it wakes: the loop's lag, how long every ready callback
+    (a streamed chunk, a Redis reply, a platform call) waited behind the others. Lag over the target
+    shrinks the limit by a quarter, and not again until the messages in flight have come down to the new
+    limit (those already admitted must finish first: shrinking again meanwhile would overshoot). Lag under
+    half the target while the limit is what holds messages back grows it by one. Without a target the
+    limit is the ceiling.
+    """
+
+    def __init__(self, ceiling: int, target_s: float) -> None:
+        self.ceiling = ceiling
+        self.target_s = target_s
+        self.floor = min(ceiling, ADMIT_FLOOR)
+        self.limit = float(ceiling) if target_s <= 0 else float(self.floor)
+        self.wanted = False  # messages are waiting for a slot (set by the consumer)
+
+    def allowed(self) -> int:
+        return int(self.limit)
+
+    def observe(self, lag_s: float, in_flight: int) -> bool:
+        """Adapt to one lag sample; True when the limit grew (a waiting consumer may admit more)."""
+        if self.target_s <= 0:
+            return False
+        if lag_s > self.target_s:
+            if in_flight <= self.limit:
+                self.limit = max(float(self.floor), min(self.limit, float(in_flight)) * ADMIT_SHRINK)
+            return False
+        if lag_s < self.target_s / 2 and self.wanted and self.limit < self.ceiling:
+            self.limit = min(float(self.ceiling), self.limit + 1)
+            return True
+        return False
 
 
 class RedisStreamDispatcher:
@@ -69,6 +112,7 @@ class RedisStreamDispatcher:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.mine: set[str] = set()  # entries this process submitted and has not seen answered
         self._spawned: dict[str, None] = {}  # recently picked-up entry ids (bounded, insertion-ordered)
+        self.admission = Admission(self.settings.concurrency, self.settings.max_loop_lag_ms / 1000)
         self._loop: asyncio.Task[None] | None = None
         self._group_ready = False
         self._slot_freed = asyncio.Event()
@@ -141,19 +185,36 @@ class RedisStreamDispatcher:
         self._group_ready = True
 
     async def _consume(self) -> None:
+        probe = asyncio.create_task(self._probe_lag(), name=f"queue-lag-probe:{self.consumer}")
+        try:
+            await self._read_loop()
+        finally:
+            probe.cancel()
+
+    async def _probe_lag(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(PROBE_S)
+            if self.admission.observe(loop.time() - started - PROBE_S, len(self.tasks)):
+                self._slot_freed.set()
+
+    async def _read_loop(self) -> None:
         claim_every = max(0.2, self.settings.claim_idle_s / 4)
         next_claim = 0.0
         while not self._stopping:
             try:
-                free = self.settings.concurrency - len(self.tasks)
+                free = self.admission.allowed() - len(self.tasks)
                 if free <= 0:
                     self._slot_freed.clear()
+                    self.admission.wanted = True
                     await self._slot_freed.wait()
                     continue
+                self.admission.wanted = False
                 if time.monotonic() >= next_claim:
                     next_claim = time.monotonic() + claim_every
                     await self._reclaim(free)
-                    free = self.settings.concurrency - len(self.tasks)
+                    free = self.admission.allowed() - len(self.tasks)
                     if free <= 0:
                         continue
                 reply = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"},

@@ -24,7 +24,9 @@ class QueueSettings(BaseModel):
     role: Literal["both", "receiver", "worker"] = "both"  # `deskmate serve --role` overrides
     stream: str = "inbound"  # Redis Stream name (under the dm: prefix)
     group: str = "workers"  # consumer group
-    concurrency: int = Field(default=200, ge=1)  # messages answered at once per worker process
+    concurrency: int = Field(default=200, ge=1)  # at most this many messages answered at once per process
+    # Admit fewer while the event loop lags more than this (the rest wait in the stream); 0 = always `concurrency`.
+    max_loop_lag_ms: float = Field(default=25.0, ge=0)
     claim_idle_s: float = Field(default=60.0, gt=0)  # a pending message idle this long is taken over
     max_attempts: int = Field(default=3, ge=1)  # deliveries before a message is given up (with a reply)
     drain_s: float = Field(default=30.0, ge=0)  # on SIGTERM: time in-flight answers get to finish
