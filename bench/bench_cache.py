@@ -59,8 +59,7 @@ async def bench_engine_hit(embedder: LocalEmbedder, data_dir: Path) -> None:
         async def kb_version(tenant: str, collections: object) -> str:
             return "kb1"
 
-        threads = int(os.environ.get("BENCH_TORCH_THREADS", CacheSettings().torch_threads))  # 0 = torch default
-        cache = await open_cache(CacheSettings(torch_threads=threads), data_dir, embedder, redis, memory, kb_version)
+        cache = await open_cache(CacheSettings(), data_dir, embedder, redis, memory, kb_version)
         engine = Engine([FeaturesStage(FeatureFlags(redis)), cache.stage()], GenerateStage(gateway, prompts),
                         load_profiles(None))
         # Seed one answer the way a model reply would be stored.
@@ -89,10 +88,9 @@ async def bench_engine_hit(embedder: LocalEmbedder, data_dir: Path) -> None:
         t0 = time.perf_counter()
         for _ in range(50):
             await embedder.embed(["How can I reset my password?"])
-        import torch
-
+        runtime = "onnxruntime" if embedder._onnx is not None else "sentence-transformers (torch)"
         print(f"  of which local embedding of the question: {(time.perf_counter() - t0) / 50 * 1000:.2f} ms "
-              f"(torch threads: {torch.get_num_threads()}, DESKMATE_CACHE__TORCH_THREADS)")
+              f"({runtime}, {embedder.threads} thread(s), DESKMATE_EMBEDDINGS__LOCAL_THREADS)")
         await cache.aclose()
         await gateway.aclose()
 
@@ -149,7 +147,7 @@ async def main() -> None:
     configure_logging("error", "console")  # per-reply logs would flood the output and cost time per hit
     # No query memo: in real traffic each question is embedded once for the cache (the memo only saves the
     # retrieval stage's second embedding), so the hit latency must include a real model call.
-    embedder = LocalEmbedder(memo_size=0)
+    embedder = LocalEmbedder(memo_size=0, threads=int(os.environ.get("DESKMATE_EMBEDDINGS__LOCAL_THREADS", "1")))
     await embedder.warm()
     with tempfile.TemporaryDirectory() as tmp:
         await bench_engine_hit(embedder, Path(tmp) / "engine")

@@ -26,7 +26,7 @@ from core.cache.match import PLACEHOLDER, MatchRules, looks_like_followup
 from core.cache.settings import BotCacheOptions, CacheSettings
 from core.cache.store import Entry, Hit, Scope, ScopeStore
 from core.errors import ConfigError
-from core.knowledge.embeddings import Embedder, LocalEmbedder
+from core.knowledge.embeddings import Embedder
 from core.memory.window import ConversationMemory
 from core.models import Final
 from core.profile import BotProfile
@@ -298,10 +298,6 @@ async def open_cache(settings: CacheSettings, data_dir: Path, embedder: Embedder
     check_backends(settings)
     root = data_dir / "cache"
     root.mkdir(parents=True, exist_ok=True)
-    if settings.torch_threads and isinstance(embedder, LocalEmbedder):
-        import torch  # the local embedder's runtime (already a dependency of sentence-transformers)
-
-        torch.set_num_threads(settings.torch_threads)
     warm = getattr(embedder, "warm", None)
     if warm is not None:  # load the local model now, not during the first user's question
         await warm()

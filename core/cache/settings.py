@@ -34,10 +34,6 @@ class CacheSettings(BaseModel):
     eviction: Literal["LRU", "LFU", "FIFO"] = "LRU"
     flush_every: int = Field(default=20, ge=1)  # write the faiss index to disk after this many stores
     max_open_scopes: int = Field(default=256, ge=1)  # scopes kept open per process (LRU)
-    # Intra-op threads for the local (torch) embedder, process-wide; 0 = torch's default (one per core).
-    # One short question embeds fastest on one thread: with more, torch's worker threads spin against the
-    # event loop and each other (measured on 2 busy cores: ~60 ms with 1 thread, ~700 ms with 2).
-    torch_threads: int = Field(default=1, ge=0)
     # Multi-worker deployments: one shared SQL database and one shared vector store (see docs/cache.md).
     scalar_store: Literal["sqlite", "postgresql", "mysql"] = "sqlite"
     scalar_url: str | None = None  # SQLAlchemy URL; unset = sqlite files under the data dir

