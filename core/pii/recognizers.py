@@ -7,6 +7,7 @@ Everything here is offline: the email recognizer's domain check uses a bundled s
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
@@ -172,13 +173,39 @@ class FormattedPhoneRecognizer(PatternRecognizer):
 
 
 class MinDigitsPhoneRecognizer(PhoneRecognizer):
-    """libphonenumber's matcher without the short local numbers it accepts (order ids like 343052)."""
+    """libphonenumber's matcher without the short local numbers it accepts (order ids like 343052).
+
+    The matcher parses every digit group it finds once per region (prices, dates, order ids...): ~1 ms
+    per 500-character message with two regions. It only runs around runs of phone characters holding at
+    least MIN_DIGITS digits (a shorter number is dropped anyway), with MARGIN characters either side so
+    that its own checks on the neighbouring characters and extensions ("x123", "ext. 4") still apply.
+    """
 
     MIN_DIGITS = 8
+    MARGIN = 12
+    _RUN = re.compile(r"[+(]?\d[\d\s\-.()/\u00a0\u2010-\u2015]*\d")
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list:
-        results = super().analyze(text, entities, nlp_artifacts)
-        return [r for r in results if sum(c.isdigit() for c in text[r.start:r.end]) >= self.MIN_DIGITS]
+        results = []
+        for start, end in self._windows(text):
+            for result in super().analyze(text[start:end], entities, nlp_artifacts):
+                result.start += start
+                result.end += start
+                if sum(c.isdigit() for c in text[result.start:result.end]) >= self.MIN_DIGITS:
+                    results.append(result)
+        return EntityRecognizer.remove_duplicates(results)
+
+    def _windows(self, text: str) -> list[tuple[int, int]]:
+        windows: list[tuple[int, int]] = []
+        for run in self._RUN.finditer(text):
+            if sum(c.isdigit() for c in run.group()) < self.MIN_DIGITS:
+                continue
+            start, end = max(0, run.start() - self.MARGIN), min(len(text), run.end() + self.MARGIN)
+            if windows and start <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], end)
+            else:
+                windows.append((start, end))
+        return windows
 
 
 def pattern_recognizers(language: str, phone_regions: tuple[str, ...]) -> list[EntityRecognizer]:
