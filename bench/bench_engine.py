@@ -52,6 +52,7 @@ async def run(messages: int, concurrency: int, ttft_s: float, all_stages: bool, 
     data_dir = Path(tempfile.mkdtemp(prefix="deskmate-bench-"))
     settings = load_settings(
         data_dir=data_dir, log_level="error",
+        limits={"user_per_minute": 0, "tenant_per_minute": 0},  # measured here: the stage, not refusals
         llm={"models": [{"model": "openai/gpt-4o-mini", "api_base": base_url, "api_key": "sk-bench"}],
              "num_retries": 0, "timeout_s": 30, "first_token_timeout_s": 30},
     )
