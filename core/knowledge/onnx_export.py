@@ -51,17 +51,17 @@ def main(model_dir: str, out: str) -> int:
     target = Path(out)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     axes = {0: "batch", 1: "tokens"}
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(Transformer(model[0].auto_model.eval()), (sample["input_ids"], sample["attention_mask"]),
-                          str(tmp), input_names=["input_ids", "attention_mask"], output_names=["tokens"],
-                          dynamic_axes={"input_ids": axes, "attention_mask": axes, "tokens": axes},
-                          opset_version=17, dynamo=False)
-    graph = onnx.load(str(tmp))
-    for name, value in {MAX_LENGTH_KEY: str(model.max_seq_length or 256), "deskmate_format": FORMAT}.items():
-        graph.metadata_props.add(key=name, value=value)
-    onnx.save(graph, str(tmp))
     try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(Transformer(model[0].auto_model.eval()), (sample["input_ids"], sample["attention_mask"]),
+                              str(tmp), input_names=["input_ids", "attention_mask"], output_names=["tokens"],
+                              dynamic_axes={"input_ids": axes, "attention_mask": axes, "tokens": axes},
+                              opset_version=17, dynamo=False)
+        graph = onnx.load(str(tmp))
+        for name, value in {MAX_LENGTH_KEY: str(model.max_seq_length or 256), "deskmate_format": FORMAT}.items():
+            graph.metadata_props.add(key=name, value=value)
+        onnx.save(graph, str(tmp))
         mine = np.array(OnnxEncoder(tmp, Path(model_dir)).encode(CHECK_TEXTS))
         reference = model.encode(CHECK_TEXTS, normalize_embeddings=True, convert_to_numpy=True,
                                  show_progress_bar=False)
