@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -272,3 +273,22 @@ async def test_escalation_posts_a_masked_note_in_the_escalation_channel(llm_serv
         assert "&lt;EMAIL_1&gt;" in note.text and "&lt;PHONE_1&gt;" in note.text  # placeholders, escaped
         [stored] = await rig.runtime.parts["tools"].escalations.recent("slack", "T1")
         assert stored["delivered"] and stored["target"] == "slack:C0HELP"
+
+
+async def test_socket_mode_answers_a_mention_acks_it_and_ignores_the_redelivery(llm_server, monkeypatch, redis):
+    async with slack_rig(llm_server, monkeypatch, DESKMATE_SLACK__APP_TOKEN="xapp-test") as rig:
+        assert [c.ok for c in rig.slack.calls_to("apps.connections.open")] == [True]  # with the xapp- token
+        assert await rig.platform.ready()
+        llm_server.script("gpt-4o-mini", Reply(ANSWER))
+        ts = rig.next_ts()
+        event = {"type": "app_mention", "user": "U1", "text": "<@UBOT> my vpn is broken", "ts": ts,
+                 "channel": "C1", "team": "T1", "event_ts": ts}
+        await rig.socket_event(event, "EvSocket1")  # acknowledged over the socket at once
+        assert await rig.answered("C1", ts) == ANSWER
+        asked = len(llm_server.requests)
+        await rig.socket_event(event, "EvSocket1", retry_attempt=1)  # Slack redelivers the same event
+        await asyncio.sleep(0.5)
+        await rig.idle()
+        assert len(rig.slack.calls_to("chat.startStream")) == 1 and len(llm_server.requests) == asked
+        async with rig.session.post(rig.url, data=b"{}") as resp:
+            assert resp.status == 404  # in Socket Mode nothing listens for HTTP events

@@ -8,6 +8,10 @@ what a user would see in a thread), records every call, and can be scripted to f
     slack.kill_streams_after(2)                         # appendStream fails after 2 appends per stream
     slack.rate_limit_once("chat.appendStream", 1)       # one 429 with Retry-After: 1
 
+Socket Mode too: `apps.connections.open` (app-level `xapp-` token only) hands out a WebSocket URL on this
+server, which greets with `hello`; `push_envelope` sends an `events_api`/`slash_commands`/`interactive`
+envelope over it and `acked` waits for the client's `{"envelope_id": ...}` acknowledgement.
+
 `signed_body_headers` builds Slack's v0 request signature so tests can post events to the app, and
 `slack_rig` runs the whole product (runtime + Slack platform built as `deskmate serve` builds it, on a local
 HTTP server) against this fake.
@@ -103,6 +107,8 @@ class FakeSlack(LocalServer):
         self.kill_after: int | None = None
         self.limits: dict[str, list[float]] = {}
         self._ts = itertools.count(1)
+        self.sockets: list[web.WebSocketResponse] = []  # Socket Mode connections, newest last
+        self.acks: dict[str, dict[str, Any]] = {}  # envelope_id -> the client's acknowledgement
 
     # -- scripting
 
@@ -159,6 +165,37 @@ class FakeSlack(LocalServer):
     def add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response", self._response_url)
+        app.router.add_get("/socket", self._socket)
+
+    # -- Socket Mode
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": len(self.sockets),
+                            "debug_info": {"host": "fake-slack"}, "connection_info": {"app_id": "A1"}})
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                ack = json.loads(message.data)
+                self.acks[ack["envelope_id"]] = ack
+        self.sockets.remove(ws)
+        return ws
+
+    async def push_envelope(self, kind: str, payload: dict[str, Any], retry_attempt: int = 0) -> str:
+        """Send one envelope over the newest Socket Mode connection; returns its envelope_id."""
+        await wait_for(lambda: bool(self.sockets))
+        envelope_id = f"env-{time.perf_counter_ns()}"
+        await self.sockets[-1].send_json({
+            "envelope_id": envelope_id, "type": kind, "payload": payload,
+            "accepts_response_payload": kind != "events_api", "retry_attempt": retry_attempt,
+            "retry_reason": "timeout" if retry_attempt else "",
+        })
+        return envelope_id
+
+    async def acked(self, envelope_id: str) -> dict[str, Any]:
+        await wait_for(lambda: envelope_id in self.acks, within_s=3)  # Slack wants the ack within 3 s
+        return self.acks[envelope_id]
 
     # -- handlers
 
@@ -174,7 +211,8 @@ class FakeSlack(LocalServer):
                 args.update(await request.json())
             else:
                 args.update(dict(await request.post()))
-        if not request.headers.get("Authorization", "").startswith("Bearer xox"):
+        token_kind = "Bearer xapp" if method == "apps.connections.open" else "Bearer xox"
+        if not request.headers.get("Authorization", "").startswith(token_kind):
             return self._answer(method, args, {"ok": False, "error": "not_authed"})
         pending = self.limits.get(method)
         if pending:
@@ -195,6 +233,9 @@ class FakeSlack(LocalServer):
         return f"{int(time.time())}.{next(self._ts):06d}"
 
     # -- methods
+
+    def m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
     def m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "deskmate",
@@ -325,6 +366,14 @@ class SlackRig:
                    "event": event}
         extra = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return await self.post(json.dumps(payload), headers=extra)
+
+    async def socket_event(self, event: dict[str, Any], event_id: str, team: str = "T1",
+                           retry_attempt: int = 0) -> dict[str, Any]:
+        """Deliver an event over Socket Mode as Slack does; returns the client's acknowledgement."""
+        payload = {"token": "x", "team_id": team, "api_app_id": "A1", "type": "event_callback",
+                   "event_id": event_id, "event_time": int(time.time()), "event": event}
+        envelope_id = await self.slack.push_envelope("events_api", payload, retry_attempt)
+        return await self.slack.acked(envelope_id)
 
     async def mention(self, text: str, channel: str = "C1", user: str = "U1", team: str = "T1",
                       thread_ts: str | None = None, event_id: str | None = None) -> str:
