@@ -321,9 +321,18 @@ class LiteLLMGateway:
             **extra,
         )
 
-    @staticmethod
-    def _log_skip(name: str, request_id: str) -> None:
+    def _models(self) -> list[ModelEndpoint]:
+        """The chain, primary first; none configured is ModelUnavailable (the engine answers from the KB)."""
+        if not self._chain:
+            raise ModelUnavailable("no model configured")
+        return self._chain
+
+    async def _closed_breaker(self, name: str, request_id: str) -> bool:
+        """Whether `name` may be tried now; a model whose breaker is open is skipped at once (and logged)."""
+        if await self.breaker.allow(name):
+            return True
         log.info("llm.attempt", request_id=request_id, model=name, outcome="skipped_open", latency_ms=0.0)
+        return False
 
     # -- the Gateway protocol
 
@@ -334,16 +343,13 @@ class LiteLLMGateway:
         tools: Sequence[dict[str, Any]] | None = None,
         request_id: str = "",
     ) -> AsyncIterator[TextChunk | Completion]:
-        if not self._chain:
-            raise ModelUnavailable("no model configured")
+        models = self._models()
         self._get_router()  # built before any timer starts (first use imports litellm's Router)
-        fallbacks = 0
-        for index, ep in enumerate(self._chain):
+        for index, ep in enumerate(models):
             name = self._name(index)
-            if not await self.breaker.allow(name):
-                self._log_skip(name, request_id)
-                fallbacks += 1
+            if not await self._closed_breaker(name, request_id):
                 continue
+            fallbacks = index  # every model before this one was skipped or failed
             started, started_wall = time.perf_counter(), time.time()
             idle = self._timeout(ep)
             yielded_text = False
@@ -391,7 +397,6 @@ class LiteLLMGateway:
                 await self._failed(name, exc, request_id, started, outcome)
                 if yielded_text:
                     raise StreamInterrupted(f"{name} stopped mid-answer: {type(exc).__name__}") from exc
-                fallbacks += 1
                 continue
             await self.breaker.record_success(name)
             completion = self._streamed(parts, messages, ep, fallbacks)
@@ -429,15 +434,11 @@ class LiteLLMGateway:
     async def complete(
         self, messages: Sequence[dict[str, Any]], *, max_tokens: int | None = None, request_id: str = ""
     ) -> Completion:
-        if not self._chain:
-            raise ModelUnavailable("no model configured")
-        fallbacks = 0
-        for index, ep in enumerate(self._chain):
+        for index, ep in enumerate(self._models()):
             name = self._name(index)
-            if not await self.breaker.allow(name):
-                self._log_skip(name, request_id)
-                fallbacks += 1
+            if not await self._closed_breaker(name, request_id):
                 continue
+            fallbacks = index
             started = time.perf_counter()
             try:
                 response = await self._call(index, messages, max_tokens=max_tokens or self.settings.max_tokens)
@@ -446,7 +447,6 @@ class LiteLLMGateway:
                 raise
             except Exception as exc:
                 await self._failed(name, exc, request_id, started, "error")
-                fallbacks += 1
                 continue
             await self.breaker.record_success(name)
             completion = self._completion(response, ep, fallbacks)
