@@ -232,7 +232,6 @@ class Bench:
         from core.ops.queue import Admission
 
         self.tag = f"phase {index}"
-        self.dispatcher.settings.concurrency = concurrency
         self.dispatcher.admission = Admission(concurrency, max_lag_ms / 1000)
         watch = LoopWatch() if self.args.diagnose else None
         stage_times = StageTimes()

@@ -26,27 +26,6 @@ def provider_stream(response: Any) -> tuple[Any, bool]:
     return response, False
 
 
-def delta_of(chunk: Any) -> Any:
-    choices = getattr(chunk, "choices", None) or []
-    return choices[0].delta if choices else None
-
-
-def delta_text(chunk: Any) -> str:
-    delta = delta_of(chunk)
-    return (getattr(delta, "content", None) or "") if delta is not None else ""
-
-
-def has_substance(chunk: Any) -> bool:
-    """Text, a tool call or a finish: the chunk that ends the wait for the first token."""
-    choices = getattr(chunk, "choices", None) or []
-    if not choices:
-        return False
-    delta = choices[0].delta
-    return bool(
-        getattr(delta, "content", None) or getattr(delta, "tool_calls", None) or choices[0].finish_reason
-    )
-
-
 @dataclass
 class _ToolCall:
     call_id: str = ""

@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from core.errors import ModelUnavailable, StreamInterrupted
-from core.llm.assemble import StreamAssembler, has_substance, provider_stream
+from core.llm.assemble import StreamAssembler, provider_stream
 from core.llm.breaker import CircuitBreaker
 from core.llm.settings import LLMSettings, ModelEndpoint
 from core.llm.types import Completion, TextChunk, ToolCallRequest
@@ -428,7 +428,7 @@ class LiteLLMGateway:
             text = parts.add(chunk)
             if text:
                 texts.append(text)
-            if has_substance(chunk):
+            if text or parts.calls or parts.finish_reason:  # the first chunk with substance
                 return texts
 
     async def complete(
