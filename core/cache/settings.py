@@ -25,7 +25,7 @@ class CacheSettings(BaseModel):
 
     ttl_s: int = Field(default=7 * 86_400, gt=0)  # an entry older than this is never served
     max_entries: int = Field(default=10_000, gt=0)  # per scope (tenant + bot + KB version + language)
-    threshold: float = Field(default=0.85, gt=0, le=1)  # cosine similarity; bots may override in `cache:`
+    threshold: float = Field(default=0.87, gt=0, le=1)  # cosine similarity; bots may override in `cache:`
     # The second check: short questions and questions whose content words differ must be closer still.
     short_words: int = Field(default=3, ge=0)  # a question with at most this many content words is "short"
     short_margin: float = Field(default=0.02, ge=0, le=0.5)

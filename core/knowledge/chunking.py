@@ -2,7 +2,7 @@
 on sentences with an overlap; table/CSV rows stay whole records.
 
 Tokens are counted as words and punctuation marks, close to the word pieces of small embedding
-models (all-MiniLM-L6-v2 reads at most 256 of them).
+models (the local USE encoder averages over every word piece, so shorter chunks keep focus).
 """
 
 from __future__ import annotations

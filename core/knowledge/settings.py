@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, Field, SecretStr
 
 
@@ -12,9 +10,7 @@ class EmbeddingsSettings(BaseModel):
     api_base: str | None = None
     api_key: SecretStr | None = None
     dim: int = Field(default=0, ge=0)  # provider vector size; 0 = learned from the first response
-    local_model_path: Path | None = None  # another sentence-transformers model folder; unset = all-MiniLM-L6-v2
-    local_threads: int = Field(default=1, ge=0)  # intra-op threads of the local model; 0 = one per core
-    local_cache_dir: Path | None = None  # where the local model's ONNX export is kept; unset = ~/.cache/deskmate
+    local_threads: int = Field(default=1, ge=0)  # BLAS threads of the local model per call; 0 = one per core
     rerank_model: str | None = None  # a litellm rerank model (e.g. "cohere/rerank-v3.5"); unset = no reranking
     rerank_api_base: str | None = None
     rerank_api_key: SecretStr | None = None

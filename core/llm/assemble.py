@@ -1,11 +1,7 @@
-"""Reading a streamed chat completion cheaply: the provider's own chunks when they are OpenAI's, one pass to assemble.
+"""Assembling one streamed chat completion in one pass: text parts, tool-call deltas, finish reason and usage.
 
-litellm normalises every streamed chunk of every provider into its `ModelResponseStream` (about 0.4 ms of CPU per
-chunk here), then rebuilds the whole response with `stream_chunk_builder` (~4 ms per answer) for its logging. For
-providers that already stream OpenAI's chunk format (`openai/`, `azure/` and every OpenAI-compatible server), the
-stream litellm opened is the OpenAI SDK's typed `AsyncStream`: we read that one directly and assemble text, tool
-calls, finish reason and usage in one pass. Any other provider is read through litellm's wrapper, unchanged; both
-kinds of chunk have the same shape (`choices[0].delta`, `usage`), so one assembler serves both.
+litellm normalises every provider's stream into chunks of OpenAI's shape (`choices[0].delta`, `usage`); the gateway
+reads litellm's public stream and hands each chunk here.
 """
 
 from __future__ import annotations
@@ -14,16 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.llm.types import ToolCallRequest
-
-
-def provider_stream(response: Any) -> tuple[Any, bool]:
-    """The stream to iterate for a litellm streaming response, and whether it is the provider's raw OpenAI stream."""
-    import openai
-
-    raw = getattr(response, "completion_stream", None)
-    if isinstance(raw, openai.AsyncStream):
-        return raw, True
-    return response, False
 
 
 @dataclass

@@ -17,14 +17,13 @@ import email.utils
 import os
 import time
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 
 from core.errors import ModelUnavailable, StreamInterrupted
-from core.llm.assemble import StreamAssembler, provider_stream
+from core.llm.assemble import StreamAssembler
 from core.llm.breaker import CircuitBreaker
 from core.llm.settings import LLMSettings, ModelEndpoint
 from core.llm.types import Completion, TextChunk, ToolCallRequest
@@ -47,24 +46,6 @@ def _litellm() -> Any:
     litellm.turn_off_message_logging = True
     litellm.disable_streaming_logging = True  # no per-chunk logging callbacks: we log one event per attempt
     return litellm
-
-
-def _router_class(litellm: Any) -> Any:
-    """litellm's Router, minus its mid-stream-fallback wrapper around streams.
-
-    The Router wraps every stream in one more generator (for its own mid-stream fallbacks, which Deskmate does
-    not use: the gateway falls back itself, and never after text was shown). Without it the gateway gets
-    litellm's own stream object and, for OpenAI-format providers, can read the provider's chunks directly
-    (`core.llm.assemble`). If a future litellm renames this hook, streams stay correct, only slower."""
-
-    class DeskmateRouter(litellm.Router):  # type: ignore[misc, name-defined]
-        async def _acompletion_streaming_iterator(self, model_response: Any, messages: Any, initial_kwargs: Any,
-                                                  deployment_slot: Any = None) -> Any:
-            if deployment_slot is not None:
-                await deployment_slot.aclose()
-            return model_response
-
-    return DeskmateRouter
 
 
 class _FirstTokenTimeout(Exception):
@@ -164,17 +145,13 @@ class LiteLLMGateway:
                 ServiceUnavailableErrorRetries=retries,
                 DefaultRetries=retries,
             )
-            self._router = _router_class(litellm)(
+            self._router = litellm.Router(
                 model_list=model_list, num_retries=retries, retry_policy=policy, disable_cooldowns=True
             )
         return self._router
 
     async def _call(self, index: int, messages: Sequence[dict[str, Any]], **kwargs: Any) -> Any:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
-        if kwargs.get("tools"):
-            # litellm 1.106 checks passed tools for MCP-gateway tools by importing the optional `mcp` package;
-            # Deskmate's tools are plain functions, so skip that check (litellm strips this internal flag).
-            kwargs["_skip_mcp_handler"] = True
         return await self._get_router().acompletion(
             model=f"deskmate-{index}",
             messages=list(messages),
@@ -267,29 +244,6 @@ class LiteLLMGateway:
             fallbacks_used=fallbacks,
         )
 
-    def _report_success(self, response: Any, done: Completion, started_wall: float) -> None:
-        """A raw provider stream bypasses litellm's end-of-stream logging: run its success callbacks (metrics,
-        spans, any litellm callback the operator configured) with the assembled answer, as litellm would."""
-        logging_obj = getattr(response, "logging_obj", None)
-        if logging_obj is None:
-            return
-        litellm = _litellm()
-        try:
-            result = litellm.ModelResponse(
-                model=done.model,
-                choices=[{"index": 0, "finish_reason": done.finish_reason or "stop",
-                          "message": {"role": "assistant", "content": done.text}}],
-                usage=litellm.Usage(prompt_tokens=done.usage.prompt_tokens,
-                                    completion_tokens=done.usage.completion_tokens,
-                                    total_tokens=done.usage.prompt_tokens + done.usage.completion_tokens),
-            )
-            task = asyncio.create_task(logging_obj.async_success_handler(
-                result=result, start_time=datetime.fromtimestamp(started_wall), end_time=datetime.now()))
-        except Exception:  # telemetry never breaks an answer
-            return
-        self._callbacks.add(task)
-        task.add_done_callback(self._callbacks.discard)
-
     # -- breaker bookkeeping and logs
 
     async def _failed(self, name: str, exc: BaseException, request_id: str, started: float, outcome: str) -> None:
@@ -350,7 +304,7 @@ class LiteLLMGateway:
             if not await self._closed_breaker(name, request_id):
                 continue
             fallbacks = index  # every model before this one was skipped or failed
-            started, started_wall = time.perf_counter(), time.time()
+            started = time.perf_counter()
             idle = self._timeout(ep)
             yielded_text = False
             parts = StreamAssembler()
@@ -366,7 +320,7 @@ class LiteLLMGateway:
                             tools=list(tools) if tools else None,
                             max_tokens=self.settings.max_tokens,
                         )
-                        chunks, raw = provider_stream(response)
+                        chunks = aiter(response)
                         pending = await self._first_chunks(chunks, parts)
                 except TimeoutError as exc:
                     raise _FirstTokenTimeout() from exc
@@ -400,8 +354,6 @@ class LiteLLMGateway:
                 continue
             await self.breaker.record_success(name)
             completion = self._streamed(parts, messages, ep, fallbacks)
-            if raw:
-                self._report_success(response, completion, started_wall)
             self._log_ok(
                 name,
                 request_id,
@@ -420,7 +372,7 @@ class LiteLLMGateway:
         """Read until the first chunk with substance (text, a tool call or a finish); the texts read so far,
         or None when the stream ended before that."""
         texts: list[str] = []
-        while True:  # anext, not `async for`: the OpenAI stream's __aiter__ is a new generator per loop
+        while True:  # anext, not `async for`: the loop below goes on reading the same iterator
             try:
                 chunk = await anext(chunks)
             except StopAsyncIteration:
