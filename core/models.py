@@ -10,7 +10,9 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from core.audience import Audience
 
 
 class Frozen(BaseModel):
@@ -52,6 +54,17 @@ class Inbound(Frozen):
     locale: str | None = None
     received_at: float = Field(default_factory=time.time)
     extras: dict[str, Any] = Field(default_factory=dict)
+    # Who may read and change what (core/audience.py), computed by the platform's edge function. An Inbound made
+    # without one gets the least-privileged audience: a customer who reads public documents only.
+    audience: Audience
+
+    @model_validator(mode="before")
+    @classmethod
+    def _least_privilege(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("audience") is None:
+            data = {**data, "audience": {"tenant": data.get("tenant", ""), "user": data.get("user", ""),
+                                         "channel": data.get("channel", "")}}
+        return data
 
     @property
     def conversation_key(self) -> str:
