@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.errors import ConfigError
 
-COMMANDS = ("chat", "serve", "ingest", "kb", "report")
+COMMANDS = ("chat", "serve", "ingest", "kb", "report", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
+        if args.command == "doctor":
+            from bots.commands.doctor import settings_failed
+
+            return settings_failed(str(exc))
         print(f"deskmate: {exc}", file=sys.stderr)
         return 2
     try:

@@ -323,3 +323,27 @@ async def test_responder_drives_a_tool_loop(llm_server: FakeLLM, redis) -> None:
             chunks.append(event.text)
     assert "".join(chunks) == "Ticket IT-42 is open."
     assert llm_server.requests[-1].body["messages"][-1]["tool_call_id"] == call.call_id
+
+
+async def test_a_refused_key_is_a_configuration_problem_logged_loudly(llm_server: FakeLLM, redis, logs) -> None:
+    llm_server.script(PRIMARY, Fail(401))
+    gw = gateway(llm_server, redis, breaker_failures=1)
+    _, done = await collect(gw)
+    assert done.model == FALLBACK  # the user still gets an answer from the next model
+    ok, reason = gw.ready()
+    assert not ok and PRIMARY in reason and "AuthenticationError" in reason and "API_KEY" in reason
+    errors = [e for e in logs.events() if e.get("event") == "llm.config_error"]
+    assert errors and errors[0]["level"] == "error" and errors[0]["error"] == "AuthenticationError"
+    assert await gw.breaker.state(PRIMARY) == "closed", "a bad key is not an outage: the breaker is not fed"
+    llm_server.script(PRIMARY, Reply("fixed"))
+    _, done = await collect(gw)
+    assert done.model == PRIMARY and gw.ready() == (True, "")  # a success clears the problem
+
+
+async def test_an_unknown_model_string_is_named_not_silently_unavailable(llm_server: FakeLLM, redis) -> None:
+    gw = gateway(llm_server, redis, "no-such-provider-model")
+    with pytest.raises(ModelUnavailable):
+        await collect(gw)
+    ok, reason = gw.ready()
+    assert not ok and "no-such-provider-model" in reason and "model string" in reason
+    assert llm_server.requests == []

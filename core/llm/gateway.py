@@ -25,6 +25,7 @@ import structlog
 from core.errors import ModelUnavailable, StreamInterrupted
 from core.llm.assemble import StreamAssembler
 from core.llm.breaker import CircuitBreaker
+from core.llm.health import ModelHealth, config_problem
 from core.llm.settings import LLMSettings, ModelEndpoint
 from core.llm.types import Completion, TextChunk, ToolCallRequest
 from core.models import Usage
@@ -96,7 +97,8 @@ class LiteLLMGateway:
             trial_lease_s=per_call * (settings.num_retries + 1) + 10,
         )
         self._router: Any = None
-        self._callbacks: set[asyncio.Task[Any]] = set()
+        self.health = ModelHealth()  # configuration problems (bad key, model string...), per model
+        self._unroutable: set[int] = set()  # chain positions litellm cannot route (never tried)
 
     # -- chain and router
 
@@ -115,6 +117,9 @@ class LiteLLMGateway:
             return ep.model
         return f"{ep.model}@{ep.api_base or 'default'}"
 
+    def _name_index(self, name: str) -> int:
+        return self.models.index(name)
+
     def _timeout(self, ep: ModelEndpoint) -> float:
         return ep.timeout_s or self.settings.timeout_s
 
@@ -126,6 +131,14 @@ class LiteLLMGateway:
             retries = self.settings.num_retries
             model_list = []
             for i, ep in enumerate(self._chain):
+                try:  # a model string litellm cannot route is a configuration problem, named, never sent
+                    litellm.get_llm_provider(model=ep.model, api_base=ep.api_base)
+                except Exception as exc:
+                    problem = config_problem(exc) or f"{type(exc).__name__}: {exc}"[:300]
+                    self.health.record(self._name(i), problem)
+                    self._unroutable.add(i)
+                    log.error("llm.config_error", model=self._name(i), error=type(exc).__name__, problem=problem)
+                    continue
                 params: dict[str, Any] = {"model": ep.model, "timeout": self._timeout(ep)}
                 if ep.api_base:
                     params["api_base"] = ep.api_base
@@ -246,9 +259,21 @@ class LiteLLMGateway:
 
     # -- breaker bookkeeping and logs
 
+    def ready(self) -> tuple[bool, str]:
+        """Not ready while a configured model has a configuration problem (the reason says which and why)."""
+        return self.health.ok, self.health.summary()
+
     async def _failed(self, name: str, exc: BaseException, request_id: str, started: float, outcome: str) -> None:
         status = _status(exc)
         wait = retry_after_s(exc) if status == 429 else None
+        self.health.failed(name, exc)
+        problem = config_problem(exc)
+        if problem is not None:  # loud: it will not heal by waiting (core/llm/health.py)
+            self.health.record(name, problem)
+            await self.breaker.release_trial(name)
+            log.error("llm.config_error", request_id=request_id, model=name, error=type(exc).__name__,
+                      problem=problem, latency_ms=round((time.perf_counter() - started) * 1000, 1))
+            return
         if status in _NOT_HEALTH:
             await self.breaker.release_trial(name)
         else:
@@ -282,7 +307,10 @@ class LiteLLMGateway:
         return self._chain
 
     async def _closed_breaker(self, name: str, request_id: str) -> bool:
-        """Whether `name` may be tried now; a model whose breaker is open is skipped at once (and logged)."""
+        """Whether `name` may be tried now; a model whose breaker is open is skipped at once (and logged), and
+        one litellm cannot route is never tried."""
+        if self._name_index(name) in self._unroutable:
+            return False
         if await self.breaker.allow(name):
             return True
         log.info("llm.attempt", request_id=request_id, model=name, outcome="skipped_open", latency_ms=0.0)
@@ -353,6 +381,7 @@ class LiteLLMGateway:
                     raise StreamInterrupted(f"{name} stopped mid-answer: {type(exc).__name__}") from exc
                 continue
             await self.breaker.record_success(name)
+            self.health.clear(name)
             completion = self._streamed(parts, messages, ep, fallbacks)
             self._log_ok(
                 name,
@@ -401,6 +430,7 @@ class LiteLLMGateway:
                 await self._failed(name, exc, request_id, started, "error")
                 continue
             await self.breaker.record_success(name)
+            self.health.clear(name)
             completion = self._completion(response, ep, fallbacks)
             self._log_ok(
                 name,

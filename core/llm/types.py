@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.llm.health import ModelHealth
 from core.models import Usage
 
 
@@ -35,6 +36,8 @@ class Completion:
 
 
 class Gateway(Protocol):
+    health: ModelHealth  # configuration problems per model (core/llm/health.py)
+
     @property
     def available(self) -> bool:
         """True when at least one model is configured (it may still fail at call time)."""

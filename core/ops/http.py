@@ -17,7 +17,10 @@ def add_routes(app: web.Application, metrics: Metrics, readiness: Readiness) -> 
 
     async def ready_view(_: web.Request) -> web.Response:
         ok, checks = await readiness.run()
-        return web.json_response({"ready": ok, "checks": checks}, status=200 if ok else 503)
+        body: dict[str, object] = {"ready": ok, "checks": checks}
+        if readiness.reasons:
+            body["reasons"] = readiness.reasons
+        return web.json_response(body, status=200 if ok else 503)
 
     app.router.add_get("/metrics", metrics_view)
     app.router.add_get("/readyz", ready_view)

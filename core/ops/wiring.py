@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from core.engine import Engine, Observer, Stage
 from core.ops import tracing
 from core.ops.feedback import FeedbackStore, RecordStage
-from core.ops.health import Readiness, redis_check, vector_store_check
+from core.ops.health import Readiness, gateway_check, redis_check, vector_store_check
 from core.ops.limits import Limits, LimitsStage
 from core.ops.metrics import Metrics, PrometheusObserver
 from core.ops.queue import RedisStreamDispatcher
@@ -92,6 +92,8 @@ async def open_ops(settings: Any, redis: aioredis.Redis, gateway: Any = None, pa
     readiness = Readiness()
     readiness.add("redis", redis_check(redis))
     readiness.add("vector_store", vector_store_check(parts))
+    if gateway is not None and gateway.available:
+        readiness.add("llm", gateway_check(gateway))
     ops = Ops(redis=redis, metrics=metrics, limits=limits, feedback=feedback, readiness=readiness,
               queue_settings=queue_settings, provider=provider, seal_key=_seal_key(settings))
     ops.observers.append(PrometheusObserver(metrics))

@@ -167,6 +167,9 @@ class GenerateStage:
                 quoted = "\n".join("> " + line for line in snippet.splitlines() if line.strip())
                 parts.append(f"**[{n}] {heading}**\n{quoted}")
             body = "\n\n".join(parts)
+        health = self.gateway.health
+        if reason == "models_failed" and not health.ok and turn.inbound.audience.is_admin:
+            body += "\n\n" + text("admin_model_problem", turn.language, problem=health.summary())
         yield TextDelta(text=body)
         citations = [p.citation() for p in passages]
         for citation in citations:
