@@ -7,7 +7,7 @@ LOCK := requirements.lock
 # The lock is resolved for CPython 3.11 on x86-64 Linux (glibc >= 2.28), the machines and image Deskmate runs on.
 LOCK_FLAGS := --extra dev --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes --no-header
 
-.PHONY: setup run serve test lint bench lock canary image image-check clean
+.PHONY: setup run serve test lint bench lock canary image-check clean
 
 setup: $(VENV)/.installed
 
@@ -33,6 +33,11 @@ canary:
 	@grep -iE '^(litellm|chromadb|presidio-analyzer|slack-bolt|aiogram|pydantic|redis|spacy)==' .canary/resolved.txt
 	.canary/bin/ruff check .
 	.canary/bin/python -m pytest
+
+# Build the image daemonless (buildah) on a local Debian base and run doctor + one chat inside it.
+# BASE_IMAGE=python:3.11-slim make image-check uses the published base where a registry is reachable.
+image-check:
+	bash deploy/image-check.sh
 
 run: setup
 	$(BIN)/deskmate chat

@@ -110,6 +110,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         admin = AdminCommands(flags)
         admin.add_stats(cache.stats)  # cache hits, misses, hit ratio, hit latency, evictions
         services = Services(engine=engine, dispatcher=dispatcher, admin=admin, flags=flags, redis=redis,
+                            access=settings.access,
                             profiles=profiles)
         ops.attach(services)  # extras["feedback"], extras["metrics"], admin stats and `limit`
         runtime = Runtime(settings=settings, redis=redis, profiles=profiles, prompts=prompts, flags=flags,

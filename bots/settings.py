@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from adapters.slack.settings import SlackSettings
 from adapters.telegram.settings import TelegramSettings
+from core.audience import AccessSettings
 from core.cache.settings import CacheSettings
 from core.errors import ConfigError
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     otel: OtelSettings = OtelSettings()
     queue: QueueSettings = QueueSettings()
     feedback: FeedbackSettings = FeedbackSettings()
+    access: AccessSettings = AccessSettings()
     slack: SlackSettings = SlackSettings()
     telegram: TelegramSettings = TelegramSettings()
 

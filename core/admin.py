@@ -1,8 +1,10 @@
 """Admin commands, platform-neutral: `help`, `features`, `enable`/`disable`/`reset`, `stats`.
 
-Slack's `/deskmate ...` and Telegram's `/features`, `/enable ...` both end up here. The adapter
-decides who is an admin (Slack users.info / allow-list, Telegram allow-list / chat admins); this
-module enforces that only admins change anything and records every change.
+Slack's `/deskmate ...` and Telegram's `/features`, `/enable ...` both end up here. The platform's edge
+function says who is asking (core.audience.Audience); this module decides by role what they may change:
+deployment admins anything, a Slack workspace admin their workspace, a Telegram chat admin only their own chat and
+never `pii` (nor a feature the deployment locked). `stats` and the change history show only what the caller
+administers. Every change, `limit` included, is audited: who, when, where, old -> new.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.audience import Audience
 from core.flags import FeatureFlags, FlagError
 from core.profile import BotProfile
 from core.texts import text
@@ -23,16 +26,33 @@ CHANNEL_REF = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([A-Za-z0-9_-]+)$")
 WORKSPACE_WORDS = {"workspace", "all", "everywhere", "bot"}
 
 
+# Features only a workspace (or deployment) admin may change: a chat admin never switches masking off.
+WORKSPACE_ONLY_FEATURES = frozenset({"pii"})
+
+
 @dataclass(frozen=True)
 class AdminContext:
     platform: str
-    tenant: str
-    channel: str
-    user: str
-    is_admin: bool
+    audience: Audience
     profile: BotProfile
     locale: str | None = None
     command_prefix: str = "/deskmate "  # how the user types commands here (Telegram: "/")
+
+    @property
+    def tenant(self) -> str:
+        return self.audience.tenant
+
+    @property
+    def channel(self) -> str:
+        return self.audience.channel
+
+    @property
+    def user(self) -> str:
+        return self.audience.user
+
+    @property
+    def is_admin(self) -> bool:
+        return self.audience.is_admin
 
 
 @dataclass(frozen=True)
@@ -40,6 +60,7 @@ class AdminReply:
     text: str
     ok: bool = True
     changed: bool = False
+    audit: dict[str, Any] | None = None  # what changed (old -> new), recorded by AdminCommands
 
 
 class AdminCommands:
@@ -63,17 +84,23 @@ class AdminCommands:
             return AdminReply(self._help(ctx))
         if command == "features":
             return AdminReply(await self._features(ctx))
-        if command in ("enable", "disable", "reset", "stats") and not ctx.is_admin:
-            return AdminReply(text("not_admin", ctx.locale), ok=False)
         if command in ("enable", "disable", "reset"):
-            return await self._change(ctx, command, args)
-        if command == "stats":
-            return AdminReply(await self._stats(ctx))
-        if command in self.extra:
             if not ctx.is_admin:
                 return AdminReply(text("not_admin", ctx.locale), ok=False)
-            return await self.extra[command][0](ctx, args)
-        return AdminReply(text("unknown_command", ctx.locale, command=command), ok=False)
+            reply = await self._change(ctx, command, args)
+        elif command == "stats" or command in self.extra:
+            # Tenant-wide numbers and limits: workspace admins (and deployment admins) only.
+            if not ctx.audience.at_least("workspace_admin"):
+                return AdminReply(text("not_admin_workspace", ctx.locale), ok=False)
+            if command == "stats":
+                return AdminReply(await self._stats(ctx))
+            reply = await self.extra[command][0](ctx, args)
+        else:
+            return AdminReply(text("unknown_command", ctx.locale, command=command), ok=False)
+        if reply.changed and reply.audit is not None:
+            await self.flags.record(ctx.platform, ctx.tenant, {
+                **reply.audit, "by": ctx.user, "role": ctx.audience.role, "where": ctx.channel, "at": time.time()})
+        return reply
 
     def _help(self, ctx: AdminContext) -> str:
         p = ctx.command_prefix
@@ -97,12 +124,15 @@ class AdminCommands:
                       "channel": "set for this channel", "locked": "locked by the deployment"}[state.source]
             who = f" by {state.by} at {_when(state.at)}" if state.by and state.at else ""
             lines.append(f"• `{state.feature}`: *{mark}* ({origin}{who})")
-        history = await self.flags.history(ctx.platform, ctx.tenant, limit=5)
+        history = await self.flags.history(ctx.platform, ctx.tenant, limit=50)
+        if not ctx.audience.at_least("workspace_admin"):  # a chat admin or member sees this chat's changes only
+            history = [h for h in history if h.get("scope") == f"channel:{ctx.channel}"]
         if history:
             lines.append("*Recent changes*")
             lines.extend(
-                f"• {_when(h.get('at'))} {h.get('by')}: {h.get('action')} `{h.get('feature')}` ({h.get('scope')})"
-                for h in history
+                f"• {_when(h.get('at'))} {h.get('by')}: {h.get('action')} `{h.get('feature') or h.get('limit')}` "
+                f"({h.get('scope')}){_old_new(h)}"
+                for h in history[:5]
             )
         return "\n".join(lines)
 
@@ -123,14 +153,28 @@ class AdminCommands:
                                       ok=False)
                 channel = match.group(1) or match.group(2)
                 scope_label = f"<#{channel}>" if ctx.platform == "slack" else f"chat {channel}"
+        audience = ctx.audience
+        if not audience.may_change("channel" if channel else "workspace", channel):
+            return AdminReply(text("not_admin_scope", ctx.locale), ok=False)
+        if feature in WORKSPACE_ONLY_FEATURES and not audience.at_least("workspace_admin"):
+            return AdminReply(text("not_admin_feature", ctx.locale, feature=feature), ok=False)
+        before = await self._value(ctx, feature, channel)
         try:
             if command == "reset":
                 await self.flags.reset(ctx.platform, ctx.tenant, feature, ctx.user, channel)
-                return AdminReply(f"`{feature}` now inherits its value in {scope_label}.", changed=True)
+                after = await self._value(ctx, feature, channel)
+                return AdminReply(f"`{feature}` now inherits its value in {scope_label}.", changed=True,
+                                  audit=_flag_audit("reset", feature, channel, before, after))
             state = await self.flags.set(ctx.platform, ctx.tenant, feature, command == "enable", ctx.user, channel)
         except FlagError as exc:
             return AdminReply(f"Nothing changed: {exc}.", ok=False)
-        return AdminReply(f"`{feature}` is now *{'on' if state.on else 'off'}* in {scope_label}.", changed=True)
+        return AdminReply(f"`{feature}` is now *{'on' if state.on else 'off'}* in {scope_label}.", changed=True,
+                          audit=_flag_audit(command, feature, channel, before, "on" if state.on else "off"))
+
+    async def _value(self, ctx: AdminContext, feature: str, channel: str | None) -> str:
+        states = await self.flags.effective(ctx.profile, ctx.platform, ctx.tenant, channel or "")
+        state = states.get(feature)
+        return "?" if state is None else ("on" if state.on else "off")
 
     async def _stats(self, ctx: AdminContext) -> str:
         lines = ["*Deskmate stats*"]
@@ -140,6 +184,15 @@ class AdminCommands:
         if len(lines) == 1:
             lines.append("No statistics are collected yet.")
         return "\n".join(lines)
+
+
+def _flag_audit(action: str, feature: str, channel: str | None, old: str, new: str) -> dict[str, Any]:
+    return {"action": action, "feature": feature, "scope": f"channel:{channel}" if channel else "workspace",
+            "old": old, "new": new}
+
+
+def _old_new(entry: dict[str, Any]) -> str:
+    return f": {entry['old']} → {entry['new']}" if "old" in entry and "new" in entry else ""
 
 
 def _when(at: float | None) -> str:

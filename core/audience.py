@@ -19,6 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from core.config_types import CommaList
+
 PUBLIC = "*"  # the access group of documents everyone may read
 
 Role = Literal["deployment_admin", "workspace_admin", "chat_admin", "member", "customer"]
@@ -87,3 +89,50 @@ class Audience(BaseModel):
         if self.role == "chat_admin":
             return scope == "channel" and (channel is None or channel == self.channel)
         return False
+
+
+class AccessSettings(BaseModel):
+    """`DESKMATE_ACCESS__*`: who administers the deployment and who reads which access groups.
+
+    Keys name a platform identity: `slack:U0123` (a user), `slack-group:S0123` (a Slack user group),
+    `telegram:123456` (a Telegram user). Env values are JSON, e.g.
+    DESKMATE_ACCESS__USERS='{"slack:U0HR1": ["hr"], "slack-group:S0HR": ["hr"]}'.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    deployment_admins: CommaList = []  # identities that change bot-wide settings: "slack:U1,telegram:42"
+    users: dict[str, tuple[str, ...]] = {}  # identity -> access groups it reads in a DM
+    telegram_tenant: str = "telegram"  # the tenant every Telegram chat belongs to (never the bot's id)
+
+
+def resolve_audience(access: AccessSettings, *, platform: str, tenant: str, user: str, channel: str, place: Place,
+                     platform_admin: bool = False, employee: bool = True, user_groups: Iterable[str] = (),
+                     bot_groups: Iterable[str] = (), channel_groups: Iterable[str] | None = None,
+                     allow_listed: bool = False) -> Audience:
+    """The audience of one event, from the facts the platform's edge function gathered.
+
+    - `platform_admin`: the platform says this user administers the place (Slack workspace admin/owner; Telegram
+      chat administrator of a group). `allow_listed`: in the platform's legacy admin allow-list (= deployment admin).
+    - `employee`: members of the company's own workspace (Slack) are members; others (Telegram) are customers.
+    - `user_groups`: platform group ids the user belongs to (Slack user groups), mapped through `access.users`.
+    - `bot_groups`: what the bot profile reads by default; `channel_groups`: what this channel is granted
+      (None: nothing specific). In a shared place only the channel's grant counts (else the bot's default);
+      in a DM the bot's default widened by the user's mapping. Customers read only public documents unless mapped.
+    """
+    identity = f"{platform}:{user}"
+    if identity in access.deployment_admins or allow_listed:
+        role: Role = "deployment_admin"
+    elif platform_admin:
+        role = "workspace_admin" if platform == "slack" else "chat_admin"
+    else:
+        role = "member" if employee else "customer"
+    mapped = set(access.users.get(identity, ()))
+    for group in user_groups:
+        mapped |= set(access.users.get(f"{platform}-group:{group}", ()))
+    base = set(bot_groups) if (employee or role == "deployment_admin") else set()
+    if place in SHARED_PLACES:
+        groups = set(channel_groups) if channel_groups is not None else base
+    else:
+        groups = base | mapped
+    return Audience(tenant=tenant, user=user, role=role, place=place, channel=channel, access_groups=tuple(groups))

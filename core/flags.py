@@ -1,6 +1,7 @@
 """Feature flags with inheritance: bot default -> workspace (tenant) -> channel, stored in Redis.
 
-Every change is recorded (who, when, what). A deployment may lock a feature to a value.
+Every change is recorded by the admin commands (who, when, where, old -> new) through `record`. A deployment
+may lock a feature to a value.
 """
 
 from __future__ import annotations
@@ -78,24 +79,19 @@ class FeatureFlags:
         now = time.time()
         record = json.dumps({"on": on, "by": by, "at": now})
         await self.redis.hset(self._scope(platform, tenant, channel), feature, record)
-        scope = f"channel:{channel}" if channel else "workspace"
-        await self._audit(platform, tenant, {"action": "enable" if on else "disable", "feature": feature,
-                                             "scope": scope, "by": by, "at": now})
         return FlagState(feature, on, "channel" if channel else "workspace", by, now)
 
     async def reset(self, platform: str, tenant: str, feature: str, by: str, channel: str | None = None) -> None:
         """Remove an override so the value is inherited again."""
         self.check_feature(feature)
         await self.redis.hdel(self._scope(platform, tenant, channel), feature)
-        await self._audit(platform, tenant, {"action": "reset", "feature": feature,
-                                             "scope": f"channel:{channel}" if channel else "workspace",
-                                             "by": by, "at": time.time()})
 
     async def history(self, platform: str, tenant: str, limit: int = 20) -> list[dict[str, object]]:
         raw = await self.redis.lrange(key("flags_audit", platform, tenant), 0, limit - 1)
         return [json.loads(item) for item in raw]
 
-    async def _audit(self, platform: str, tenant: str, entry: dict[str, object]) -> None:
+    async def record(self, platform: str, tenant: str, entry: dict[str, object]) -> None:
+        """Append one change to the tenant's audit log (who, when, where, old -> new)."""
         audit_key = key("flags_audit", platform, tenant)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.lpush(audit_key, json.dumps(entry))

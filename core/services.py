@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 
 from core.admin import AdminCommands
+from core.audience import AccessSettings
 from core.dispatch import Dispatcher
 from core.engine import Engine
 from core.flags import FeatureFlags
@@ -26,6 +27,7 @@ class Services:
     flags: FeatureFlags
     redis: aioredis.Redis
     profiles: dict[str, BotProfile]
+    access: AccessSettings = field(default_factory=AccessSettings)  # who administers and reads what
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. "feedback": FeedbackSink, "metrics": ...
 
 

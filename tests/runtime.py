@@ -9,6 +9,8 @@ from typing import Any
 
 from bots.composition import Runtime, open_runtime
 from bots.settings import load_settings
+from core.admin import AdminContext
+from core.audience import Audience, Role
 from core.models import Final, Inbound, ReplyEvent, TextDelta
 from tests.fakes.llm_server import FakeLLM
 
@@ -45,8 +47,23 @@ async def running(data_dir: Path, fake: FakeLLM | None = None, models: Sequence[
 
 
 def inbound(text: str, *, bot: str = "helpdesk", user: str = "U1", channel: str = "C1", tenant: str = "T1",
-            platform: str = "console", **fields: Any) -> Inbound:
-    return Inbound(platform=platform, bot=bot, tenant=tenant, channel=channel, user=user, text=text, **fields)
+            platform: str = "console", role: Role | None = None, access_groups: Sequence[str] = (),
+            **fields: Any) -> Inbound:
+    """A message as an edge function would make it; `is_admin=True` without a role means a deployment admin."""
+    if role is None:
+        role = "deployment_admin" if fields.get("is_admin") else "member"
+    who = Audience(tenant=tenant, user=user, role=role, channel=channel, access_groups=tuple(access_groups),
+                   place="dm" if fields.get("is_private", True) else "public_channel")
+    fields["is_admin"] = who.is_admin
+    return Inbound(platform=platform, bot=bot, tenant=tenant, channel=channel, user=user, text=text, audience=who,
+                   **fields)
+
+
+def admin_context(runtime: Runtime, *, role: Role = "deployment_admin", platform: str = "test", tenant: str = "T1",
+                  channel: str = "C1", user: str = "UADMIN", bot: str = "helpdesk") -> AdminContext:
+    """An admin command's context as the edge would make it for `role`."""
+    who = Audience(tenant=tenant, user=user, role=role, channel=channel)
+    return AdminContext(platform=platform, audience=who, profile=runtime.profiles[bot])
 
 
 async def ask(runtime: Runtime, message: Inbound | str, **fields: Any) -> list[ReplyEvent]:

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from bots.profile_loader import load_profiles
 from core.admin import AdminCommands, AdminContext
+from core.audience import Audience
 from core.cache import CacheSettings, SemanticCache, open_cache
 from core.engine import Engine
 from core.flags import FeatureFlags
@@ -268,7 +269,8 @@ async def test_stats_source_for_admins(h: Harness) -> None:
     admin = AdminCommands(h.flags)
     admin.add_stats(h.cache.stats)
     profile = h.engine.profiles["helpdesk"]
-    reply = await admin.handle(AdminContext("slack", "T1", "C1", "U9", True, profile), "stats")
+    reply = await admin.handle(AdminContext(platform="slack", audience=Audience(tenant="T1", user="U9", role="deployment_admin", channel="C1"),
+                                            profile=profile), "stats")
     assert "cache hits: 1" in reply.text and "cache misses: 1" in reply.text and "cache hit ratio: 50.0%" in reply.text
     assert "cache hit latency p50" in reply.text
     assert h.cache.counters["hits"] == 1 and h.cache.counters["skip:short"] == 1

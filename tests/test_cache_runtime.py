@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.admin import AdminContext
 from tests.fakes.llm_server import FakeLLM, Reply, ToolCalls
-from tests.runtime import PRIMARY, ask, final_of, running
+from tests.runtime import PRIMARY, admin_context, ask, final_of, running
 
 
 async def test_answers_that_used_tools_are_not_cached_but_plain_ones_are(tmp_path: Path,
@@ -22,6 +21,5 @@ async def test_answers_that_used_tools_are_not_cached_but_plain_ones_are(tmp_pat
         await ask(rt, "When does the office open in the morning?", channel="C")
         hit = final_of(await ask(rt, "When does the office open in the morning?", channel="D"))
         assert hit.cached and hit.text == "The office opens at nine."
-        profile = rt.profiles["helpdesk"]
-        stats = await rt.admin.handle(AdminContext("console", "T1", "A", "root", True, profile), "stats")
+        stats = await rt.admin.handle(admin_context(rt, platform="console", channel="A", user="root"), "stats")
         assert "cache hits: 1" in stats.text

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
+from core.admin import AdminCommands, AdminContext
+from core.audience import Audience
 from core.flags import FeatureFlags, FlagError
 from core.profile import BotProfile
 
@@ -26,15 +28,20 @@ async def test_channel_overrides_workspace_overrides_bot_default(redis: aioredis
     assert general["rag"].by == "U-admin" and general["rag"].at
 
 
-async def test_reset_restores_inheritance_and_everything_is_audited(redis: aioredis.Redis) -> None:
+async def test_reset_restores_inheritance_and_every_admin_change_is_audited_old_to_new(redis: aioredis.Redis) -> None:
     flags = FeatureFlags(redis)
-    await flags.set("telegram", "B1", "cache", False, by="42", channel="-100")
-    await flags.reset("telegram", "B1", "cache", by="42", channel="-100")
+    admin = AdminCommands(flags)
+    who = Audience(tenant="B1", user="42", role="chat_admin", place="group", channel="-100")
+    ctx = AdminContext(platform="telegram", audience=who, profile=PROFILE)
+    assert (await admin.handle(ctx, "disable cache")).changed
+    assert (await admin.handle(ctx, "reset cache")).changed
     state = (await flags.effective(PROFILE, "telegram", "B1", "-100"))["cache"]
     assert (state.on, state.source) == (True, "default")
     history = await flags.history("telegram", "B1")
-    assert [h["action"] for h in history] == ["reset", "disable"]
-    assert all(h["by"] == "42" and h["feature"] == "cache" for h in history)
+    assert [(h["action"], h["old"], h["new"]) for h in history] == [("reset", "off", "on"), ("disable", "on", "off")]
+    assert all(h["by"] == "42" and h["feature"] == "cache" and h["where"] == "-100" and h["at"] for h in history)
+    listed = (await admin.handle(ctx, "features")).text
+    assert "disable `cache` (channel:-100): on → off" in listed
 
 
 async def test_locked_and_unknown_features_cannot_change(redis: aioredis.Redis) -> None:

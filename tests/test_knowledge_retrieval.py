@@ -10,9 +10,11 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from core.audience import AccessSettings, resolve_audience
 from core.engine import Engine
 from core.knowledge.build import SAMPLE_DIR, Knowledge, open_knowledge
 from core.knowledge.embeddings import LocalEmbedder
+from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
 from core.models import Final, Inbound, ReplyEvent, Status
@@ -123,8 +125,15 @@ async def test_retrieval_stage_scopes_by_profile_and_channel_and_flags_empty(
     profile = _profile(top_k=3, channels={"C-HR": {"access_groups": ["hr"]}, "C-NONE": {"collections": []}})
     engine = Engine([FeaturesStage(flags), kb.stage()], seen, {"helpdesk": profile})
 
-    def msg(text: str, channel: str = "C1") -> Inbound:
-        return Inbound(platform="slack", bot="helpdesk", tenant="T1", channel=channel, user="U1", text=text)
+    options = RetrievalOptions.model_validate(profile.retrieval)
+
+    def msg(text: str, channel: str = "C1") -> Inbound:  # the audience as Slack's edge function makes it
+        grant = options.channels.get(channel)
+        who = resolve_audience(AccessSettings(), platform="slack", tenant="T1", user="U1", channel=channel,
+                               place="public_channel", bot_groups=options.access_groups,
+                               channel_groups=grant.access_groups if grant else None)
+        return Inbound(platform="slack", bot="helpdesk", tenant="T1", channel=channel, user="U1", text=text,
+                       audience=who)
 
     events = [e async for e in engine.handle(msg("What does error ERR-4031 mean?"))]
     assert isinstance(events[0], Status) and "knowledge base" in events[0].text

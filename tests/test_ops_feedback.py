@@ -14,6 +14,7 @@ from bots.commands import report
 from bots.composition import open_runtime
 from core.models import Final
 from core.prompts import PromptLibrary
+from tests.runtime import admin_context
 from tests.test_ops_support import RecordingResponder, ask, inbound, ops_settings
 
 
@@ -56,10 +57,7 @@ async def test_report_totals_equal_the_stored_feedback(tmp_path: Path, redis: ai
         expected["user0"] = "down"
         with pytest.raises(ValueError):
             await sink(finals["user1"].reply_id, "user1", "sideways", {})
-        stats = await runtime.admin.handle(
-            __import__("core.admin", fromlist=["AdminContext"]).AdminContext(
-                platform="test", tenant="T1", channel="C1", user="UADMIN", is_admin=True,
-                profile=runtime.profiles["support"]), "stats")
+        stats = await runtime.admin.handle(admin_context(runtime, bot="support"), "stats")
         ups = sum(v == "up" for v in expected.values())
         downs = len(expected) - ups
         assert f"feedback: {ups} 👍 / {downs} 👎" in stats.text

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from bots.composition import open_runtime
 from core.admin import AdminContext
 from core.models import Error, Final, Inbound
+from tests.runtime import admin_context
 from tests.test_ops_support import inbound, ops_settings
 
 
@@ -21,8 +22,7 @@ async def answer(runtime, message: Inbound) -> Final | Error:
 
 
 def admin_ctx(runtime, is_admin: bool = True, user: str = "UADMIN") -> AdminContext:
-    return AdminContext(platform="test", tenant="T1", channel="C1", user=user, is_admin=is_admin,
-                        profile=runtime.profiles["helpdesk"])
+    return admin_context(runtime, role="workspace_admin" if is_admin else "member", user=user)
 
 
 async def test_user_and_tenant_rate_limits_refuse_with_when_to_come_back(tmp_path: Path, redis: aioredis.Redis,
@@ -84,7 +84,7 @@ async def test_only_admins_change_limits_and_overrides_apply_per_tenant(tmp_path
     settings = ops_settings(tmp_path, redis, llm_server, limits={"user_per_minute": 1})
     async with open_runtime(settings) as runtime:
         denied = await runtime.admin.handle(admin_ctx(runtime, is_admin=False, user="U2"), "limit user 10")
-        assert not denied.ok and "only administrators" in denied.text
+        assert not denied.ok and "only workspace or deployment administrators" in denied.text
         assert isinstance(await answer(runtime, inbound("one")), Final)
         assert (await answer(runtime, inbound("two"))).type == "error"
         bad = await runtime.admin.handle(admin_ctx(runtime), "limit user lots")

@@ -101,3 +101,12 @@ async def test_serve_stops_its_redis_on_sigterm(tmp_path: Path) -> None:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_what_was_written_survives_a_clean_restart(tmp_path: Path) -> None:
+    from core.state.redis import open_redis
+
+    async with open_redis(None, tmp_path / "var") as client:
+        await client.set("conversation", "kept")
+    async with open_redis(None, tmp_path / "var") as client:
+        assert await client.get("conversation") == b"kept"

@@ -215,7 +215,7 @@ async def test_feedback_presses_are_stored_with_prompt_and_model(telegram_api, l
         # without a ledger, the adapter keeps presses itself, with the reply's prompt and model
         app.runtime.services.extras.pop("feedback")
         assert await app.post(telegram_api.callback_update(PRIVATE, message.message_id, up, user_id=43)) == 200
-    stored = await presses(redis, str(BOT_ID), reply_id)
+    stored = await presses(redis, "telegram", reply_id)  # the deployment tenant, never the bot id
     assert stored["43"]["value"] == "up"
     assert stored["43"]["model"] and stored["43"]["prompt_version"]
     assert len(telegram_api.calls_of("answerCallbackQuery")) == 2
@@ -371,7 +371,7 @@ async def test_escalation_posts_a_masked_note_in_the_escalation_chat(telegram_ap
         await app.post(telegram_api.callback_update(PRIVATE, proposal.message_id, confirm, user_id=42))
         await app.settle()
         assert "someone will follow up" in telegram_api.chat_messages(PRIVATE)[-1].text
-        [stored] = await app.runtime.parts["tools"].escalations.recent("telegram", str(BOT_ID))
+        [stored] = await app.runtime.parts["tools"].escalations.recent("telegram", "telegram")
     [note] = telegram_api.chat_messages(DESK)
     assert "Reason: Customer asks for a person" in note.text and "order is lost" in note.text
     assert "jane.cooper@contoso-mail.com" not in note.text and "7946" not in note.text

@@ -8,6 +8,7 @@ import sys
 from typing import TextIO
 
 from adapters.console.render import render
+from core.audience import Audience
 from core.engine import Engine
 from core.models import Action, Inbound
 
@@ -17,7 +18,8 @@ NO = {"no", "n", "cancel", "нет"}
 
 class ConsoleSession:
     def __init__(self, engine: Engine, bot: str, conversation: str, *, user: str | None = None,
-                 stdin: TextIO | None = None, out: TextIO | None = None, diag: TextIO | None = None) -> None:
+                 stdin: TextIO | None = None, out: TextIO | None = None, diag: TextIO | None = None,
+                 bot_groups: tuple[str, ...] = ()) -> None:
         self.engine = engine
         self.bot = bot
         self.conversation = conversation
@@ -27,10 +29,14 @@ class ConsoleSession:
         self.diag = diag or sys.stderr
         self.interactive = self.stdin.isatty()
         self.pending: str | None = None  # proposal id waiting for yes/no
+        self.bot_groups = bot_groups
 
     def _inbound(self, text: str, action: Action | None = None) -> Inbound:
+        # The person at the terminal runs the deployment; they read what the bot profile reads.
+        who = Audience(tenant="local", user=self.user, role="deployment_admin", place="console",
+                       channel=self.conversation, access_groups=self.bot_groups)
         return Inbound(platform="console", bot=self.bot, tenant="local", channel=self.conversation,
-                       user=self.user, text=text, action=action, is_private=True, is_admin=True)
+                       user=self.user, text=text, action=action, is_private=True, is_admin=True, audience=who)
 
     async def ask(self, line: str) -> None:
         action = None

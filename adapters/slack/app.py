@@ -5,7 +5,6 @@ Every answer is produced after the ack by `services.dispatcher` and rendered by 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,8 +19,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
+from adapters.slack.edge import SlackEdge, tenant_of
 from adapters.slack.feedback import ReplyRecords
-from adapters.slack.normalize import action_inbound, is_user_message, mentions, message_inbound, team_of
+from adapters.slack.normalize import action_inbound, is_user_message, mentions, message_inbound
 from adapters.slack.settings import SlackSettings
 from core.admin import AdminContext
 from core.dedupe import first_delivery
@@ -43,6 +43,7 @@ class SlackReceiver:
         self.client = client
         self.records = records
         self.redis = services.redis
+        self.edge = SlackEdge(settings, services.access, services.profiles[settings.bot], client, services.redis)
 
     # -- wiring
 
@@ -72,14 +73,14 @@ class SlackReceiver:
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if not is_user_message(event):
             return
-        team = team_of(body)
+        team = tenant_of(body)
         await self._follow(team, event["channel"], event.get("thread_ts") or event["ts"])
         await self._submit(body, context)
 
     async def on_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if not is_user_message(event):
             return
-        team = team_of(body)
+        team = tenant_of(body)
         if event.get("channel_type") == "im":
             await self._submit(body, context)
             return
@@ -94,7 +95,7 @@ class SlackReceiver:
         channel, thread_ts = thread.get("channel_id"), thread.get("thread_ts")
         if not channel or not thread_ts:
             return
-        await self.redis.set(key("slack", "assistant", team_of(body), channel, thread_ts), b"1",
+        await self.redis.set(key("slack", "assistant", tenant_of(body), channel, thread_ts), b"1",
                              ex=self.settings.thread_memory_s)
         prompts = [{"title": p[:75], "message": p} for p in self.settings.suggested_prompts[:4]]
         if prompts:
@@ -106,11 +107,12 @@ class SlackReceiver:
 
     async def _submit(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         event = body["event"]
-        team = team_of(body)
-        admin, locale = await self.user_facts(team, event["user"])
+        audience, locale = await self.edge.audience(body, str(event["user"]), str(event["channel"]),
+                                                    event.get("channel_type"))
+        team = audience.tenant
         assistant = bool(event.get("channel_type") == "im" and event.get("thread_ts") and await self.redis.exists(
             key("slack", "assistant", team, event["channel"], event["thread_ts"])))
-        inbound = message_inbound(body, self.settings.bot, context.bot_user_id, is_admin=admin, locale=locale,
+        inbound = message_inbound(body, self.settings.bot, context.bot_user_id, audience, locale=locale,
                                   assistant_thread=assistant)
         log.info("slack_message", event_id=body.get("event_id"), team=team, channel=inbound.channel,
                  private=inbound.is_private, assistant=assistant, chars=len(inbound.text))
@@ -123,7 +125,7 @@ class SlackReceiver:
 
     async def on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        team, user = team_of(body), str((body.get("user") or {}).get("id"))
+        team, user = tenant_of(body), str((body.get("user") or {}).get("id"))
         action_id, ref = action.get("action_id"), str(action.get("value") or "")
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
         if action_id in (blocks.FEEDBACK_UP, blocks.FEEDBACK_DOWN):
@@ -132,12 +134,12 @@ class SlackReceiver:
             log.info("slack_feedback", team=team, reply_id=ref, value=value)
             await self._ephemeral(channel, user, "Thanks for the feedback!", body)
             return
-        admin, locale = await self.user_facts(team, user)
+        audience, locale = await self.edge.audience(body, user, str(channel))
         message = body.get("message") or {}
         assistant = bool(str(channel).startswith("D") and message.get("thread_ts") and await self.redis.exists(
             key("slack", "assistant", team, str(channel), message["thread_ts"])))
         kind = "confirm" if action_id == blocks.CONFIRM else "cancel"
-        inbound = action_inbound(body, kind, ref, self.settings.bot, is_admin=admin, locale=locale,
+        inbound = action_inbound(body, kind, ref, self.settings.bot, audience, locale=locale,
                                  assistant_thread=assistant)
         owner = blocks.proposal_owner(str(action.get("block_id") or ""))
         if owner and owner != user:  # not theirs: core refuses politely; the buttons stay for the owner
@@ -166,35 +168,13 @@ class SlackReceiver:
     async def on_command(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
                          body: dict[str, Any]) -> None:
         await ack()
-        team, user, channel = team_of(body), str(command.get("user_id")), str(command.get("channel_id"))
-        admin, locale = await self.user_facts(team, user)
+        user, channel = str(command.get("user_id")), str(command.get("channel_id"))
+        audience, locale = await self.edge.audience(body, user, channel)
+        team, admin = audience.tenant, audience.is_admin
         profile = self.services.profiles[self.settings.bot]
-        ctx = AdminContext(platform="slack", tenant=team, channel=channel, user=user, is_admin=admin,
-                           profile=profile, locale=locale, command_prefix=f"{self.settings.command} ")
+        ctx = AdminContext(platform="slack", audience=audience, profile=profile, locale=locale,
+                           command_prefix=f"{self.settings.command} ")
         reply = await self.services.admin.handle(ctx, command.get("text") or "help")
         log.info("slack_admin_command", team=team, command=(command.get("text") or "help").split(" ")[0][:20],
                  admin=admin, ok=reply.ok, changed=reply.changed)
         await respond(text=reply.text, response_type="ephemeral")
-
-    # -- users
-
-    async def user_facts(self, team: str, user: str) -> tuple[bool, str | None]:
-        """(is admin, locale): workspace admins/owners (users.info) or the allow-list; cached in Redis."""
-        allowed = user in self.settings.admin_users
-        cache_key = key("slack", "user", team, user)
-        cached = await self.redis.get(cache_key) if self.settings.user_cache_s else None
-        if cached is not None:
-            facts = json.loads(cached)
-        else:
-            facts = {"admin": False, "locale": None}
-            try:
-                resp = await self.client.users_info(user=user, include_locale=True)
-                info = resp.get("user") or {}
-                facts = {"admin": bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner")),
-                         "locale": info.get("locale")}
-                if self.settings.user_cache_s:
-                    await self.redis.set(cache_key, json.dumps(facts), ex=self.settings.user_cache_s)
-            except SlackApiError as exc:  # unknown: not an admin, default locale; not cached
-                log.warning("slack_users_info_failed", error=exc.response.get("error"))
-        return allowed or bool(facts["admin"]), facts.get("locale")
-

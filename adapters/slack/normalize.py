@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.audience import Audience
 from core.models import Action, Attachment, Inbound
 
 # Message subtypes that are a person writing; everything else (edits, joins, bot posts...) is ignored.
@@ -40,14 +41,7 @@ def attachments(event: dict[str, Any]) -> tuple[Attachment, ...]:
     return tuple(found)
 
 
-def team_of(body: dict[str, Any]) -> str:
-    """The workspace the event belongs to: the tenant."""
-    event = body.get("event") or {}
-    team = body.get("team_id") or (body.get("team") or {}).get("id") or event.get("team") or body.get("enterprise_id")
-    return str(team or "unknown")
-
-
-def message_inbound(body: dict[str, Any], bot: str, bot_user_id: str | None, *, is_admin: bool = False,
+def message_inbound(body: dict[str, Any], bot: str, bot_user_id: str | None, audience: Audience, *,
                     locale: str | None = None, assistant_thread: bool = False) -> Inbound:
     """A DM, an @mention or a thread follow-up as an Inbound.
 
@@ -59,21 +53,22 @@ def message_inbound(body: dict[str, Any], bot: str, bot_user_id: str | None, *, 
     thread_ts = event.get("thread_ts")
     reply_ts = thread_ts or event["ts"]
     return Inbound(
-        platform="slack", bot=bot, tenant=team_of(body), channel=str(event["channel"]),
+        platform="slack", bot=bot, tenant=audience.tenant, channel=str(event["channel"]),
         thread=(thread_ts if assistant_thread else None) if private else reply_ts,
         user=str(event["user"]), text=strip_mention(event.get("text", ""), bot_user_id),
         message_id=str(body.get("event_id") or f"{event['channel']}:{event['ts']}"),
-        attachments=attachments(event), is_admin=is_admin, is_private=private, locale=locale,
+        attachments=attachments(event), is_admin=audience.is_admin, is_private=private, locale=locale,
+        audience=audience,
         extras={
             "reply_ts": reply_ts, "ts": event["ts"], "event_id": body.get("event_id"),
             "channel_type": event.get("channel_type") or "channel",
-            "user_team": event.get("user_team") or event.get("team") or team_of(body),
+            "user_team": event.get("user_team") or event.get("team") or audience.tenant,
             "assistant": bool(private and assistant_thread),
         },
     )
 
 
-def action_inbound(body: dict[str, Any], kind: str, ref: str, bot: str, *, is_admin: bool = False,
+def action_inbound(body: dict[str, Any], kind: str, ref: str, bot: str, audience: Audience, *,
                    locale: str | None = None, assistant_thread: bool = False) -> Inbound:
     """A Confirm/Cancel press as an Inbound carrying an Action, answered in the same thread."""
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
@@ -82,10 +77,10 @@ def action_inbound(body: dict[str, Any], kind: str, ref: str, bot: str, *, is_ad
     private = str(channel or "").startswith("D")
     user = body.get("user") or {}
     return Inbound(
-        platform="slack", bot=bot, tenant=team_of(body), channel=str(channel),
+        platform="slack", bot=bot, tenant=audience.tenant, channel=str(channel),
         thread=(message.get("thread_ts") if assistant_thread else None) if private else reply_ts,
         user=str(user.get("id")), action=Action(kind=kind, ref=ref),  # type: ignore[arg-type]
-        is_admin=is_admin, is_private=private, locale=locale,
-        extras={"reply_ts": reply_ts, "user_team": user.get("team_id") or team_of(body),
+        is_admin=audience.is_admin, is_private=private, locale=locale, audience=audience,
+        extras={"reply_ts": reply_ts, "user_team": user.get("team_id") or audience.tenant,
                 "assistant": bool(private and assistant_thread)},
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import structlog
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeChat, BotCommandScopeDefault
 
 from adapters.telegram.settings import TelegramSettings
@@ -25,20 +24,6 @@ ADMIN_MENU = [
 
 def in_allow_list(settings: TelegramSettings, user_id: int | None) -> bool:
     return user_id is not None and str(user_id) in {u.strip() for u in settings.admin_users}
-
-
-async def is_admin(bot: Bot, settings: TelegramSettings, chat_id: int, chat_type: str, user_id: int | None) -> bool:
-    """Allow-listed users everywhere; in groups also the chat's administrators (asked live via getChatMember)."""
-    if in_allow_list(settings, user_id):
-        return True
-    if user_id is None or chat_type == "private":
-        return False
-    try:
-        member = await bot.get_chat_member(chat_id=chat_id, user_id=user_id)
-    except TelegramAPIError as exc:
-        log.warning("telegram_admin_check_failed", error=type(exc).__name__, chat_id=chat_id)
-        return False
-    return member.status in ("creator", "administrator")
 
 
 async def publish_menus(bot: Bot, settings: TelegramSettings) -> None:

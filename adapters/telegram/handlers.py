@@ -16,7 +16,8 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message, ReplyParameters
 from aiogram.utils.chat_action import ChatActionSender
 
-from adapters.telegram.admin import ADMIN_COMMANDS, in_allow_list, is_admin
+from adapters.telegram.admin import ADMIN_COMMANDS
+from adapters.telegram.edge import audience_of
 from adapters.telegram.feedback import store_press
 from adapters.telegram.filters import Addressed
 from adapters.telegram.format import escape, to_html
@@ -26,6 +27,7 @@ from adapters.telegram.media import MediaTooLarge, describe_image, download, tra
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.streamer import is_parse_error
 from core.admin import AdminContext
+from core.audience import Audience
 from core.models import Action, Attachment
 from core.services import Services
 from core.texts import text
@@ -52,6 +54,13 @@ def locale_of(message: Message) -> str | None:
     return message.from_user.language_code if message.from_user else None
 
 
+async def audience_for(message: Message, bot: Bot, services: Services, tg: TelegramSettings,
+                       ask_chat_admin: bool = False) -> Audience:
+    return await audience_of(bot, tg, services.access, services.profiles[tg.bot], message.chat,
+                             message.from_user.id if message.from_user else None,
+                             topic=bool(message.is_topic_message), ask_chat_admin=ask_chat_admin)
+
+
 def build_router() -> Router:
     router = Router(name="deskmate")
     router.message.filter(F.from_user, ~F.from_user.is_bot)  # bots (including ourselves) are never answered
@@ -63,16 +72,13 @@ def build_router() -> Router:
     @router.message(Command(*ADMIN_COMMANDS))
     async def on_admin(message: Message, command: CommandObject, bot: Bot, services: Services,
                        tg: TelegramSettings) -> None:
-        user_id = message.from_user.id if message.from_user else None
-        admin = await is_admin(bot, tg, message.chat.id, message.chat.type, user_id)
-        log.info("telegram_admin_command", command=command.command, admin=admin, chat_id=message.chat.id,
-                 user_id=user_id)
-        if not admin:
+        audience = await audience_for(message, bot, services, tg, ask_chat_admin=True)
+        log.info("telegram_admin_command", command=command.command, role=audience.role, chat_id=message.chat.id)
+        if not audience.is_admin:
             key = "telegram_help" if command.command == "help" else "not_admin"
             await say(bot, message, text(key, locale_of(message)))
             return
-        ctx = AdminContext(platform="telegram", tenant=str(bot.id), channel=str(message.chat.id),
-                           user=str(user_id), is_admin=True, profile=services.profiles[tg.bot],
+        ctx = AdminContext(platform="telegram", audience=audience, profile=services.profiles[tg.bot],
                            locale=locale_of(message), command_prefix="/")
         reply = await services.admin.handle(ctx, f"{command.command} {command.args or ''}")
         await say(bot, message, reply.text, flavor="mrkdwn")
@@ -81,13 +87,13 @@ def build_router() -> Router:
     async def on_message(message: Message, question: str, bot: Bot, services: Services,
                          tg: TelegramSettings) -> None:
         locale = locale_of(message)
-        admin = in_allow_list(tg, message.from_user.id if message.from_user else None)
+        audience = await audience_for(message, bot, services, tg)
         if message.voice or message.audio:
-            await _voice(message, question, bot, services, tg, admin)
+            await _voice(message, question, bot, services, tg, audience)
         elif message.photo:
-            await _photo(message, question, bot, services, tg, admin)
+            await _photo(message, question, bot, services, tg, audience)
         elif message.text is not None:
-            await services.dispatcher.submit(from_message(bot, tg, message, question, is_admin=admin))
+            await services.dispatcher.submit(from_message(bot, tg, message, question, audience))
         else:
             log.info("telegram_unsupported_content", content_type=message.content_type, chat_id=message.chat.id)
             await say(bot, message, text("telegram_other_unsupported", locale))
@@ -97,13 +103,18 @@ def build_router() -> Router:
                         tg: TelegramSettings) -> None:
         locale = query.from_user.language_code
         if callback_data.action in ("up", "down"):
-            await store_press(services, str(bot.id), callback_data.ref, str(query.from_user.id), callback_data.action)
+            await store_press(services, services.access.telegram_tenant, callback_data.ref, str(query.from_user.id),
+                              callback_data.action)
             log.info("telegram_feedback", reply_id=callback_data.ref, value=callback_data.action)
             await query.answer(text("telegram_feedback_thanks", locale))
             return
         action = Action(kind=ACTION_KINDS[callback_data.action], ref=callback_data.ref)  # type: ignore[arg-type]
-        inbound = from_callback(bot, tg, query, action, is_admin=in_allow_list(tg, query.from_user.id))
         await query.answer()
+        if not isinstance(query.message, Message):
+            return
+        audience = await audience_of(bot, tg, services.access, services.profiles[tg.bot], query.message.chat,
+                                     query.from_user.id, topic=bool(query.message.is_topic_message))
+        inbound = from_callback(bot, tg, query, action, audience)
         if inbound is None:
             return
         if callback_data.owner and callback_data.owner != str(query.from_user.id):
@@ -124,7 +135,7 @@ def build_router() -> Router:
 
 
 async def _voice(message: Message, question: str, bot: Bot, services: Services, tg: TelegramSettings,
-                 admin: bool) -> None:
+                 audience: Audience) -> None:
     locale = locale_of(message)
     media = message.voice or message.audio
     assert media is not None
@@ -145,11 +156,11 @@ async def _voice(message: Message, question: str, bot: Bot, services: Services, 
     attachment = Attachment(kind="voice" if message.voice else "audio", ref=media.file_id,
                             mime_type=media.mime_type, size=media.file_size)
     body = f"{question}\n\n{transcript}" if question else transcript
-    await services.dispatcher.submit(from_message(bot, tg, message, body, (attachment,), is_admin=admin))
+    await services.dispatcher.submit(from_message(bot, tg, message, body, audience, (attachment,)))
 
 
 async def _photo(message: Message, question: str, bot: Bot, services: Services, tg: TelegramSettings,
-                 admin: bool) -> None:
+                 audience: Audience) -> None:
     locale = locale_of(message)
     photo = (message.photo or [])[-1]  # the largest size
     if not tg.vision_model:
@@ -165,7 +176,7 @@ async def _photo(message: Message, question: str, bot: Bot, services: Services, 
     attachment = Attachment(kind="photo", ref=photo.file_id, mime_type="image/jpeg", size=photo.file_size)
     seen = f"[The customer sent a photo. What it shows: {description}]"
     body = f"{question}\n\n{seen}" if question else seen
-    await services.dispatcher.submit(from_message(bot, tg, message, body, (attachment,), is_admin=admin))
+    await services.dispatcher.submit(from_message(bot, tg, message, body, audience, (attachment,)))
 
 
 async def _media_to_text(bot: Bot, message: Message, tg: TelegramSettings, file_id: str, size: int | None,

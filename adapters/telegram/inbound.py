@@ -6,6 +6,7 @@ from aiogram import Bot
 from aiogram.types import CallbackQuery, Chat, Message, User
 
 from adapters.telegram.settings import TelegramSettings
+from core.audience import Audience
 from core.models import Action, Attachment, Inbound
 
 
@@ -18,29 +19,30 @@ def _extras(bot: Bot, chat: Chat, thread: int | None, reply_to: int | None) -> d
     return {"chat_id": chat.id, "chat_type": chat.type, "thread_id": thread, "reply_to": reply_to, "bot_id": bot.id}
 
 
-def from_message(bot: Bot, settings: TelegramSettings, message: Message, text: str,
-                 attachments: tuple[Attachment, ...] = (), is_admin: bool = False) -> Inbound:
+def from_message(bot: Bot, settings: TelegramSettings, message: Message, text: str, audience: Audience,
+                 attachments: tuple[Attachment, ...] = ()) -> Inbound:
     user: User | None = message.from_user
     thread = conversation_thread(message)
     return Inbound(
-        platform="telegram", bot=settings.bot, tenant=str(bot.id), channel=str(message.chat.id),
+        platform="telegram", bot=settings.bot, tenant=audience.tenant, channel=str(message.chat.id),
         thread=str(thread) if thread else None, user=str(user.id) if user else str(message.chat.id),
         text=text, message_id=f"{message.chat.id}:{message.message_id}", attachments=attachments,
-        is_admin=is_admin, is_private=message.chat.type == "private",
+        is_admin=audience.is_admin, is_private=message.chat.type == "private", audience=audience,
         locale=user.language_code if user else None,
         extras=_extras(bot, message.chat, thread, message.message_id),
     )
 
 
 def from_callback(bot: Bot, settings: TelegramSettings, query: CallbackQuery, action: Action,
-                  is_admin: bool = False) -> Inbound | None:
+                  audience: Audience) -> Inbound | None:
     message = query.message
     if message is None:
         return None
     thread = message.message_thread_id if isinstance(message, Message) and message.is_topic_message else None
     return Inbound(
-        platform="telegram", bot=settings.bot, tenant=str(bot.id), channel=str(message.chat.id),
+        platform="telegram", bot=settings.bot, tenant=audience.tenant, channel=str(message.chat.id),
         thread=str(thread) if thread else None, user=str(query.from_user.id), action=action,
-        message_id=f"cb:{query.id}", is_admin=is_admin, is_private=message.chat.type == "private",
+        message_id=f"cb:{query.id}", is_admin=audience.is_admin, is_private=message.chat.type == "private",
+        audience=audience,
         locale=query.from_user.language_code, extras=_extras(bot, message.chat, thread, message.message_id),
     )

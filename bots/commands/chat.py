@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console.session import ConsoleSession
     from bots.composition import open_runtime
+    from core.knowledge.options import RetrievalOptions
     from core.log import configure_logging
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -43,7 +44,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             mode = "model " + settings.llm.chain()[0].model if settings.llm.chain() else "no model: retrieval-only"
             print(f"Deskmate ({args.bot}, {mode}); conversation {conversation} "
                   f"(resume with --conversation {conversation}).", file=sys.stderr)
-            return await ConsoleSession(runtime.engine, args.bot, conversation).run()
+            options = RetrievalOptions.model_validate(runtime.profiles[args.bot].retrieval)
+            return await ConsoleSession(runtime.engine, args.bot, conversation,
+                                        bot_groups=tuple(options.access_groups)).run()
     finally:
         if log_stream is not None:
             log_stream.close()

@@ -23,15 +23,15 @@ log = structlog.get_logger("deskmate.retrieval")
 
 
 def scope_for(turn: Turn, options: RetrievalOptions) -> tuple[tuple[str, ...], Scope]:
-    """Collections and scope for this conversation: the bot profile, narrowed by the channel's entry."""
+    """Collections (the bot profile's, narrowed by the channel's entry) and the scope: the access groups are the
+    audience's (core/audience.py), decided at the edge: never widened here."""
     channel = options.channels.get(turn.inbound.channel)
     collections = turn.profile.collections
-    groups = options.access_groups
-    if channel is not None:
-        collections = channel.collections if channel.collections is not None else collections
-        groups = channel.access_groups if channel.access_groups is not None else groups
+    if channel is not None and channel.collections is not None:
+        collections = channel.collections
+    audience = turn.inbound.audience
     since = time.time() - options.max_age_days * 86_400 if options.max_age_days else None
-    return tuple(collections), Scope(tenant=turn.inbound.tenant, access_groups=tuple(groups),
+    return tuple(collections), Scope(tenant=audience.tenant, access_groups=audience.access_groups,
                                      tags=dict(options.tags), updated_since=since)
 
 

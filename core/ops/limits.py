@@ -198,10 +198,16 @@ class Limits:
             lines.append(f"Change one with `{p}limit <{'|'.join(OVERRIDES)}> <number>` (0 = no limit), "
                          f"or `{p}limit reset`.")
             return AdminReply("\n".join(lines))
+        before = await self.effective(ctx.platform, ctx.tenant)
         if args[0].lower() == "reset":
             await self.reset_overrides(ctx.platform, ctx.tenant)
             log.info("limits_reset", platform=ctx.platform, tenant=ctx.tenant, by=ctx.user)
-            return AdminReply("Limits here are back to the deployment's defaults.", changed=True)
+            after = await self.effective(ctx.platform, ctx.tenant)
+            changes = {f: (getattr(before, f), getattr(after, f)) for f, _, _ in OVERRIDES.values()}
+            return AdminReply("Limits here are back to the deployment's defaults.", changed=True, audit={
+                "action": "limit reset", "limit": "all", "scope": "workspace",
+                "old": ", ".join(f"{f}={_or_none(o)}" for f, (o, _) in changes.items()),
+                "new": ", ".join(f"{f}={_or_none(n)}" for f, (_, n) in changes.items())})
         word = args[0].lower()
         if word not in OVERRIDES or len(args) != 2:
             return AdminReply(f"Usage: `{p}limit <{'|'.join(OVERRIDES)}> <number>` or `{p}limit reset`.", ok=False)
@@ -214,7 +220,9 @@ class Limits:
             return AdminReply("A limit can't be negative (0 means no limit).", ok=False)
         await self.set_override(ctx.platform, ctx.tenant, field_name, value)
         log.info("limit_set", platform=ctx.platform, tenant=ctx.tenant, limit=field_name, value=value, by=ctx.user)
-        return AdminReply(f"Limit set: {_or_none(value)} {label}.", changed=True)
+        return AdminReply(f"Limit set: {_or_none(value)} {label}.", changed=True, audit={
+            "action": "limit", "limit": field_name, "scope": "workspace",
+            "old": _or_none(getattr(before, field_name)), "new": _or_none(value)})
 
 
 def _usage(raw: dict[bytes, bytes]) -> dict[str, Any]:

@@ -69,7 +69,7 @@ class EmbeddedRedis:
             "--unixsocketperm", "700",
             "--dir", str(self.data_dir),
             "--dbfilename", "redis.rdb",
-            "--save", "60 1",  # a snapshot a minute when anything changed, and one at shutdown
+            "--save", "60", "1",  # a snapshot a minute when anything changed, and one at shutdown
             "--daemonize", "no",
             "--logfile", str(self.data_dir / "redis.log"),
             "--protected-mode", "yes",
