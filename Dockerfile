@@ -5,6 +5,9 @@
 # machine without an image registry, `make image` builds a local base from Debian's packages (deploy/base-image.sh).
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
+# Where the package index is reached through a TLS-inspecting proxy: that proxy's CA bundle, mounted at build time
+# (pip reads PIP_CERT; nothing of it stays in the image).
+ARG PIP_CERT
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

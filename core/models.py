@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -78,6 +79,21 @@ class Citation(Frozen):
     section: str = ""
     url: str = ""  # link or file path
     snippet: str = ""
+    number: int = 0  # the [n] the answer text uses for it; 0 = numbered by position in the source list
+
+
+def numbered(citations: Sequence[Citation]) -> list[tuple[int, Citation]]:
+    """The source list as every adapter shows it: each source once, under the number the answer's [n] marks use,
+    so "[3] … [1]" in the text lists [3] and [1], never a renumbering."""
+    seen: set[tuple[str, str, str]] = set()
+    out: list[tuple[int, Citation]] = []
+    for position, c in enumerate(citations, start=1):
+        ident = (c.source_id, c.section, c.url)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        out.append((c.number or position, c))
+    return out
 
 
 class Usage(Frozen):

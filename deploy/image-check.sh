@@ -35,8 +35,15 @@ if [ -z "${BASE_IMAGE:-}" ]; then
   fi
 fi
 
+# pip on this machine may trust a local CA (a TLS-inspecting proxy in front of the index): lend it to the build.
+cert=${PIP_CERT:-$(python3 -m pip config list 2>/dev/null | sed -n "s/^global\.cert='\(.*\)'$/\1/p" | head -n 1)}
+cert_args=()
+if [ -n "$cert" ] && [ -f "$cert" ]; then
+  cert_args=(--volume "$cert:/run/deskmate-build-ca.crt:ro" --build-arg PIP_CERT=/run/deskmate-build-ca.crt)
+fi
+
 echo "== build $TAG on $BASE_IMAGE"
-$B bud --quiet --isolation chroot --layers --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$TAG" . >/dev/null
+$B bud --quiet --isolation chroot --layers --build-arg BASE_IMAGE="$BASE_IMAGE" "${cert_args[@]}" -t "$TAG" . >/dev/null
 
 ctr=$($B from "$TAG")
 trap '$B rm "$ctr" >/dev/null 2>&1 || true' EXIT

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from core.audience import AccessSettings, resolve_audience
 from core.engine import Engine
-from core.knowledge.build import SAMPLE_DIR, Knowledge, open_knowledge
+from core.knowledge.build import SAMPLE_DIR, SAMPLE_PUBLIC_DIR, Knowledge, open_knowledge
 from core.knowledge.embeddings import LocalEmbedder
 from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
@@ -58,7 +58,8 @@ async def test_passages_carry_correct_citations(kb: Knowledge) -> None:
     citation = top.citation()
     assert (citation.title, citation.section, citation.url) == (top.title, top.section, top.url)
 
-    sku = await kb.searcher.search("What is the warranty of DM-MAX-300?", ["company"], Scope("T1"))
+    await kb.ingest([str(SAMPLE_PUBLIC_DIR)], "public")
+    sku = await kb.searcher.search("What is the warranty of DM-MAX-300?", ["public"], Scope("T1"))
     assert sku[0].title.startswith("DeskMate Hub") and "DM-MAX-300" in sku[0].text and "3 years" in sku[0].text
 
 

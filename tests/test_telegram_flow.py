@@ -227,7 +227,7 @@ async def test_admin_commands_only_for_admins(telegram_api, llm_server, redis, m
         flags, profile = app.runtime.flags, app.runtime.profiles["support"]
 
         async def cache_on() -> bool:
-            return (await flags.effective(profile, "telegram", str(BOT_ID), str(GROUP)))["cache"].on
+            return (await flags.effective(profile, "telegram", "telegram", str(GROUP)))["cache"].on
 
         await app.post(telegram_api.message_update(GROUP, "/disable cache", user_id=42,
                                                    entities=[{"type": "bot_command", "offset": 0, "length": 8}]))
@@ -243,7 +243,7 @@ async def test_admin_commands_only_for_admins(telegram_api, llm_server, redis, m
         assert "cache" in telegram_api.chat_messages(GROUP)[-1].text and "off" in telegram_api.chat_messages(
             GROUP)[-1].text
         assert not await cache_on()
-        history = await flags.history("telegram", str(BOT_ID), limit=1)
+        history = await flags.history("telegram", "telegram", limit=1)
         assert history[0]["by"] == "77"
 
         await app.post(telegram_api.message_update(PRIVATE, "/features", user_id=ADMIN_ID,

@@ -6,7 +6,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from core.models import CitationEvent, Error, Final, NeedsConfirmation, ReplyEvent, Status, TextDelta, ToolResult
+from core.models import (
+    Citation,
+    CitationEvent,
+    Error,
+    Final,
+    NeedsConfirmation,
+    ReplyEvent,
+    Status,
+    TextDelta,
+    ToolResult,
+    numbered,
+)
 
 
 @dataclass
@@ -19,7 +30,7 @@ class ConsoleOutcome:
 async def render(events: AsyncIterator[ReplyEvent], out: TextIO, diag: TextIO) -> ConsoleOutcome:
     """Answers go to `out`; status lines and diagnostics to `diag`. Consumes the stream to the end."""
     outcome = ConsoleOutcome()
-    citations: list[str] = []
+    citations: list[Citation] = []
     wrote_text = False
     async for event in events:
         if isinstance(event, TextDelta):
@@ -30,9 +41,7 @@ async def render(events: AsyncIterator[ReplyEvent], out: TextIO, diag: TextIO) -
             diag.write(f"[{event.text}]\n")
             diag.flush()
         elif isinstance(event, CitationEvent):
-            c = event.citation
-            label = " — ".join(p for p in (c.title, c.section) if p) or c.source_id
-            citations.append(f"{label}" + (f" ({c.url})" if c.url else ""))
+            citations.append(event.citation)
         elif isinstance(event, ToolResult):
             diag.write(f"[tool {event.name}: {'ok' if event.ok else 'failed'}]\n")
         elif isinstance(event, NeedsConfirmation):
@@ -46,8 +55,13 @@ async def render(events: AsyncIterator[ReplyEvent], out: TextIO, diag: TextIO) -
     if wrote_text:
         out.write("\n")
     if citations:
-        out.write("Sources:\n" + "".join(f"  [{n}] {c}\n" for n, c in enumerate(citations, start=1)))
+        out.write("Sources:\n" + "".join(f"  [{n}] {_label(c)}\n" for n, c in numbered(citations)))
     if outcome.proposal is not None:
         out.write(f"{outcome.proposal.summary}\nConfirm? Reply `yes` to confirm or `no` to cancel.\n")
     out.flush()
     return outcome
+
+
+def _label(c: Citation) -> str:
+    label = " — ".join(p for p in (c.title, c.section) if p) or c.source_id
+    return label + (f" ({c.url})" if c.url else "")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from adapters.slack.mrkdwn import escape, link
-from core.models import Citation
+from core.models import Citation, numbered
 
 FEEDBACK_UP = "deskmate_feedback_up"
 FEEDBACK_DOWN = "deskmate_feedback_down"
@@ -21,7 +21,7 @@ def sources(citations: Sequence[Citation]) -> list[dict[str, Any]]:
     if not citations:
         return []
     parts: list[str] = []
-    for n, c in enumerate(_unique(citations), start=1):
+    for n, c in numbered(citations):
         label = " — ".join(p for p in (c.title, c.section) if p) or c.source_id
         shown = link(c.url, label) if c.url.startswith(("http://", "https://")) else escape(label)
         parts.append(f"[{n}] {shown}")
@@ -77,13 +77,3 @@ def split_text(text: str, limit: int) -> list[str]:
         text = text[cut:]
     parts.append(text)
     return parts
-
-
-def _unique(citations: Sequence[Citation]) -> list[Citation]:
-    seen: set[tuple[str, str]] = set()
-    out: list[Citation] = []
-    for c in citations:
-        if (c.source_id, c.section) not in seen:
-            seen.add((c.source_id, c.section))
-            out.append(c)
-    return out

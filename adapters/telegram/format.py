@@ -10,7 +10,7 @@ import html
 import re
 from collections.abc import Sequence
 
-from core.models import Citation
+from core.models import Citation, numbered
 
 MAX_CHARS = 4096  # Telegram's limit per message, counted after entities parsing (visible characters)
 SPLIT_AT = 4000  # where we cut: leaves room for UTF-16 surrogate pairs (emoji count twice) and the sources
@@ -95,21 +95,17 @@ def split_text(text: str, limit: int = SPLIT_AT) -> list[str]:
 
 def citations_footer(citations: Sequence[Citation], heading: str = "Sources") -> tuple[str, str]:
     """(html, plain) lines listing the sources, links where a URL is known; ("", "") when there are none."""
-    seen: set[tuple[str, str]] = set()
+    listed = numbered(citations)
     html_lines, plain_lines = [f"<b>{escape(heading)}:</b>"], [f"{heading}:"]
-    for c in citations:
+    for n, c in listed:
         label = " — ".join(p for p in (c.title, c.section) if p) or c.source_id
-        if (label, c.url) in seen:
-            continue
-        seen.add((label, c.url))
-        n = len(seen)
         if c.url.startswith(("http://", "https://")):
             html_lines.append(f'{n}. <a href="{html.escape(c.url)}">{escape(label)}</a>')
             plain_lines.append(f"{n}. {label} ({c.url})")
         else:
             html_lines.append(f"{n}. {escape(label)}")
             plain_lines.append(f"{n}. {label}")
-    if not seen:
+    if not listed:
         return "", ""
     return "\n".join(html_lines), "\n".join(plain_lines)
 

@@ -23,7 +23,14 @@ from core.knowledge.store import PREFIX, SHARED, Store, open_client
 
 log = structlog.get_logger("deskmate.knowledge")
 
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "bots" / "sample_kb"
+SAMPLE_ROOT = Path(__file__).resolve().parents[2] / "bots" / "sample_kb"
+SAMPLE_DIR = SAMPLE_ROOT / "company"  # internal: employees' IT and HR documents
+SAMPLE_PUBLIC_DIR = SAMPLE_ROOT / "public"  # customer-facing: what the support bot reads
+# The bundled sample knowledge base, per collection: (folder, access group). "company-hr" is HR-only.
+SAMPLES: dict[str, tuple[tuple[Path, str], ...]] = {
+    "company": ((SAMPLE_DIR, SHARED), (SAMPLE_ROOT / "company-hr", "hr")),
+    "public": ((SAMPLE_PUBLIC_DIR, SHARED),),
+}
 
 
 @dataclass(frozen=True)
@@ -58,12 +65,18 @@ class Knowledge:
         return await self.store.kb_version(tenant, collections, self.embedder.model_id)
 
     async def ensure_sample(self, collection: str) -> IngestReport | None:
-        """Ingest bots/sample_kb/ into `collection` if it is empty, so a first chat has something to answer from."""
+        """Ingest the bundled sample documents of `collection` (bots/sample_kb/, see SAMPLES) if it is empty, so a
+        first chat has something to answer from. A collection with no sample stays as it is."""
+        if collection not in SAMPLES:
+            return None
         coll = await self.store.get(collection)
         if coll is not None and await asyncio.to_thread(coll.count) > 0:
             return None
-        report = await self.ingest([str(SAMPLE_DIR)], collection)
-        log.info("sample_kb_ingested", collection=collection, chunks=report.chunks)
+        report: IngestReport | None = None
+        for folder, access in SAMPLES[collection]:
+            report = await self.ingest([str(folder)], collection, access_group=access)
+            log.info("sample_kb_ingested", collection=collection, folder=folder.name, access=access,
+                     chunks=report.chunks)
         return report
 
     async def collections(self) -> list[str]:

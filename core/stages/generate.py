@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any, Protocol
 
 import structlog
@@ -16,6 +17,7 @@ from core.errors import ModelUnavailable
 from core.llm.types import Completion, Gateway, TextChunk, ToolCallRequest
 from core.models import Citation, CitationEvent, Final, ReplyEvent, TextDelta
 from core.prompts import PromptLibrary
+from core.stages.leak import PromptGuard
 from core.texts import text
 from core.turn import Turn
 
@@ -81,18 +83,30 @@ class GenerateStage:
         streaming = turn.flags.get("streaming", True)
         answer: list[str] = []
         specs = self.tools.specs(turn) if self.tools else []
+        guard = PromptGuard.for_prompt(messages[0]["content"], specs)  # the instructions stay private
         rounds = self.tools.max_rounds if self.tools else 0
         try:
             for round_no in range(rounds + 1):
                 completion: Completion | None = None
                 offer = specs if specs and round_no < rounds else None
-                async for item in self.gateway.stream(messages, tools=offer, request_id=turn.reply_id):
-                    if isinstance(item, TextChunk):
-                        answer.append(item.text)
-                        if streaming:
-                            yield TextDelta(text=item.text)
-                    else:
-                        completion = item
+                async with aclosing(self.gateway.stream(messages, tools=offer, request_id=turn.reply_id)) as stream:
+                    async for item in stream:
+                        if isinstance(item, TextChunk):
+                            if not guard.admit(item.text):
+                                break  # closing the stream ends the model call: no more tokens are billed
+                            answer.append(item.text)
+                            if streaming:
+                                yield TextDelta(text=item.text)
+                        else:
+                            completion = item
+                if guard.leaked:
+                    turn.facts["prompt_leak_blocked"] = True
+                    log.warning("prompt_leak_blocked", request_id=turn.reply_id)
+                    refusal = ("\n\n" if answer else "") + text("instructions_private", turn.language)
+                    answer.append(refusal)
+                    if streaming:
+                        yield TextDelta(text=refusal)
+                    break
                 if completion is None:
                     raise ModelUnavailable("the model stream ended without a completion")
                 turn.model = completion.model
@@ -140,7 +154,7 @@ class GenerateStage:
             n = int(match.group(1))
             if 1 <= n <= len(turn.passages) and n not in seen:
                 seen.append(n)
-        return [turn.passages[n - 1].citation() for n in seen]
+        return [turn.passages[n - 1].citation().model_copy(update={"number": n}) for n in seen]
 
     def _final(self, turn: Turn, answer: str, citations: Sequence[Citation]) -> Final:
         turn.citations = list(citations)
@@ -171,7 +185,7 @@ class GenerateStage:
         if reason == "models_failed" and not health.ok and turn.inbound.audience.is_admin:
             body += "\n\n" + text("admin_model_problem", turn.language, problem=health.summary())
         yield TextDelta(text=body)
-        citations = [p.citation() for p in passages]
+        citations = [p.citation().model_copy(update={"number": n}) for n, p in enumerate(passages, start=1)]
         for citation in citations:
             yield CitationEvent(citation=citation)
         yield self._final(turn, body, citations)
