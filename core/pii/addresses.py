@@ -33,26 +33,29 @@ _PARTICLE = r"(?:de|du|des|la|le|l'|del|della|di|da|van|von|der|den|het|'t|St\.?
 # only extend one.
 COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in (
     # Russian
-    ("street", rf"(?<![А-ЯЁа-яё])(?i:{_RU_TYPE})(?:\.\s?|\s){_RU_ANY}(?:\s{_RU_ANY}){{0,2}}?(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?(?![\w])"),
+    ("street", rf"(?<![А-ЯЁа-яё])(?i:{_RU_TYPE})(?:\.\s?|\s){_RU_ANY}(?:\s{_RU_ANY}){{0,2}}?"
+               rf"(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?(?![\w])"),
     ("street", rf"(?:{_RU_UP}|\d{{1,2}}-?(?:я|й|го))(?:\s{_RU_UP})?\s(?i:проспект|пр-т|шоссе|ш\.|набережная|наб\.|"
                rf"бульвар|б-р|переулок|пер\.|проезд|улица|ул\.|площадь|линия|тракт)(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?"),
-    ("unit", rf"(?i:д|дом|кв|квартира|корп|корпус|стр|строение|оф|офис|помещение|пом|лит|литера|подъезд|под|этаж|эт)"
-             rf"\.?\s?(?:№\s?)?\d{{1,4}}[А-ЯЁа-яёA-Za-z]?(?:[/\-]\d{{1,4}})?(?![\w])"),
+    ("unit", r"(?i:д|дом|кв|квартира|корп|корпус|стр|строение|оф|офис|помещение|пом|лит|литера|подъезд|под|этаж|эт)"
+             r"\.?\s?(?:№\s?)?\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:[/\-]\d{1,4})?(?![\w])"),
     ("unit", r"(?<![\w])к\.?\s?\d{1,2}(?![\w.,]\d)"),
     ("place", rf"(?i:г|гор|пос|п|с|дер|д|пгт|рп)\.\s?{_RU_UP}(?:[\s-]{_RU_UP})?"),
     ("place", rf"{_RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|(?i:респ)\.\s?{_RU_UP}"),
     ("place", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
     ("name", rf"{_RU_UP}(?:[\s-]{_RU_UP})?(?:\s{_NUM}(?![\d.,:]\d))?"),
     # English / European
-    ("street", rf"\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s(?:(?:{_LAT_UP}|\d{{1,3}}(?:st|nd|rd|th))\s){{1,4}}{_EN_TYPE}\b\.?"
+    ("street", rf"\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s(?:(?:{_LAT_UP}|\d{{1,3}}(?:st|nd|rd|th))\s){{1,4}}"
+               rf"{_EN_TYPE}\b\.?"
                r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"),
     ("street", rf"(?:{_LAT_UP}\s(?:{_PARTICLE}\s)*)?[A-ZÀ-Ýa-zà-ÿ]+{_EU_SUFFIX}(?:\s{_NUM})?"),
-    ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*{_LAT_UP}(?:\s(?:{_PARTICLE}\s)*{_LAT_UP})"
-               rf"{{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
-    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|fl|floor|room|rm|bldg|building|piso|étage|etage)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b"
-             r"|#\s?\d{1,4}[A-Za-z]?\b|\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
+    ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*{_LAT_UP}"
+               rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
+    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|fl|floor|room|rm|bldg|building|piso|étage|etage)\.?\s?#?\s?"
+             r"\d{1,4}[A-Za-z]?\b|#\s?\d{1,4}[A-Za-z]?\b|\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
     ("place", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT)\s\d{4}\b"),
-    ("place", r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b[A-Z]\d[A-Z]\s\d[A-Z]\d\b|\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),
+    ("place", r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
+    ("place", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
     ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"),
     ("name", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
     ("number", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import warnings
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
@@ -36,7 +36,7 @@ _COMMON = frozenset({
 class NatashaPersonRecognizer(LocalRecognizer):
     """PERSON in Cyrillic text: natasha NER spans + dictionary names, joined into one span per person."""
 
-    ENTITIES = ["PERSON"]
+    ENTITIES: ClassVar[list[str]] = ["PERSON"]
 
     def __init__(self, supported_language: str) -> None:
         self._models: tuple[Any, Any, Any] | None = None

@@ -116,7 +116,7 @@ class RuSnilsRecognizer(PatternRecognizer):
         return None if control == d[9] * 10 + d[10] else False
 
 
-_VERSION_BEFORE = re.compile(r"(?:version|ver\.?|v\.?|firmware|build|release|bios|build no\.?|версия|версии|"
+_VERSION_BEFORE = re.compile(r"(?<![\w.])(?:version|ver\.?|v\.?|firmware|build|release|bios|build no\.?|версия|версии|"
                              r"прошивка|прошивки|сборка)\s*[:=]?\s*\Z", re.IGNORECASE)
 
 

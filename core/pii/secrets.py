@@ -8,6 +8,7 @@ including symbols), which leaves order numbers, SKUs, tracking codes and version
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -96,7 +97,7 @@ def random_looking(word: str) -> bool:
     if len(word) < 16 or not (lower and upper and digits):
         return False
     # Mixed case with digits: tokens switch case and digits often; words and CamelCase names do not.
-    switches = sum(1 for a, b in zip(word, word[1:], strict=False) if _cls(a) != _cls(b))
+    switches = sum(1 for a, b in itertools.pairwise(word) if _cls(a) != _cls(b))
     return entropy(word) >= 3.5 and switches >= len(word) / 4
 
 
