@@ -15,6 +15,7 @@ import structlog
 from core.cache.semantic import Lookup, SemanticCache
 from core.engine import Next
 from core.models import Citation, CitationEvent, Final, ReplyEvent, TextDelta, Usage
+from core.pii.guard import masked_for_storage, unchanged_by_masking
 from core.turn import Turn
 
 log = structlog.get_logger("deskmate.cache")
@@ -71,6 +72,9 @@ class CacheStage:
             turn.facts["cache_store"] = f"skip:{skip}"
             return
         assert final is not None
+        if not await unchanged_by_masking(turn, lookup.question, final.text, store="cache"):
+            turn.facts["cache_store"] = "skip:personal_data"
+            return
         try:
             await self.cache.store(lookup, turn, final)
             turn.facts["cache_store"] = "stored"
@@ -99,11 +103,14 @@ class CacheStage:
         follow-up question still has the cached exchange as context."""
         if final is None:
             return
+        user = await masked_for_storage(turn, turn.text, "memory")
+        reply = await masked_for_storage(turn, final.text, "memory")
+        if user is None or reply is None:
+            return
         try:
             await self.cache.memory.append(
                 turn.inbound.conversation_key,
-                [{"role": "user", "content": turn.text}, {"role": "assistant", "content": final.text}],
-                turn.reply_id,
+                [{"role": "user", "content": user}, {"role": "assistant", "content": reply}], turn.reply_id,
             )
         except Exception as exc:
             log.warning("cache_memory_append_failed", request_id=turn.reply_id, error=type(exc).__name__)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from core.engine import Next
 from core.memory.window import ConversationMemory
 from core.models import Final, ReplyEvent
+from core.pii.guard import masked_for_storage
 from core.turn import Turn
 
 
@@ -26,9 +27,11 @@ class MemoryStage:
                 final = event
             yield event
         if final is not None and turn.text:
-            # Both texts are masked here: this stage runs inside the PII stage.
-            await self.memory.append(
-                conversation,
-                [{"role": "user", "content": turn.text}, {"role": "assistant", "content": final.text}],
-                turn.reply_id,
-            )
+            # Both texts are masked here (this stage runs inside the PII stage); checked once more before writing.
+            user = await masked_for_storage(turn, turn.text, "memory")
+            reply = await masked_for_storage(turn, final.text, "memory")
+            if user is not None and reply is not None:
+                await self.memory.append(
+                    conversation, [{"role": "user", "content": user}, {"role": "assistant", "content": reply}],
+                    turn.reply_id,
+                )

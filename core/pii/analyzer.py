@@ -8,12 +8,14 @@ from typing import Any
 import spacy
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
-from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from spacy.language import Language
 from spacy.tokens import Doc
 from thinc.api import use_ops
+from threadpoolctl import threadpool_limits
 
 from core.errors import ConfigError
+from core.pii.names_latin import CueNameRecognizer, FilteredSpacyRecognizer, LatinRunsRecognizer
+from core.pii.names_ru import NatashaPersonRecognizer
 from core.pii.recognizers import pattern_recognizers
 from core.pii.settings import PiiSettings
 
@@ -76,17 +78,32 @@ class OfflineSpacyNlpEngine(SpacyNlpEngine):
 
 
 def build_analyzer(settings: PiiSettings) -> AnalyzerEngine:
-    """Load pipelines and recognizers for every configured language (slow: seconds; run it in a thread)."""
+    """Load pipelines and recognizers for every configured language (slow: seconds; run it in a thread).
+
+    Names: the language's spaCy model where one is installed, natasha for Cyrillic names (in every language:
+    a Russian name in an English message), cue words for Latin-script names, and the English model on the
+    Latin-script runs of a message analysed in a language without a model of its own.
+    """
     models = settings.models()
     pipelines = {lang: load_pipeline(lang, model) for lang, model in models.items()}
+    english = pipelines.get("en") if models.get("en") else None
     registry = RecognizerRegistry(supported_languages=list(pipelines))
     for lang, model in models.items():
         for recognizer in pattern_recognizers(lang, settings.phone_regions):
             registry.add_recognizer(recognizer)
+        registry.add_recognizer(CueNameRecognizer(lang))
+        if settings.russian_ner:
+            registry.add_recognizer(NatashaPersonRecognizer(lang))
         if model:
-            registry.add_recognizer(SpacyRecognizer(supported_language=lang, supported_entities=["PERSON"]))
-    return AnalyzerEngine(registry=registry, nlp_engine=OfflineSpacyNlpEngine(pipelines),
-                          supported_languages=list(pipelines))
+            registry.add_recognizer(FilteredSpacyRecognizer(supported_language=lang, supported_entities=["PERSON"]))
+        elif english is not None:
+            registry.add_recognizer(LatinRunsRecognizer(lang, english))
+    analyzer = AnalyzerEngine(registry=registry, nlp_engine=OfflineSpacyNlpEngine(pipelines),
+                              supported_languages=list(pipelines))
+    # NER is a chain of small matrix products: on one BLAS thread they take ~0.5 ms, on two threads of a busy
+    # 2-core machine ~10 ms (the threads wait for each other). Messages run in parallel threads instead.
+    threadpool_limits(limits=1, user_api="blas")
+    return analyzer
 
 
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")

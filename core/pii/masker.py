@@ -15,7 +15,7 @@ from presidio_anonymizer.entities import OperatorConfig
 from core.errors import PolicyBlocked
 from core.pii.analyzer import pick_language
 from core.pii.options import BotPiiOptions
-from core.pii.vault import Mapping, Vault, label
+from core.pii.vault import PLACEHOLDER, Mapping, Vault, label
 
 log = structlog.get_logger("deskmate.pii")
 
@@ -47,6 +47,16 @@ def mask_known(text: str, mapping: Mapping, counts: Counter[str]) -> str:
     return re.sub(rf"(?<!\w)(?:{alternatives})(?!\w)", placeholder, text)
 
 
+def outermost(results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop results inside a longer one of another type (a surname in «ул. Ленина», a phone inside a key):
+    the outer value is masked whole, under one placeholder."""
+    kept: list[RecognizerResult] = []
+    for r in sorted(results, key=lambda r: (r.start - r.end, -r.score)):
+        if not any(k.start <= r.start and r.end <= k.end for k in kept):
+            kept.append(r)
+    return sorted(kept, key=lambda r: r.start)
+
+
 class Masker:
     def __init__(self, analyzer: AnalyzerEngine, vault: Vault) -> None:
         self.analyzer = analyzer
@@ -65,7 +75,10 @@ class Masker:
             text, language, entities=entities, score_threshold=options.score_threshold,
             allow_list=list(options.allow_list) or None,
         )
-        return language, results
+        placeholders = [m.span() for m in PLACEHOLDER.finditer(text)] if "<" in text else []
+        if placeholders:  # text masked before (a stored reply checked again): its placeholders stay as they are
+            results = [r for r in results if not any(s < r.end and r.start < e for s, e in placeholders)]
+        return language, outermost(results)
 
     async def analyze(self, text: str, options: BotPiiOptions) -> tuple[str, list[RecognizerResult]]:
         """Run the analyzer in a worker thread (NER takes ~10 ms: too long to block the event loop).

@@ -8,11 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.errors import ConfigError
 
-# Entities masked when a bot does not choose. Names and secrets, contact details, payment and
-# identity numbers; not LOCATION/DATE/ORGANIZATION (support questions need them and they are noisy).
+# Entities masked when a bot does not choose. Names and secrets, contact details, street addresses, payment and
+# identity numbers, dates of birth; not a city alone, other dates or organisations (support questions need them).
 DEFAULT_ENTITIES: tuple[str, ...] = (
     "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS",
-    "URL_CREDENTIALS", "API_KEY", "RU_PASSPORT", "RU_INN", "RU_SNILS",
+    "URL_CREDENTIALS", "API_KEY", "RU_PASSPORT", "RU_INN", "RU_SNILS", "STREET_ADDRESS", "DATE_OF_BIRTH",
 )
 
 

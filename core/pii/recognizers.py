@@ -1,7 +1,8 @@
 """The recognizers Deskmate registers for every configured language.
 
-Presidio's generic pattern recognizers (email, phone, card, IBAN, IP) plus our own: URLs carrying
-credentials, API keys/tokens, and Russian identity numbers (passport, INN, SNILS) with checksums.
+Presidio's generic pattern recognizers (email, phone, card, IBAN, IP) plus our own: phone shapes per
+country, Russian identity numbers (passport, INN, SNILS) with checksums, and the recognizers of
+secrets.py (keys, tokens), addresses.py (street addresses) and dates.py (dates of birth).
 Everything here is offline: the email recognizer's domain check uses a bundled suffix-list snapshot.
 """
 
@@ -20,6 +21,10 @@ from presidio_analyzer.predefined_recognizers import (
 )
 from tldextract import TLDExtract
 
+from core.pii.addresses import StreetAddressRecognizer
+from core.pii.dates import DateOfBirthRecognizer
+from core.pii.secrets import ApiKeyRecognizer, HighEntropyRecognizer, UrlCredentialsRecognizer
+
 # No suffix-list URL and no disk cache: tldextract uses the snapshot shipped in its wheel and never
 # opens a socket (the library default downloads the public suffix list on first use).
 _OFFLINE_TLD = TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
@@ -33,59 +38,25 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return _OFFLINE_TLD(pattern_text).fqdn != ""
 
 
-class UrlCredentialsRecognizer(PatternRecognizer):
-    """A URL with `user:password@` in it (database DSNs, basic-auth links): the whole URL is secret."""
-
-    PATTERNS: ClassVar[list[Pattern]] = [
-        Pattern(
-            "url with credentials",
-            r"\b[a-z][a-z0-9+.\-]{1,15}://[^\s:/@]+:[^\s/@]+@[^\s<>\"']*[^\s<>\"'.,;:!?)\]]",
-            0.9,
-        ),
-    ]
-
-    def __init__(self, supported_language: str) -> None:
-        super().__init__(supported_entity="URL_CREDENTIALS", patterns=self.PATTERNS,
-                         supported_language=supported_language, name=f"UrlCredentials_{supported_language}")
-
-
-class ApiKeyRecognizer(PatternRecognizer):
-    """Well-known token formats, and any value after `api_key=`, `token:`, `password:`, `пароль:`..."""
-
-    PATTERNS: ClassVar[list[Pattern]] = [
-        Pattern("openai", r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}", 0.9),
-        Pattern("github", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,})", 0.9),
-        Pattern("slack", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", 0.9),
-        Pattern("aws access key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", 0.9),
-        Pattern("google", r"\bAIza[0-9A-Za-z_\-]{35}", 0.9),
-        Pattern("telegram bot token", r"\b\d{8,10}:[A-Za-z0-9_\-]{35}\b", 0.9),
-        Pattern("jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", 0.9),
-        Pattern("bearer", r"(?<=\bbearer\s+)[A-Za-z0-9._~+/\-]{16,}=*", 0.8),
-        Pattern(
-            "labelled secret",
-            r"(?<=\b(?:api[_\- ]?key|access[_\- ]?key|secret|token|password|passwd|пароль|токен|ключ)\s*[:=]\s*)"
-            r"[^\s\"',;]{6,}",
-            0.8,
-        ),
-    ]
-
-    def __init__(self, supported_language: str) -> None:
-        super().__init__(supported_entity="API_KEY", patterns=self.PATTERNS,
-                         supported_language=supported_language, name=f"ApiKey_{supported_language}")
-
-
 def _digits(text: str) -> list[int]:
     return [int(c) for c in text if c.isdigit()]
 
 
 class RuPassportRecognizer(PatternRecognizer):
-    """Russian internal passport: series (4 digits, often split 2+2) and number (6 digits)."""
+    """Russian internal passport: series (4 digits, often split 2+2) and number (6 digits).
+
+    Ten digits in a row are as often an order or PO number: that form needs a passport word nearby
+    (its base score is under the threshold; Presidio's context enhancer adds 0.35).
+    """
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("ru passport (spaced)", r"\b\d{2}\s\d{2}\s(?:№\s?)?\d{6}\b", 0.5),
+        Pattern("ru passport (series, number)", r"\b\d{2}\s?\d{2},?\s(?:№|номер|номер:|n|no\.?)\s?\d{6}\b", 0.6),
         Pattern("ru passport (compact)", r"\b\d{4}\s(?:№\s?)?\d{6}\b", 0.35),
+        Pattern("ru passport (digits)", r"(?<![\d\-/#.])\d{10}(?![\d\-/])", 0.1),
     ]
-    CONTEXT: ClassVar[list[str]] = ["паспорт", "паспорта", "паспортные", "серия", "passport"]
+    CONTEXT: ClassVar[list[str]] = ["паспорт", "паспорта", "паспортом", "паспортные", "паспортных", "серия",
+                                    "passport"]
 
     def __init__(self, supported_language: str) -> None:
         super().__init__(supported_entity="RU_PASSPORT", patterns=self.PATTERNS, context=self.CONTEXT,
@@ -95,8 +66,12 @@ class RuPassportRecognizer(PatternRecognizer):
 class RuInnRecognizer(PatternRecognizer):
     """Russian taxpayer number (ИНН): 10 digits (companies) or 12 (people), checksum-validated."""
 
-    PATTERNS: ClassVar[list[Pattern]] = [Pattern("inn 12", r"\b\d{12}\b", 0.5), Pattern("inn 10", r"\b\d{10}\b", 0.3)]
-    CONTEXT: ClassVar[list[str]] = ["инн", "inn", "налогоплательщика", "taxpayer"]
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern("inn 12", r"\b\d{12}\b", 0.5), Pattern("inn 10", r"\b\d{10}\b", 0.3),
+        Pattern("inn 12 grouped", r"\b\d{4}[\s\-]\d{4}[\s\-]\d{4}\b", 0.3),
+        Pattern("inn 12 grouped 3", r"\b\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}\b", 0.3),
+    ]
+    CONTEXT: ClassVar[list[str]] = ["инн", "inn", "налогоплательщика", "taxpayer", "tax"]
 
     def __init__(self, supported_language: str) -> None:
         super().__init__(supported_entity="RU_INN", patterns=self.PATTERNS, context=self.CONTEXT,
@@ -123,6 +98,7 @@ class RuSnilsRecognizer(PatternRecognizer):
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("snils formatted", r"\b\d{3}-\d{3}-\d{3}[\s\-]\d{2}\b", 0.6),
+        Pattern("snils spaced", r"\b\d{3}\s\d{3}\s\d{3}\s\d{2}\b", 0.5),
         Pattern("snils digits", r"\b\d{11}\b", 0.3),
     ]
     CONTEXT: ClassVar[list[str]] = ["снилс", "snils", "страхового", "пенсионного"]
@@ -140,6 +116,19 @@ class RuSnilsRecognizer(PatternRecognizer):
         return None if control == d[9] * 10 + d[10] else False
 
 
+_VERSION_BEFORE = re.compile(r"(?<![\w.])(?:version|ver\.?|v\.?|firmware|build|release|bios|build no\.?|версия|версии|"
+                             r"прошивка|прошивки|сборка)\s*[:=]?\s*\Z", re.IGNORECASE)
+
+
+class VersionAwareIpRecognizer(IpRecognizer):
+    """Presidio's IP recognizer, except dotted numbers right after "version"/"firmware"/"build"/"версия"."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None,
+                regex_flags: int | None = None) -> list:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [r for r in results if not _VERSION_BEFORE.search(text[max(0, r.start - 24):r.start])]
+
+
 class CardRecognizer(CreditCardRecognizer):
     """Presidio's card recognizer (Luhn-checked) plus the 2xxx range: Mir (2200-2204) and newer Mastercard."""
 
@@ -154,8 +143,12 @@ class CardRecognizer(CreditCardRecognizer):
 
 
 class FormattedPhoneRecognizer(PatternRecognizer):
-    """Russian (+7/8) and North American numbers by their shape: libphonenumber rejects unassigned
-    ranges, but a number-shaped value in a support message is still masked (over-masking beats a leak)."""
+    """Phones by their shape, per country: libphonenumber rejects unassigned and reserved ranges (the UK's
+    07700 900xxx, US 555-01xx), but a number-shaped value in a support message is still masked.
+
+    International: `+` and 8-15 digits in groups (E.164 included). National: Russia (8/+7), North America,
+    the UK (0 + 9-10 digits), Germany (0 + area code + subscriber), France (0 + 9 digits in pairs).
+    """
 
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("ru phone", r"(?<![\d+])(?:\+7|8)[\s\-]?\(?\d{3}\)?[\s\-]?\d{3}[\s\-]?\d{2}[\s\-]?\d{2}(?!\d)", 0.5),
@@ -164,12 +157,24 @@ class FormattedPhoneRecognizer(PatternRecognizer):
             r"(?<![\w+])(?:(?:\+1|001)[\s.\-]?)?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[\s.\-])\d{3}[\s.\-]\d{4}(?!\d)",
             0.45,
         ),
+        Pattern("international", r"(?<![\w+])\+[1-9]\d{0,2}(?:[\s.\-]?\(?\d{1,5}\)?){2,6}(?![\d\-])", 0.5),
+        Pattern("uk national", r"(?<![\w+])0(?:7\d{3}\s?\d{6}|[12]\d{1,3}\s?\d{3,4}\s?\d{3,4})(?![\d\-])", 0.45),
+        Pattern("de national", r"(?<![\w+])0[1-9]\d{1,4}[\s/\-]\d{5,8}(?![\d\-])", 0.45),
+        Pattern("fr national", r"(?<![\w+])0[1-9](?:[\s.]\d{2}){4}(?![\d\-])", 0.5),
     ]
-    CONTEXT: ClassVar[list[str]] = ["телефон", "тел", "номер", "звоните", "phone", "call", "cell", "mobile"]
+    CONTEXT: ClassVar[list[str]] = ["телефон", "тел", "номер", "звоните", "phone", "call", "cell", "mobile",
+                                    "tel", "whatsapp", "мобильный", "позвоните"]
 
     def __init__(self, supported_language: str) -> None:
         super().__init__(supported_entity="PHONE_NUMBER", patterns=self.PATTERNS, context=self.CONTEXT,
                          supported_language=supported_language, name=f"FormattedPhone_{supported_language}")
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        digits = sum(c.isdigit() for c in pattern_text)
+        if pattern_text.startswith("+"):
+            # 8-15 digits (E.164); a `+` number is a phone: full score.
+            return None if 8 <= digits <= 15 else False
+        return None if 9 <= digits <= (13 if pattern_text.startswith("00") else 12) else False
 
 
 class MinDigitsPhoneRecognizer(PhoneRecognizer):
@@ -217,9 +222,12 @@ def pattern_recognizers(language: str, phone_regions: tuple[str, ...]) -> list[E
                         context=["phone", "number", "telephone", "cell", "mobile", "call", "телефон", "номер", "тел"]),
         CardRecognizer(language),
         IbanRecognizer(supported_language=language),
-        IpRecognizer(supported_language=language),
+        VersionAwareIpRecognizer(supported_language=language),
         UrlCredentialsRecognizer(language),
         ApiKeyRecognizer(language),
+        HighEntropyRecognizer(language),
+        StreetAddressRecognizer(language),
+        DateOfBirthRecognizer(language),
         RuPassportRecognizer(language),
         RuInnRecognizer(language),
         RuSnilsRecognizer(language),

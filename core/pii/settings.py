@@ -12,6 +12,8 @@ class PiiSettings(BaseModel):
     # NER models for other languages, e.g. {"ru": "ru_core_news_sm"}; a language without one gets
     # pattern recognizers only (spacy.blank tokenizer, no names).
     spacy_models: dict[str, str] = Field(default_factory=dict)
+    # Russian names with natasha (NER + pymorphy2's name dictionary), for Cyrillic text in every language.
+    russian_ner: bool = True
     languages: tuple[str, ...] = ("en", "ru")  # languages the shared analyzer is built for
     # libphonenumber regions for national formats (numbers with +country match in any case). US and RU
     # national formats are caught by shape patterns; each region here costs ~1-2 ms per 500 characters.

@@ -1,0 +1,142 @@
+"""Street addresses (STREET_ADDRESS) in Russian, English and European formats, masked as one span.
+
+An address is a chain of components separated by commas or spaces: postcode, region, city, street (with
+its type: ул./пр-т/наб./Street/Ave/rue/straße/gracht...), house, building, flat, unit, state + ZIP, UK,
+Dutch or Canadian postcodes. A chain is an address when it holds a street or a labelled house/flat number
+and at least one more component (or a street with its house number): a city alone («офис в Казани», "our
+Berlin office") or a price is never one. City names without a marker (`Москва, ...`, `..., Springfield`)
+only join a chain that is an address already.
+"""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+_RU_UP = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
+_RU_ANY = r"[А-ЯЁа-яё][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
+_RU_TYPE = (r"(?:ул(?:ица)?|пр-т|пр-кт|просп(?:ект)?|пр|пер(?:еулок)?|ш(?:оссе)?|наб(?:ережная)?|б-р|бульв(?:ар)?|"
+            r"пл(?:ощадь)?|мкр(?:-н)?|микрорайон|проезд|туп(?:ик)?|аллея|линия|кв-л|квартал|тракт)")
+_NUM = r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?)?(?![\dА-ЯЁа-яёA-Za-z])"
+_EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
+            r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Crescent|Cres|Close|Gardens|Gdns|Row|Walk|Hill|Circle|Cir|Trail|"
+            r"Mews|Grove|Park|Broadway|Plaza)")
+_EU_SUFFIX = (r"(?:straße|strasse|str\.|allee|weg|platz|gasse|ring|damm|ufer|chaussee|gracht|laan|straat|kade|"
+              r"plein|dijk|steeg|singel|markt|vej|gade|gatan|vägen|veien|gata|katu)")
+_ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|impasse|quai|route|cours|calle|c/|avda\.?|avenida|"
+            r"paseo|plaza|via|viale|piazza|corso|rua|carrer|travessa)")
+_LAT_UP = r"[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-[A-ZÀ-Ýa-zà-ÿ][a-zà-ÿ'’]+)*"
+_PARTICLE = r"(?:de|du|des|la|le|l'|del|della|di|da|van|von|der|den|het|'t|St\.?|Saint|San|Santa)"
+
+# (kind, regex): "street" and "unit" make a chain an address; "place" (city, region, postcode) and "number"
+# only extend one.
+COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in (
+    # Russian
+    ("street", rf"(?<![А-ЯЁа-яё])(?i:{_RU_TYPE})(?:\.\s?|\s){_RU_ANY}(?:\s{_RU_ANY}){{0,2}}?"
+               rf"(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?(?![\w])"),
+    ("street", rf"(?:{_RU_UP}|\d{{1,2}}-?(?:я|й|го))(?:\s{_RU_UP})?\s(?i:проспект|пр-т|шоссе|ш\.|набережная|наб\.|"
+               rf"бульвар|б-р|переулок|пер\.|проезд|улица|ул\.|площадь|линия|тракт)(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?"),
+    ("unit", r"(?i:д|дом|кв|квартира|корп|корпус|стр|строение|оф|офис|помещение|пом|лит|литера|подъезд|под|этаж|эт)"
+             r"\.?\s?(?:№\s?)?\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:[/\-]\d{1,4})?(?![\w])"),
+    ("unit", r"(?<![\w])к\.?\s?\d{1,2}(?![\w.,]\d)"),
+    ("place", rf"(?i:г|гор|пос|п|с|дер|д|пгт|рп)\.\s?{_RU_UP}(?:[\s-]{_RU_UP})?"),
+    ("place", rf"{_RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|(?i:респ)\.\s?{_RU_UP}"),
+    ("place", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
+    ("name", rf"{_RU_UP}(?:[\s-]{_RU_UP})?(?:\s{_NUM}(?![\d.,:]\d))?"),
+    # English / European
+    ("street", rf"\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s(?:(?:{_LAT_UP}|\d{{1,3}}(?:st|nd|rd|th))\s){{1,4}}"
+               rf"{_EN_TYPE}\b\.?"
+               r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"),
+    ("street", rf"(?:{_LAT_UP}\s(?:{_PARTICLE}\s)*)?[A-ZÀ-Ýa-zà-ÿ]+{_EU_SUFFIX}(?:\s{_NUM})?"),
+    ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*{_LAT_UP}"
+               rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
+    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|fl|floor|room|rm|bldg|building|piso|étage|etage)\.?\s?#?\s?"
+             r"\d{1,4}[A-Za-z]?\b|#\s?\d{1,4}[A-Za-z]?\b|\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
+    ("place", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT)\s\d{4}\b"),
+    ("place", r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
+    ("place", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
+    ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"),
+    ("name", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
+    ("number", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))"),
+)]
+_GAP = re.compile(r"[ \t]*,?[ \t]*(?:\n[ \t]*)?|[ \t]+[–—-][ \t]+")
+_LOWER_PLACE = re.compile(rf"(?<![\w.])[а-яё]{{4,}}(?=\s(?i:{_RU_TYPE})\.?\s)")
+
+
+class StreetAddressRecognizer(LocalRecognizer):
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(supported_entities=["STREET_ADDRESS"], supported_language=supported_language,
+                         name=f"StreetAddress_{supported_language}")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
+        if "STREET_ADDRESS" not in entities:
+            return []
+        return [RecognizerResult("STREET_ADDRESS", s, e, 0.75, recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
+            for s, e in find_addresses(text)]
+
+
+def find_addresses(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every address in `text`."""
+    if not any(c.isdigit() for c in text):
+        return []
+    found: list[tuple[int, int, str]] = []
+    for kind, rx in COMPONENTS:
+        found.extend((m.start(), m.end(), kind) for m in rx.finditer(text) if m.end() > m.start())
+    found.extend((m.start(), m.end(), "place") for m in _LOWER_PLACE.finditer(text))
+    # At each start, the longest component (the most specific kind on a tie); then walk the chains.
+    rank = {"street": 0, "unit": 1, "place": 2, "name": 3, "number": 4}
+    best: dict[int, tuple[int, str]] = {}
+    for s, e, kind in found:
+        cur = best.get(s)
+        if cur is None or e > cur[0] or (e == cur[0] and rank[kind] < rank[cur[1]]):
+            best[s] = (e, kind)
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for start in sorted(best):
+        if start < pos:
+            continue
+        chain = [(start, *best[start])]
+        while True:
+            end = chain[-1][1]
+            gap = _GAP.match(text, end)
+            nxt = gap.end() if gap else end
+            if nxt == end and end < len(text) and text[end].isalnum():
+                break
+            if nxt not in best:
+                break
+            chain.append((nxt, *best[nxt]))
+        span = _accept(text, chain)
+        if span:
+            out.append(span)
+            pos = span[1]
+    return out
+
+
+def _accept(text: str, chain: list[tuple[int, int, str]]) -> tuple[int, int] | None:
+    """The part of a component chain that is an address, if any."""
+    kinds = [k for _, _, k in chain]
+    strong = [i for i, k in enumerate(kinds) if k in ("street", "unit")]
+    if not strong:
+        return None
+    first, last = strong[0], strong[-1]
+    # Weak components (names, bare numbers) only count next to the address proper; a trailing name is a city
+    # only when something follows it (postcode) or it closes the address.
+    while first > 0 and kinds[first - 1] in ("place", "name", "unit"):
+        first -= 1
+    end = last
+    for i in range(last + 1, len(chain)):
+        if kinds[i] in ("unit", "place", "number") or (kinds[i] == "name" and i == last + 1):
+            end = i
+        else:
+            break
+    while end > last and kinds[end] == "number" and kinds[end - 1] not in ("street", "name"):
+        end -= 1
+    if end == first:  # a street alone is an address only with its house number ("ул. Советская 14-22")
+        s, e, _ = chain[first]
+        return (s, e) if kinds[first] == "street" and any(c.isdigit() for c in text[s:e]) else None
+    return chain[first][0], chain[end][1]

@@ -1,0 +1,135 @@
+"""Names in Latin script (PERSON) beyond what the small spaCy model finds.
+
+- `CueNameRecognizer`: the words people put around a name in chat: greetings and sign-offs ("hi tom",
+  "Thanks,\\nRahul Venkataraman"), titles ("mrs okafor", "Dr Eleanor Whitfield"), introductions ("my name
+  is", "this is", "I'm"), headers ("From:", "cc:") and roles ("ask", "account holder", "my manager"). After a
+  greeting or a title a lower-case word is a name too; elsewhere the name must be capitalised (or written in
+  capitals when the text around it is). Name particles (van der, de, al, bin...) stay inside the span.
+- `FilteredSpacyRecognizer`: Presidio's spaCy recognizer without spans that cannot be a Latin-script
+  person name (Cyrillic, digits, an e-mail, one lower-case word).
+- `LatinRunsRecognizer`: in text analysed as Russian, the English NER model runs on the Latin-script runs
+  (a Dutch name in a Russian message).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.language import Language
+
+_TOKEN = r"[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*|[A-ZÀ-Þ]\.|[A-ZÀ-Þ]{2,}(?:-[A-ZÀ-Þ]{2,})?"
+_PARTICLE = r"(?:van|von|der|den|de|da|di|del|della|du|la|le|al|el|bin|ibn|ben|bint|ter|ten|dos|das|mac|st\.)"
+_NAME = re.compile(rf"(?:{_TOKEN})(?:[ \t]+(?:{_PARTICLE}[ \t]+)*(?:{_TOKEN})){{0,3}}")
+_LOWER = re.compile(r"[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?")
+_GREETING = re.compile(
+    r"(?:^|(?<=[\n.!?;:—(])|(?<=\s-))[ \t]*(?:hi|hello|hey|hiya|dear|thanks|thank you|thx|ty|cheers|regards|"
+    r"best regards|kind regards|warm regards|best wishes|best|sincerely|bye|yours|br|good morning|good afternoon|"
+    r"good evening|morning)[ \t]*[,!.:\-—]?[ \t]*\n?[ \t]*", re.IGNORECASE | re.MULTILINE)
+_TITLE = re.compile(r"\b(?:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|sr|sra|signor|signora)\.?[ \t]+",
+                    re.IGNORECASE)
+_INTRO = re.compile(
+    r"\b(?:my name is|name is|name:|full name:?|this is|i am|i'm|it's|from:|to:|cc:|bcc:|signed by|assigned to|"
+    r"contact(?: person)?:?|ask|tell|holder:?|account holder:?|cardholder:?|manager|colleague|courier|driver|"
+    r"technician|agent|recipient:?|attn:?|attention:?|c/o|spoke (?:with|to)|talked (?:with|to)|emailed|"
+    r"messaged|called|wife|husband|son|daughter|mother|father|boss|employee|user|customer|tenant|guest|"
+    r"passenger|patient|client|named|name's|on behalf of|forwarded by|written by|approved by|sent by|and)"
+    r"[ \t]+", re.IGNORECASE)
+_STOP = frozenset(STOP_WORDS) | {
+    "team", "all", "everyone", "everybody", "there", "guys", "folks", "support", "again", "so", "much", "lot",
+    "sir", "madam", "morning", "afternoon", "evening", "regards", "thanks", "hello", "hi", "hey", "dear",
+    "please", "urgent", "asap", "ok", "okay", "sorry", "yes", "no", "friend", "friends", "colleagues", "admin",
+    "guest", "user", "customer", "client", "manager", "sales", "billing", "help", "helpdesk", "it", "hr",
+}
+
+
+def _result(name: str, ident: str, start: int, end: int, score: float) -> RecognizerResult:
+    return RecognizerResult("PERSON", start, end, score, recognition_metadata={
+        RecognizerResult.RECOGNIZER_NAME_KEY: name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: ident})
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Drop stop words and all-caps acronyms the name pattern took at either end ("Thanks Team IT")."""
+    words = [(m.start() + start, m.end() + start, m.group()) for m in re.finditer(r"\S+", text[start:end])]
+    while words and (words[-1][2].lower().strip(".") in _STOP or re.fullmatch(_PARTICLE, words[-1][2].lower())):
+        words.pop()
+    while words and words[0][2].lower().strip(".") in _STOP:
+        words.pop(0)
+    if not words:
+        return None
+    if all(w.isupper() and len(w) <= 4 for _, _, w in words) and not text[start:end].isupper():
+        return None  # "IT", "HR", "VPN"
+    return words[0][0], words[-1][1]
+
+
+class CueNameRecognizer(LocalRecognizer):
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
+                         name=f"CueName_{supported_language}")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
+        if "PERSON" not in entities:
+            return []
+        out = []
+        for rx, lower_ok in ((_GREETING, True), (_TITLE, True), (_INTRO, False)):
+            for cue in rx.finditer(text):
+                pos = cue.end()
+                caps_context = cue.group().strip().isupper() and len(cue.group().strip()) > 2
+                m = _NAME.match(text, pos)
+                if m and (caps_context or not m.group().isupper()):
+                    span = _trim(text, m.start(), m.end())
+                    if span:
+                        out.append(_result(self.name, self.id, *span, 0.7))
+                    continue
+                low = _LOWER.match(text, pos)
+                if lower_ok and low and low.group() not in _STOP and len(low.group()) >= 3:
+                    out.append(_result(self.name, self.id, low.start(), low.end(), 0.6))
+        return out
+
+
+class FilteredSpacyRecognizer(SpacyRecognizer):
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        return [r for r in super().analyze(text, entities, nlp_artifacts) if plausible_latin_name(text[r.start:r.end])]
+
+
+def plausible_latin_name(value: str) -> bool:
+    if re.search(r"[\u0400-\u04FF\d@/#_=+]", value) or not re.search(r"[A-Za-zÀ-ÿ]", value):
+        return False
+    words = value.split()
+    if len(words) == 1 and (value.islower() or value.lower() in _STOP):
+        return False
+    return not all(w.lower().strip(".,'’") in _STOP for w in words)
+
+
+_LATIN_RUN = re.compile(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'’.\-]*(?:[ \t,]+[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'’.\-]*)+")
+
+
+class LatinRunsRecognizer(LocalRecognizer):
+    """PERSON in the Latin-script runs of text analysed in another language, by the English NER model."""
+
+    def __init__(self, supported_language: str, nlp: Language) -> None:
+        self.nlp = nlp
+        super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
+                         name=f"LatinRuns_{supported_language}")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
+        if "PERSON" not in entities:
+            return []
+        runs = [m for m in _LATIN_RUN.finditer(text) if re.search(r"[A-Z]", m.group())]
+        if not runs:
+            return []
+        out = []
+        for m, doc in zip(runs, self.nlp.pipe(m.group() for m in runs), strict=True):
+            for ent in doc.ents:
+                if ent.label_ in ("PERSON", "PER") and plausible_latin_name(ent.text):
+                    out.append(_result(self.name, self.id, m.start() + ent.start_char, m.start() + ent.end_char, 0.8))
+        return out

@@ -1,0 +1,129 @@
+"""Secrets: API keys and tokens of the common shapes, private-key blocks, and a high-entropy fallback.
+
+All are reported as API_KEY (URLs with `user:password@` as URL_CREDENTIALS). Known shapes score 0.9; a
+value after a label (`password:`, `пароль`, `token=`...) 0.8; the entropy fallback 0.6 (a long random-looking
+word: mixed letter cases and digits, or hex of 32+ characters, or 12+ characters of three or more classes
+including symbols), which leaves order numbers, SKUs, tracking codes and version strings alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import Counter
+from typing import ClassVar
+
+from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
+
+
+class UrlCredentialsRecognizer(PatternRecognizer):
+    """A URL with `user:password@` in it (database DSNs, basic-auth links): the whole URL is secret."""
+
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "url with credentials",
+            r"\b[a-z][a-z0-9+.\-]{1,15}://[^\s:/@]+:[^\s/@]+@[^\s<>\"']*[^\s<>\"'.,;:!?)\]]",
+            0.9,
+        ),
+    ]
+
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(supported_entity="URL_CREDENTIALS", patterns=self.PATTERNS,
+                         supported_language=supported_language, name=f"UrlCredentials_{supported_language}")
+
+
+_LABEL = (r"(?:api[_\- ]?key|access[_\- ]?key|secret(?:[_\- ]?key)?|token|password|passwd|pwd|pass|passcode"
+          r"|пароль|паролем|пароля|токен|ключ|секрет)")
+
+
+class ApiKeyRecognizer(PatternRecognizer):
+    """Well-known token formats, PEM private keys, and any value after `api_key=`, `token:`, `пароль`..."""
+
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern("openai", r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}", 0.9),
+        Pattern("stripe", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0.9),
+        Pattern("stripe webhook", r"\bwhsec_[A-Za-z0-9+/=]{16,}", 0.9),
+        Pattern("github", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,})", 0.9),
+        Pattern("gitlab", r"\bglpat-[A-Za-z0-9_\-]{20,}", 0.9),
+        Pattern("slack", r"\bxox[abposre]-[A-Za-z0-9\-]{10,}", 0.9),
+        Pattern("aws access key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", 0.9),
+        Pattern("google", r"\bAIza[0-9A-Za-z_\-]{35}", 0.9),
+        Pattern("telegram bot token", r"\b\d{8,10}:[A-Za-z0-9_\-]{35}\b", 0.9),
+        Pattern("jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", 0.9),
+        Pattern("private key block",
+                r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY"
+                r"(?: BLOCK)?-----", 0.95),
+        Pattern("bearer", r"(?<=\bbearer\s+)[A-Za-z0-9._~+/\-]{16,}=*", 0.8),
+        Pattern("labelled secret", rf"(?<=\b{_LABEL}\s*(?:is|:|=|-|—)?\s*)(?=\S*[\d!@#$%^&*])[^\s\"',;]{{6,}}",
+                0.8),
+        Pattern("labelled secret (quoted)", rf"(?<=\b{_LABEL}\s*(?:is|:|=)?\s*[\"'`])[^\s\"'`]{{4,}}", 0.8),
+    ]
+
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(supported_entity="API_KEY", patterns=self.PATTERNS,
+                         supported_language=supported_language, name=f"ApiKey_{supported_language}")
+
+
+def entropy(word: str) -> float:
+    """Shannon entropy, bits per character."""
+    counts = Counter(word)
+    return -sum(n / len(word) * math.log2(n / len(word)) for n in counts.values())
+
+
+_CANDIDATE = re.compile(r"(?<![\w/@.:+\-])[A-Za-z0-9_+/=#!$%^&*~\-]{12,}(?![\w@])")
+_HEX = re.compile(r"[0-9a-fA-F]{32,}")
+
+
+def random_looking(word: str) -> bool:
+    """A token, password or key rather than a word, an identifier, a path or a product code."""
+    word = word.rstrip(".,;:!?-")
+    if len(word) < 12 or "://" in word or word.startswith("/"):
+        return False
+    if _HEX.fullmatch(word):
+        return any(c.isalpha() for c in word) and any(c.isdigit() for c in word)
+    lower = sum(c.islower() for c in word)
+    upper = sum(c.isupper() for c in word)
+    digits = sum(c.isdigit() for c in word)
+    symbols = len(word) - lower - upper - digits
+    parts = [p for p in re.split(r"[-_]", word) if p]
+    if len(parts) > 1 and all(len(p) <= 6 for p in parts):
+        return False  # GIFT-2024-XK71, SKU-4471-B, INV-2024-0042: dash-grouped codes
+    if "_" in word and lower and not upper and not digits:
+        return False  # snake_case identifier
+    classes = sum(1 for n in (lower, upper, digits, symbols) if n)
+    if symbols and classes >= 3 and len(word) >= 12:
+        return entropy(word) >= 3.2
+    if len(word) < 16 or not (lower and upper and digits):
+        return False
+    # Mixed case with digits: tokens switch case and digits often; words and CamelCase names do not.
+    switches = sum(1 for a, b in itertools.pairwise(word) if _cls(a) != _cls(b))
+    return entropy(word) >= 3.5 and switches >= len(word) / 4
+
+
+def _cls(c: str) -> int:
+    return 0 if c.islower() else 1 if c.isupper() else 2 if c.isdigit() else 3
+
+
+class HighEntropyRecognizer(LocalRecognizer):
+    """Long random-looking words nobody wrote by hand: keys, tokens, passwords of unknown shape."""
+
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(supported_entities=["API_KEY"], supported_language=supported_language,
+                         name=f"HighEntropy_{supported_language}")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
+        if "API_KEY" not in entities:
+            return []
+        out = []
+        for m in _CANDIDATE.finditer(text):
+            word = m.group().rstrip(".,;:!?-")
+            if random_looking(word):
+                out.append(RecognizerResult("API_KEY", m.start(), m.start() + len(word), 0.6,
+                                            recognition_metadata={
+                                                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                                                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+        return out

@@ -1,0 +1,87 @@
+"""Detection on our own regression examples (tests/data/pii/regression.jsonl, written for tuning; the
+held-out corpus in bench/data/heldout/pii is only measured by bench/bench_pii.py), and the re-mask check
+that runs before the cache and memory write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.pii.addresses import find_addresses
+from core.pii.analyzer import build_analyzer
+from core.pii.guard import masked_for_storage, unchanged_by_masking
+from core.pii.masker import Masker
+from core.pii.options import BotPiiOptions
+from core.pii.secrets import random_looking
+from core.pii.settings import PiiSettings
+from core.profile import BotProfile
+from tests.test_pii_stage import Model, engine, inbound
+
+EXAMPLES = [json.loads(line) for line in
+            (Path(__file__).parent / "data" / "pii" / "regression.jsonl").read_text(encoding="utf-8").splitlines()]
+OPTIONS = BotPiiOptions(languages=("en", "ru"))
+
+
+@pytest.fixture(scope="module")
+def masker():
+    return Masker(build_analyzer(PiiSettings()), vault=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e["id"] for e in EXAMPLES])
+def test_every_value_masked_and_decoys_kept(masker, example):
+    text = example["text"]
+    _, results = masker.analyze_sync(text, OPTIONS)
+    covered = {i for r in results for i in range(r.start, r.end)}
+    for entity in example["entities"]:
+        start = text.index(entity["value"])
+        assert all(i in covered for i in range(start, start + len(entity["value"]))), (entity, results)
+    for decoy in example["decoys"]:
+        start = text.index(decoy)
+        assert not covered & set(range(start, start + len(decoy))), (decoy, results)
+
+
+def test_address_is_one_span_and_cities_alone_are_not_addresses():
+    text = "Адрес: 620014, г. Екатеринбург, ул. Малышева, д. 51, кв. 204. Офис в Казани, склад в Berlin"
+    assert [text[s:e] for s, e in find_addresses(text)] == ["620014, г. Екатеринбург, ул. Малышева, д. 51, кв. 204"]
+    assert find_addresses("we have 3 offices in Berlin and 12 in Paris, call 5 times") == []
+
+
+@pytest.mark.parametrize("word", ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "Xk7#pQ2!mZ9v",
+                                  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"])
+def test_random_strings_are_secrets(word):
+    assert random_looking(word)
+
+
+@pytest.mark.parametrize("word", ["1Z999AA10123456784", "GIFT-2024-XK71", "INV-2024-0042", "ConfigurationManager",
+                                  "customer_support_queue", "10.0.19045.3803", "ThisIsMyLongPassphrase"])
+def test_codes_and_identifiers_are_not_secrets(word):
+    assert not random_looking(word)
+
+
+def test_russian_names_in_every_case_and_lower_case(masker):
+    text = "передайте маше и Игорю Смирнову, что курьер Алексей привёз документы Ольги Николаевны Беловой"
+    _, results = masker.analyze_sync(text, OPTIONS)
+    names = sorted(text[r.start:r.end] for r in results if r.entity_type == "PERSON")
+    assert names == sorted(["маше", "Игорю Смирнову", "Алексей", "Ольги Николаевны Беловой"])
+
+
+PROFILE = BotProfile(name="helpdesk", prompt="support", prompt_version="v1", languages=("en", "ru"))
+
+
+async def test_store_check_remasks_what_the_first_pass_left(redis, masker):
+    """A reply the model wrote with a value in clear (or a tool result) is masked again before it is stored;
+    text that is already masked, placeholders included, is stored unchanged."""
+    model = Model(chunks=["Noted."])
+    eng = engine(redis, masker.analyzer, model, profile=PROFILE)
+    async for _ in eng.handle(inbound("My email is anna.k@example.org, please update it")):
+        pass
+    turn = model.turns[0]
+    assert "anna.k@example.org" not in turn.text and "<EMAIL_1>" in turn.text
+    assert await unchanged_by_masking(turn, turn.text, store="cache")
+    leaked = "Sure, I will write to anna.k@example.org and to Ivan at +44 7700 900123"
+    stored = await masked_for_storage(turn, leaked, "memory")
+    assert stored is not None
+    assert "anna.k@example.org" not in stored and "900123" not in stored and "<EMAIL_1>" in stored
+    assert not await unchanged_by_masking(turn, leaked, store="cache")
