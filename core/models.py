@@ -87,12 +87,12 @@ def numbered(citations: Sequence[Citation]) -> list[tuple[int, Citation]]:
     so "[3] … [1]" in the text lists [3] and [1], never a renumbering."""
     seen: set[tuple[str, str, str]] = set()
     out: list[tuple[int, Citation]] = []
-    for position, c in enumerate(citations, start=1):
+    for c in citations:
         ident = (c.source_id, c.section, c.url)
         if ident in seen:
             continue
         seen.add(ident)
-        out.append((c.number or position, c))
+        out.append((c.number or len(out) + 1, c))
     return out
 
 

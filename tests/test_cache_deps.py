@@ -52,5 +52,8 @@ def test_missing_backend_packages_are_named_at_start_up() -> None:
     check_backends(CacheSettings())  # the default stores (sqlite + faiss) are declared dependencies
     with pytest.raises(ConfigError, match="pymilvus"):
         check_backends(CacheSettings(vector_store="milvus"))
-    with pytest.raises(ConfigError, match="psycopg2-binary"):
-        check_backends(CacheSettings(scalar_store="postgresql", scalar_url="postgresql+psycopg2://db/cache"))
+    with pytest.raises(ConfigError, match="pymysql"):
+        check_backends(CacheSettings(scalar_store="mysql", scalar_url="mysql+pymysql://db/cache"))
+    # compose's shared store (PostgreSQL + pgvector) is installed with the lock
+    check_backends(CacheSettings(scalar_store="postgresql", scalar_url="postgresql+psycopg2://db/cache",
+                                 vector_store="pgvector"))

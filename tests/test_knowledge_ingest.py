@@ -163,7 +163,8 @@ def test_long_sections_split_into_token_sized_chunks_with_overlap() -> None:
 
 async def test_ensure_sample_fills_an_empty_collection_once(kb: Knowledge) -> None:
     first = await kb.ensure_sample("company")
-    assert first is not None and first.added == len(SAMPLE_FILES)
+    assert first is not None and [r.added for r in first] == [len(SAMPLE_FILES), 1]  # internal, then HR-only
+    assert await kb.ensure_sample("no-such-sample") is None
     assert await kb.ensure_sample("company") is None, "a second start does nothing"
 
 

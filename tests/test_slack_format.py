@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from adapters.slack.blocks import sources, split_text
+from adapters.slack.edge import tenant_of
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.normalize import is_user_message, message_inbound, strip_mention
+from core.audience import Audience
 from core.models import Citation
 
 
@@ -57,24 +59,29 @@ def _body(event, team="T1"):
     return {"team_id": team, "event_id": "Ev1", "event": event}
 
 
+def _who(body):  # the audience as the edge function names the tenant
+    return Audience(tenant=tenant_of(body), user="U1", role="member", place="public_channel")
+
+
 def test_channel_mention_is_a_thread_conversation_for_the_workspace():
     event = {"type": "app_mention", "user": "U1", "text": "<@UBOT> hi <@U2>", "ts": "5.0", "channel": "C1"}
-    inbound = message_inbound(_body(event, "T9"), "helpdesk", "UBOT")
+    body = _body(event, "T9")
+    inbound = message_inbound(body, "helpdesk", "UBOT", _who(body))
     assert inbound.text == "hi <@U2>" and inbound.tenant == "T9" and inbound.thread == "5.0"
     assert not inbound.is_private and inbound.extras["reply_ts"] == "5.0"
 
 
 def test_dm_is_one_conversation_but_assistant_threads_are_separate():
     first = message_inbound(_body({"user": "U1", "text": "a", "ts": "1.0", "channel": "D1", "channel_type": "im"}),
-                            "helpdesk", "UBOT")
+                            "helpdesk", "UBOT", _who(_body({})))
     second = message_inbound(_body({"user": "U1", "text": "b", "ts": "2.0", "channel": "D1", "channel_type": "im"}),
-                             "helpdesk", "UBOT")
+                             "helpdesk", "UBOT", _who(_body({})))
     assert first.is_private and first.conversation_key == second.conversation_key
     assert first.extras["reply_ts"] == "1.0"  # the answer still goes in a thread under the message
     a1 = message_inbound(_body({"user": "U1", "text": "a", "ts": "3.0", "thread_ts": "3.0", "channel": "D1",
-                                "channel_type": "im"}), "helpdesk", "UBOT", assistant_thread=True)
+                                "channel_type": "im"}), "helpdesk", "UBOT", _who(_body({})), assistant_thread=True)
     a2 = message_inbound(_body({"user": "U1", "text": "a", "ts": "4.0", "thread_ts": "4.0", "channel": "D1",
-                                "channel_type": "im"}), "helpdesk", "UBOT", assistant_thread=True)
+                                "channel_type": "im"}), "helpdesk", "UBOT", _who(_body({})), assistant_thread=True)
     assert a1.conversation_key != a2.conversation_key and a1.extras["assistant"]
 
 

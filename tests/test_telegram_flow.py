@@ -8,7 +8,7 @@ import pytest
 
 from adapters.telegram.feedback import presses
 from tests.fakes.llm_server import Reply, ToolCalls
-from tests.fakes.telegram_api import BOT_ID, BOT_USERNAME, BadRequest, RetryAfter
+from tests.fakes.telegram_api import BOT_USERNAME, BadRequest, RetryAfter
 from tests.test_telegram_helpers import ADMIN_ID, running, telegram_env
 
 GROUP = -100200300
@@ -329,7 +329,7 @@ async def test_confirm_button_creates_the_ticket_and_the_reply_names_it(telegram
         await app.settle()
         final = telegram_api.chat_messages(PRIVATE)[-1]
         assert "DM-1001" in final.text and "Parcel never arrived" in final.text  # the reply names the ticket
-        ticket = await tickets.get("DM-1001", "telegram", str(BOT_ID))
+        ticket = await tickets.get("DM-1001", "telegram", "telegram")  # the deployment tenant
         assert ticket is not None and ticket.user == "42" and ticket.priority == "high"
         assert telegram_api.messages[(PRIVATE, proposal.message_id)].reply_markup is None  # buttons are spent
 

@@ -64,7 +64,7 @@ class Knowledge:
         """Changes whenever any of these collections is re-indexed (semantic cache scope)."""
         return await self.store.kb_version(tenant, collections, self.embedder.model_id)
 
-    async def ensure_sample(self, collection: str) -> IngestReport | None:
+    async def ensure_sample(self, collection: str) -> list[IngestReport] | None:
         """Ingest the bundled sample documents of `collection` (bots/sample_kb/, see SAMPLES) if it is empty, so a
         first chat has something to answer from. A collection with no sample stays as it is."""
         if collection not in SAMPLES:
@@ -72,12 +72,12 @@ class Knowledge:
         coll = await self.store.get(collection)
         if coll is not None and await asyncio.to_thread(coll.count) > 0:
             return None
-        report: IngestReport | None = None
+        reports = []
         for folder, access in SAMPLES[collection]:
-            report = await self.ingest([str(folder)], collection, access_group=access)
+            reports.append(report := await self.ingest([str(folder)], collection, access_group=access))
             log.info("sample_kb_ingested", collection=collection, folder=folder.name, access=access,
                      chunks=report.chunks)
-        return report
+        return reports
 
     async def collections(self) -> list[str]:
         return await self.store.names()
