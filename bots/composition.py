@@ -18,6 +18,7 @@ from core.dispatch import Dispatcher
 from core.engine import Engine, LogObserver, Observer, Stage
 from core.flags import FeatureFlags
 from core.knowledge.build import open_knowledge
+from core.knowledge.followup import QueryRewriter
 from core.llm.gateway import LiteLLMGateway
 from core.memory.stage import MemoryStage
 from core.memory.window import ConversationMemory
@@ -74,7 +75,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         stack.push_async_callback(knowledge.aclose)
         for collection in sorted({c for p in profiles.values() for c in p.collections}):
             await knowledge.ensure_sample(collection)  # first run: the bundled sample KB, so there is an answer
-        retrieval = knowledge.stage()
+        retrieval = knowledge.stage(QueryRewriter(gateway, prompts))  # follow-ups searched with their context
         locked = {"pii": True} if settings.pii.locked else {}
         tools = build_tools(settings.tools, redis, settings.data_dir, search=knowledge_search(retrieval))
         stack.push_async_callback(tools.aclose)

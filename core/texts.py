@@ -51,6 +51,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "tool_pending_failed": "Sorry, your earlier request could not be completed. Please try again.",
         "ticket_created": "Done: I created ticket {number} — {summary}. Ask me about {number} any time to check its status.",
         "escalated": "I've passed this conversation to a person on our team; someone will follow up with you here soon.",
+        "kb_nothing_reliable": "I didn't find anything reliable about this in the knowledge base, so I won't guess.",
+        "kb_closest_sources": "The closest documents I found (they may not answer your question):",
+        "kb_offer_help": "Would you like me to open a ticket or pass this to a person? Just say \"open a ticket\" or \"talk to a person\".",
     },
     "ru": {
         "internal": "Извините, у меня что-то пошло не так. Попробуйте ещё раз чуть позже.",
@@ -98,6 +101,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "tool_pending_failed": "Извините, ваш запрос не удалось выполнить. Попробуйте ещё раз.",
         "ticket_created": "Готово: я создал заявку {number} — {summary}. Спросите меня о {number}, чтобы узнать статус.",
         "escalated": "Я передал разговор сотруднику нашей команды; с вами скоро свяжутся здесь.",
+        "kb_nothing_reliable": "В базе знаний я не нашёл ничего надёжного по этому вопросу, поэтому гадать не буду.",
+        "kb_closest_sources": "Самые близкие документы, которые я нашёл (они могут не отвечать на вопрос):",
+        "kb_offer_help": "Создать заявку или передать вопрос сотруднику? Просто напишите «создай заявку» или «позови сотрудника».",
     },
 }
 

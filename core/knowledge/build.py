@@ -14,6 +14,7 @@ import structlog
 
 from core.knowledge.embeddings import Embedder, build_embedder
 from core.knowledge.errors import KnowledgeError
+from core.knowledge.followup import QueryRewriter
 from core.knowledge.ingest import ADD_BATCH, Ingestor, IngestReport, Progress, embed_text
 from core.knowledge.loaders import CsvMapping
 from core.knowledge.search import Reranker, Searcher
@@ -51,8 +52,9 @@ class Knowledge:
         self.ingestor = Ingestor(store, embedder)
         self.searcher = Searcher(store, embedder, reranker)
 
-    def stage(self) -> RetrievalStage:
-        return RetrievalStage(self)
+    def stage(self, rewriter: QueryRewriter | None = None) -> RetrievalStage:
+        """The retrieval stage; `rewriter` (with the gateway) rewrites follow-ups into standalone queries."""
+        return RetrievalStage(self, rewriter)
 
     async def ingest(self, paths: Sequence[str], collection: str, *, tenant: str = SHARED, access_group: str = SHARED,
                      tags: Mapping[str, str] | None = None, csv_mapping: CsvMapping | None = None,

@@ -1,5 +1,6 @@
 """Structure-aware chunking: paragraphs of one section merge up to a token budget; long text splits
-on sentences with an overlap; table/CSV rows stay whole records.
+on sentences with an overlap; table/CSV rows stay whole records; code blocks keep their lines (a code
+block longer than the budget splits between lines, each piece fenced again).
 
 Tokens are counted as words and punctuation marks, close to the word pieces of small embedding
 models (the local USE encoder averages over every word piece, so shorter chunks keep focus).
@@ -44,12 +45,36 @@ def chunk_document(doc: Document, max_tokens: int = 180, overlap: float = 0.15) 
             flush()
             chunks.extend(_split(block.text, block.section, block.page, max_tokens, overlap))
             continue
+        if block.kind == "code" and count_tokens(block.text) > max_tokens:
+            flush()
+            chunks.extend(ChunkText(t, block.section, block.page) for t in _split_code(block.text, max_tokens))
+            continue
         if pending and (pending[0].section != block.section or pending[0].page != block.page
                         or sum(count_tokens(b.text) for b in pending) + count_tokens(block.text) > max_tokens):
             flush()
         pending.append(block)
     flush()
     return chunks
+
+
+def _split_code(text: str, max_tokens: int) -> list[str]:
+    """A fenced code block cut between lines into pieces of at most ~max_tokens, each fenced."""
+    body = text.strip()
+    fenced = body.startswith("```")
+    lines = body.splitlines()[1:-1] if fenced and body.endswith("```") and body.count("\n") >= 1 else body.splitlines()
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        n = max(1, count_tokens(line))
+        if current and size + n > max_tokens:
+            pieces.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += n
+    if current:
+        pieces.append("\n".join(current))
+    return [f"```\n{p}\n```" for p in pieces if p.strip()]
 
 
 def _split(text: str, section: tuple[str, ...], page: int | None, max_tokens: int, overlap: float) -> list[ChunkText]:

@@ -1,7 +1,8 @@
 """Read files and URLs into structured documents: titled blocks with a section path (and a page for PDF).
 
 Each loader keeps the structure chunking needs: headings become the section path, paragraphs and
-table rows stay separate blocks. Supported: Markdown, plain text, HTML, PDF, DOCX, CSV (one row per record).
+table rows stay separate blocks, code stays verbatim. HTML keeps the main content only (core/knowledge/html.py).
+Supported: Markdown, plain text, HTML, PDF, DOCX, CSV (one row per record).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Block:
     text: str
     section: tuple[str, ...] = ()
     page: int | None = None
-    kind: str = "para"  # "para" (may merge with neighbours) or "row" (a record: its own chunk)
+    kind: str = "para"  # "para" (may merge with neighbours), "code" (verbatim lines) or "row" (a record: its own chunk)
 
 
 @dataclass
@@ -129,18 +130,20 @@ def _markdown(text: str, stem: str) -> Document:
     table_header: list[str] | None = None
     in_fence = False
 
-    def flush() -> None:
+    def flush(kind: str = "para") -> None:
         if para:
-            blocks.append(Block("\n".join(para).strip(), tuple(path)))
+            blocks.append(Block("\n".join(para).strip(), tuple(path), kind=kind))
             para.clear()
 
     for raw in text.splitlines():
         line = raw.rstrip()
         if line.lstrip().startswith("```"):
+            if not in_fence:
+                flush()
             in_fence = not in_fence
             para.append(line)
             if not in_fence:
-                flush()
+                flush("code")
             continue
         if in_fence:
             para.append(line)
@@ -185,38 +188,9 @@ def _text(text: str, stem: str) -> Document:
 
 
 def _html(data: bytes, stem: str) -> Document:
-    from bs4 import BeautifulSoup  # lazy
+    from core.knowledge.html import html_document  # main content only (trafilatura), headings as sections
 
-    soup = BeautifulSoup(data, "html.parser")
-    for tag in soup(["script", "style", "nav", "header", "footer", "noscript"]):
-        tag.decompose()
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    path: list[str] = []
-    levels: list[int] = []
-    blocks: list[Block] = []
-    body = soup.body or soup
-    for el in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "blockquote", "dd", "dt"]):
-        if el.name in {"p", "li", "pre", "blockquote", "dd", "dt"} and el.find_parent(["li", "blockquote", "pre"]):
-            continue  # nested: the parent already holds this text
-        text = el.get_text(" ", strip=True)
-        if not text:
-            continue
-        if el.name[0] == "h" and el.name[1:].isdigit():
-            level = int(el.name[1:])
-            if level == 1 and (not title or text == title):
-                title = text
-                continue
-            while levels and levels[-1] >= level:
-                levels.pop()
-                path.pop()
-            levels.append(level)
-            path.append(text)
-        elif el.name == "tr":
-            cells = [c.get_text(" ", strip=True) for c in el.find_all(["td", "th"])]
-            blocks.append(Block(" | ".join(c for c in cells if c), tuple(path), kind="row"))
-        else:
-            blocks.append(Block(text, tuple(path)))
-    return Document(title or stem, blocks)
+    return html_document(data, stem)
 
 
 def _pdf(data: bytes, stem: str) -> Document:

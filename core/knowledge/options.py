@@ -22,6 +22,8 @@ class RetrievalOptions(BaseModel):
     min_similarity: float = Field(default=0.3, ge=-1, le=1)  # relevance floor (cosine) for a passage
     rerank: bool = True  # use the configured rerank model (DESKMATE_EMBEDDINGS__RERANK_MODEL) if any
     min_rerank_score: float = Field(default=0.0, ge=0)  # relevance floor on the reranker's score
+    abstain: bool = True  # below the evidence gate: say nothing reliable was found instead of asking the model
+    min_confidence: float | None = Field(default=None, ge=-1, le=1)  # the gate's floor; None = calibrated default
     access_groups: tuple[str, ...] = ()  # groups this bot may read besides public ("*") documents
     tags: dict[str, str] = Field(default_factory=dict)  # only documents with these tags
     max_age_days: float | None = Field(default=None, gt=0)  # only documents updated this recently

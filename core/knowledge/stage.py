@@ -1,18 +1,28 @@
-"""Retrieval stage: when `rag` is on, search the conversation's collections and fill `turn.passages`."""
+"""Retrieval stage: when `rag` is on, search the conversation's collections and fill `turn.passages`.
+
+The query is the message, or for a follow-up, the message rewritten from the conversation
+(core/knowledge/followup.py). When the best passages are below the evidence gate's confidence
+(core/knowledge/evidence.py), the stage answers itself: it found nothing reliable, here are the closest
+sources, shall it open a ticket or call a person. The model is not asked to answer from weak passages.
+"""
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import structlog
 
 from core.engine import Next
 from core.knowledge.errors import KnowledgeError
+from core.knowledge.evidence import CLOSEST_SOURCES, MIN_CONFIDENCE, confidence, gated
+from core.knowledge.followup import QueryRewriter
 from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
-from core.models import ReplyEvent, Status
+from core.models import CitationEvent, Final, Passage, ReplyEvent, Status, TextDelta
 from core.texts import text
 from core.turn import Turn
 
@@ -20,6 +30,8 @@ if TYPE_CHECKING:
     from core.knowledge.build import Knowledge
 
 log = structlog.get_logger("deskmate.retrieval")
+_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
 def scope_for(turn: Turn, options: RetrievalOptions) -> tuple[tuple[str, ...], Scope]:
@@ -35,11 +47,30 @@ def scope_for(turn: Turn, options: RetrievalOptions) -> tuple[tuple[str, ...], S
                                      tags=dict(options.tags), updated_since=since)
 
 
+def reply_language(turn: Turn) -> str:
+    """The user's language: Russian when the message is mostly Cyrillic and the bot speaks it."""
+    letters = len(_LETTER.findall(turn.text))
+    if "ru" in turn.profile.languages and letters and len(_CYRILLIC.findall(turn.text)) / letters >= 0.5:
+        return "ru"
+    return turn.language
+
+
+@dataclass
+class Retrieved:
+    """What one search found: the passages for the prompt, and whether they are good enough to answer from."""
+
+    query: str
+    passages: list[Passage] = field(default_factory=list)
+    confidence: float = 0.0
+    confident: bool = False
+
+
 class RetrievalStage:
     name = "retrieval"
 
-    def __init__(self, knowledge: Knowledge) -> None:
+    def __init__(self, knowledge: Knowledge, rewriter: QueryRewriter | None = None) -> None:
         self.knowledge = knowledge
+        self.rewriter = rewriter or QueryRewriter()
         self._options: dict[str, RetrievalOptions] = {}
 
     def options(self, turn: Turn) -> RetrievalOptions:
@@ -48,6 +79,18 @@ class RetrievalStage:
             opts = self._options[turn.profile.name] = RetrievalOptions.model_validate(turn.profile.retrieval)
         return opts
 
+    async def retrieve(self, query: str, collections: Sequence[str], scope: Scope, options: RetrievalOptions,
+                       timings: dict[str, float] | None = None) -> Retrieved:
+        """Search for `query` with these options (the stage's own path; `deskmate eval` and the bench use it)."""
+        passages = await self.knowledge.searcher.search(
+            query, collections, scope, top_k=options.top_k, candidates=options.candidates,
+            rrf_k=options.rrf_k, min_similarity=options.min_similarity, rerank=options.rerank,
+            min_rerank_score=options.min_rerank_score, timings=timings,
+        )
+        score = confidence(query, passages)
+        floor = MIN_CONFIDENCE if options.min_confidence is None else options.min_confidence
+        return Retrieved(query, passages, score, bool(passages) and score >= floor)
+
     async def run(self, turn: Turn, call_next: Next) -> AsyncIterator[ReplyEvent]:
         if turn.enabled("rag") and turn.text.strip():
             options = self.options(turn)
@@ -55,19 +98,48 @@ class RetrievalStage:
             if collections:
                 yield Status(text=text("searching_kb", turn.language))
                 timings: dict[str, float] = {}
+                query, how = await self.rewriter.query(turn.text, turn.history, turn.summary, turn.reply_id)
+                turn.facts["retrieval_query"] = how
+                found = Retrieved(query)
                 try:
-                    turn.passages = await self.knowledge.searcher.search(
-                        turn.text, collections, scope, top_k=options.top_k, candidates=options.candidates,
-                        rrf_k=options.rrf_k, min_similarity=options.min_similarity, rerank=options.rerank,
-                        min_rerank_score=options.min_rerank_score, timings=timings,
-                    )
+                    found = await self.retrieve(query, collections, scope, options, timings)
                 except KnowledgeError as exc:  # e.g. a collection built with another model: answer without it
                     log.warning("retrieval_failed", request_id=turn.reply_id, error=type(exc).__name__)
-                    turn.passages = []
+                turn.passages = found.passages
                 turn.kb_version = turn.kb_version or await self.knowledge.kb_version(turn.inbound.tenant, collections)
                 turn.facts["retrieval_passages"] = len(turn.passages)
                 turn.facts["retrieval_ms"] = round(sum(timings.values()) * 1000, 2)
+                turn.facts["retrieval_confidence"] = found.confidence
                 if not turn.passages:
                     turn.facts["retrieval_empty"] = True
+                if not found.confident:
+                    if options.abstain and gated(turn.text):
+                        async for event in self._abstain(turn, found.passages):
+                            yield event
+                        return
+                    turn.passages = []  # small talk or an action request: weak passages are not evidence
         async for event in call_next(turn):
             yield event
+
+    @staticmethod
+    async def _abstain(turn: Turn, closest: Sequence[Passage]) -> AsyncIterator[ReplyEvent]:
+        """Nothing reliable: say so, show the closest sources, offer a ticket or a person. No model call."""
+        turn.facts["abstained"] = True
+        turn.retrieval_only = True  # an answer made without the model: never cached as a model answer
+        lang = reply_language(turn)
+        parts = [text("kb_nothing_reliable", lang)]
+        sources: list[Passage] = []
+        for passage in closest:
+            if len(sources) < CLOSEST_SOURCES and all(p.url != passage.url for p in sources):
+                sources.append(passage)
+        if sources:
+            lines = [f"- {' — '.join(x for x in (p.title, p.section) if x) or p.source_id}" for p in sources]
+            parts.append(text("kb_closest_sources", lang) + "\n" + "\n".join(lines))
+        parts.append(text("kb_offer_help", lang))
+        body = "\n\n".join(parts)
+        yield TextDelta(text=body)
+        citations = tuple(p.citation() for p in sources)
+        for citation in citations:
+            yield CitationEvent(citation=citation)
+        turn.citations = list(citations)
+        yield Final(reply_id=turn.reply_id, text=body, citations=citations, retrieval_only=True)

@@ -1,0 +1,109 @@
+"""Retrieval and abstention on the held-out sets (written by a session that never read the code).
+
+    .venv/bin/python bench/bench_heldout.py                  # the PostgreSQL corpus (197 pages, 226 questions)
+    .venv/bin/python bench/bench_heldout.py --set sample_kb  # the sample KB (87 questions)
+
+The corpus is Debian's postgresql-doc-15 HTML (apt-get install -y postgresql-doc-15); only the pages in
+bench/data/heldout/retrieval/corpus_pages.txt are ingested, with the real `Knowledge.ingest`. Each question goes
+through the retrieval stage's own code path (`RetrievalStage.retrieve`: query, hybrid search with the bot's
+default options, evidence gate), so the numbers are those of the passages a bot would put into its prompt.
+Prints recall@5, MRR (overall and per language), abstention precision/recall, and the chunks that are page
+navigation ("Prev / Up / Home / Next"). Nothing is downloaded; the data set is held out: do not tune on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.knowledge.build import SAMPLE_DIR, Knowledge, open_knowledge
+from core.knowledge.golden import Outcome, load_golden, ranked_sources, score
+from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
+from core.knowledge.store import Store
+from core.log import configure_logging
+from core.state.redis import open_redis
+
+HELDOUT = Path(__file__).parent / "data" / "heldout" / "retrieval"
+NAVIGATION = re.compile(r"\b(Prev|Next)\b.*\b(Up|Home|Next)\b", re.S)
+
+
+def corpus_files() -> list[str]:
+    info = json.loads((HELDOUT / "corpus.json").read_text())
+    base = Path(info["base_dir"])
+    pages = [line.strip() for line in (HELDOUT / "corpus_pages.txt").read_text().splitlines() if line.strip()]
+    missing = [p for p in pages if not (base / p).is_file()]
+    if missing:
+        raise SystemExit(f"{len(missing)} corpus pages missing under {base}: apt-get install -y {info['package']}")
+    return [str(base / p) for p in pages]
+
+
+async def chrome_chunks(kb: Knowledge, collection: str) -> tuple[int, int, list[str]]:
+    coll = await kb.store.get(collection)
+    rows = await asyncio.to_thread(Store.get_all_sync, coll, ["documents"])
+    docs = [d or "" for d in rows["documents"]]
+    nav = [d for d in docs if NAVIGATION.search(d) and len(d.split()) < 40]
+    return len(docs), len(nav), nav[:3]
+
+
+async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
+    from core.knowledge.options import RetrievalOptions
+    from core.knowledge.search import Scope
+
+    collection = "heldout"
+    paths = corpus_files() if which == "corpus" else [str(SAMPLE_DIR / name) for name in sorted(
+        p.name for p in SAMPLE_DIR.iterdir() if p.is_file())]
+    started = time.perf_counter()
+    report = await kb.ingest(paths, collection)
+    print(f"ingest: {report.added} documents, {report.chunks} chunks in {time.perf_counter() - started:.1f}s; "
+          f"{len(report.failed)} failed")
+    total, nav, examples = await chrome_chunks(kb, collection)
+    print(f"chunks that are page navigation: {nav} of {total}" + "".join(f"\n   e.g. {e[:90]!r}" for e in examples))
+    items = load_golden(HELDOUT / f"{which}_questions.jsonl")
+    options = RetrievalOptions()
+    stage = kb.stage()
+    outcomes: list[Outcome] = []
+    started = time.perf_counter()
+    for item in items:
+        found = await stage.retrieve(item.question, (collection,), Scope("bench"), options)
+        abstained = gate and not found.confident
+        outcomes.append(Outcome(item, ranked_sources(p.url for p in found.passages), abstained=abstained,
+                                confidence=found.confidence))
+    took = time.perf_counter() - started
+    m = score(outcomes, k)
+    print(f"{which}: {m.questions} questions ({m.answerable} answerable) in {took:.1f}s")
+    print(f"  recall@{k} = {m.recall_at_k:.3f}   MRR = {m.mrr:.3f}")
+    for lang, row in m.by_lang.items():
+        print(f"    {lang}: recall@{k} = {row['recall_at_k']:.3f}   MRR = {row['mrr']:.3f}   ({row['answerable']:.0f})")
+    if gate:
+        print(f"  abstention precision = {m.abstention_precision}   recall = {m.abstention_recall}   "
+              f"answerable abstained on = {m.false_abstention_rate:.3f}")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", choices=("corpus", "sample_kb"), default="corpus")
+    parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--no-gate", action="store_true", help="retrieval numbers only")
+    args = parser.parse_args()
+    configure_logging("warning", "console", sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with open_redis(None, Path(tmp)) as redis:
+            kb = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), Path(tmp), redis)
+            await run(kb, args.set, args.k, not args.no_gate)
+            await kb.aclose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
