@@ -147,8 +147,11 @@ async def test_retrieval_stage_scopes_by_profile_and_channel_and_flags_empty(
     [e async for e in engine.handle(msg("What does salary band E4 pay?", channel="C-HR"))]
     assert "E4" in seen.turns[-1].passages[0].text
 
-    [e async for e in engine.handle(msg("Who won the football world cup in 1954?"))]
-    assert seen.turns[-1].passages == [] and seen.turns[-1].facts["retrieval_empty"] is True
+    answered = len(seen.turns)
+    events = [e async for e in engine.handle(msg("Who won the football world cup in 1954?"))]
+    assert len(seen.turns) == answered, "weak evidence: the stage answers itself, nothing is asked downstream"
+    final = events[-1]
+    assert isinstance(final, Final) and final.retrieval_only and "reliable" in final.text
 
     await flags.set("slack", "T1", "rag", False, by="admin", channel="C1")
     events = [e async for e in engine.handle(msg("What does error ERR-4031 mean?"))]

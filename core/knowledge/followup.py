@@ -1,11 +1,12 @@
 """The search query for a message in a conversation: a follow-up ("and on Windows?") is searched together
 with what it follows.
 
-With a model configured, the model rewrites the last message into a standalone query from the last turns
+A message that reads as a follow-up (short, starts with "and"/"what about"/"а"/"и"…, or leans on
+"it"/"this"/"это"…) is rewritten; a self-contained one is searched as written (no extra model call).
+With a model configured, the model rewrites the follow-up into a standalone query from the last turns
 (prompt `query_rewrite`, through the gateway's `complete`); its answer is used only if it looks like a query.
-Without one, or if the call fails, a deterministic rule: a message that reads as a follow-up (short, starts
-with "and"/"what about"/"а"/"и"…, or leans on "it"/"this"/"это"…) is searched as the previous user
-message followed by this one. Everything here is already masked (it runs inside the PII stage).
+Without one, or if the call fails, it is searched as the previous user message followed by this one.
+Everything here is already masked (it runs inside the PII stage).
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ class QueryRewriter:
     async def query(self, text: str, history: Sequence[Mapping[str, Any]], summary: str = "",
                     request_id: str = "") -> tuple[str, str]:
         """(query, how): how is "as_is", "model" or "fallback"."""
-        if not last_user_messages(history):
-            return text, "as_is"
+        if not last_user_messages(history) or not is_follow_up(text):
+            return text, "as_is"  # a first or self-contained message is searched as written: no extra model call
         if self.uses_model:
             assert self.gateway is not None and self.prompts is not None
             template = self.prompts.get(*REWRITE_PROMPT)

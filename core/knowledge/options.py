@@ -19,7 +19,9 @@ class RetrievalOptions(BaseModel):
     top_k: int = Field(default=5, ge=1, le=50)  # passages put into the prompt
     candidates: int = Field(default=30, ge=1, le=500)  # per retriever (vector, BM25) before fusion
     rrf_k: int = Field(default=60, ge=1)  # Reciprocal Rank Fusion constant
-    min_similarity: float = Field(default=0.3, ge=-1, le=1)  # relevance floor (cosine) for a passage
+    # Relevance floor (cosine) for a passage; low, because the evidence gate (min_confidence) decides whether
+    # the passages are good enough to answer from, with the query's words as well as the cosine.
+    min_similarity: float = Field(default=0.15, ge=-1, le=1)
     rerank: bool = True  # use the configured rerank model (DESKMATE_EMBEDDINGS__RERANK_MODEL) if any
     min_rerank_score: float = Field(default=0.0, ge=0)  # relevance floor on the reranker's score
     abstain: bool = True  # below the evidence gate: say nothing reliable was found instead of asking the model

@@ -55,6 +55,30 @@ def reply_language(turn: Turn) -> str:
     return turn.language
 
 
+OVERSAMPLE = 3  # passages fetched per passage kept, so that a long page does not fill every slot
+PER_DOCUMENT = 2  # passages of one document among the top_k while other documents qualify
+
+
+def diverse(ranked: Sequence[Passage], top_k: int) -> list[Passage]:
+    """The best `top_k` passages in rank order, at most PER_DOCUMENT from one document unless too few others."""
+    kept: list[Passage] = []
+    spare: list[Passage] = []
+    per_doc: dict[str, int] = {}
+    for passage in ranked:
+        doc = passage.url or passage.source_id
+        if per_doc.get(doc, 0) < PER_DOCUMENT:
+            per_doc[doc] = per_doc.get(doc, 0) + 1
+            kept.append(passage)
+        else:
+            spare.append(passage)
+        if len(kept) == top_k:
+            break
+    if len(kept) < top_k:
+        order = {id(p): i for i, p in enumerate(ranked)}
+        kept = sorted(kept + spare[: top_k - len(kept)], key=lambda p: order[id(p)])
+    return kept
+
+
 @dataclass
 class Retrieved:
     """What one search found: the passages for the prompt, and whether they are good enough to answer from."""
@@ -82,11 +106,12 @@ class RetrievalStage:
     async def retrieve(self, query: str, collections: Sequence[str], scope: Scope, options: RetrievalOptions,
                        timings: dict[str, float] | None = None) -> Retrieved:
         """Search for `query` with these options (the stage's own path; `deskmate eval` and the bench use it)."""
-        passages = await self.knowledge.searcher.search(
-            query, collections, scope, top_k=options.top_k, candidates=options.candidates,
+        ranked = await self.knowledge.searcher.search(
+            query, collections, scope, top_k=options.top_k * OVERSAMPLE, candidates=options.candidates,
             rrf_k=options.rrf_k, min_similarity=options.min_similarity, rerank=options.rerank,
             min_rerank_score=options.min_rerank_score, timings=timings,
         )
+        passages = diverse(ranked, options.top_k)
         score = confidence(query, passages)
         floor = MIN_CONFIDENCE if options.min_confidence is None else options.min_confidence
         return Retrieved(query, passages, score, bool(passages) and score >= floor)
