@@ -5,8 +5,9 @@
 
 The corpus is Debian's postgresql-doc-15 HTML (apt-get install -y postgresql-doc-15); only the pages in
 bench/data/heldout/retrieval/corpus_pages.txt are ingested, with the real `Knowledge.ingest`. Each question goes
-through the retrieval stage's own code path (`RetrievalStage.retrieve`: query, hybrid search with the bot's
-default options, evidence gate), so the numbers are those of the passages a bot would put into its prompt.
+through plain hybrid search as the retrieval stage did before the evidence gate (floor 0.3), and through the
+retrieval stage's own code path (`RetrievalStage.retrieve`: hybrid search with the bot's default options, at
+most two passages per document, evidence gate), the passages a bot would put into its prompt.
 Prints recall@5, MRR (overall and per language), abstention precision/recall, and the chunks that are page
 navigation ("Prev / Up / Home / Next"). Nothing is downloaded; the data set is held out: do not tune on it.
 """
@@ -58,8 +59,10 @@ async def chrome_chunks(kb: Knowledge, collection: str) -> tuple[int, int, list[
 
 
 async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
+    from core.knowledge.evidence import gated
     from core.knowledge.options import RetrievalOptions
     from core.knowledge.search import Scope
+    from core.knowledge.stage import PER_DOCUMENT
 
     collection = "heldout"
     paths = corpus_files() if which == "corpus" else [str(SAMPLE_DIR / name) for name in sorted(
@@ -71,24 +74,34 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
     total, nav, examples = await chrome_chunks(kb, collection)
     print(f"chunks that are page navigation: {nav} of {total}" + "".join(f"\n   e.g. {e[:90]!r}" for e in examples))
     items = load_golden(HELDOUT / f"{which}_questions.jsonl")
-    options = RetrievalOptions()
     stage = kb.stage()
-    outcomes: list[Outcome] = []
-    started = time.perf_counter()
-    for item in items:
-        found = await stage.retrieve(item.question, (collection,), Scope("bench"), options)
-        abstained = gate and not found.confident
-        outcomes.append(Outcome(item, ranked_sources(p.url for p in found.passages), abstained=abstained,
-                                confidence=found.confidence))
-    took = time.perf_counter() - started
-    m = score(outcomes, k)
-    print(f"{which}: {m.questions} questions ({m.answerable} answerable) in {took:.1f}s")
-    print(f"  recall@{k} = {m.recall_at_k:.3f}   MRR = {m.mrr:.3f}")
-    for lang, row in m.by_lang.items():
-        print(f"    {lang}: recall@{k} = {row['recall_at_k']:.3f}   MRR = {row['mrr']:.3f}   ({row['answerable']:.0f})")
-    if gate:
-        print(f"  abstention precision = {m.abstention_precision}   recall = {m.abstention_recall}   "
-              f"answerable abstained on = {m.false_abstention_rate:.3f}")
+    configs = [("plain search (the stage before the gate: floor 0.3, no per-document cap)", None)]
+    floor = RetrievalOptions().min_similarity
+    configs.append((f"retrieval stage (floor {floor:.2f}, <= {PER_DOCUMENT} passages per document, evidence gate)",
+                    RetrievalOptions()))
+    for label, options in configs:
+        outcomes: list[Outcome] = []
+        started = time.perf_counter()
+        for item in items:
+            if options is None:
+                passages = await kb.searcher.search(item.question, [collection], Scope("bench"), top_k=k,
+                                                    min_similarity=0.3)
+                outcomes.append(Outcome(item, ranked_sources(p.url for p in passages)))
+                continue
+            found = await stage.retrieve(item.question, (collection,), Scope("bench"), options)
+            outcomes.append(Outcome(item, ranked_sources(p.url for p in found.passages),
+                                    abstained=gate and gated(item.question) and not found.confident,
+                                    confidence=found.confidence))
+        took = time.perf_counter() - started
+        m = score(outcomes, k)
+        print(f"{which}, {label}: {m.questions} questions ({m.answerable} answerable) in {took:.1f}s")
+        print(f"  recall@{k} = {m.recall_at_k:.3f}   MRR = {m.mrr:.3f}")
+        for lang, row in m.by_lang.items():
+            print(f"    {lang}: recall@{k} = {row['recall_at_k']:.3f}   MRR = {row['mrr']:.3f}   "
+                  f"({row['answerable']:.0f})")
+        if gate and options is not None:
+            print(f"  abstention precision = {m.abstention_precision}   recall = {m.abstention_recall}   "
+                  f"answerable abstained on = {m.false_abstention_rate:.3f}")
 
 
 async def main() -> None:

@@ -22,13 +22,31 @@ from core.log import configure_logging
 from core.state.redis import open_redis
 
 
+@pytest.fixture(scope="session")
+def ungated_profiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped bot profiles with the evidence gate and follow-up rewriting off (`retrieval:` abstain false,
+    rewrite off). Tests of platforms, tools, limits and PII ask questions the sample KB does not answer and script
+    the fake model's replies one per call; they run on these. Answer-quality tests use the shipped profiles."""
+    import yaml
+
+    from bots.profile_loader import BUILTIN_DIR
+
+    folder = tmp_path_factory.mktemp("profiles")
+    for path in sorted(BUILTIN_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data["retrieval"] = {**(data.get("retrieval") or {}), "abstain": False, "rewrite": "off"}
+        (folder / path.name).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ungated_profiles: Path) -> None:
     """Tests never read the developer's DESKMATE_* settings, and write data under a temp dir."""
     for name in list(os.environ):
         if name.startswith("DESKMATE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("DESKMATE_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DESKMATE_PROFILES_DIR", str(ungated_profiles))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.knowledge.build import Knowledge
 from core.knowledge.followup import fallback_query
 from core.knowledge.store import Store
@@ -98,7 +100,8 @@ def test_a_follow_up_is_searched_with_the_question_it_follows() -> None:
 
 
 async def test_follow_ups_are_rewritten_by_the_model_and_weak_evidence_is_not_sent_to_it(
-        tmp_path: Path, llm_server: FakeLLM) -> None:
+        tmp_path: Path, llm_server: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DESKMATE_PROFILES_DIR")  # the shipped profiles: gate and rewriting on
     async with running(tmp_path / "var", llm_server, llm={"first_token_timeout_s": 30.0, "timeout_s": 60.0}) as rt:
         kb = rt.parts["knowledge"]
         await kb.ensure_sample(rt.profiles["helpdesk"].collections[0])
@@ -150,3 +153,13 @@ def test_deskmate_eval_gates_the_sample_knowledge_base(tmp_path: Path) -> None:
     failed = _deskmate("eval", str(tiny), "--fail-under", "recall_at_k=0.5", data_dir=tmp_path / "var")
     assert failed.returncode == 1 and "below the gate: recall_at_k" in failed.stderr
     assert "recall@5" in failed.stdout
+
+
+async def test_a_tiny_page_keeps_its_sentence_and_not_its_link_bar(kb: Knowledge, tmp_path: Path) -> None:
+    bar = ('<table><tr><td><a href="a.html">Prev</a></td><td><a href="u.html">Up</a></td>'
+           '<td><a href="index.html">Home</a></td><td><a href="n.html">Next</a></td></tr></table>')
+    (tmp_path / "tiny.html").write_text(f"<html><head><title>Badges</title></head><body>{bar}"
+                                        f"<p>Lost badges are replaced at reception within one day.</p>{bar}</body></html>")
+    await kb.ingest([str(tmp_path / "tiny.html")], "tiny")
+    bodies = [t for _, t in _chunks(kb, "tiny")]
+    assert bodies == ["Lost badges are replaced at reception within one day."]

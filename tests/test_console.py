@@ -13,6 +13,8 @@ from tests.fakes.llm_server import FakeLLM, Reply
 def _deskmate(args: list[str], tmp_path: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("DESKMATE_")}
     base.update({"DESKMATE_DATA_DIR": str(tmp_path / "var"), **env})
+    if "DESKMATE_PROFILES_DIR" in os.environ:  # the ungated test profiles (conftest.py)
+        base.setdefault("DESKMATE_PROFILES_DIR", os.environ["DESKMATE_PROFILES_DIR"])
     return subprocess.run([sys.executable, "-m", "bots.cli", *args], env=base, input=stdin, capture_output=True,
                           text=True, timeout=240)
 

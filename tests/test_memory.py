@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -15,21 +14,13 @@ from tests.runtime import PRIMARY, ask, final_of, running
 
 
 def _chat_requests(fake: FakeLLM) -> list[dict]:
-    return [r.body for r in fake.requests_for(PRIMARY)  # answers only: not summaries, not follow-up query rewrites
-            if "running summary" not in r.body["messages"][0]["content"]
-            and "standalone search query" not in r.body["messages"][0]["content"]]
-
-
-async def _no_knowledge_base(rt: Any, *tenants: str) -> None:
-    """These tests are about memory: no knowledge search (so no evidence gate, no query rewrite)."""
-    for tenant in tenants:
-        await rt.flags.set("console", tenant, "rag", False, by="test")
+    return [r.body for r in fake.requests_for(PRIMARY)
+            if "running summary" not in r.body["messages"][0]["content"]]
 
 
 async def test_a_follow_up_sees_the_earlier_exchange(tmp_path: Path, llm_server: FakeLLM) -> None:
     llm_server.script(PRIMARY, Reply("Your laptop model is the ThinkPad T14."), Reply("It ships in two days."))
     async with running(tmp_path, llm_server) as rt:
-        await _no_knowledge_base(rt, "T1")
         await ask(rt, "Which laptop model do engineers get?", channel="C-mem")
         await ask(rt, "And how fast does it ship?", channel="C-mem")
         await ask(rt, "Unrelated question in another channel?", channel="C-other")
@@ -44,7 +35,6 @@ async def test_a_follow_up_sees_the_earlier_exchange(tmp_path: Path, llm_server:
 async def test_memory_is_scoped_by_tenant(tmp_path: Path, llm_server: FakeLLM) -> None:
     llm_server.script(PRIMARY, Reply("Secret project Falcon launches Monday."))
     async with running(tmp_path, llm_server) as rt:
-        await _no_knowledge_base(rt, "T-A", "T-B")
         await ask(rt, "When does the project launch?", tenant="T-A", channel="general")
         await ask(rt, "What did you tell me before?", tenant="T-B", channel="general")
     last = _chat_requests(llm_server)[-1]
@@ -60,7 +50,6 @@ async def test_old_turns_fold_into_an_llm_summary_that_later_prompts_carry(
 
     llm_server.responder = responder
     async with running(tmp_path, llm_server, memory={"max_tokens": 200}) as rt:
-        await _no_knowledge_base(rt, "T1")
         for q in ("How do I set up the VPN?", "Where is the printer on floor 3?", "How do I get a new badge?",
                   "Can I expense a monitor?", "Who approves remote work?"):
             final_of(await ask(rt, q, channel="C-fold"))

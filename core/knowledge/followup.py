@@ -71,11 +71,11 @@ class QueryRewriter:
                     and REWRITE_PROMPT in self.prompts.templates)
 
     async def query(self, text: str, history: Sequence[Mapping[str, Any]], summary: str = "",
-                    request_id: str = "") -> tuple[str, str]:
-        """(query, how): how is "as_is", "model" or "fallback"."""
-        if not last_user_messages(history) or not is_follow_up(text):
+                    request_id: str = "", mode: str = "model") -> tuple[str, str]:
+        """(query, how): how is "as_is", "model" or "fallback". mode: "model" (rules without one), "rules", "off"."""
+        if mode == "off" or not last_user_messages(history) or not is_follow_up(text):
             return text, "as_is"  # a first or self-contained message is searched as written: no extra model call
-        if self.uses_model:
+        if mode == "model" and self.uses_model:
             assert self.gateway is not None and self.prompts is not None
             template = self.prompts.get(*REWRITE_PROMPT)
             recent = [{"role": m.get("role"), "content": str(m.get("content") or "")[:600]}

@@ -63,6 +63,17 @@ def html_document(data: bytes, stem: str) -> Document:
     return Document(reader.title or stem, reader.blocks)
 
 
+NAV_WORDS = 12  # a block this short made (almost) only of links is navigation ("Prev | Up | Home | Next")
+
+
+def _navigation(el: Any) -> bool:
+    text = _squash(el.get_text(" "))
+    if not text or len(el.get_text(" ").split()) > NAV_WORDS:
+        return False
+    linked = sum(len(_squash(a.get_text(" "))) for a in el.find_all("a"))
+    return linked / len(text) >= 0.9
+
+
 ADMONITIONS = {"note", "tip", "warning", "caution", "important", "admonition", "callout"}
 
 
@@ -112,6 +123,8 @@ class _Reader:
 
     def element(self, el: Any) -> None:
         name = el.name
+        if (name == "tr" or self.kept is None) and _navigation(el):
+            return  # a navigation bar in a table row (a table of contents in lists stays)
         if name[0] == "h" and name[1:].isdigit():
             self.heading(int(name[1:]), _clean(el.get_text(" ")), aside=_in_admonition(el))
         elif name == "pre":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -24,6 +26,7 @@ class RetrievalOptions(BaseModel):
     min_similarity: float = Field(default=0.15, ge=-1, le=1)
     rerank: bool = True  # use the configured rerank model (DESKMATE_EMBEDDINGS__RERANK_MODEL) if any
     min_rerank_score: float = Field(default=0.0, ge=0)  # relevance floor on the reranker's score
+    rewrite: Literal["model", "rules", "off"] = "model"  # follow-ups: model rewrite (rules without one), rules, off
     abstain: bool = True  # below the evidence gate: say nothing reliable was found instead of asking the model
     min_confidence: float | None = Field(default=None, ge=-1, le=1)  # the gate's floor; None = calibrated default
     access_groups: tuple[str, ...] = ()  # groups this bot may read besides public ("*") documents

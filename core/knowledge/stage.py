@@ -123,7 +123,8 @@ class RetrievalStage:
             if collections:
                 yield Status(text=text("searching_kb", turn.language))
                 timings: dict[str, float] = {}
-                query, how = await self.rewriter.query(turn.text, turn.history, turn.summary, turn.reply_id)
+                query, how = await self.rewriter.query(turn.text, turn.history, turn.summary, turn.reply_id,
+                                                       mode=options.rewrite)
                 turn.facts["retrieval_query"] = how
                 found = Retrieved(query)
                 try:
@@ -137,8 +138,8 @@ class RetrievalStage:
                 turn.facts["retrieval_confidence"] = found.confidence
                 if not turn.passages:
                     turn.facts["retrieval_empty"] = True
-                if not found.confident:
-                    if options.abstain and gated(turn.text):
+                if not found.confident and options.abstain:
+                    if gated(turn.text):
                         async for event in self._abstain(turn, found.passages):
                             yield event
                         return
