@@ -29,7 +29,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.knowledge.build import SAMPLE_DIR, Knowledge, open_knowledge
+from core.knowledge.build import SAMPLE_DIR, SAMPLE_PUBLIC_DIR, Knowledge, open_knowledge
 from core.knowledge.golden import Outcome, load_golden, ranked_sources, score
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
 from core.knowledge.store import Store
@@ -65,8 +65,8 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
     from core.knowledge.stage import PER_DOCUMENT
 
     collection = "heldout"
-    paths = corpus_files() if which == "corpus" else [str(SAMPLE_DIR / name) for name in sorted(
-        p.name for p in SAMPLE_DIR.iterdir() if p.is_file())]
+    # The sample KB as the held-out questions were written on: the internal and public folders (9 files).
+    paths = corpus_files() if which == "corpus" else [str(SAMPLE_DIR), str(SAMPLE_PUBLIC_DIR)]
     started = time.perf_counter()
     report = await kb.ingest(paths, collection)
     print(f"ingest: {report.added} documents, {report.chunks} chunks in {time.perf_counter() - started:.1f}s; "
