@@ -43,7 +43,7 @@ if [ -n "$cert" ] && [ -f "$cert" ]; then
 fi
 
 echo "== build $TAG on $BASE_IMAGE"
-$B bud --quiet --isolation chroot --layers --build-arg BASE_IMAGE="$BASE_IMAGE" "${cert_args[@]}" -t "$TAG" . >/dev/null
+$B bud --quiet --format docker --isolation chroot --layers --build-arg BASE_IMAGE="$BASE_IMAGE" "${cert_args[@]}" -t "$TAG" . >/dev/null
 
 ctr=$($B from "$TAG")
 trap '$B rm "$ctr" >/dev/null 2>&1 || true' EXIT
