@@ -35,14 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
+from bench.heldout_retrieval import embedding_cost, heldout
 from core.knowledge.build import Knowledge, open_knowledge
 from core.knowledge.ingest import embed_text
 from core.knowledge.search import Scope
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
 from core.log import configure_logging
 from core.state.redis import open_redis
-
-from bench.heldout_retrieval import embedding_cost, heldout
 
 DATA = Path(__file__).parent / "data"
 
@@ -176,7 +175,8 @@ async def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--ingest-docs", type=int, default=200, help="small documents for the ingest test (0: skip)")
-    parser.add_argument("--heldout-only", action="store_true", help="only retrieval quality (own and held-out en/ru sets) and query cost")
+    parser.add_argument("--heldout-only", action="store_true",
+                        help="only retrieval quality (own and held-out en/ru sets) and query cost")
     parser.add_argument("--corpus-dir", default="/usr/share/doc/postgresql-doc-15/html", type=Path)
     parser.add_argument("--min-similarity", type=float, default=0.3, help="relevance floor (the profiles' default)")
     parser.add_argument("--embeddings-model", default=None, help="a litellm embedding model instead of the local one")

@@ -35,9 +35,11 @@ def feedback(reply_id: str, language: str | None = "en") -> list[dict[str, Any]]
         "type": "actions", "block_id": f"feedback:{reply_id}"[:255],
         "elements": [
             {"type": "button", "action_id": FEEDBACK_UP, "value": reply_id,
-             "text": {"type": "plain_text", "text": "👍", "emoji": True}, "accessibility_label": text("button_helpful", language)},
+             "text": {"type": "plain_text", "text": "👍", "emoji": True},
+             "accessibility_label": text("button_helpful", language)},
             {"type": "button", "action_id": FEEDBACK_DOWN, "value": reply_id,
-             "text": {"type": "plain_text", "text": "👎", "emoji": True}, "accessibility_label": text("button_not_helpful", language)},
+             "text": {"type": "plain_text", "text": "👎", "emoji": True},
+             "accessibility_label": text("button_not_helpful", language)},
         ],
     }]
 

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from core.config_types import CommaList
 
+
 class SlackSettings(BaseModel):
     bot_token: SecretStr | None = None
     signing_secret: SecretStr | None = None

@@ -390,7 +390,8 @@ class RedisStreamDispatcher:
                         yield event  # on to the end: the engine reports the reply to observers after its terminal
                         continue
                 log.info("stream_closed_on_shutdown", message_id=inbound.message_id)
-                yield Error(code="shutting_down", message=text("shutting_down", reply_language(inbound.text, inbound.locale)))
+                lang = reply_language(inbound.text, inbound.locale)
+                yield Error(code="shutting_down", message=text("shutting_down", lang))
                 return
         finally:
             cut.remove_done_callback(on_cut)
