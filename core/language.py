@@ -15,7 +15,8 @@ _TOKEN = re.compile(r"\S+")
 _LETTER = re.compile(r"[^\W\d_]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-zA-Z]")
-MIN_LETTERS = 3  # fewer letters than this (outside codes): undecided
+MIN_LETTERS = 3  # fewer letters than this (outside codes): undecided ("ok", "hi")...
+MIN_CYRILLIC = 2  # ...but a short Russian reply ("да", "ок") is still Russian
 
 
 def detect_language(text: str) -> str | None:
@@ -23,12 +24,10 @@ def detect_language(text: str) -> str | None:
     words = [t for t in _TOKEN.findall(text or "") if not any(ch.isdigit() for ch in t)]
     joined = " ".join(words)
     letters = len(_LETTER.findall(joined))
-    if letters < MIN_LETTERS:
-        return None
     cyrillic = len(_CYRILLIC.findall(joined))
-    if cyrillic * 2 >= letters:
+    if cyrillic >= MIN_CYRILLIC and cyrillic * 2 >= letters:
         return "ru"
-    if len(_LATIN.findall(joined)) * 2 > letters:
+    if letters >= MIN_LETTERS and len(_LATIN.findall(joined)) * 2 > letters:
         return "en"
     return None
 

@@ -27,29 +27,33 @@ _CODE = re.compile(r"[a-z0-9]+(?:[-_./][a-z0-9]+)*")
 _SEP = re.compile(r"[-_./]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _STOP = EN | RU
-_local = threading.local()  # PyStemmer objects are not thread-safe: one pair per thread
+_local = threading.local()  # PyStemmer objects are not thread-safe: one pair (and one memo) per thread
+STEM_MEMO = 50_000  # distinct words remembered per thread (~5 MB): a corpus repeats its vocabulary
 
 
-def _stemmers() -> tuple[Any, Any]:
-    pair = getattr(_local, "stemmers", None)
-    if pair is None:
+def _state() -> tuple[Any, Any, dict[str, str]]:
+    state = getattr(_local, "state", None)
+    if state is None:
         import Stemmer
 
-        pair = _local.stemmers = (Stemmer.Stemmer("english"), Stemmer.Stemmer("russian"))
-    return pair
+        state = _local.state = (Stemmer.Stemmer("english"), Stemmer.Stemmer("russian"), {})
+    return state
 
 
 def _stem(words: list[str]) -> list[str]:
     """Snowball stems, by script; words with digits (versions, codes) stay as they are."""
-    english, russian = _stemmers()
-    ru = [i for i, w in enumerate(words) if _CYRILLIC.search(w)]
-    en = [i for i, w in enumerate(words) if w.isalpha() and not _CYRILLIC.search(w)]
-    out = list(words)
-    for idx, stemmer in ((ru, russian), (en, english)):
-        if idx:
-            for i, stem in zip(idx, stemmer.stemWords([words[i] for i in idx]), strict=True):
-                out[i] = stem
-    return out
+    english, russian, memo = _state()
+    new = [w for w in dict.fromkeys(words) if w not in memo]
+    if new:
+        if len(memo) + len(new) > STEM_MEMO:
+            memo.clear()
+        ru = [w for w in new if _CYRILLIC.search(w)]
+        en = [w for w in new if w.isalpha() and not _CYRILLIC.search(w)]
+        memo.update(zip(ru, russian.stemWords(ru), strict=True))
+        memo.update(zip(en, english.stemWords(en), strict=True))
+        memo.update((w, w) for w in new if w not in memo)
+    get = memo.get
+    return [get(w, w) for w in words]
 
 
 def tokenize(text: str) -> list[str]:
@@ -58,9 +62,11 @@ def tokenize(text: str) -> list[str]:
     The order of tokens is irrelevant to BM25 (a bag of words), so the parts go after the words.
     """
     words = [w for w in _WORD.findall(text.lower().replace("ё", "е")) if w not in _STOP]
-    simple = [w for w in words if w.isalnum()]
-    parts = [p for w in words if not w.isalnum() for p in _SEP.split(w) if p and p not in _STOP]
-    return _stem(simple) + [w for w in words if not w.isalnum()] + _stem(parts)
+    compounds = [w for w in words if not w.isalnum()]
+    if not compounds:
+        return _stem(words)
+    parts = [p for w in compounds for p in _SEP.split(w) if p and p not in _STOP]
+    return _stem([w for w in words if w.isalnum()]) + compounds + _stem(parts)
 
 
 def identifiers(text: str) -> set[str]:
