@@ -38,6 +38,7 @@ import numpy as np
 from bench.heldout_retrieval import embedding_cost, heldout
 from core.knowledge.build import Knowledge, open_knowledge
 from core.knowledge.ingest import embed_text
+from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
 from core.log import configure_logging
@@ -178,7 +179,8 @@ async def main() -> None:
     parser.add_argument("--heldout-only", action="store_true",
                         help="only retrieval quality (own and held-out en/ru sets) and query cost")
     parser.add_argument("--corpus-dir", default="/usr/share/doc/postgresql-doc-15/html", type=Path)
-    parser.add_argument("--min-similarity", type=float, default=0.3, help="relevance floor (the profiles' default)")
+    parser.add_argument("--min-similarity", type=float, default=RetrievalOptions().min_similarity,
+                        help="relevance floor (default: the profiles' default)")
     parser.add_argument("--embeddings-model", default=None, help="a litellm embedding model instead of the local one")
     parser.add_argument("--embeddings-api-base", default=None)
     args = parser.parse_args()

@@ -15,17 +15,18 @@ ROOT = Path(__file__).resolve().parents[1]
 # Calls whose arguments reach a user's screen, and the keywords that carry the shown text.
 SINKS = {"AdminReply", "Error", "Status", "Final", "NeedsConfirmation", "BotCommand", "chat_postMessage",
          "chat_update", "chat_postEphemeral", "respond", "say", "answer", "send_message", "edit_message_text",
-         "_ephemeral", "_status", "button", "InlineKeyboardButton"}
+         "_ephemeral", "_status", "button", "InlineKeyboardButton", "write"}
 SHOWN_KEYWORDS = {"text", "message", "description", "status", "summary", "title", "caption"}
 BLOCK_TEXT_KEYS = {"text", "accessibility_label", "placeholder", "title"}
 STRING_BUILDERS = {"join", "format", "str", "strip", "lstrip", "rstrip"}
+NAMES = {"deskmate"}  # the product's name is the same in every language
 _WORDS = re.compile(r"[A-Za-zА-Яа-яЁё]*[a-zа-яё][A-Za-zА-Яа-яЁё]+")
 
 
 def _shown_words(value: str) -> list[str]:
     """Natural-language words in a literal, ignoring placeholders, `code`, <@mentions>, %-formats."""
     value = re.sub(r"\{[^}]*\}|`[^`]*`|<[^>]*>|%[a-zA-Z]", " ", value)
-    return _WORDS.findall(value)
+    return [w for w in _WORDS.findall(value) if w.lower() not in NAMES]
 
 
 class _Module:
