@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from core.knowledge.build import SAMPLE_DIR, Knowledge
+from core.knowledge.build import SAMPLE_ROOT, Knowledge
 from core.knowledge.search import Scope
 
 HELDOUT = Path(__file__).parent / "data" / "heldout" / "retrieval"
@@ -72,7 +72,8 @@ async def heldout(kb: Knowledge, corpus_dir: Path, min_similarity: float = 0.3) 
         await _evaluate(kb, "heldpg", _questions("corpus_questions.jsonl"), "postgresql-doc-15 (197 pages)", "en",
                         min_similarity)
     kb_files = [line.split()[1] for line in (HELDOUT / "sample_kb_files.sha256").read_text().splitlines() if line]
-    report = await kb.ingest([str(SAMPLE_DIR / f) for f in kb_files], "heldkb")
+    found = {p.name: p for p in SAMPLE_ROOT.rglob("*") if p.name in kb_files}
+    report = await kb.ingest([str(found[f]) for f in kb_files], "heldkb")
     print(f"\nheld-out sample KB: {report.added} files (the 9 the questions were written for), {report.chunks} chunks")
     await _evaluate(kb, "heldkb", _questions("sample_kb_questions.jsonl"), "sample KB", "en", min_similarity)
 

@@ -21,7 +21,7 @@ from core.knowledge.loaders import Block, CsvMapping, Document
 from core.knowledge.search import Scope
 from core.knowledge.store import Store
 
-SAMPLE_FILES = sorted(p.name for p in SAMPLE_DIR.rglob("*") if p.is_file() and not p.name.startswith("."))
+SAMPLE_FILES = sorted(p.name for p in SAMPLE_DIR.iterdir() if not p.name.startswith("."))
 
 
 def chunks_of(kb: Knowledge, collection: str) -> dict[str, dict]:

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from bots.cli import build_parser
 from bots.settings import load_settings
-from core.knowledge.build import SAMPLE_DIR, Knowledge, open_knowledge
+from core.knowledge.build import SAMPLE_DIR, SAMPLE_PUBLIC_DIR, Knowledge, open_knowledge
 from core.knowledge.embeddings import LiteLLMEmbedder, LocalEmbedder
 from core.knowledge.errors import ModelMismatch
 from core.knowledge.keyword import KeywordIndex, tokenize
@@ -44,7 +44,7 @@ def test_stop_words_do_not_match_and_codes_stay_exact() -> None:
 
 
 async def test_russian_customer_faq_is_found_in_russian_and_from_english(kb: Knowledge) -> None:
-    await kb.ingest([str(SAMPLE_DIR)], "company")
+    await kb.ingest([str(SAMPLE_DIR), str(SAMPLE_PUBLIC_DIR)], "company")
     cases = {
         "Как оформить возврата товара?": "vozvrat.md",
         "сколько стоит экспресс доставка": "dostavka.md",

@@ -98,7 +98,7 @@ class SlackReceiver:
             return
         await self.redis.set(key("slack", "assistant", tenant_of(body), channel, thread_ts), b"1",
                              ex=self.settings.thread_memory_s)
-        _, locale = await self.user_facts(team_of(body), str(thread.get("user_id") or ""))
+        _, locale = await self.user_facts(tenant_of(body), str(thread.get("user_id") or ""))
         chosen = self.settings.suggested_prompts or text("slack_prompts", locale).split("|")
         prompts = [{"title": p[:75], "message": p} for p in chosen[:4]]
         if prompts:
