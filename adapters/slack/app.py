@@ -98,7 +98,7 @@ class SlackReceiver:
             return
         await self.redis.set(key("slack", "assistant", tenant_of(body), channel, thread_ts), b"1",
                              ex=self.settings.thread_memory_s)
-        _, locale = await self.user_facts(tenant_of(body), str(thread.get("user_id") or ""))
+        _, locale = await self.edge.audience(body, str(thread.get("user_id") or ""), str(channel))
         chosen = self.settings.suggested_prompts or text("slack_prompts", locale).split("|")
         prompts = [{"title": p[:75], "message": p} for p in chosen[:4]]
         if prompts:
@@ -135,7 +135,7 @@ class SlackReceiver:
             value = "up" if action_id == blocks.FEEDBACK_UP else "down"
             await self.records.press(team, ref, user, value)
             log.info("slack_feedback", team=team, reply_id=ref, value=value)
-            _, locale = await self.user_facts(team, user)
+            _, locale = await self.edge.audience(body, user, str(channel))
             await self._ephemeral(channel, user, text("feedback_thanks", locale), body)
             return
         audience, locale = await self.edge.audience(body, user, str(channel))
