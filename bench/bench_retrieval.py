@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_retrieval.py                 # quality + 10k + 100k chunks
     .venv/bin/python bench/bench_retrieval.py --sizes 10000   # quicker
+    .venv/bin/python bench/bench_retrieval.py --heldout-only  # held-out en/ru quality only (bench/heldout_retrieval.py)
 
 Quality: recall@5 and MRR of hybrid (and vector-only) search over bench/data/postgres (paraphrased
 PostgreSQL 16 docs, see bench/data/postgres/SOURCE.md) with the questions in bench/data/questions.jsonl.
@@ -34,8 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
+from bench.heldout_retrieval import embedding_cost, heldout
 from core.knowledge.build import Knowledge, open_knowledge
 from core.knowledge.ingest import embed_text
+from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
 from core.log import configure_logging
@@ -45,21 +48,23 @@ DATA = Path(__file__).parent / "data"
 
 
 async def quality(kb: Knowledge) -> None:
+    """Our own tuning set: English questions and Russian questions over the same English pages."""
     report = await kb.ingest([str(DATA / "postgres")], "pgdocs")
-    questions = [json.loads(line) for line in (DATA / "questions.jsonl").read_text().splitlines() if line.strip()]
-    print(f"quality: {report.added} documents, {report.chunks} chunks, {len(questions)} questions")
-    for mode in ("hybrid", "vector", "keyword"):
-        hits = rr = 0.0
-        for item in questions:
-            passages = await kb.searcher.search(item["q"], ["pgdocs"], Scope("bench"), top_k=5, mode=mode,
-                                                min_similarity=-1.0)
-            for rank, p in enumerate(passages, start=1):
-                if p.title == item["title"] and p.section == item["section"]:
-                    hits += 1
-                    rr += 1 / rank
-                    break
-        n = len(questions)
-        print(f"  {mode:7s} recall@5 = {hits / n:.3f}   MRR = {rr / n:.3f}")
+    for name in ("questions.jsonl", "questions_ru.jsonl"):
+        questions = [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+        print(f"quality ({name}): {report.added} documents, {report.chunks} chunks, {len(questions)} questions")
+        for mode in ("hybrid", "vector", "keyword"):
+            hits = rr = 0.0
+            for item in questions:
+                passages = await kb.searcher.search(item["q"], ["pgdocs"], Scope("bench"), top_k=5, mode=mode,
+                                                    min_similarity=-1.0)
+                for rank, p in enumerate(passages, start=1):
+                    if p.title == item["title"] and p.section == item["section"]:
+                        hits += 1
+                        rr += 1 / rank
+                        break
+            n = len(questions)
+            print(f"  {mode:7s} recall@5 = {hits / n:.3f}   MRR = {rr / n:.3f}")
 
 
 def synthetic_chunks(n: int, seed: int = 7) -> list[tuple[str, dict]]:
@@ -159,6 +164,11 @@ async def scale(kb: Knowledge, size: int, embed_limit: int, queries: int) -> Non
     print(f"  (one query embedding with the local model: {(time.perf_counter() - s) * 1000:.1f} ms)")
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000")
@@ -166,18 +176,32 @@ async def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--ingest-docs", type=int, default=200, help="small documents for the ingest test (0: skip)")
+    parser.add_argument("--heldout-only", action="store_true",
+                        help="only retrieval quality (own and held-out en/ru sets) and query cost")
+    parser.add_argument("--corpus-dir", default="/usr/share/doc/postgresql-doc-15/html", type=Path)
+    parser.add_argument("--min-similarity", type=float, default=RetrievalOptions().min_similarity,
+                        help="relevance floor (default: the profiles' default)")
+    parser.add_argument("--embeddings-model", default=None, help="a litellm embedding model instead of the local one")
+    parser.add_argument("--embeddings-api-base", default=None)
     args = parser.parse_args()
     configure_logging("warning", "console", sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         async with open_redis(None, data_dir) as redis:
-            kb = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), data_dir, redis)
+            embeddings = EmbeddingsSettings(model=args.embeddings_model, api_base=args.embeddings_api_base,
+                                            api_key="bench" if args.embeddings_model else None)
+            kb = await open_knowledge(embeddings, ChromaSettings(), data_dir, redis)
             s = time.perf_counter()
             await kb.embedder.embed(["warm up"])
-            print(f"local model loaded in {time.perf_counter() - s:.1f}s ({kb.embedder.model_id}); "
-                  f"cores: {os.cpu_count()}")
+            print(f"model loaded in {time.perf_counter() - s:.1f}s ({kb.embedder.model_id}); cores: {os.cpu_count()}; "
+                  f"RSS {_rss_mb():.0f} MB")
+            await embedding_cost(kb)
+            await heldout(kb, args.corpus_dir, args.min_similarity)
             if not args.skip_quality:
                 await quality(kb)
+            if args.heldout_only:
+                await kb.aclose()
+                return
             if args.ingest_docs:
                 await ingest_throughput(kb, args.ingest_docs, data_dir / "ingest_docs")
             for size in (int(x) for x in args.sizes.split(",") if x):

@@ -18,7 +18,7 @@ from typing import Any
 from core.audience import Audience
 from core.flags import FeatureFlags, FlagError
 from core.profile import BotProfile
-from core.texts import text
+from core.texts import has_text, render, text
 
 StatsSource = Callable[[str, str], Awaitable[dict[str, Any]]]  # (platform, tenant) -> named numbers
 AdminHandler = Callable[["AdminContext", list[str]], Awaitable["AdminReply"]]  # extra admin-only commands
@@ -103,32 +103,29 @@ class AdminCommands:
         return reply
 
     def _help(self, ctx: AdminContext) -> str:
-        p = ctx.command_prefix
+        p, lang = ctx.command_prefix, ctx.locale
         return "\n".join([
-            "*Deskmate commands*",
-            f"`{p}features` — the effective features here and where each value comes from",
-            f"`{p}enable <feature> [#channel|workspace]` — turn a feature on (admins)",
-            f"`{p}disable <feature> [#channel|workspace]` — turn a feature off (admins)",
-            f"`{p}reset <feature> [#channel|workspace]` — inherit the value again (admins)",
-            f"`{p}stats` — usage, cache and feedback numbers (admins)",
-            *(f"`{p}{name}` {line}" for name, (_, line) in self.extra.items()),
-            "Features: " + ", ".join(f"`{f}`" for f in sorted(self.flags.known)),
+            *(text(k, lang, p=p) for k in ("admin_help_title", "admin_help_features", "admin_help_enable",
+                                          "admin_help_disable", "admin_help_reset", "admin_help_stats")),
+            *(text(line, lang, p=p) if has_text(line) else f"`{p}{name}` {line}"
+              for name, (_, line) in self.extra.items()),
+            text("admin_help_feature_list", lang, features=", ".join(f"`{f}`" for f in sorted(self.flags.known))),
         ])
 
     async def _features(self, ctx: AdminContext) -> str:
         states = await self.flags.effective(ctx.profile, ctx.platform, ctx.tenant, ctx.channel)
-        lines = ["*Features in this conversation*"]
+        lang = ctx.locale
+        lines = [text("admin_features_title", lang)]
         for state in states.values():
-            mark = "on" if state.on else "off"
-            origin = {"default": f"default of bot `{ctx.profile.name}`", "workspace": "set for the workspace",
-                      "channel": "set for this channel", "locked": "locked by the deployment"}[state.source]
-            who = f" by {state.by} at {_when(state.at)}" if state.by and state.at else ""
+            mark = text("admin_on" if state.on else "admin_off", lang)
+            origin = text(f"admin_origin_{state.source}", lang, bot=ctx.profile.name)
+            who = text("admin_changed_by", lang, by=state.by, at=_when(state.at)) if state.by and state.at else ""
             lines.append(f"• `{state.feature}`: *{mark}* ({origin}{who})")
         history = await self.flags.history(ctx.platform, ctx.tenant, limit=50)
         if not ctx.audience.at_least("workspace_admin"):  # a chat admin or member sees this chat's changes only
             history = [h for h in history if h.get("scope") == f"channel:{ctx.channel}"]
         if history:
-            lines.append("*Recent changes*")
+            lines.append(text("admin_recent_changes", lang))
             lines.extend(
                 f"• {_when(h.get('at'))} {h.get('by')}: {h.get('action')} `{h.get('feature') or h.get('limit')}` "
                 f"({h.get('scope')}){_old_new(h)}"
@@ -137,38 +134,43 @@ class AdminCommands:
         return "\n".join(lines)
 
     async def _change(self, ctx: AdminContext, command: str, args: list[str]) -> AdminReply:
+        lang = ctx.locale
         if not args:
-            return AdminReply(f"Usage: `{ctx.command_prefix}{command} <feature> [#channel|workspace]`", ok=False)
+            return AdminReply(text("admin_usage", lang, p=ctx.command_prefix, command=command), ok=False)
         feature = args[0].lower()
         channel: str | None = ctx.channel
-        scope_label = "this channel"
+        scope_label = text("admin_scope_channel", lang)
         if len(args) > 1:
             target = args[1]
             if target.lower() in WORKSPACE_WORDS:
-                channel, scope_label = None, "the whole workspace"
+                channel, scope_label = None, text("admin_scope_workspace", lang)
             else:
                 match = CHANNEL_REF.match(target)
                 if not match:
-                    return AdminReply(f"I don't understand the target `{target}`: use #channel or `workspace`.",
-                                      ok=False)
+                    return AdminReply(text("admin_bad_target", lang, target=target), ok=False)
                 channel = match.group(1) or match.group(2)
-                scope_label = f"<#{channel}>" if ctx.platform == "slack" else f"chat {channel}"
+                scope_label = f"<#{channel}>" if ctx.platform == "slack" else text("admin_scope_chat", lang,
+                                                                                   channel=channel)
         audience = ctx.audience
         if not audience.may_change("channel" if channel else "workspace", channel):
             return AdminReply(text("not_admin_scope", ctx.locale), ok=False)
         if feature in WORKSPACE_ONLY_FEATURES and not audience.at_least("workspace_admin"):
             return AdminReply(text("not_admin_feature", ctx.locale, feature=feature), ok=False)
+        if feature not in self.flags.known:
+            known = ", ".join(f"`{f}`" for f in sorted(self.flags.known))
+            return AdminReply(text("admin_unknown_feature", lang, feature=feature, known=known), ok=False)
         before = await self._value(ctx, feature, channel)
         try:
             if command == "reset":
                 await self.flags.reset(ctx.platform, ctx.tenant, feature, ctx.user, channel)
                 after = await self._value(ctx, feature, channel)
-                return AdminReply(f"`{feature}` now inherits its value in {scope_label}.", changed=True,
+                return AdminReply(text("admin_reset_done", lang, feature=feature, scope=scope_label), changed=True,
                                   audit=_flag_audit("reset", feature, channel, before, after))
             state = await self.flags.set(ctx.platform, ctx.tenant, feature, command == "enable", ctx.user, channel)
-        except FlagError as exc:
-            return AdminReply(f"Nothing changed: {exc}.", ok=False)
-        return AdminReply(f"`{feature}` is now *{'on' if state.on else 'off'}* in {scope_label}.", changed=True,
+        except FlagError:  # the only other refusal: a feature the deployment locked
+            return AdminReply(text("admin_locked_feature", lang, feature=feature), ok=False)
+        return AdminReply(text("admin_set_done", lang, feature=feature, scope=scope_label,
+                               state=text("admin_on" if state.on else "admin_off", lang)), changed=True,
                           audit=_flag_audit(command, feature, channel, before, "on" if state.on else "off"))
 
     async def _value(self, ctx: AdminContext, feature: str, channel: str | None) -> str:
@@ -177,12 +179,12 @@ class AdminCommands:
         return "?" if state is None else ("on" if state.on else "off")
 
     async def _stats(self, ctx: AdminContext) -> str:
-        lines = ["*Deskmate stats*"]
-        for source in self.stats_sources:
+        lines = [text("admin_stats_title", ctx.locale)]
+        for source in self.stats_sources:  # a name that is a text key is shown in the reader's language
             for name, value in (await source(ctx.platform, ctx.tenant)).items():
-                lines.append(f"• {name}: {value}")
+                lines.append(f"• {render(name, ctx.locale)}: {render(value, ctx.locale)}")
         if len(lines) == 1:
-            lines.append("No statistics are collected yet.")
+            lines.append(text("admin_stats_none", ctx.locale))
         return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ from typing import Protocol
 import structlog
 
 from core.errors import DeskmateError, InputRejected, PolicyBlocked
+from core.language import reply_language
 from core.models import Error, Final, Inbound, ReplyEvent, TextDelta
 from core.profile import BotProfile
 from core.texts import text
@@ -147,7 +148,7 @@ class Engine:
             raise KeyError(f"unknown bot profile {inbound.bot!r}")
         return Turn(
             inbound=inbound, profile=profile, reply_id=uuid.uuid4().hex, text=inbound.text,
-            language=inbound.locale or profile.language,
+            language=reply_language(inbound.text, profile.language),  # the message's language, not the UI's
         )
 
     async def handle(self, inbound: Inbound) -> AsyncIterator[ReplyEvent]:

@@ -233,7 +233,7 @@ async def test_size_bound_evicts_and_ttl_expires(tmp_path: Path, redis: aioredis
         for n, q in enumerate(questions):
             await h.ask(q, channel=f"C{n}")  # new conversations: no history, so nothing looks like a follow-up
         stats = await h.cache.stats("slack", "T1")
-        assert stats["cache evictions"] >= 2 and stats["cache answers stored"] == 5
+        assert stats["stat_cache_evictions"] >= 2 and stats["stat_cache_stored"] == 5
         newest = await h.ask(questions[-1], channel="D1")
         assert final_of(newest).cached
         oldest = await h.ask(questions[0], channel="D2")

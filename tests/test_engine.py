@@ -99,10 +99,18 @@ async def test_empty_and_oversized_messages_are_refused_clearly(tmp_path: Path, 
     assert not llm_server.requests, "refused messages never reach the model"
 
 
-async def test_replies_in_russian_use_russian_texts(tmp_path: Path) -> None:
-    async with running(tmp_path) as rt:
-        events = await ask(rt, "", locale="ru")
-    assert isinstance(events[-1], Error) and "пустое" in events[-1].message
+async def test_replies_follow_the_language_of_the_message_not_the_client_locale(tmp_path: Path,
+                                                                                  llm_server: FakeLLM) -> None:
+    async with running(tmp_path, llm_server, limits={"max_message_chars": 100}) as rt:
+        too_long_ru = await ask(rt, "очень длинный вопрос " * 8, locale="en")
+        too_long_en = await ask(rt, "a very long question " * 8, locale="ru")
+        empty = await ask(rt, "", locale="ru")  # nothing to detect: the profile's language (en)
+        await ask(rt, "Сколько дней отпуска у меня в году?", locale="en-US")
+    assert isinstance(too_long_ru[-1], Error) and "Сообщение слишком длинное" in too_long_ru[-1].message
+    assert isinstance(too_long_en[-1], Error) and "too long" in too_long_en[-1].message
+    assert isinstance(empty[-1], Error) and "empty" in empty[-1].message
+    system = llm_server.requests[-1].body["messages"][0]["content"]
+    assert "in Russian" in system, "a Russian question from an English-locale client is answered in Russian"
 
 
 async def test_prompt_ab_assignment_is_sticky_per_user_and_recorded(tmp_path: Path, llm_server: FakeLLM) -> None:

@@ -18,6 +18,7 @@ from core.models import (
     ToolResult,
     numbered,
 )
+from core.texts import text
 
 
 @dataclass
@@ -27,7 +28,8 @@ class ConsoleOutcome:
     proposal: NeedsConfirmation | None = None
 
 
-async def render(events: AsyncIterator[ReplyEvent], out: TextIO, diag: TextIO) -> ConsoleOutcome:
+async def render(events: AsyncIterator[ReplyEvent], out: TextIO, diag: TextIO,
+                 language: str | None = "en") -> ConsoleOutcome:
     """Answers go to `out`; status lines and diagnostics to `diag`. Consumes the stream to the end."""
     outcome = ConsoleOutcome()
     citations: list[Citation] = []
@@ -43,7 +45,7 @@ async def render(events: AsyncIterator[ReplyEvent], out: TextIO, diag: TextIO) -
         elif isinstance(event, CitationEvent):
             citations.append(event.citation)
         elif isinstance(event, ToolResult):
-            diag.write(f"[tool {event.name}: {'ok' if event.ok else 'failed'}]\n")
+            diag.write(text("console_tool_ok" if event.ok else "console_tool_failed", language, tool=event.name) + "\n")
         elif isinstance(event, NeedsConfirmation):
             outcome.proposal = event
         elif isinstance(event, Final):
@@ -55,9 +57,10 @@ async def render(events: AsyncIterator[ReplyEvent], out: TextIO, diag: TextIO) -
     if wrote_text:
         out.write("\n")
     if citations:
-        out.write("Sources:\n" + "".join(f"  [{n}] {_label(c)}\n" for n, c in numbered(citations)))
+        out.write(f"{text('sources_label', language)}:\n"
+                  + "".join(f"  [{n}] {_label(c)}\n" for n, c in numbered(citations)))
     if outcome.proposal is not None:
-        out.write(f"{outcome.proposal.summary}\nConfirm? Reply `yes` to confirm or `no` to cancel.\n")
+        out.write(f"{outcome.proposal.summary}\n{text('console_confirm', language)}\n")
     out.flush()
     return outcome
 

@@ -10,7 +10,9 @@ from typing import TextIO
 from adapters.console.render import render
 from core.audience import Audience
 from core.engine import Engine
+from core.language import reply_language
 from core.models import Action, Inbound
+from core.texts import text
 
 YES = {"yes", "y", "confirm", "да"}
 NO = {"no", "n", "cancel", "нет"}
@@ -30,6 +32,7 @@ class ConsoleSession:
         self.interactive = self.stdin.isatty()
         self.pending: str | None = None  # proposal id waiting for yes/no
         self.bot_groups = bot_groups
+        self.language = "en"  # of the last message: the console's own texts follow it
 
     def _inbound(self, text: str, action: Action | None = None) -> Inbound:
         # The person at the terminal runs the deployment; they read what the bot profile reads.
@@ -44,14 +47,15 @@ class ConsoleSession:
             kind = "confirm" if line.strip().lower() in YES else "cancel"
             action = Action(kind=kind, ref=self.pending)
         self.pending = None
-        outcome = await render(self.engine.handle(self._inbound(line, action)), self.out, self.diag)
+        self.language = reply_language(line, self.language)  # "да" after a Russian question stays Russian
+        outcome = await render(self.engine.handle(self._inbound(line, action)), self.out, self.diag, self.language)
         if outcome.proposal is not None:
             self.pending = outcome.proposal.proposal_id
 
     async def run(self) -> int:
         while True:
             if self.interactive:
-                self.out.write("you> ")
+                self.out.write(text("console_you", self.language))
                 self.out.flush()
             line = await asyncio.to_thread(self.stdin.readline)
             if not line:
@@ -62,5 +66,5 @@ class ConsoleSession:
             if self.interactive and line.strip() in ("/quit", "/exit"):
                 return 0
             if self.interactive:
-                self.out.write("deskmate> ")
+                self.out.write(text("console_bot", self.language))
             await self.ask(line)

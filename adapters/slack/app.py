@@ -27,6 +27,7 @@ from core.admin import AdminContext
 from core.dedupe import first_delivery
 from core.services import Services
 from core.state.keys import key
+from core.texts import text
 
 log = structlog.get_logger("deskmate.slack")
 
@@ -97,7 +98,9 @@ class SlackReceiver:
             return
         await self.redis.set(key("slack", "assistant", tenant_of(body), channel, thread_ts), b"1",
                              ex=self.settings.thread_memory_s)
-        prompts = [{"title": p[:75], "message": p} for p in self.settings.suggested_prompts[:4]]
+        _, locale = await self.edge.audience(body, str(thread.get("user_id") or ""), str(channel))
+        chosen = self.settings.suggested_prompts or text("slack_prompts", locale).split("|")
+        prompts = [{"title": p[:75], "message": p} for p in chosen[:4]]
         if prompts:
             try:
                 await self.client.assistant_threads_setSuggestedPrompts(channel_id=channel, thread_ts=thread_ts,
@@ -132,7 +135,8 @@ class SlackReceiver:
             value = "up" if action_id == blocks.FEEDBACK_UP else "down"
             await self.records.press(team, ref, user, value)
             log.info("slack_feedback", team=team, reply_id=ref, value=value)
-            await self._ephemeral(channel, user, "Thanks for the feedback!", body)
+            _, locale = await self.edge.audience(body, user, str(channel))
+            await self._ephemeral(channel, user, text("feedback_thanks", locale), body)
             return
         audience, locale = await self.edge.audience(body, user, str(channel))
         message = body.get("message") or {}
@@ -146,7 +150,7 @@ class SlackReceiver:
             log.info("slack_proposal_press_by_other_user", team=team, proposal=ref)
         elif message.get("ts") and channel:  # the buttons are spent: show what was chosen instead
             try:
-                done = f"{'Confirmed' if kind == 'confirm' else 'Cancelled'} by <@{user}>."
+                done = text("confirmed_by" if kind == "confirm" else "cancelled_by", locale, user=f"<@{user}>")
                 await self.client.chat_update(channel=channel, ts=message["ts"], text=done,
                                               blocks=[*(message.get("blocks") or [])[:1], {
                                                   "type": "context", "elements": [{"type": "mrkdwn", "text": done}]}])

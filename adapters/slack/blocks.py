@@ -7,6 +7,7 @@ from typing import Any
 
 from adapters.slack.mrkdwn import escape, link
 from core.models import Citation, numbered
+from core.texts import text
 
 FEEDBACK_UP = "deskmate_feedback_up"
 FEEDBACK_DOWN = "deskmate_feedback_down"
@@ -16,7 +17,7 @@ SECTION_CHARS = 3_000  # Block Kit limit for a section's text
 CONTEXT_CHARS = 2_000
 
 
-def sources(citations: Sequence[Citation]) -> list[dict[str, Any]]:
+def sources(citations: Sequence[Citation], language: str | None = "en") -> list[dict[str, Any]]:
     """A context block listing the sources as links, numbered like the [n] marks in the answer."""
     if not citations:
         return []
@@ -25,32 +26,35 @@ def sources(citations: Sequence[Citation]) -> list[dict[str, Any]]:
         label = " — ".join(p for p in (c.title, c.section) if p) or c.source_id
         shown = link(c.url, label) if c.url.startswith(("http://", "https://")) else escape(label)
         parts.append(f"[{n}] {shown}")
-    text = "*Sources:* " + "  ".join(parts)
-    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": text[:CONTEXT_CHARS]}]}]
+    line = f"*{text('sources_label', language)}:* " + "  ".join(parts)
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": line[:CONTEXT_CHARS]}]}]
 
 
-def feedback(reply_id: str) -> list[dict[str, Any]]:
+def feedback(reply_id: str, language: str | None = "en") -> list[dict[str, Any]]:
     return [{
         "type": "actions", "block_id": f"feedback:{reply_id}"[:255],
         "elements": [
             {"type": "button", "action_id": FEEDBACK_UP, "value": reply_id,
-             "text": {"type": "plain_text", "text": "👍", "emoji": True}, "accessibility_label": "Helpful"},
+             "text": {"type": "plain_text", "text": "👍", "emoji": True},
+             "accessibility_label": text("button_helpful", language)},
             {"type": "button", "action_id": FEEDBACK_DOWN, "value": reply_id,
-             "text": {"type": "plain_text", "text": "👎", "emoji": True}, "accessibility_label": "Not helpful"},
+             "text": {"type": "plain_text", "text": "👎", "emoji": True},
+             "accessibility_label": text("button_not_helpful", language)},
         ],
     }]
 
 
-def confirmation(proposal_id: str, summary_mrkdwn: str, owner: str = "") -> list[dict[str, Any]]:
+def confirmation(proposal_id: str, summary_mrkdwn: str, owner: str = "",
+                 language: str | None = "en") -> list[dict[str, Any]]:
     """The proposal with Confirm/Cancel; `owner` (the asker's user id) rides in the block id so a stranger's
     press leaves the buttons in place for the owner (core refuses the stranger either way)."""
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": summary_mrkdwn[:SECTION_CHARS]}},
         {"type": "actions", "block_id": f"proposal:{proposal_id}:{owner}"[:255], "elements": [
             {"type": "button", "action_id": CONFIRM, "value": proposal_id, "style": "primary",
-             "text": {"type": "plain_text", "text": "Confirm"}},
+             "text": {"type": "plain_text", "text": text("button_confirm", language)}},
             {"type": "button", "action_id": CANCEL, "value": proposal_id,
-             "text": {"type": "plain_text", "text": "Cancel"}},
+             "text": {"type": "plain_text", "text": text("button_cancel", language)}},
         ]},
     ]
 

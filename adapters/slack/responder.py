@@ -14,6 +14,7 @@ from adapters.slack.feedback import ReplyRecords
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.settings import SlackSettings
 from adapters.slack.streamer import ReplyWriter, Target
+from core.language import reply_language
 from core.models import (
     Citation,
     CitationEvent,
@@ -25,6 +26,7 @@ from core.models import (
     Status,
     TextDelta,
 )
+from core.texts import text
 
 log = structlog.get_logger("deskmate.slack.responder")
 
@@ -53,8 +55,9 @@ class SlackResponder:
         citations: list[Citation] = []
         final: Final | None = None
         proposal: NeedsConfirmation | None = None
+        lang = reply_language(inbound.text, inbound.locale)  # the engine answers in the message's language too
         if target.assistant:
-            await self._status(target, self.settings.thinking_text)
+            await self._status(target, self.settings.thinking_text or text("slack_thinking", lang))
         try:
             async for event in events:
                 if isinstance(event, TextDelta):
@@ -74,16 +77,18 @@ class SlackResponder:
         except BaseException:
             await _drain(events)  # the stream must be consumed to the end (memory, cache, telemetry)
             raise
-        extra: list[dict[str, Any]] = blocks.sources(final.citations or tuple(citations) if final else citations)
+        extra: list[dict[str, Any]] = blocks.sources(final.citations or tuple(citations) if final else citations,
+                                                     lang)
         if final is not None:
-            extra += blocks.feedback(final.reply_id)
+            extra += blocks.feedback(final.reply_id, lang)
         ts = await writer.finish(extra)
         if final is not None:
             await self.records.remember(inbound, final, ts)
         if proposal is not None:
             await self.client.chat_postMessage(
                 channel=target.channel, thread_ts=target.thread_ts, text=to_mrkdwn(proposal.summary),
-                blocks=blocks.confirmation(proposal.proposal_id, to_mrkdwn(proposal.summary), owner=inbound.user),
+                blocks=blocks.confirmation(proposal.proposal_id, to_mrkdwn(proposal.summary), owner=inbound.user,
+                                           language=lang),
             )
         log.info("slack_replied", channel=target.channel, messages=len(writer.messages), calls=writer.calls,
                  chars=len(writer.text), native=writer.native, outcome="final" if final else "error")

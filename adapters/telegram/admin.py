@@ -7,19 +7,22 @@ from aiogram import Bot
 from aiogram.types import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeChat, BotCommandScopeDefault
 
 from adapters.telegram.settings import TelegramSettings
+from core.texts import text
 
 log = structlog.get_logger("deskmate.telegram")
 
 ADMIN_COMMANDS = ("features", "enable", "disable", "reset", "stats", "help")
-CUSTOMER_MENU = [BotCommand(command="help", description="How to ask me a question")]
-ADMIN_MENU = [
-    BotCommand(command="features", description="Features on here and where each value comes from"),
-    BotCommand(command="enable", description="Turn a feature on: /enable <feature>"),
-    BotCommand(command="disable", description="Turn a feature off: /disable <feature>"),
-    BotCommand(command="reset", description="Inherit a feature's value again: /reset <feature>"),
-    BotCommand(command="stats", description="Usage, cache and feedback numbers"),
-    BotCommand(command="help", description="Admin commands"),
-]
+MENU_LANGUAGES = ("en", "ru")  # menus are published per Telegram language code; "en" is also the default
+ADMIN_MENU_KEYS = (("features", "menu_features"), ("enable", "menu_enable"), ("disable", "menu_disable"),
+                   ("reset", "menu_reset"), ("stats", "menu_stats"), ("help", "menu_admin_help"))
+
+
+def customer_menu(language: str) -> list[BotCommand]:
+    return [BotCommand(command="help", description=text("menu_help", language))]
+
+
+def admin_menu(language: str) -> list[BotCommand]:
+    return [BotCommand(command=c, description=text(k, language)) for c, k in ADMIN_MENU_KEYS]
 
 
 def in_allow_list(settings: TelegramSettings, user_id: int | None) -> bool:
@@ -31,8 +34,11 @@ async def publish_menus(bot: Bot, settings: TelegramSettings) -> None:
 
     The menu is a convenience only: every admin command is authorized again when it runs.
     """
-    await bot.set_my_commands(CUSTOMER_MENU, scope=BotCommandScopeDefault())
-    await bot.set_my_commands(ADMIN_MENU, scope=BotCommandScopeAllChatAdministrators())
-    for user in settings.admin_users:
-        if user.strip().lstrip("-").isdigit():
-            await bot.set_my_commands(ADMIN_MENU, scope=BotCommandScopeChat(chat_id=int(user)))
+    for lang in MENU_LANGUAGES:
+        code = None if lang == "en" else lang  # no language code: the menu for every other language
+        await bot.set_my_commands(customer_menu(lang), scope=BotCommandScopeDefault(), language_code=code)
+        await bot.set_my_commands(admin_menu(lang), scope=BotCommandScopeAllChatAdministrators(), language_code=code)
+        for user in settings.admin_users:
+            if user.strip().lstrip("-").isdigit():
+                await bot.set_my_commands(admin_menu(lang), scope=BotCommandScopeChat(chat_id=int(user)),
+                                          language_code=code)

@@ -14,6 +14,7 @@ from adapters.telegram.format import citations_footer
 from adapters.telegram.keyboards import confirm_keyboard, feedback_keyboard
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.streamer import Body, ReplyStreamer, Target
+from core.language import reply_language
 from core.models import CitationEvent, Error, Final, Inbound, NeedsConfirmation, ReplyEvent, TextDelta
 from core.services import Services
 from core.texts import text
@@ -77,9 +78,10 @@ class TelegramResponder:
         finally:
             if typing_on:
                 await typing.__aexit__(None, None, None)
+        lang = reply_language(inbound.text, inbound.locale)  # the engine answers in the message's language too
         if final is not None:
             cited = list(final.citations) or citations
-            footer = citations_footer(cited, text("telegram_sources", inbound.locale)) if cited else ("", "")
+            footer = citations_footer(cited, text("telegram_sources", lang)) if cited else ("", "")
             await streamer.finish(final.text, footer, feedback_keyboard(final.reply_id))
             await remember_reply(self.services.redis, inbound.tenant, target.chat_id, final)
         elif error is not None:
@@ -88,7 +90,7 @@ class TelegramResponder:
         else:
             await streamer.finish(None)
         for proposal in proposals:
-            await self.send_proposal(streamer, proposal, inbound.locale, inbound.user)
+            await self.send_proposal(streamer, proposal, lang, inbound.user)
         log.info("telegram_replied", request_id=final.reply_id if final else None, chat_id=target.chat_id,
                  mode=streamer.mode, api_calls=streamer.calls, messages=len(streamer.sent_ids),
                  plain=streamer.plain, outcome="final" if final else "error" if error else "none",

@@ -261,15 +261,15 @@ class SemanticCache:
         hits, misses = counts.get("hits", 0), counts.get("misses", 0)
         latencies = sorted(float(x) for x in lat)
         out: dict[str, object] = {
-            "cache hits": hits, "cache misses": misses,
-            "cache hit ratio": f"{hits / (hits + misses):.1%}" if hits + misses else "n/a",
-            "cache answers stored": counts.get("stores", 0),
-            "cache evictions": counts.get("evictions", 0),
-            "cache skipped (not cacheable)": counts.get("skips", 0),
+            "stat_cache_hits": hits, "stat_cache_misses": misses,  # text keys: shown in the reader's language
+            "stat_cache_hit_ratio": f"{hits / (hits + misses):.1%}" if hits + misses else "stat_none",
+            "stat_cache_stored": counts.get("stores", 0),
+            "stat_cache_evictions": counts.get("evictions", 0),
+            "stat_cache_skipped": counts.get("skips", 0),
         }
         if latencies:
-            out["cache hit latency p50"] = f"{_pct(latencies, 0.5):.1f} ms"
-            out["cache hit latency p95"] = f"{_pct(latencies, 0.95):.1f} ms"
+            out["stat_cache_latency_p50"] = f"{_pct(latencies, 0.5):.1f} ms"
+            out["stat_cache_latency_p95"] = f"{_pct(latencies, 0.95):.1f} ms"
         return out
 
     def stage(self) -> Any:

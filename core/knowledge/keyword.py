@@ -4,38 +4,74 @@ rank-bm25's `get_scores` loops in Python over every document for each query term
 at 100k chunks), so the per-document BM25 weights it defines are precomputed once into a sparse
 term x chunk matrix; a query is then the sum of a few matrix rows. Identifiers such as `ERR-4031` or
 `DM-PRO-200` are kept as one token (and also split into parts), so exact codes match exactly.
+
+Words are reduced to their Snowball stem (PyStemmer) by script, so one text may mix languages: Cyrillic
+words with the Russian stemmer («возврата» and «возврат» -> «возврат»), other words with the English one
+("refunds" -> "refund"); each language drops its own stop words (`core/knowledge/stopwords.py`). The index
+and the query go through the same `tokenize`, so they always agree.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-_WORD = re.compile(r"[a-z0-9]+(?:[-_./][a-z0-9]+)*")
+from core.knowledge.stopwords import EN, RU
+
+_WORD = re.compile(r"[^\W_]+(?:[-_./][^\W_]+)*")
+_CODE = re.compile(r"[a-z0-9]+(?:[-_./][a-z0-9]+)*")
 _SEP = re.compile(r"[-_./]")
-_STOP = frozenset(
-    "a an and are as at be but by can do does for from how i if in into is it its me my no not of on or our so "
-    "that the their then there these they this to was we what when where which who why will with you your".split()
-)
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_STOP = EN | RU
+_local = threading.local()  # PyStemmer objects are not thread-safe: one pair (and one memo) per thread
+STEM_MEMO = 50_000  # distinct words remembered per thread (~5 MB): a corpus repeats its vocabulary
+
+
+def _state() -> tuple[Any, Any, dict[str, str]]:
+    state = getattr(_local, "state", None)
+    if state is None:
+        import Stemmer
+
+        state = _local.state = (Stemmer.Stemmer("english"), Stemmer.Stemmer("russian"), {})
+    return state
+
+
+def _stem(words: list[str]) -> list[str]:
+    """Snowball stems, by script; words with digits (versions, codes) stay as they are."""
+    english, russian, memo = _state()
+    new = [w for w in dict.fromkeys(words) if w not in memo]
+    if new:
+        if len(memo) + len(new) > STEM_MEMO:
+            memo.clear()
+        ru = [w for w in new if _CYRILLIC.search(w)]
+        en = [w for w in new if w.isalpha() and not _CYRILLIC.search(w)]
+        memo.update(zip(ru, russian.stemWords(ru), strict=True))
+        memo.update(zip(en, english.stemWords(en), strict=True))
+        memo.update((w, w) for w in new if w not in memo)
+    get = memo.get
+    return [get(w, w) for w in words]
 
 
 def tokenize(text: str) -> list[str]:
-    """Words minus stop words; a compound (`ERR-4031`) is kept whole and also split into its parts.
+    """Stemmed words minus stop words; a compound (`ERR-4031`, `pg_dump`) is kept whole and its parts added.
 
     The order of tokens is irrelevant to BM25 (a bag of words), so the parts go after the words.
     """
-    tokens = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
-    for compound in [w for w in tokens if not w.isalnum()]:
-        tokens.extend(p for p in _SEP.split(compound) if p and p not in _STOP)
-    return tokens
+    words = [w for w in _WORD.findall(text.lower().replace("ё", "е")) if w not in _STOP]
+    compounds = [w for w in words if not w.isalnum()]
+    if not compounds:
+        return _stem(words)
+    parts = [p for w in compounds for p in _SEP.split(w) if p and p not in _STOP]
+    return _stem([w for w in words if w.isalnum()]) + compounds + _stem(parts)
 
 
 def identifiers(text: str) -> set[str]:
     """Tokens that look like codes (letters and digits, or dashed): these demand an exact match."""
-    return {t for t in _WORD.findall(text.lower()) if re.search(r"\d", t) or re.search(r"[a-z][-_][a-z0-9]", t)}
+    return {t for t in _CODE.findall(text.lower()) if re.search(r"\d", t) or re.search(r"[a-z][-_][a-z0-9]", t)}
 
 
 class KeywordIndex:

@@ -135,8 +135,8 @@ class FeedbackStore:
     async def stats(self, platform: str, tenant: str) -> dict[str, Any]:
         raw = await self.redis.hgetall(key("ops", "votecount", platform, tenant))
         up, down = int(raw.get(b"up", 0)), int(raw.get(b"down", 0))
-        share = f" ({100 * up / (up + down):.0f}% positive)" if up + down else ""
-        return {"feedback": f"{up} 👍 / {down} 👎{share}"}
+        share = ("stat_feedback_positive", {"share": f"{100 * up / (up + down):.0f}"}) if up + down else ""
+        return {"stat_feedback": ("stat_feedback_value", {"up": up, "down": down, "share": share})}
 
 
 class RecordStage:

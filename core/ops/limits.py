@@ -28,6 +28,7 @@ from core.errors import PolicyBlocked
 from core.models import Final, ReplyEvent
 from core.ops.settings import LimitsSettings
 from core.state.keys import key
+from core.texts import render, text
 from core.turn import Turn
 
 log = structlog.get_logger("deskmate.limits")
@@ -35,10 +36,10 @@ log = structlog.get_logger("deskmate.limits")
 WINDOW_MS = 60_000
 USAGE_TTL_S = 3 * 86_400
 OVERRIDES = {  # admin word -> (override field, type, label)
-    "user": ("user_per_minute", int, "messages per user per minute"),
-    "tenant": ("tenant_per_minute", int, "messages per workspace per minute"),
-    "tokens": ("tenant_daily_tokens", int, "tokens per day"),
-    "cost": ("tenant_daily_cost_usd", float, "cost per day (USD)"),
+    "user": ("user_per_minute", int, "limit_label_user"),
+    "tenant": ("tenant_per_minute", int, "limit_label_tenant"),
+    "tokens": ("tenant_daily_tokens", int, "limit_label_tokens"),
+    "cost": ("tenant_daily_cost_usd", float, "limit_label_cost"),
 }
 
 # KEYS: user window, tenant window. ARGV: now ms, window ms, user limit, tenant limit, member.
@@ -86,12 +87,10 @@ def _next_midnight(now: float) -> dt.datetime:
 def human_wait(seconds: float, language: str) -> str:
     """'45 seconds' / '2 minutes' (or Russian), rounded up so the user is never told too early."""
     secs = max(1, int(-(-seconds // 1)))
-    if language == "ru":
-        return f"{secs} сек." if secs < 60 else f"{-(-secs // 60)} мин."
     if secs < 60:
-        return f"{secs} second{'s' if secs != 1 else ''}"
+        return text("seconds" if secs == 1 else "seconds_many", language, n=secs)
     mins = -(-secs // 60)
-    return f"{mins} minute{'s' if mins != 1 else ''}"
+    return text("minutes" if mins == 1 else "minutes_many", language, n=mins)
 
 
 class Limits:
@@ -176,27 +175,27 @@ class Limits:
     async def stats(self, platform: str, tenant: str) -> dict[str, Any]:
         usage = await self.usage(platform, tenant)
         limits = await self.effective(platform, tenant)
-        return {
-            "messages today": usage["messages"],
-            "tokens today": usage["tokens"] if not limits.tenant_daily_tokens
-            else f"{usage['tokens']} of {limits.tenant_daily_tokens}",
-            "cost today (USD)": f"{usage['cost_usd']:.4f}" if not limits.tenant_daily_cost_usd
-            else f"{usage['cost_usd']:.4f} of {limits.tenant_daily_cost_usd:.2f}",
-            "rate limits (per minute)": f"{_or_none(limits.user_per_minute)} per user, "
-                                        f"{_or_none(limits.tenant_per_minute)} per workspace",
+        return {  # text keys and (key, params): the admin command shows them in the reader's language
+            "stat_messages_today": usage["messages"],
+            "stat_tokens_today": usage["tokens"] if not limits.tenant_daily_tokens
+            else ("limits_of", {"used": usage["tokens"], "limit": limits.tenant_daily_tokens}),
+            "stat_cost_today": f"{usage['cost_usd']:.4f}" if not limits.tenant_daily_cost_usd
+            else ("limits_of", {"used": f"{usage['cost_usd']:.4f}", "limit": f"{limits.tenant_daily_cost_usd:.2f}"}),
+            "stat_rate_limits": ("limits_rate_value", {"user": _or_none(limits.user_per_minute),
+                                                       "tenant": _or_none(limits.tenant_per_minute)}),
         }
 
     async def admin_command(self, ctx: AdminContext, args: list[str]) -> AdminReply:
         """`limit` shows the limits; `limit <user|tenant|tokens|cost> <n>` sets one here; `limit reset`."""
-        p = ctx.command_prefix
+        p, lang = ctx.command_prefix, ctx.locale
+        words = "|".join(OVERRIDES)
         if not args:
             limits = await self.effective(ctx.platform, ctx.tenant)
-            lines = ["*Limits here*"] + [
-                f"• `{word}`: {_or_none(getattr(limits, field_name))} {label}"
+            lines = [text("limits_title", lang)] + [
+                f"• `{word}`: {render(_or_none(getattr(limits, field_name)), lang)} {text(label, lang)}"
                 for word, (field_name, _, label) in OVERRIDES.items()
             ]
-            lines.append(f"Change one with `{p}limit <{'|'.join(OVERRIDES)}> <number>` (0 = no limit), "
-                         f"or `{p}limit reset`.")
+            lines.append(text("limits_change_hint", lang, p=p, words=words))
             return AdminReply("\n".join(lines))
         before = await self.effective(ctx.platform, ctx.tenant)
         if args[0].lower() == "reset":
@@ -204,25 +203,25 @@ class Limits:
             log.info("limits_reset", platform=ctx.platform, tenant=ctx.tenant, by=ctx.user)
             after = await self.effective(ctx.platform, ctx.tenant)
             changes = {f: (getattr(before, f), getattr(after, f)) for f, _, _ in OVERRIDES.values()}
-            return AdminReply("Limits here are back to the deployment's defaults.", changed=True, audit={
+            return AdminReply(text("limits_reset_done", lang), changed=True, audit={
                 "action": "limit reset", "limit": "all", "scope": "workspace",
-                "old": ", ".join(f"{f}={_or_none(o)}" for f, (o, _) in changes.items()),
-                "new": ", ".join(f"{f}={_or_none(n)}" for f, (_, n) in changes.items())})
+                "old": ", ".join(f"{f}={_plain(o)}" for f, (o, _) in changes.items()),
+                "new": ", ".join(f"{f}={_plain(n)}" for f, (_, n) in changes.items())})
         word = args[0].lower()
         if word not in OVERRIDES or len(args) != 2:
-            return AdminReply(f"Usage: `{p}limit <{'|'.join(OVERRIDES)}> <number>` or `{p}limit reset`.", ok=False)
+            return AdminReply(text("limits_usage", lang, p=p, words=words), ok=False)
         field_name, kind, label = OVERRIDES[word]
         try:
             value = kind(args[1])
         except ValueError:
-            return AdminReply(f"`{args[1]}` is not a number.", ok=False)
+            return AdminReply(text("limits_not_number", lang, value=args[1]), ok=False)
         if value < 0:
-            return AdminReply("A limit can't be negative (0 means no limit).", ok=False)
+            return AdminReply(text("limits_negative", lang), ok=False)
         await self.set_override(ctx.platform, ctx.tenant, field_name, value)
         log.info("limit_set", platform=ctx.platform, tenant=ctx.tenant, limit=field_name, value=value, by=ctx.user)
-        return AdminReply(f"Limit set: {_or_none(value)} {label}.", changed=True, audit={
-            "action": "limit", "limit": field_name, "scope": "workspace",
-            "old": _or_none(getattr(before, field_name)), "new": _or_none(value)})
+        return AdminReply(text("limits_set_done", lang, value=render(_or_none(value), lang), label=text(label, lang)),
+                          changed=True, audit={"action": "limit", "limit": field_name, "scope": "workspace",
+                                               "old": _plain(getattr(before, field_name)), "new": _plain(value)})
 
 
 def _usage(raw: dict[bytes, bytes]) -> dict[str, Any]:
@@ -230,8 +229,14 @@ def _usage(raw: dict[bytes, bytes]) -> dict[str, Any]:
     return {"messages": get("messages"), "tokens": get("tokens"), "cost_usd": get("cost_micro_usd") / 1e6}
 
 
+def _plain(value: float) -> str:
+    """A limit for the audit record (English, machine-readable)."""
+    return render(_or_none(value), "en")
+
+
 def _or_none(value: float) -> str:
-    return "no limit" if not value else (f"{value:g}" if isinstance(value, float) else str(value))
+    """The number, or the text key for "no limit" (shown with `render`)."""
+    return "limits_none" if not value else (f"{value:g}" if isinstance(value, float) else str(value))
 
 
 class LimitsStage:

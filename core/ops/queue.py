@@ -38,6 +38,7 @@ from pydantic import ValidationError
 from redis.exceptions import ResponseError
 
 from core.engine import Engine
+from core.language import reply_language
 from core.models import Error, Inbound, ReplyEvent
 from core.ops.metrics import Metrics
 from core.ops.settings import QueueSettings
@@ -303,7 +304,7 @@ class RedisStreamDispatcher:
             if self.metrics is not None:
                 self.metrics.queue_dropped.inc()
             await self._respond(responder, inbound, _single(Error(code="internal", message=text(
-                "internal", inbound.locale or "en"))))
+                "internal", reply_language(inbound.text, inbound.locale)))))
             await self._finish(entry_id)
             return
         heartbeat = asyncio.create_task(self._heartbeat(entry_id))
@@ -389,7 +390,8 @@ class RedisStreamDispatcher:
                         yield event  # on to the end: the engine reports the reply to observers after its terminal
                         continue
                 log.info("stream_closed_on_shutdown", message_id=inbound.message_id)
-                yield Error(code="shutting_down", message=text("shutting_down", inbound.locale or "en"))
+                lang = reply_language(inbound.text, inbound.locale)
+                yield Error(code="shutting_down", message=text("shutting_down", lang))
                 return
         finally:
             cut.remove_done_callback(on_cut)

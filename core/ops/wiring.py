@@ -57,10 +57,7 @@ class Ops:
         services.extras["metrics"] = self.metrics
         services.admin.add_stats(self.limits.stats)
         services.admin.add_stats(self.feedback.stats)
-        services.admin.add_command(
-            "limit", self.limits.admin_command,
-            "[user|tenant|tokens|cost <n>|reset] — show or change this workspace's limits (admins)",
-        )
+        services.admin.add_command("limit", self.limits.admin_command, "admin_help_limit")  # a text key
 
 
 def _seal_key(settings: Any) -> bytes | None:
