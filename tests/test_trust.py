@@ -81,7 +81,8 @@ def hr_profiles(tmp_path: Path) -> Path:
 
 async def test_an_hr_only_fact_stays_in_hr_places(llm_server, monkeypatch, redis, hr_profiles: Path) -> None:
     question = "What does salary band E4 pay?"
-    llm_server.script("gpt-4o-mini", *[Reply("Band E4 pays 95,000 to 120,000 USD a year [1].")] * 6)
+    llm_server.script("gpt-4o-mini", Reply("Band E4 pays 95,000 to 120,000 USD a year [1]."),
+                      *[Reply("Here is what I can tell you.")] * 5)
     async with slack_rig(llm_server, monkeypatch, DESKMATE_PROFILES_DIR=str(hr_profiles),
                          DESKMATE_ACCESS__USERS='{"slack:UHR": ["hr"]}') as rig:
         ts = await rig.mention(question, channel="C-HR")
@@ -90,9 +91,10 @@ async def test_an_hr_only_fact_stays_in_hr_places(llm_server, monkeypatch, redis
         asked = len(llm_server.requests_for("gpt-4o-mini"))
 
         ts = await rig.mention(question, channel="C-GENERAL")
-        await rig.answered("C-GENERAL", ts)
-        assert len(llm_server.requests_for("gpt-4o-mini")) == asked + 1, "not served from the HR answer's cache"
-        assert "95,000" not in _prompt_of(llm_server), "a public channel was given the HR passage"
+        text = await rig.answered("C-GENERAL", ts)
+        assert "95,000" not in text, "a public channel was served the HR answer (from the cache or the model)"
+        if len(llm_server.requests_for("gpt-4o-mini")) > asked:  # or the evidence gate answered without a model
+            assert "95,000" not in _prompt_of(llm_server), "a public channel was given the HR passage"
         assert "salary-bands" not in json.dumps(rig.slack.calls_to("chat.stopStream")[-1].args)
 
         ts = await rig.dm(question, channel="D-HR", user="UHR")
