@@ -1,8 +1,11 @@
 """Cache stage: answer a repeated question from the semantic cache; store eligible answers on the way out.
 
 Runs after the PII stage (the question is masked; answers flowing back still hold placeholders) and before
-memory, retrieval and the model. A hit streams like a model answer (a few word-grouped deltas, citations,
-one Final with `cached=True`), so adapters render it the same way.
+memory, retrieval and the model. An exact repeat is served at once. A candidate that needs the verifier is
+judged while the normal path already runs (core/cache/race.py): nothing is shown until the verifier has
+decided; on yes the normal path is cancelled and the cached answer streamed, on no (or an error, or a
+timeout) the normal path's events flow on. A hit streams like a model answer (a few word-grouped deltas,
+citations, one Final with `cached=True`), so adapters render it the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 
+from core.cache.race import HeldBack
 from core.cache.semantic import Lookup, SemanticCache
 from core.engine import Next
 from core.models import Citation, CitationEvent, Final, ReplyEvent, TextDelta, Usage
@@ -52,6 +56,24 @@ class CacheStage:
                 yield event
             return
         assert lookup is not None
+        downstream = call_next(turn)
+        if lookup.needs_verifier:
+            held = HeldBack(downstream)
+            try:
+                await self.cache.verify(turn, lookup)
+            except Exception as exc:  # a verifier that fails is a miss, never a hit
+                log.warning("cache_verify_failed", request_id=turn.reply_id, error=type(exc).__name__)
+                turn.facts["cache_verify"] = "error"
+                self.cache.counters["verify_error"] += 1
+                lookup.hit = None
+            except BaseException:
+                await held.cancel()
+                raise
+            if lookup.hit is not None:
+                await held.cancel()
+            else:
+                downstream = held.release()
+        await self._decided(turn, lookup)
         if lookup.hit is not None:
             turn.facts["cache"] = "hit"
             final: Final | None = None
@@ -63,7 +85,7 @@ class CacheStage:
             return
         turn.facts["cache"] = "miss"
         final = None
-        async for event in call_next(turn):
+        async for event in downstream:
             if isinstance(event, Final):
                 final = event
             yield event
@@ -81,6 +103,12 @@ class CacheStage:
         except Exception as exc:
             log.warning("cache_store_failed", request_id=turn.reply_id, error=type(exc).__name__)
             turn.facts["cache_store"] = "error"
+
+    async def _decided(self, turn: Turn, lookup: Lookup) -> None:
+        try:
+            await self.cache.decided(turn, lookup)
+        except Exception as exc:
+            log.warning("cache_count_failed", request_id=turn.reply_id, error=type(exc).__name__)
 
     async def _replay(self, turn: Turn, lookup: Lookup) -> AsyncIterator[ReplyEvent]:
         assert lookup.hit is not None
