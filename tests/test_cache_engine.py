@@ -164,24 +164,28 @@ async def test_reindexing_the_knowledge_base_invalidates_its_answers(h: Harness)
 
 
 async def test_a_followup_is_served_only_when_the_verifier_shown_its_turns_says_yes(h: Harness) -> None:
-    h.llm.script(MODEL, Reply("Install it from the software center."), Reply("On Mac use Self Service."),
-                 Reply("Zoom on Mac: download it from zoom.us."))
+    def judge(body: dict[str, Any]) -> Reply | None:  # yes only for the same follow-up after the same turn
+        if "cache-judge" not in body["model"]:
+            return None
+        prompt = body["messages"][-1]["content"]
+        same = "A: and how about on Mac?" in prompt and prompt.count("Slack on Windows") == 2
+        return Reply("yes" if same else "no")
+
+    h.llm.responder = judge
+    h.llm.script(MODEL, Reply("Install it from the software center."), Reply("On Mac use Self Service."))
     await h.ask("How do I install Slack on Windows?", thread="t1")
     follow = await h.ask("and how about on Mac?", thread="t1")
-    assert not final_of(follow).cached and h.judge_calls() == 0  # nothing stored yet to compare with
+    assert not final_of(follow).cached  # the stored Windows question was a candidate; the verifier said no
     # the same follow-up after the same earlier turn: the verifier sees both conversations and says yes
     await h.ask("How do I install Slack on Windows?", thread="t2")  # an exact repeat: a hit, kept in memory
-    h.llm.script(JUDGE, Reply("yes"))
     again = await h.ask("and how about on Mac?", thread="t2")
     assert final_of(again).cached and final_of(again).text == "On Mac use Self Service."
-    prompt = h.llm.requests_for(JUDGE)[-1].body["messages"][-1]["content"]
-    assert prompt.count("How do I install Slack on Windows?") == 2
-    # after another earlier turn the verifier says no: the model answers
+    # after another earlier turn the verifier, shown it, says no: the model answers
     await h.ask("How do I install Zoom on Windows?", thread="t3")
-    h.llm.script(JUDGE, Reply("no"))
     other = await h.ask("and how about on Mac?", thread="t3")
-    assert not final_of(other).cached and final_of(other).text == "Zoom on Mac: download it from zoom.us."
-    assert "How do I install Zoom on Windows?" in h.llm.requests_for(JUDGE)[-1].body["messages"][-1]["content"]
+    assert not final_of(other).cached and "Self Service" not in final_of(other).text
+    prompts = [r.body["messages"][-1]["content"] for r in h.llm.requests_for(JUDGE)]
+    assert any("How do I install Zoom on Windows?" in p and "A: and how about on Mac?" in p for p in prompts)
 
 
 async def test_strict_followups_are_neither_served_nor_stored(tmp_path: Path, redis: aioredis.Redis,

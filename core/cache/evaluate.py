@@ -83,7 +83,8 @@ class PairReport:
     should_hit: int = 0
     reached: int = 0  # should-hit pairs whose stored question was exact or reached the verifier
     verifier_calls: int = 0
-    true_hits: int = 0
+    true_hits: int = 0  # right answers served (in a crowded scope also on pairs labelled miss, via a duplicate)
+    right_on_hit_pairs: int = 0  # right answers served on pairs labelled hit
     false_hits: int = 0
     wrong: list[Pair] = field(default_factory=list)
     missed: list[Pair] = field(default_factory=list)  # should-hit pairs that never reached the verifier
@@ -95,7 +96,7 @@ class PairReport:
 
     @property
     def hit_rate(self) -> float:
-        return self.true_hits / self.should_hit if self.should_hit else 0.0
+        return self.right_on_hit_pairs / self.should_hit if self.should_hit else 0.0
 
     @property
     def candidate_recall(self) -> float:
@@ -160,30 +161,34 @@ async def find_candidates(pairs: list[Pair], embedder: Embedder, settings: Cache
 
 
 def score(found: list[_Found], pairs: list[Pair], judge: Judge, threshold: float) -> PairReport:
-    """Play the verifier over the candidates: the nearest candidate it says yes to is served."""
-    index = {id(p): n for n, p in enumerate(pairs)}
+    """Play the verifier over the candidates: the nearest candidate it says yes to is served.
+
+    A served answer is right when it is an exact repeat or its stored question (with its earlier turns) and the
+    query form a pair labelled hit: judged by text, so a crowded scope's duplicate questions count as the same."""
+    truth = {(p.stored_asked, p.query_asked) for p in pairs if p.expect_hit}
     report = PairReport(threshold=threshold)
     for item in found:
-        pair, n = item.pair, index[id(item.pair)]
-        own = f"answer {n}"
+        pair, query = item.pair, item.pair.query_asked
         report.should_hit += pair.expect_hit
         if item.skipped:
             continue
         report.lookups += 1
-        if pair.expect_hit and (item.exact is not None and item.exact.entry.text == own
-                                or any(c.entry.text == own for c in item.candidates)):
+        asked = [Asked(c.question, tuple(c.entry.context)) for c in item.candidates]
+        if pair.expect_hit and (item.exact is not None or pair.stored_asked in asked):
             report.reached += 1
-        hit = item.exact
-        if hit is None and judge is not no_model:
-            report.verifier_calls += len(item.candidates)
-            verdicts = [judge(Asked(c.question, tuple(c.entry.context)), pair.query_asked) for c in item.candidates]
-            hit = next((c for c, yes in zip(item.candidates, verdicts, strict=True) if yes), None)
+        elif pair.expect_hit:
+            report.missed.append(pair)
+        hit: Asked | None = None
+        if item.exact is not None:
+            hit = Asked(item.exact.question, tuple(item.exact.entry.context))
+        elif judge is not no_model:
+            report.verifier_calls += len(asked)
+            hit = next((a for a in asked if judge(a, query)), None)
         if hit is None:
-            if pair.expect_hit and not any(c.entry.text == own for c in item.candidates):
-                report.missed.append(pair)
             continue
-        if pair.expect_hit and hit.entry.text == own:
+        if item.exact is not None or (hit, query) in truth:
             report.true_hits += 1
+            report.right_on_hit_pairs += pair.expect_hit
         else:
             report.false_hits += 1
             report.wrong.append(pair)

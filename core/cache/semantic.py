@@ -252,6 +252,8 @@ class SemanticCache:
             return "retrieval_only"
         if turn.facts.get("pii_restored"):
             return "personal_data"
+        if any("access" not in p.metadata for p in turn.passages):
+            return "access_unknown"  # fail closed: an answer whose sources' readers are unknown is never shared
         if not final.text.strip():
             return "empty"
         if PLACEHOLDER.search(final.text):
@@ -260,7 +262,7 @@ class SemanticCache:
 
     async def store(self, lookup: Lookup, turn: Turn, final: Final) -> int:
         # Every passage the model was shown, cited or not, could have shaped the answer: keep all their groups.
-        groups = sorted({str(p.metadata.get("access") or "*") for p in turn.passages} - {"*"})
+        groups = sorted({str(p.metadata["access"]) for p in turn.passages} - {"*"})
         entry = Entry(
             text=final.text, citations=[c.model_dump() for c in final.citations], model=final.model,
             prompt_name=final.prompt_name, prompt_version=final.prompt_version, reply_id=final.reply_id,

@@ -27,7 +27,7 @@ class CacheSettings(BaseModel):
     max_entries: int = Field(default=10_000, gt=0)  # per scope (tenant + bot + KB version + language)
     # Candidates: cosine similarity at least this (bots may override in `cache:`), same negation and anchors.
     # A candidate is only a hit when the verifier says yes; an exact repeat needs no verifier.
-    threshold: float = Field(default=0.70, gt=0, le=1)
+    threshold: float = Field(default=0.65, gt=0, le=1)
     # Short questions and questions whose content words differ must be closer still to be candidates.
     short_words: int = Field(default=3, ge=0)  # a question with at most this many content words is "short"
     short_margin: float = Field(default=0.0, ge=0, le=0.5)
