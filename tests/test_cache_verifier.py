@@ -13,7 +13,6 @@ from core.audience import Audience
 from core.cache import CacheSettings, open_cache
 from core.cache.verifier import first_word_yes
 from core.engine import Engine
-from core.flags import FeatureFlags
 from core.memory.stage import MemoryStage
 from core.models import Final, Inbound, ReplyEvent
 from core.stages.features import FeaturesStage

@@ -53,7 +53,7 @@ SUMMARY = "(summary of older messages) "
 class Lookup:
     scope: Scope
     asked: Asked  # the masked question and the earlier user turns it follows
-    vector: list[float]  # what is stored: the question's vector, or (after earlier turns) question + context
+    vector: list[float] | None  # what is stored: the question's vector, or (after earlier turns) with context
     hit: Hit | None  # decided: an exact repeat, or (after `verify`) the candidate the verifier accepted
     candidates: list[Hit]  # for the verifier: near, same negation and anchors, readable by this audience
     started: float
@@ -191,31 +191,54 @@ class SemanticCache:
             context = [SUMMARY + summary, *context][-limit:]
         return tuple(context)
 
-    async def lookup(self, turn: Turn) -> Lookup:
-        """Candidates for this question; `hit` is set already when one is an exact repeat."""
+    def _exact_key(self, scope: Scope) -> str:
+        return key("cache", "exact", scope.name)
+
+    async def exact(self, turn: Turn) -> Lookup:
+        """The scope, the question with its earlier turns, and an exact repeat if there is one: normalised text
+        -> entry id in Redis, the row read back and checked (alive, unexpired, same text, no earlier turns)."""
         t0 = time.perf_counter()
         scope = await self.scope(turn)
         asked = Asked(turn.text.strip(), await self._context(turn))
-        vectors = await self.embedder.embed(search_texts(asked))
+        lookup = Lookup(scope=scope, asked=asked, vector=None, hit=None, candidates=[], started=t0)
+        if asked.context:
+            return lookup
+        raw = await self.redis.hget(self._exact_key(scope), normalize(asked.text))
+        if raw is None:
+            return lookup
         ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
 
-        def find() -> tuple[list[Hit], int]:
+        def read() -> Hit | None:
+            return self._open(scope, current=True).by_id(int(raw), ttl)
+
+        found = await self._run(read)
+        if found is not None and exact_repeat(asked, found) and turn.inbound.audience.may_read_all(found.entry.groups):
+            lookup.hit = found
+        return lookup
+
+    async def find(self, turn: Turn, lookup: Lookup) -> None:
+        """Candidates for the verifier: embed, search the scope, apply the second check and the audience."""
+        asked, scope = lookup.asked, lookup.scope
+        vectors = await self.embedder.embed(search_texts(asked))
+        lookup.vector = vectors[-1]
+        if not self.verifier.available:
+            return  # nothing but exact repeats is ever served: the vector is only needed to store the answer
+        ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
+
+        def search() -> tuple[list[Hit], int]:
             store = self._open(scope, current=True)
             found = store.candidates(asked.text, vectors, self.rules(turn.profile), ttl)
             evicted, store.evicted = store.evicted, 0
             return found, evicted
 
-        found, evicted = await self._run(find)
-        audience = turn.inbound.audience
-        readable = [c for c in found if audience.may_read_all(c.entry.groups)]
+        found, evicted = await self._run(search)
+        readable = [c for c in found if turn.inbound.audience.may_read_all(c.entry.groups)]
         if len(readable) < len(found):
             turn.facts["cache_unreadable"] = len(found) - len(readable)
-        exact = next((c for c in readable if exact_repeat(asked, c)), None)
         if evicted:
             await self.numbers.count(scope, evictions=evicted)
-        candidates = readable[: self.settings.max_verify] if self.verifier.available else []
-        turn.facts["cache_candidates"] = len(candidates) if exact is None else 0
-        return Lookup(scope=scope, asked=asked, vector=vectors[-1], hit=exact, candidates=candidates, started=t0)
+        lookup.candidates = readable[: self.settings.max_verify]
+        turn.facts["cache_candidates"] = len(lookup.candidates)
 
     async def verify(self, turn: Turn, lookup: Lookup) -> Hit | None:
         """Ask the verifier about each candidate (concurrently); the nearest one it says yes to is the hit."""
@@ -261,6 +284,9 @@ class SemanticCache:
         return None
 
     async def store(self, lookup: Lookup, turn: Turn, final: Final) -> int:
+        vector = lookup.vector
+        if vector is None:
+            raise ValueError("no question vector to store the answer with")
         # Every passage the model was shown, cited or not, could have shaped the answer: keep all their groups.
         groups = sorted({str(p.metadata["access"]) for p in turn.passages} - {"*"})
         entry = Entry(
@@ -271,13 +297,18 @@ class SemanticCache:
 
         def put() -> tuple[int, int]:
             store = self._open(lookup.scope, current=True)
-            entry_id = store.insert(lookup.question, lookup.vector, entry)
+            entry_id = store.insert(lookup.question, vector, entry)
             evicted, store.evicted = store.evicted, 0
             return entry_id, evicted
 
         entry_id, evicted = await self._run(put)
         ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
         await self._remember_reply(final.reply_id, lookup.scope, entry_id, final.reply_id, ttl)
+        if not lookup.asked.context:  # the exact-repeat index (read back and checked before any use)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(self._exact_key(lookup.scope), normalize(lookup.question), entry_id)
+                pipe.expire(self._exact_key(lookup.scope), ttl)
+                await pipe.execute()
         await self.numbers.count(lookup.scope, "stores", evictions=evicted)
         return entry_id
 

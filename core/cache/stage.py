@@ -45,7 +45,7 @@ class CacheStage:
         lookup: Lookup | None = None
         if reason is None:
             try:
-                lookup = await self.cache.lookup(turn)
+                lookup = await self.cache.exact(turn)  # no embedding: a Redis read and one row
             except Exception as exc:  # the cache is an optimisation: never fail a reply because of it
                 log.warning("cache_lookup_failed", request_id=turn.reply_id, error=type(exc).__name__)
                 reason = "error"
@@ -57,11 +57,14 @@ class CacheStage:
             return
         assert lookup is not None
         downstream = call_next(turn)
-        if lookup.needs_verifier:
+        if lookup.hit is None:
+            # Not an exact repeat: the normal path starts now; candidates and the verifier run beside it.
             held = HeldBack(downstream)
             try:
-                await self.cache.verify(turn, lookup)
-            except Exception as exc:  # a verifier that fails is a miss, never a hit
+                await self.cache.find(turn, lookup)
+                if lookup.candidates:
+                    await self.cache.verify(turn, lookup)
+            except Exception as exc:  # a verifier (or search) that fails is a miss, never a hit
                 log.warning("cache_verify_failed", request_id=turn.reply_id, error=type(exc).__name__)
                 turn.facts["cache_verify"] = "error"
                 self.cache.counters["verify_error"] += 1
@@ -94,6 +97,9 @@ class CacheStage:
             turn.facts["cache_store"] = f"skip:{skip}"
             return
         assert final is not None
+        if lookup.vector is None:
+            turn.facts["cache_store"] = "skip:no_vector"
+            return
         if not await unchanged_by_masking(turn, lookup.question, final.text, store="cache"):
             turn.facts["cache_store"] = "skip:personal_data"
             return

@@ -254,6 +254,21 @@ class ScopeStore:
         return [Hit(entry_id=i, similarity=sim, entry=Entry.load(answer), question=q)
                 for i, (_score, sim, q, answer) in ranked]
 
+    def by_id(self, entry_id: int, ttl_s: int) -> Hit | None:
+        """One live, unexpired entry (the exact-repeat path: no embedding, no vector search)."""
+        data = self._dm.s.get_data_by_id(entry_id)
+        if data is None or not data.answers:
+            return None
+        if data.create_on is not None and datetime.now() - data.create_on > timedelta(seconds=ttl_s):
+            self.delete([entry_id])
+            return None
+        answer = data.answers[0]
+        raw = answer.answer if hasattr(answer, "answer") else answer[0]
+        touch = getattr(self._dm.eviction_base, "get", None)
+        if touch is not None:
+            touch(entry_id)  # a hit counts for LRU/LFU like one found by similarity
+        return Hit(entry_id=entry_id, similarity=1.0, entry=Entry.load(str(raw)), question=str(data.question))
+
     def insert(self, question: str, vector: list[float], entry: Entry) -> int:
         """Store one answer; returns its id. (GPTCache's `put` hides the id, which eviction needs.)"""
         from gptcache.manager.data_manager import normalize
