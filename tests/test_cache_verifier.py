@@ -109,8 +109,7 @@ async def test_an_answer_from_an_hr_document_is_never_served_to_a_public_audienc
     await kb.ingest([str(docs / "leave.md")], "hrdocs", access_group="hr")
     await kb.ingest([str(docs / "printing.md")], "hrdocs")
     h = await build(tmp_path, redis, llm_server, kb=KbVersions())
-    profile = h.engine.profiles["helpdesk"].model_copy(update={
-        "collections": ("hrdocs",), "retrieval": {"access_groups": ["hr"]}})
+    profile = h.engine.profiles["helpdesk"].model_copy(update={"collections": ("hrdocs",)})
     stages = [FeaturesStage(h.flags), h.cache.stage(), MemoryStage(h.memory), kb.stage()]
     engine = Engine(stages, GenerateStage(h.gateway, h.engine.terminal.prompts), {"helpdesk": profile})
 
@@ -118,23 +117,42 @@ async def test_an_answer_from_an_hr_document_is_never_served_to_a_public_audienc
         return [e async for e in engine.handle(hr_inbound(text, channel, groups))]
 
     try:
-        h.llm.script(MODEL, Reply("You get 20 weeks of paid parental leave [1]."), Reply("Fresh answer [1]."),
-                     Reply("Fresh answer again [1]."), Reply("Badge at any printer [1]."))
+        h.llm.script(MODEL, Reply("You get 20 weeks of paid parental leave [1]."), Reply("Ask HR [1]."))
         first = final_of(await ask("How long is paid parental leave?", "D1", ("hr",)))
         assert not first.cached and first.citations
-        # a public channel: another scope (its audience key), and the entry's groups are not all readable
+        # a public channel is another scope (its audience key): the hr answer is never served there
         public = final_of(await ask("How long is paid parental leave?", "C1", ()))
         assert not public.cached and "20 weeks" not in public.text
-        # even the answer made *in* a public channel from an hr passage is not served to the next public asker
-        again = final_of(await ask("How long is paid parental leave?", "C2", ()))
-        assert not again.cached
-        assert h.cache.counters["stores"] >= 2
-        # the hr audience still gets its own cached answer
+        # the hr audience still gets its own cached answer, the public one its own
         hr_again = final_of(await ask("How long is paid parental leave?", "D2", ("hr",)))
         assert hr_again.cached and "20 weeks" in hr_again.text
+        assert "20 weeks" not in final_of(await ask("How long is paid parental leave?", "C2", ())).text
     finally:
         await h.cache.aclose()
         await h.gateway.aclose()
+
+
+async def test_an_entry_made_from_an_hr_passage_is_not_served_to_a_public_audience_in_its_scope(
+        h: Harness) -> None:
+    from core.models import Final, Passage
+
+    # however an hr passage reached an answer in a public scope, the entry keeps its group
+    turn = h.engine.new_turn(hr_inbound("What is the bonus policy?", "C1", ()))
+    lookup = await h.cache.exact(turn)
+    await h.cache.find(turn, lookup)
+    turn.passages = [Passage(source_id="bonus.md#1", text="Bonuses: 10 %.", metadata={"access": "hr"})]
+    await h.cache.store(lookup, turn, Final(reply_id="r1", text="Bonuses are 10 % [1].", model=MODEL))
+    events = [e async for e in h.engine.handle(hr_inbound("What is the bonus policy?", "C2", ()))]
+    assert not final_of(events).cached and "10 %" not in final_of(events).text
+    assert h.cache.counters["hits"] == 0
+    # an entry whose passages are all public is served to the same public audience
+    turn = h.engine.new_turn(hr_inbound("Where is the canteen?", "C1", ()))
+    lookup = await h.cache.exact(turn)
+    await h.cache.find(turn, lookup)
+    turn.passages = [Passage(source_id="site.md#1", text="Canteen: floor 2.", metadata={"access": "*"})]
+    await h.cache.store(lookup, turn, Final(reply_id="r2", text="Floor 2 [1].", model=MODEL))
+    events = [e async for e in h.engine.handle(hr_inbound("where is the canteen", "C3", ()))]
+    assert final_of(events).cached and final_of(events).text == "Floor 2 [1]."
 
 
 async def test_final_is_last_and_single_on_a_verified_miss(h: Harness) -> None:
