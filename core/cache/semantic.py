@@ -201,7 +201,7 @@ class SemanticCache:
         scope = await self.scope(turn)
         asked = Asked(turn.text.strip(), await self._context(turn))
         lookup = Lookup(scope=scope, asked=asked, vector=None, hit=None, candidates=[], started=t0)
-        if asked.context:
+        if asked.context or not normalize(asked.text):  # "????": no words, never anyone's exact repeat
             return lookup
         raw = await self.redis.hget(self._exact_key(scope), normalize(asked.text))
         if raw is None:
@@ -304,7 +304,7 @@ class SemanticCache:
         entry_id, evicted = await self._run(put)
         ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
         await self._remember_reply(final.reply_id, lookup.scope, entry_id, final.reply_id, ttl)
-        if not lookup.asked.context:  # the exact-repeat index (read back and checked before any use)
+        if not lookup.asked.context and normalize(lookup.question):  # exact-repeat index (checked on use)
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.hset(self._exact_key(lookup.scope), normalize(lookup.question), entry_id)
                 pipe.expire(self._exact_key(lookup.scope), ttl)
