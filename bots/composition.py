@@ -86,7 +86,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         observers: list[Observer] = [LogObserver(), *ops.observers]
         # The semantic cache embeds with the retrieval embedder and is scoped by the knowledge-base version.
         cache = await open_cache(settings.cache, settings.data_dir, knowledge.embedder, redis, memory,
-                                 knowledge.kb_version)
+                                 knowledge.kb_version, gateway, prompts)  # the gateway verifies candidates
         cache.check_profiles(profiles.values())
         stack.push_async_callback(cache.aclose)
         parts["cache"] = cache

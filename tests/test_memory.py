@@ -14,8 +14,9 @@ from tests.runtime import PRIMARY, ask, final_of, running
 
 
 def _chat_requests(fake: FakeLLM) -> list[dict]:
-    return [r.body for r in fake.requests_for(PRIMARY)
-            if "running summary" not in r.body["messages"][0]["content"]]
+    return [r.body for r in fake.requests_for(PRIMARY)  # answers only: no summaries, no cache verifier judgements
+            if "running summary" not in r.body["messages"][0]["content"]
+            and "answer cache" not in r.body["messages"][0]["content"]]
 
 
 async def test_a_follow_up_sees_the_earlier_exchange(tmp_path: Path, llm_server: FakeLLM) -> None:

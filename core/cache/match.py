@@ -1,4 +1,5 @@
-"""The checks a semantic-cache candidate must pass besides cosine similarity, and follow-up detection.
+"""The checks a semantic-cache candidate must pass besides cosine similarity, exact-repeat normalisation,
+and follow-up detection. Passing them makes a question a candidate for the verifier, never a hit by itself.
 
 Embedding similarity alone confuses questions that differ in one decisive word: "can I get a refund"
 vs "why can't I get a refund" (0.82), "ticket 4521" vs "ticket 4522" (0.96), "Slack on Windows" vs
@@ -99,6 +100,14 @@ class MatchRules:
     def accepts(self, similarity: float, query: QuestionShape, stored: QuestionShape) -> bool:
         need = self.required(query, stored)
         return need is not None and similarity >= need
+
+
+PUNCTUATION = re.compile(r"[^\w<>]+", re.UNICODE)
+
+
+def normalize(text: str) -> str:
+    """The exact-repeat key: case folded, punctuation dropped, whitespace collapsed (nothing else)."""
+    return " ".join(PUNCTUATION.sub(" ", text.casefold()).split())
 
 
 def looks_like_followup(text: str) -> bool:

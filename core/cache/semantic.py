@@ -1,8 +1,14 @@
-"""The semantic cache: scoped GPTCache stores, the question embedding, eligibility, eviction and stats.
+"""The semantic cache: scoped GPTCache stores, the question embedding, candidates, verification, eviction, stats.
 
-Scope = platform + tenant + bot (+ its prompt version) + language + knowledge-base version: each scope has
-its own stores, so a question can only ever be answered from its own tenant's, bot's and KB version's answers.
-A new KB version (re-indexing) starts an empty scope and deletes the partition's older ones.
+Scope = platform + tenant + bot (+ its prompt version) + language + audience (what the asker may read) +
+knowledge-base version: each scope has its own stores, so a question can only ever be answered from its own
+tenant's, bot's, audience's and KB version's answers. A new KB version (re-indexing) starts an empty scope and
+deletes the partition's older ones. An entry also keeps the access groups of the passages it was made from and
+is never served to an audience that cannot read all of them.
+
+A lookup finds candidates (similarity + same negation and anchors). An exact repeat (after normalising case,
+punctuation and whitespace, neither side following earlier turns) is a hit at once; any other candidate is a
+hit only when the verifier (core/cache/verifier.py) says yes. With no model configured, only exact repeats hit.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import Counter, OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,11 +28,14 @@ import structlog
 from pydantic import ValidationError
 
 from core.cache.deps import check_backends, forbid_runtime_installs
-from core.cache.match import PLACEHOLDER, MatchRules, looks_like_followup
+from core.cache.match import PLACEHOLDER, MatchRules, normalize
 from core.cache.settings import BotCacheOptions, CacheSettings
+from core.cache.stats import CacheStats
 from core.cache.store import Entry, Hit, Scope, ScopeStore
+from core.cache.verifier import Asked, NoVerifier, Verifier
 from core.errors import ConfigError
 from core.knowledge.embeddings import Embedder
+from core.llm.gateway import LiteLLMGateway
 from core.memory.window import ConversationMemory
 from core.models import Final
 from core.profile import BotProfile
@@ -37,22 +46,44 @@ from core.turn import Turn
 log = structlog.get_logger("deskmate.cache")
 KbVersion = Callable[[str, Sequence[str]], Awaitable[str]]
 T = TypeVar("T")
-LATENCY_SAMPLES = 500
+SUMMARY = "(summary of older messages) "
 
 
 @dataclass
 class Lookup:
     scope: Scope
-    question: str
-    vector: list[float]
-    hit: Hit | None
-    seconds: float
+    asked: Asked  # the masked question and the earlier user turns it follows
+    vector: list[float] | None  # what is stored: the question's vector, or (after earlier turns) with context
+    hit: Hit | None  # decided: an exact repeat, or (after `verify`) the candidate the verifier accepted
+    candidates: list[Hit]  # for the verifier: near, same negation and anchors, readable by this audience
+    started: float
+
+    @property
+    def question(self) -> str:
+        return self.asked.text
+
+    @property
+    def needs_verifier(self) -> bool:
+        return self.hit is None and bool(self.candidates)
+
+
+def search_texts(asked: Asked) -> list[str]:
+    """What is embedded: the question; after earlier turns also the question as they make it (stored so)."""
+    if not asked.context:
+        return [asked.text]
+    return [asked.text, " ".join([*asked.context[-2:], asked.text])]
+
+
+def exact_repeat(asked: Asked, candidate: Hit) -> bool:
+    """Served without the verifier: the same text after normalisation, neither side after earlier turns."""
+    return not asked.context and not candidate.entry.context and normalize(candidate.question) == normalize(asked.text)
 
 
 class SemanticCache:
     def __init__(self, settings: CacheSettings, root: Path, embedder: Embedder, redis: aioredis.Redis,
-                 memory: ConversationMemory, kb_version: KbVersion) -> None:
+                 memory: ConversationMemory, kb_version: KbVersion, verifier: Verifier | None = None) -> None:
         self.settings = settings
+        self.verifier: Verifier = verifier or NoVerifier()
         self.root = root
         self.embedder = embedder
         self.redis = redis
@@ -61,9 +92,9 @@ class SemanticCache:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskmate-cache")
         self._scopes: OrderedDict[Scope, ScopeStore] = OrderedDict()
         self._options: dict[str, BotCacheOptions] = {}
-        # In-process counters for the metrics exporter (the per-tenant numbers for `stats` are in Redis).
-        self.counters: Counter[str] = Counter()
-        self.hit_latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self.numbers = CacheStats(redis)
+        self.counters = self.numbers.counters  # in-process, for the metrics exporter
+        self.hit_latencies = self.numbers.hit_latencies
 
     # -- plumbing -------------------------------------------------------------------------------------------
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -130,7 +161,7 @@ class SemanticCache:
         # the scope: an answer made with one prompt version is never served to users of another.
         prompt_version = PromptLibrary.select_version(turn.profile, f"{inbound.platform}:{inbound.user}")
         bot = f"{turn.profile.name}:{turn.profile.prompt}:{prompt_version}"
-        return Scope(inbound.platform, inbound.tenant, bot, turn.language, version or "-")
+        return Scope(inbound.platform, inbound.tenant, bot, turn.language, version or "-", inbound.audience.key)
 
     # -- the stage's calls ----------------------------------------------------------------------------------
     async def skip_reason(self, turn: Turn) -> str | None:
@@ -146,32 +177,93 @@ class SemanticCache:
             return "short"
         if PLACEHOLDER.search(text):
             return "personal_data"  # placeholders are numbered per conversation: never shared
-        history = await self.memory.length(inbound.conversation_key)
-        if history and (options.followups == "strict" or looks_like_followup(text)):
+        if options.followups == "strict" and await self.memory.length(inbound.conversation_key):
             return "followup"
         return None
 
-    async def lookup(self, turn: Turn) -> Lookup:
+    async def _context(self, turn: Turn) -> tuple[str, ...]:
+        """The earlier user turns of this conversation (masked, as memory holds them), oldest first."""
+        limit = self.settings.context_turns
+        summary, history = await self.memory.load(turn.inbound.conversation_key)
+        users = [str(m.get("content", "")) for m in history if m.get("role") == "user" and m.get("content")]
+        context = users[-limit:] if limit else []
+        if summary and limit:
+            context = [SUMMARY + summary, *context][-limit:]
+        return tuple(context)
+
+    def _exact_key(self, scope: Scope) -> str:
+        return key("cache", "exact", scope.name)
+
+    async def exact(self, turn: Turn) -> Lookup:
+        """The scope, the question with its earlier turns, and an exact repeat if there is one: normalised text
+        -> entry id in Redis, the row read back and checked (alive, unexpired, same text, no earlier turns)."""
         t0 = time.perf_counter()
         scope = await self.scope(turn)
-        question = turn.text.strip()
-        vector = (await self.embedder.embed([question]))[0]
-        options = self.options(turn.profile)
-        ttl = options.ttl_s or self.settings.ttl_s
+        asked = Asked(turn.text.strip(), await self._context(turn))
+        lookup = Lookup(scope=scope, asked=asked, vector=None, hit=None, candidates=[], started=t0)
+        if asked.context or not normalize(asked.text):  # "????": no words, never anyone's exact repeat
+            return lookup
+        raw = await self.redis.hget(self._exact_key(scope), normalize(asked.text))
+        if raw is None:
+            return lookup
+        ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
 
-        def find() -> tuple[Hit | None, int]:
+        def read() -> Hit | None:
+            return self._open(scope, current=True).by_id(int(raw), ttl)
+
+        found = await self._run(read)
+        if found is not None and exact_repeat(asked, found) and turn.inbound.audience.may_read_all(found.entry.groups):
+            lookup.hit = found
+        return lookup
+
+    async def find(self, turn: Turn, lookup: Lookup) -> None:
+        """Candidates for the verifier: embed, search the scope, apply the second check and the audience."""
+        asked, scope = lookup.asked, lookup.scope
+        vectors = await self.embedder.embed(search_texts(asked))
+        lookup.vector = vectors[-1]
+        if not self.verifier.available:
+            return  # nothing but exact repeats is ever served: the vector is only needed to store the answer
+        ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
+
+        def search() -> tuple[list[Hit], int]:
             store = self._open(scope, current=True)
-            hit = store.lookup(question, vector, self.rules(turn.profile), ttl)
+            found = store.candidates(asked.text, vectors, self.rules(turn.profile), ttl)
             evicted, store.evicted = store.evicted, 0
-            return hit, evicted
+            return found, evicted
 
-        hit, evicted = await self._run(find)
-        seconds = time.perf_counter() - t0
-        await self._count(scope, "hits" if hit else "misses", evictions=evicted, hit_s=seconds if hit else None)
+        found, evicted = await self._run(search)
+        readable = [c for c in found if turn.inbound.audience.may_read_all(c.entry.groups)]
+        if len(readable) < len(found):
+            turn.facts["cache_unreadable"] = len(found) - len(readable)
+        if evicted:
+            await self.numbers.count(scope, evictions=evicted)
+        lookup.candidates = readable[: self.settings.max_verify]
+        turn.facts["cache_candidates"] = len(lookup.candidates)
+
+    async def verify(self, turn: Turn, lookup: Lookup) -> Hit | None:
+        """Ask the verifier about each candidate (concurrently); the nearest one it says yes to is the hit."""
+        judgements = await asyncio.gather(*(
+            self.verifier.judge(Asked(c.question, tuple(c.entry.context)), lookup.asked, turn.reply_id)
+            for c in lookup.candidates
+        ))
+        events = []
+        for judgement in judgements:
+            events.append("verify_memo" if judgement.memoised else f"verify_{judgement.outcome}")
+        turn.facts["cache_verify"] = ",".join(j.outcome for j in judgements)
+        if events:
+            await self.numbers.count(lookup.scope, *events)
+        lookup.hit = next((c for c, j in zip(lookup.candidates, judgements, strict=True) if j.same), None)
+        return lookup.hit
+
+    async def decided(self, turn: Turn, lookup: Lookup) -> None:
+        """Count the lookup's outcome (after verification) and remember a hit's entry for thumbs-down."""
+        hit = lookup.hit
+        seconds = time.perf_counter() - lookup.started
+        await self.numbers.count(lookup.scope, "hits" if hit else "misses", hit_s=seconds if hit else None)
         if hit is not None:
-            await self._remember_reply(turn.reply_id, scope, hit.entry_id, hit.entry.reply_id, ttl)
+            ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
+            await self._remember_reply(turn.reply_id, lookup.scope, hit.entry_id, hit.entry.reply_id, ttl)
             turn.facts["cache_similarity"] = round(hit.similarity, 4)
-        return Lookup(scope=scope, question=question, vector=vector, hit=hit, seconds=seconds)
 
     @staticmethod
     def store_skip_reason(turn: Turn, final: Final | None) -> str | None:
@@ -183,6 +275,8 @@ class SemanticCache:
             return "retrieval_only"
         if turn.facts.get("pii_restored"):
             return "personal_data"
+        if any("access" not in p.metadata for p in turn.passages):
+            return "access_unknown"  # fail closed: an answer whose sources' readers are unknown is never shared
         if not final.text.strip():
             return "empty"
         if PLACEHOLDER.search(final.text):
@@ -190,21 +284,32 @@ class SemanticCache:
         return None
 
     async def store(self, lookup: Lookup, turn: Turn, final: Final) -> int:
+        vector = lookup.vector
+        if vector is None:
+            raise ValueError("no question vector to store the answer with")
+        # Every passage the model was shown, cited or not, could have shaped the answer: keep all their groups.
+        groups = sorted({str(p.metadata["access"]) for p in turn.passages} - {"*"})
         entry = Entry(
             text=final.text, citations=[c.model_dump() for c in final.citations], model=final.model,
             prompt_name=final.prompt_name, prompt_version=final.prompt_version, reply_id=final.reply_id,
+            groups=groups, context=list(lookup.asked.context),
         )
 
         def put() -> tuple[int, int]:
             store = self._open(lookup.scope, current=True)
-            entry_id = store.insert(lookup.question, lookup.vector, entry)
+            entry_id = store.insert(lookup.question, vector, entry)
             evicted, store.evicted = store.evicted, 0
             return entry_id, evicted
 
         entry_id, evicted = await self._run(put)
         ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
         await self._remember_reply(final.reply_id, lookup.scope, entry_id, final.reply_id, ttl)
-        await self._count(lookup.scope, "stores", evictions=evicted)
+        if not lookup.asked.context and normalize(lookup.question):  # exact-repeat index (checked on use)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(self._exact_key(lookup.scope), normalize(lookup.question), entry_id)
+                pipe.expire(self._exact_key(lookup.scope), ttl)
+                await pipe.execute()
+        await self.numbers.count(lookup.scope, "stores", evictions=evicted)
         return entry_id
 
     async def evict_reply(self, reply_id: str) -> bool:
@@ -224,7 +329,7 @@ class SemanticCache:
         removed = await self._run(remove)
         await self.redis.delete(key("cache", "reply", reply_id))
         if removed:
-            await self._count(scope, "evictions_feedback", evictions=removed)
+            await self.numbers.count(scope, "evictions_feedback", evictions=removed)
             log.info("cache_evicted_by_feedback", request_id=reply_id, tenant=scope.tenant, bot=scope.bot)
         return bool(removed)
 
@@ -233,44 +338,11 @@ class SemanticCache:
         await self.redis.set(key("cache", "reply", reply_id), ref, ex=ttl)
 
     async def record_skip(self, turn: Turn, reason: str) -> None:
-        self.counters[f"skip:{reason}"] += 1
-        await self.redis.hincrby(key("cache", "stats", turn.inbound.platform, turn.inbound.tenant), "skips", 1)
-
-    async def _count(self, scope: Scope, event: str, evictions: int = 0, hit_s: float | None = None) -> None:
-        self.counters[event] += 1
-        self.counters["evictions"] += evictions
-        stats_key = key("cache", "stats", scope.platform, scope.tenant)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(stats_key, event, 1)
-            if evictions:
-                pipe.hincrby(stats_key, "evictions", evictions)
-            if hit_s is not None:
-                self.hit_latencies.append(hit_s)
-                lat_key = key("cache", "hitms", scope.platform, scope.tenant)
-                pipe.lpush(lat_key, round(hit_s * 1000, 3))
-                pipe.ltrim(lat_key, 0, LATENCY_SAMPLES - 1)
-            await pipe.execute()
+        await self.numbers.skip(turn.inbound.platform, turn.inbound.tenant, reason)
 
     async def stats(self, platform: str, tenant: str) -> dict[str, object]:
         """Admin `stats` source: this tenant's cache numbers across all workers."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(key("cache", "stats", platform, tenant))
-            pipe.lrange(key("cache", "hitms", platform, tenant), 0, -1)
-            raw, lat = await pipe.execute()
-        counts = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
-        hits, misses = counts.get("hits", 0), counts.get("misses", 0)
-        latencies = sorted(float(x) for x in lat)
-        out: dict[str, object] = {
-            "stat_cache_hits": hits, "stat_cache_misses": misses,  # text keys: shown in the reader's language
-            "stat_cache_hit_ratio": f"{hits / (hits + misses):.1%}" if hits + misses else "stat_none",
-            "stat_cache_stored": counts.get("stores", 0),
-            "stat_cache_evictions": counts.get("evictions", 0),
-            "stat_cache_skipped": counts.get("skips", 0),
-        }
-        if latencies:
-            out["stat_cache_latency_p50"] = f"{_pct(latencies, 0.5):.1f} ms"
-            out["stat_cache_latency_p95"] = f"{_pct(latencies, 0.95):.1f} ms"
-        return out
+        return await self.numbers.report(platform, tenant)
 
     def stage(self) -> Any:
         from core.cache.stage import CacheStage
@@ -285,15 +357,16 @@ class SemanticCache:
 
         await self._run(close_all)
         self._executor.shutdown(wait=True)
-
-
-def _pct(sorted_values: list[float], q: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+        await self.verifier.aclose()
 
 
 async def open_cache(settings: CacheSettings, data_dir: Path, embedder: Embedder, redis: aioredis.Redis,
-                     memory: ConversationMemory, kb_version: KbVersion) -> SemanticCache:
-    """Check the configured stores' packages (never installed at run time) and return the cache."""
+                     memory: ConversationMemory, kb_version: KbVersion, gateway: LiteLLMGateway | None = None,
+                     prompts: PromptLibrary | None = None) -> SemanticCache:
+    """Check the configured stores' packages (never installed at run time) and return the cache.
+
+    `gateway`: the model that verifies candidates (or `settings.judge_model` on its own gateway); without one
+    only exact repeats are served."""
     forbid_runtime_installs()
     check_backends(settings)
     root = data_dir / "cache"
@@ -301,4 +374,9 @@ async def open_cache(settings: CacheSettings, data_dir: Path, embedder: Embedder
     warm = getattr(embedder, "warm", None)
     if warm is not None:  # load the local model now, not during the first user's question
         await warm()
-    return SemanticCache(settings, root, embedder, redis, memory, kb_version)
+    from core.cache.verifier import build_verifier
+    from core.prompts import builtin_prompts_dir
+
+    library = prompts or PromptLibrary.load(builtin_prompts_dir())
+    verifier = build_verifier(gateway, library, redis, settings)
+    return SemanticCache(settings, root, embedder, redis, memory, kb_version, verifier)

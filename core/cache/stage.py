@@ -1,8 +1,11 @@
 """Cache stage: answer a repeated question from the semantic cache; store eligible answers on the way out.
 
 Runs after the PII stage (the question is masked; answers flowing back still hold placeholders) and before
-memory, retrieval and the model. A hit streams like a model answer (a few word-grouped deltas, citations,
-one Final with `cached=True`), so adapters render it the same way.
+memory, retrieval and the model. An exact repeat is served at once. A candidate that needs the verifier is
+judged while the normal path already runs (core/cache/race.py): nothing is shown until the verifier has
+decided; on yes the normal path is cancelled and the cached answer streamed, on no (or an error, or a
+timeout) the normal path's events flow on. A hit streams like a model answer (a few word-grouped deltas,
+citations, one Final with `cached=True`), so adapters render it the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 
+from core.cache.race import HeldBack
 from core.cache.semantic import Lookup, SemanticCache
 from core.engine import Next
 from core.models import Citation, CitationEvent, Final, ReplyEvent, TextDelta, Usage
@@ -41,7 +45,7 @@ class CacheStage:
         lookup: Lookup | None = None
         if reason is None:
             try:
-                lookup = await self.cache.lookup(turn)
+                lookup = await self.cache.exact(turn)  # no embedding: a Redis read and one row
             except Exception as exc:  # the cache is an optimisation: never fail a reply because of it
                 log.warning("cache_lookup_failed", request_id=turn.reply_id, error=type(exc).__name__)
                 reason = "error"
@@ -52,6 +56,27 @@ class CacheStage:
                 yield event
             return
         assert lookup is not None
+        downstream = call_next(turn)
+        if lookup.hit is None:
+            # Not an exact repeat: the normal path starts now; candidates and the verifier run beside it.
+            held = HeldBack(downstream)
+            try:
+                await self.cache.find(turn, lookup)
+                if lookup.candidates:
+                    await self.cache.verify(turn, lookup)
+            except Exception as exc:  # a verifier (or search) that fails is a miss, never a hit
+                log.warning("cache_verify_failed", request_id=turn.reply_id, error=type(exc).__name__)
+                turn.facts["cache_verify"] = "error"
+                self.cache.counters["verify_error"] += 1
+                lookup.hit = None
+            except BaseException:
+                await held.cancel()
+                raise
+            if lookup.hit is not None:
+                await held.cancel()
+            else:
+                downstream = held.release()
+        await self._decided(turn, lookup)
         if lookup.hit is not None:
             turn.facts["cache"] = "hit"
             final: Final | None = None
@@ -63,7 +88,7 @@ class CacheStage:
             return
         turn.facts["cache"] = "miss"
         final = None
-        async for event in call_next(turn):
+        async for event in downstream:
             if isinstance(event, Final):
                 final = event
             yield event
@@ -72,6 +97,9 @@ class CacheStage:
             turn.facts["cache_store"] = f"skip:{skip}"
             return
         assert final is not None
+        if lookup.vector is None:
+            turn.facts["cache_store"] = "skip:no_vector"
+            return
         if not await unchanged_by_masking(turn, lookup.question, final.text, store="cache"):
             turn.facts["cache_store"] = "skip:personal_data"
             return
@@ -81,6 +109,12 @@ class CacheStage:
         except Exception as exc:
             log.warning("cache_store_failed", request_id=turn.reply_id, error=type(exc).__name__)
             turn.facts["cache_store"] = "error"
+
+    async def _decided(self, turn: Turn, lookup: Lookup) -> None:
+        try:
+            await self.cache.decided(turn, lookup)
+        except Exception as exc:
+            log.warning("cache_count_failed", request_id=turn.reply_id, error=type(exc).__name__)
 
     async def _replay(self, turn: Turn, lookup: Lookup) -> AsyncIterator[ReplyEvent]:
         assert lookup.hit is not None

@@ -1,6 +1,7 @@
 """One scope of the semantic cache on GPTCache: a `Cache` over a `get_data_manager(CacheBase, VectorBase)`.
 
-A scope is platform + tenant + bot + language + knowledge-base version; every scope has its own stores
+A scope is platform + tenant + bot (+ prompt version) + language + audience + knowledge-base version; every
+scope has its own stores
 (embedded: its own sqlite file and faiss index in its own directory; shared: its own tables/collection),
 so a lookup can only ever find answers of its own scope. All methods are synchronous and must run on the
 cache's single worker thread (faiss indexes are not safe for concurrent writes).
@@ -30,11 +31,13 @@ class Scope:
     bot: str
     language: str
     kb_version: str
+    audience: str = "*"  # Audience.key: the access groups the asker may read ("*" = public only)
 
     @property
     def partition(self) -> str:
         """Everything but the KB version: a new version replaces the partition's old entries."""
-        raw = "\0".join((self.platform, self.tenant, self.bot, self.language))
+        parts = (self.platform, self.tenant, self.bot, self.language)
+        raw = "\0".join(parts if self.audience == "*" else (*parts, self.audience))
         return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
     @property
@@ -46,7 +49,7 @@ class Scope:
         return f"dmc_{self.partition[:16]}_{self.version}"
 
     def to_json(self) -> str:
-        return json.dumps([self.platform, self.tenant, self.bot, self.language, self.kb_version])
+        return json.dumps([self.platform, self.tenant, self.bot, self.language, self.kb_version, self.audience])
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Scope:
@@ -63,13 +66,19 @@ class Entry:
     prompt_name: str | None = None
     prompt_version: str | None = None
     reply_id: str = ""
+    # The access groups of every passage the answer was made from ("*" = public): served only to an
+    # audience that may read all of them.
+    groups: list[str] = field(default_factory=list)
+    # The earlier user turns (masked) the question followed; empty for a question asked on its own.
+    context: list[str] = field(default_factory=list)
 
     def dump(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False)
 
     @classmethod
     def load(cls, raw: str) -> Entry:
-        return cls(**json.loads(raw))
+        data = json.loads(raw)
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -77,6 +86,7 @@ class Hit:
     entry_id: int
     similarity: float
     entry: Entry
+    question: str = ""  # the stored (masked) question
 
 
 class _Evaluation:
@@ -100,7 +110,8 @@ class _Evaluation:
             return 0.0
         score = max(0.0, similarity - (need - rules.threshold))
         if score >= rules.threshold:
-            call["accepted"].append((score, similarity, int(entry_id)))
+            call["accepted"][int(entry_id)] = (score, similarity, str(cache_dict["question"]),
+                                               str(cache_dict["answer"]))
         return score
 
     def range(self) -> tuple[float, float]:
@@ -221,21 +232,42 @@ class ScopeStore:
     def count(self) -> int:
         return int(self._dm.s.count(state=0))
 
-    def lookup(self, question: str, vector: list[float], rules: MatchRules, ttl_s: int) -> Hit | None:
+    def candidates(self, question: str, vectors: list[list[float]], rules: MatchRules, ttl_s: int) -> list[Hit]:
+        """Stored questions near any of `vectors` that pass the second check, best first (not yet hits)."""
         from gptcache.adapter.api import get
 
         call: dict[str, Any] = {"rules": rules, "shape": QuestionShape.of(question), "ttl": timedelta(seconds=ttl_s),
-                                "expired": [], "accepted": []}
+                                "expired": [], "accepted": {}}
         self.cache.config.similarity_threshold = rules.threshold
         self._dm.min_similarity = rules.threshold
-        answer = get(question, cache_obj=self.cache,
-                     cache_context={"embedding_func": np.asarray(vector, dtype="float32"), "evaluation_func": call})
+        found: dict[int, tuple[float, float, str, str]] = {}
+        for vector in vectors:
+            call["accepted"] = {}
+            get(question, cache_obj=self.cache,
+                cache_context={"embedding_func": np.asarray(vector, dtype="float32"), "evaluation_func": call})
+            for entry_id, row in call["accepted"].items():
+                if entry_id not in found or row[0] > found[entry_id][0]:
+                    found[entry_id] = row
         if call["expired"]:
-            self.delete(call["expired"])
-        if answer is None or not call["accepted"]:
+            self.delete(sorted(set(call["expired"])))
+        ranked = sorted(found.items(), key=lambda item: item[1][0], reverse=True)
+        return [Hit(entry_id=i, similarity=sim, entry=Entry.load(answer), question=q)
+                for i, (_score, sim, q, answer) in ranked]
+
+    def by_id(self, entry_id: int, ttl_s: int) -> Hit | None:
+        """One live, unexpired entry (the exact-repeat path: no embedding, no vector search)."""
+        data = self._dm.s.get_data_by_id(entry_id)
+        if data is None or not data.answers:
             return None
-        _score, similarity, entry_id = max(call["accepted"])
-        return Hit(entry_id=entry_id, similarity=similarity, entry=Entry.load(str(answer)))
+        if data.create_on is not None and datetime.now() - data.create_on > timedelta(seconds=ttl_s):
+            self.delete([entry_id])
+            return None
+        answer = data.answers[0]
+        raw = answer.answer if hasattr(answer, "answer") else answer[0]
+        touch = getattr(self._dm.eviction_base, "get", None)
+        if touch is not None:
+            touch(entry_id)  # a hit counts for LRU/LFU like one found by similarity
+        return Hit(entry_id=entry_id, similarity=1.0, entry=Entry.load(str(raw)), question=str(data.question))
 
     def insert(self, question: str, vector: list[float], entry: Entry) -> int:
         """Store one answer; returns its id. (GPTCache's `put` hides the id, which eviction needs.)"""

@@ -292,7 +292,8 @@ class Searcher:
     @staticmethod
     def _passage(c: Candidate) -> Passage:
         meta = c.meta
-        extra: dict[str, Any] = {"collection": c.collection, "rrf": round(c.rrf, 6), "bm25": round(c.bm25, 4)}
+        extra: dict[str, Any] = {"collection": c.collection, "rrf": round(c.rrf, 6), "bm25": round(c.bm25, 4),
+                                 "access": meta.get("access", SHARED)}  # who may read it (the cache keeps it)
         if "page" in meta:
             extra["page"] = meta["page"]
         if c.rerank is not None:

@@ -8,6 +8,7 @@ platform adapters call (`platform_api_rate_limited`, `platform_api_retry`) and t
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -42,6 +43,8 @@ class Metrics:
                               ["model", "tenant", "direction"], registry=r)
         self.cost = Counter("deskmate_cost_usd", "Model cost in US dollars", ["model", "tenant"], registry=r)
         self.cache = Counter("deskmate_cache_lookups", "Semantic cache lookups", ["result"], registry=r)
+        self.cache_verify = Counter("deskmate_cache_verifier", "Cache verifier judgements (yes, no, error, timeout)",
+                                    ["outcome"], registry=r)
         self.retrieval = Counter("deskmate_retrieval", "Knowledge retrievals, by result (hits or empty)",
                                  ["result"], registry=r)
         self.tool_calls = Counter("deskmate_tool_calls", "Tool calls, by tool and status", ["tool", "status"],
@@ -117,7 +120,7 @@ class PrometheusObserver:
     def stage_finished(self, turn: Turn, stage: str, self_s: float, error: BaseException | None) -> None:
         try:
             self.m.stage_seconds.labels(stage).observe(self_s)
-            if error is not None and not isinstance(error, GeneratorExit):
+            if error is not None and not isinstance(error, (GeneratorExit, asyncio.CancelledError)):
                 self.m.stage_errors.labels(stage, type(error).__name__).inc()
         except Exception:  # observers never raise
             pass
@@ -144,6 +147,8 @@ class PrometheusObserver:
             m.cost.labels(model, inbound.tenant).inc(turn.usage.cost_usd)
         if turn.facts.get("fallbacks_used"):
             m.llm_fallbacks.labels(model).inc()
+        for outcome in filter(None, str(turn.facts.get("cache_verify", "")).split(",")):
+            m.cache_verify.labels(outcome).inc()  # a cancelled normal path is no stage error (above)
         if isinstance(terminal, Final) and inbound.action is None:
             cache_hit = turn.cached or bool(turn.facts.get("cache_hit"))
             if cache_hit:

@@ -146,6 +146,11 @@ def embedding_vector(text: str, dim: int) -> list[float]:
     return [v / norm for v in vec]
 
 
+def _is_cache_judge(body: dict[str, Any]) -> bool:
+    messages = body.get("messages") or [{}]
+    return "You check a support bot's answer cache" in _content_text(messages[0].get("content"))
+
+
 def _strip_provider(model: str) -> str:
     return model.split("/", 1)[1] if "/" in model else model
 
@@ -164,6 +169,12 @@ class FakeLLM(LocalServer):
         self.transcription = "This is a transcribed voice message."
         self.responder: Responder | None = None
         self.requests: list[RecordedRequest] = []
+        # The semantic cache's verifier asks the same model when no judge model is configured. Those requests
+        # (recognised by the judge prompt) go to `judge_requests` and are answered by `judge` (default "no"),
+        # so they never consume a model's scripted answers (unless the judge's own model is scripted, or a
+        # `responder` is set: then they go the usual way).
+        self.judge: Callable[[dict[str, Any]], Step] = lambda body: Reply("no")
+        self.judge_requests: list[RecordedRequest] = []
         self._scripts: dict[str, deque[Step]] = defaultdict(deque)
         self._transcripts: deque[str | Fail] = deque()
         self._closing = asyncio.Event()
@@ -182,6 +193,7 @@ class FakeLLM(LocalServer):
         self._scripts.clear()
         self._transcripts.clear()
         self.requests.clear()
+        self.judge_requests.clear()
         self.responder = None
 
     def requests_for(self, model: str) -> list[RecordedRequest]:
@@ -235,6 +247,10 @@ class FakeLLM(LocalServer):
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        scripted = self._scripts.get(_strip_provider(str(body.get("model", ""))))
+        if _is_cache_judge(body) and not scripted and self.responder is None:
+            self.judge_requests.append(RecordedRequest(path=request.path, body=body, headers=dict(request.headers)))
+            return await self._whole(body, self.judge(body))
         await self._record(request, body)
         step = await self._next_step(body)
         if isinstance(step, Fail):

@@ -1,0 +1,116 @@
+"""Part of bench/bench_cache.py: what the verifier costs a miss, and what a verified hit takes.
+
+A fake OpenAI-compatible provider on loopback (tests/fakes/llm_server.py) answers the generation model after
+GEN_TTFT_S and the judge model after JUDGE_TTFT_S, like hosted models would. Each round seeds a near-miss
+candidate in a fresh tenant, then asks the same question through an engine with the cache stage and one
+without it (interleaved, same run); the verifier's memo is cleared so every round really asks it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from core.cache import CacheSettings, open_cache
+from core.cache.store import Entry
+from core.knowledge.embeddings import LocalEmbedder
+
+MODEL, JUDGE = "openai/gpt-4o-mini", "openai/cache-judge"
+GEN_TTFT_S, JUDGE_TTFT_S = 0.40, 0.20
+ROUNDS = 30
+
+
+def _p50(values: list[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+async def bench_miss_latency(embedder: LocalEmbedder, data_dir: Path) -> None:
+    from bots.profile_loader import load_profiles
+    from core.engine import Engine
+    from core.flags import FeatureFlags
+    from core.llm.gateway import LiteLLMGateway
+    from core.memory.settings import MemorySettings
+    from core.memory.stage import MemoryStage
+    from core.memory.window import ConversationMemory
+    from core.models import Inbound, TextDelta
+    from core.prompts import PromptLibrary, builtin_prompts_dir
+    from core.stages.features import FeaturesStage
+    from core.stages.generate import GenerateStage
+    from core.state.redis import open_redis
+    from tests.fakes.llm_server import FakeLLM, Reply, default_answer
+
+    verdict = {"text": "no"}
+
+    def responder(body: dict[str, Any]) -> Reply:
+        if "judge" in str(body.get("model")):
+            return Reply(verdict["text"], ttft_s=JUDGE_TTFT_S)
+        return Reply(default_answer(body), ttft_s=GEN_TTFT_S)
+
+    async with FakeLLM() as fake, open_redis(None, data_dir / "redis") as redis:
+        fake.responder = responder
+        prompts = PromptLibrary.load(builtin_prompts_dir())
+        gateway = LiteLLMGateway(fake.settings(MODEL), redis)
+        await gateway.warm_up()
+        memory = ConversationMemory(redis, MemorySettings(), gateway, prompts, token_model="gpt-4o-mini")
+
+        async def kb_version(tenant: str, collections: object) -> str:
+            return "kb1"
+
+        cache = await open_cache(CacheSettings(judge_model=JUDGE), data_dir, embedder, redis, memory, kb_version,
+                                 gateway, prompts)
+        profiles = load_profiles(None)
+        flags = FeatureFlags(redis)
+        generate = GenerateStage(gateway, prompts)
+        on = Engine([FeaturesStage(flags), cache.stage(), MemoryStage(memory)], generate, profiles)
+        off = Engine([FeaturesStage(flags), MemoryStage(memory)], generate, profiles)
+
+        async def seed(tenant: str, question: str) -> None:
+            turn = on.new_turn(Inbound(platform="console", bot="helpdesk", tenant=tenant, channel="seed", user="U",
+                                       text=question))
+            scope = await cache.scope(turn)
+            vector = (await embedder.embed([question]))[0]
+            await cache._run(lambda: cache._open(scope, True).insert(question, vector, Entry(
+                text="Settings -> Appearance -> Dark mode: on.", model=MODEL, prompt_name="helpdesk",
+                prompt_version="v1", reply_id=f"seed-{tenant}")))
+            async for k in redis.scan_iter(match="dm:cache:judge:*"):
+                await redis.delete(k)
+
+        async def ttft(engine: Engine, tenant: str, text: str) -> tuple[float, bool]:
+            t0 = time.perf_counter()
+            first, cached = None, False
+            async for event in engine.handle(Inbound(platform="console", bot="helpdesk", tenant=tenant,
+                                                     channel=f"c{time.perf_counter_ns()}", user="U", text=text)):
+                if isinstance(event, TextDelta) and first is None:
+                    first = time.perf_counter() - t0
+                cached = cached or bool(getattr(event, "cached", False))
+            assert first is not None
+            return first, cached
+
+        with_cache, without, hits = [], [], []
+        for n in range(ROUNDS + 3):
+            tenant = f"miss{n}"
+            await seed(tenant, "How do I enable dark mode in the app?")
+            order = (on, off) if n % 2 else (off, on)
+            for engine in order:
+                seconds, cached = await ttft(engine, tenant, "How do I disable dark mode in the app?")
+                assert not cached, "a near miss was served from the cache"
+                if n >= 3:  # warm-up rounds
+                    (with_cache if engine is on else without).append(seconds)
+        verdict["text"] = "yes"
+        for n in range(ROUNDS + 3):
+            tenant = f"hit{n}"
+            await seed(tenant, "How do I turn on dark mode in the app?")
+            seconds, cached = await ttft(on, tenant, "How can I switch the app to dark mode?")
+            assert cached, "the verifier said yes but the answer was not served from the cache"
+            if n >= 3:
+                hits.append(seconds)
+        print(f"miss that needs the verifier (provider TTFT {GEN_TTFT_S * 1000:.0f} ms, judge "
+              f"{JUDGE_TTFT_S * 1000:.0f} ms), time to first token, n={ROUNDS} each, interleaved:")
+        print(f"  cache on  p50 {_p50(with_cache):7.1f} ms   cache off p50 {_p50(without):7.1f} ms   "
+              f"difference {_p50(with_cache) - _p50(without):+.1f} ms (target <= 20)")
+        print(f"verified hit, time to first token p50 {_p50(hits):.1f} ms = judge TTFT {JUDGE_TTFT_S * 1000:.0f} ms "
+              f"{_p50(hits) - JUDGE_TTFT_S * 1000:+.1f} ms (target <= +30)")
+        await cache.aclose()
+        await gateway.aclose()
