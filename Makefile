@@ -28,6 +28,7 @@ lock:
 canary:
 	rm -rf .canary
 	$(PYTHON) -m venv .canary
+	.canary/bin/pip install --quiet --upgrade pip
 	.canary/bin/pip install --quiet --upgrade -e '.[dev]'
 	.canary/bin/pip freeze --exclude-editable > .canary/resolved.txt
 	@grep -iE '^(litellm|chromadb|presidio-analyzer|slack-bolt|aiogram|pydantic|redis|spacy)==' .canary/resolved.txt
