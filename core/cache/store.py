@@ -126,18 +126,25 @@ def _vector(_: Any, extra_param: Any = None) -> Any:
     return extra_param  # the question's vector, embedded by our async embedder before the call
 
 
-def _tune_sqlite(storage: Any) -> None:
-    """WAL + synchronous=NORMAL: GPTCache commits on every read (last_access); without this each is an fsync."""
-    from sqlalchemy import event
+def _sqlite_pragmas(connection: Any, _: Any) -> None:
+    import sqlite3
 
-    def pragmas(connection: Any, _: Any) -> None:
+    if isinstance(connection, sqlite3.Connection):
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    event.listen(storage._engine, "connect", pragmas)
-    storage._engine.dispose()  # connections opened while creating the tables pick the pragmas up on reconnect
+
+def _tune_sqlite() -> None:
+    """WAL + synchronous=NORMAL on every SQLite connection SQLAlchemy opens in this process (only GPTCache's
+    scalar store uses SQLAlchemy here): GPTCache commits on every read (last_access); without this each is an
+    fsync. A listener on SQLAlchemy's public Engine class, installed before the store's engine connects."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
 
 
 class _Closed:
@@ -167,6 +174,8 @@ class ScopeStore:
         self._pending_evict: list[Any] = []
         self._stores_since_flush = 0
         self._dm: Any = None
+        if settings.scalar_store == "sqlite":
+            _tune_sqlite()  # before CacheBase opens its first connection
         cache_base = CacheBase(
             settings.scalar_store, sql_url=settings.scalar_url or f"sqlite:///{self.dir / 'sqlite.db'}",
             table_name=scope.name, table_len_config={"answer_answer": 65_535, "question_question": 8_000},
@@ -181,8 +190,6 @@ class ScopeStore:
             name="memory", policy=settings.eviction, maxsize=settings.max_entries,
             clean_size=max(1, settings.max_entries // 10), on_evict=self._on_evict,
         )
-        if settings.scalar_store == "sqlite":
-            _tune_sqlite(cache_base)
         plain = get_data_manager(cache_base, vector_base, eviction_base=eviction)
         self._dm = _NearOnly(plain.s, plain.v, plain.o, plain.eviction_base, settings.max_entries, None,
                              settings.eviction)
