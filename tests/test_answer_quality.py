@@ -102,7 +102,9 @@ def test_a_follow_up_is_searched_with_the_question_it_follows() -> None:
 async def test_follow_ups_are_rewritten_by_the_model_and_weak_evidence_is_not_sent_to_it(
         tmp_path: Path, llm_server: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DESKMATE_PROFILES_DIR")  # the shipped profiles: gate and rewriting on
-    async with running(tmp_path / "var", llm_server, llm={"first_token_timeout_s": 30.0, "timeout_s": 60.0}) as rt:
+    # the cache's verifier asks its own (unscripted) judge, so the scripted answers below stay the model's
+    async with running(tmp_path / "var", llm_server, llm={"first_token_timeout_s": 30.0, "timeout_s": 60.0},
+                       cache={"judge_model": "openai/judge"}) as rt:
         kb = rt.parts["knowledge"]
         await kb.ensure_sample(rt.profiles["helpdesk"].collections[0])
         llm_server.script("gpt-4o-mini", Reply("You can reset it at passwords.acme.example [1]."),
