@@ -48,10 +48,10 @@ def parse_tags(items: list[str]) -> dict[str, str]:
 class ProgressLine:
     """A one-line progress bar on stderr (redrawn in place on a terminal, every 10% otherwise)."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 24) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, width: int = 24) -> None:
+        self.stream = stream if stream is not None else sys.stderr  # looked up now: stderr may be replaced
         self.width = width
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.last_decile = -1
         self.last_draw = 0.0
 
