@@ -95,6 +95,7 @@ async def build(tmp_path: Path, redis: aioredis.Redis, llm: FakeLLM, settings: C
     flags = FeatureFlags(redis)
     kb = kb or KbVersions()
     settings = settings or CacheSettings(judge_model=JUDGE)
+    llm.judge_models.add(JUDGE.split("/", 1)[1])  # the judge model's requests follow its own script
     cache = await open_cache(settings, tmp_path / "data", embedder(), redis, memory, kb, gateway, prompts)
     stages = [FeaturesStage(flags), cache.stage(), MemoryStage(memory)]
     engine = Engine(stages, GenerateStage(gateway, prompts, tools=tools), profiles)

@@ -171,9 +171,10 @@ class FakeLLM(LocalServer):
         self.requests: list[RecordedRequest] = []
         # The semantic cache's verifier asks the same model when no judge model is configured. Those requests
         # (recognised by the judge prompt) go to `judge_requests` and are answered by `judge` (default "no"),
-        # so they never consume a model's scripted answers (unless the judge's own model is scripted, or a
-        # `responder` is set: then they go the usual way).
+        # so they never consume a model's scripted answers. Requests to a model named in `judge_models` (a
+        # separate judge model, scripted by the test), or with a `responder` set, go the usual way.
         self.judge: Callable[[dict[str, Any]], Step] = lambda body: Reply("no")
+        self.judge_models: set[str] = set()
         self.judge_requests: list[RecordedRequest] = []
         self._scripts: dict[str, deque[Step]] = defaultdict(deque)
         self._transcripts: deque[str | Fail] = deque()
@@ -247,8 +248,8 @@ class FakeLLM(LocalServer):
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        scripted = self._scripts.get(_strip_provider(str(body.get("model", ""))))
-        if _is_cache_judge(body) and not scripted and self.responder is None:
+        judge_model = _strip_provider(str(body.get("model", ""))) in self.judge_models
+        if _is_cache_judge(body) and not judge_model and self.responder is None:
             self.judge_requests.append(RecordedRequest(path=request.path, body=body, headers=dict(request.headers)))
             return await self._whole(body, self.judge(body))
         await self._record(request, body)
