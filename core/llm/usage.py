@@ -56,6 +56,9 @@ def _litellm_filled_in(model: str, prompt: int, messages: Sequence[dict[str, Any
 def reported(model: str, prompt: int | None, completion: int | None, messages: Sequence[dict[str, Any]], text: str,
              tools: Sequence[dict[str, Any]] | None = None) -> Usage:
     """The provider's counts when it sent them, else counted here (a server that sends 0 prompt tokens sent none)."""
-    if prompt and completion is not None and not _litellm_filled_in(model, prompt, messages):
+    # Only checked where it changes something: a model litellm does not know (the count is then an estimate), or a
+    # request with tool schemas (litellm's count leaves them out).
+    suspect = bool(tools) or not knows_model(model)
+    if prompt and completion is not None and not (suspect and _litellm_filled_in(model, prompt, messages)):
         return Usage(prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost_usd(model, prompt, completion))
     return counted(model, messages, text, tools)

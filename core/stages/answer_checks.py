@@ -33,6 +33,6 @@ def uncacheable_reason(turn: Turn, final: Final) -> str | None:
         return "tool_text"
     if turn.facts.get("sources") == "consulted":
         return "uncited"
-    if turn.enabled("rag") and not turn.passages and not final.citations:
-        return "no_passages"
+    if "retrieval_passages" in turn.facts and not turn.passages and not final.citations:
+        return "no_passages"  # retrieval ran and found nothing: the answer is the model's own guess
     return None
