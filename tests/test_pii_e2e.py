@@ -199,10 +199,11 @@ async def test_a_whole_conversation_leaks_no_personal_data(tmp_path: Path, llm_s
                             f"{v['ru_phone']}, почта {v['ru_email']}, карта {v['ru_card']}.")
         assert all(v[k] in russian.text for k in ("passport", "inn", "snils", "ru_phone", "ru_email", "ru_card")), \
             russian.text
-        # 4. A question asked twice in fresh conversations: stored in the semantic cache, then answered from it.
+        # 4. A question asked twice in fresh conversations. The fake embedder matches no passage, and an answer
+        # built from zero passages is never stored in the semantic cache: the model answers both times.
         question = "How do I reset my password for the company portal?"
         assert not (await say(question, channel="C2")).cached
-        assert (await say(question, channel="C3")).cached
+        assert not (await say(question, channel="C3")).cached
         # 5. A tool call with placeholders: the user sees (and confirms) the real values.
         events = await ask(rt, f"Please open a ticket; my server {v['ip']} is also unreachable.")
         proposal = proposal_of(events)

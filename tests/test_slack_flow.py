@@ -11,7 +11,7 @@ import pytest
 from tests.fakes.llm_server import Reply, ToolCalls
 from tests.fakes.slack_api import slack_rig, wait_for
 
-ANSWER = "Restart the **VPN client**, then sign in again. See [the guide](https://wiki.example/vpn)."
+ANSWER = "Restart the **VPN client**, then sign in again [1]. See [the guide](https://wiki.example/vpn)."
 
 
 @pytest.fixture
