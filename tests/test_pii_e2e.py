@@ -248,8 +248,8 @@ async def test_a_whole_conversation_leaks_no_personal_data(tmp_path: Path, llm_s
     # Files (after shutdown: Redis saved, caches flushed): only the tickets database may hold real values.
     files = [p for p in data_dir.rglob("*") if p.is_file()]
     assert any(p.name.startswith("tickets.sqlite") for p in files) and (data_dir / "redis.rdb").is_file()
-    cache_files = b"".join(p.read_bytes() for p in files if p.relative_to(data_dir).parts[0] == "cache")
-    assert b"reset my password" in cache_files  # the cache's files are really among those searched
+    # (The semantic cache holds no answer here: the fake embedder matches no passage, and answers built from zero
+    # passages are never cached; its files, if any, are searched with all the others below.)
     for path in files:
         if path.name.startswith("tickets.sqlite"):
             continue

@@ -38,12 +38,11 @@ async def test_private_chat_streams_drafts_then_one_final_message(telegram_api, 
     sends = [c for c in telegram_api.calls_of("sendMessage") if int(c.params["chat_id"]) == PRIVATE]
     assert len(drafts) >= 2, "the answer should be previewed as it streams"
     assert all(d.text.strip() for d in drafts), "a draft never carries empty text"
-    assert all((answer + "\n").startswith(d.text.rstrip("_") or " ") or d.text.startswith(answer) for d in drafts), \
-        "each draft shows a prefix of the answer (then the sources it consulted)"
+    assert all(answer.startswith(d.text) for d in drafts), "each draft shows a prefix of the answer"
     assert len(sends) == 1
     assert telegram_api.calls.index(sends[0]) > telegram_api.calls.index(drafts[-1])
     [message] = telegram_api.chat_messages(PRIVATE)
-    assert message.text.startswith(answer) and "Sources consulted" in message.text  # the model cited nothing
+    assert message.text == answer
     assert message.reply_to == update["message"]["message_id"]
     buttons = message.reply_markup["inline_keyboard"][0]
     assert [b["text"] for b in buttons] == ["👍", "👎"]
@@ -75,7 +74,7 @@ async def test_group_mention_gets_a_message_then_edits(telegram_api, llm_server,
     assert len(sends) == 1 and sends[0].text.strip()
     assert len(edits) >= 2
     [message] = telegram_api.chat_messages(GROUP)
-    assert message.text.startswith(answer) and "Sources consulted" in message.text  # the model cited nothing
+    assert message.text == answer
     assert message.reply_to == update["message"]["message_id"]
     assert message.reply_markup is not None
     assert edits[-1].params.get("reply_markup"), "the keyboard arrives with the final text"

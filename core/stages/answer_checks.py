@@ -27,6 +27,12 @@ def consulted_block(turn: Turn, passages: Sequence[Passage]) -> str:
     return "\n\n" + text("sources_consulted", turn.language) + "\n" + "\n".join(lines)
 
 
+def answer_only(turn: Turn, shown: str) -> str:
+    """The answer without the appended "Sources consulted" list (what memory keeps: the model need not reread it)."""
+    n = int(turn.facts.get("sources_consulted_chars", 0) or 0)
+    return shown[:-n] if n and len(shown) >= n else shown
+
+
 def uncacheable_reason(turn: Turn, final: Final) -> str | None:
     """Why this answer must not be stored in the semantic cache, or None. Called by the cache's store."""
     if turn.facts.get("tool_text") or TOOL_TEXT.search(final.text):

@@ -159,6 +159,7 @@ class GenerateStage:
         if not citations and full.strip() and turn.passages and turn.enabled("rag") and not turn.used_tools:
             consulted = consulted_block(turn, turn.passages)  # a model that cites nothing keeps the sources
             turn.facts["sources"] = "consulted"
+            turn.facts["sources_consulted_chars"] = len(consulted)
             full += consulted
             if streaming:
                 yield TextDelta(text=consulted)
