@@ -10,7 +10,7 @@ from tests.runtime import FALLBACK, PRIMARY, ask, final_of, running, streamed_te
 
 
 async def test_answer_streams_in_order_and_ends_with_one_final(tmp_path: Path, llm_server: FakeLLM) -> None:
-    answer = "To reset your password open the self-service portal and follow the three steps shown there."
+    answer = "To reset your password open the self-service portal and follow the three steps shown there [1]."
     llm_server.script(PRIMARY, Reply(answer))
     async with running(tmp_path, llm_server) as rt:
         events = await ask(rt, "Where can I change my login secret?")
