@@ -70,6 +70,7 @@ class LogObserver:
             total_ms=round(total * 1000, 2), ttft_ms=round(ttft * 1000, 2) if ttft is not None else None,
             model=turn.model, prompt=turn.prompt_name, prompt_version=turn.prompt_version,
             prompt_tokens=turn.usage.prompt_tokens, completion_tokens=turn.usage.completion_tokens,
+            usage_estimated=turn.usage.estimated,
             cost_usd=turn.usage.cost_usd, cache_hit=turn.cached, retrieval_only=turn.retrieval_only,
             used_tools=turn.used_tools, **turn.facts,
         )

@@ -100,12 +100,15 @@ class Usage(Frozen):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    # True when the server sent no usage and litellm has no tokenizer for the model: counts are approximate.
+    estimated: bool = False
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cost_usd=self.cost_usd + other.cost_usd,
+            estimated=self.estimated or other.estimated,
         )
 
 

@@ -29,15 +29,16 @@ def test_help_lists_every_command_and_each_has_help(tmp_path: Path) -> None:
 
 
 async def test_piped_chat_answers_each_line_on_stdout(tmp_path: Path, llm_server: FakeLLM) -> None:
-    llm_server.script("openai/gpt-4o-mini", Reply("First answer."), Reply("Second answer, with memory."))
+    llm_server.script("openai/gpt-4o-mini", Reply("First answer [1]."), Reply("Second answer, with memory [1]."))
     proc = await _run_async(["chat"], tmp_path, "Which floor is IT on?\nAnd on weekends?\n",
                             DESKMATE_LLM__MODEL="openai/gpt-4o-mini", DESKMATE_LLM__API_BASE=llm_server.base_url,
                             DESKMATE_LLM__API_KEY="sk-test")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[:2] == ["First answer.", "Second answer, with memory."]
+    answers = [line for line in proc.stdout.splitlines() if line.endswith("[1].")]  # (then each one's sources)
+    assert answers == ["First answer [1].", "Second answer, with memory [1]."]
     assert "conversation" in proc.stderr, "diagnostics go to stderr"
     second = llm_server.requests_for("openai/gpt-4o-mini")[-1].body["messages"]
-    assert any(m["content"] == "First answer." for m in second), "one run is one conversation"
+    assert any(m["content"] == "First answer [1]." for m in second), "one run is one conversation"
 
 
 async def test_conversation_can_be_resumed_by_id(tmp_path: Path, llm_server: FakeLLM) -> None:

@@ -10,7 +10,7 @@ from tests.runtime import FALLBACK, PRIMARY, ask, final_of, running, streamed_te
 
 
 async def test_answer_streams_in_order_and_ends_with_one_final(tmp_path: Path, llm_server: FakeLLM) -> None:
-    answer = "To reset your password open the self-service portal and follow the three steps shown there."
+    answer = "To reset your password open the self-service portal and follow the three steps shown there [1]."
     llm_server.script(PRIMARY, Reply(answer))
     async with running(tmp_path, llm_server) as rt:
         events = await ask(rt, "Where can I change my login secret?")
@@ -29,21 +29,21 @@ async def test_answer_streams_in_order_and_ends_with_one_final(tmp_path: Path, l
 
 async def test_a_failing_primary_falls_back_to_the_second_model(tmp_path: Path, llm_server: FakeLLM) -> None:
     llm_server.script(PRIMARY, Fail(500))
-    llm_server.script(FALLBACK, Reply("Answer from the fallback model."))
+    llm_server.script(FALLBACK, Reply("Answer from the fallback model [1]."))
     async with running(tmp_path, llm_server, models=(PRIMARY, FALLBACK)) as rt:
         events = await ask(rt, "What is the VPN address for the Berlin office?")
     final = final_of(events)
-    assert final.text == "Answer from the fallback model."
+    assert final.text == "Answer from the fallback model [1]."
     assert final.model and "gpt-4o" in final.model and "mini" not in final.model
 
 
 async def test_a_hanging_primary_is_timed_out_and_the_fallback_answers(tmp_path: Path, llm_server: FakeLLM) -> None:
     llm_server.script(PRIMARY, Hang())
-    llm_server.script(FALLBACK, Reply("Fallback answer after a hang."))
+    llm_server.script(FALLBACK, Reply("Fallback answer after a hang [1]."))
     async with running(tmp_path, llm_server, models=(PRIMARY, FALLBACK),
                        llm={"first_token_timeout_s": 0.5}) as rt:
         events = await ask(rt, "How many vacation days do new employees get?")
-    assert final_of(events).text == "Fallback answer after a hang."
+    assert final_of(events).text == "Fallback answer after a hang [1]."
 
 
 async def test_when_every_model_fails_the_user_gets_a_labelled_retrieval_only_answer(

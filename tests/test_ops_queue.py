@@ -168,7 +168,7 @@ async def test_sigterm_during_a_stream_lets_it_finish_with_a_complete_final_mess
     events = await sent(redis, message.message_id)
     assert events[-1]["type"] == "final"
     text = "".join(e["text"] for e in events if e["type"] == "text")
-    assert text == events[-1]["text"] and text.endswith("That is all for now.")
+    assert text == events[-1]["text"] and "That is all for now." in text  # (then the sources it consulted)
     # a message queued after the stop was not taken: it waits in the stream for the next worker
     late = inbound("Anyone there?")
     async with await receiver(tmp_path, redis) as rx:

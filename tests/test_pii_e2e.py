@@ -199,10 +199,11 @@ async def test_a_whole_conversation_leaks_no_personal_data(tmp_path: Path, llm_s
                             f"{v['ru_phone']}, почта {v['ru_email']}, карта {v['ru_card']}.")
         assert all(v[k] in russian.text for k in ("passport", "inn", "snils", "ru_phone", "ru_email", "ru_card")), \
             russian.text
-        # 4. A question asked twice in fresh conversations: stored in the semantic cache, then answered from it.
+        # 4. A question asked twice in fresh conversations. The fake embedder matches no passage, and an answer
+        # built from zero passages is never stored in the semantic cache: the model answers both times.
         question = "How do I reset my password for the company portal?"
         assert not (await say(question, channel="C2")).cached
-        assert (await say(question, channel="C3")).cached
+        assert not (await say(question, channel="C3")).cached
         # 5. A tool call with placeholders: the user sees (and confirms) the real values.
         events = await ask(rt, f"Please open a ticket; my server {v['ip']} is also unreachable.")
         proposal = proposal_of(events)
@@ -247,8 +248,8 @@ async def test_a_whole_conversation_leaks_no_personal_data(tmp_path: Path, llm_s
     # Files (after shutdown: Redis saved, caches flushed): only the tickets database may hold real values.
     files = [p for p in data_dir.rglob("*") if p.is_file()]
     assert any(p.name.startswith("tickets.sqlite") for p in files) and (data_dir / "redis.rdb").is_file()
-    cache_files = b"".join(p.read_bytes() for p in files if p.relative_to(data_dir).parts[0] == "cache")
-    assert b"reset my password" in cache_files  # the cache's files are really among those searched
+    # (The semantic cache holds no answer here: the fake embedder matches no passage, and answers built from zero
+    # passages are never cached; its files, if any, are searched with all the others below.)
     for path in files:
         if path.name.startswith("tickets.sqlite"):
             continue

@@ -11,7 +11,7 @@ import pytest
 from tests.fakes.llm_server import Reply, ToolCalls
 from tests.fakes.slack_api import slack_rig, wait_for
 
-ANSWER = "Restart the **VPN client**, then sign in again. See [the guide](https://wiki.example/vpn)."
+ANSWER = "Restart the **VPN client**, then sign in again [1]. See [the guide](https://wiki.example/vpn)."
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ async def test_stream_refused_falls_back_to_post_and_update_with_full_text(rig, 
 async def test_stream_dying_midway_continues_with_update_without_losing_text(llm_server, monkeypatch, redis):
     async with slack_rig(llm_server, monkeypatch, DESKMATE_SLACK__STREAM_BATCH_CHARS="40") as rig:
         rig.slack.kill_streams_after(2)
-        long = " ".join(f"part{i}" for i in range(120))
+        long = " ".join(f"part{i}" for i in range(120)) + " [1]"
         llm_server.script("gpt-4o-mini", Reply(long))
         ts = await rig.mention("long please")
         text = await rig.answered("C1", ts)
@@ -104,7 +104,7 @@ async def test_stream_dying_midway_continues_with_update_without_losing_text(llm
 
 async def test_long_answer_continues_in_a_follow_up_message(llm_server, monkeypatch, redis):
     async with slack_rig(llm_server, monkeypatch, DESKMATE_SLACK__MAX_MESSAGE_CHARS="300") as rig:
-        long = " ".join(f"piece{i}" for i in range(150))
+        long = " ".join(f"piece{i}" for i in range(150)) + " [1]"
         llm_server.script("gpt-4o-mini", Reply(long))
         ts = await rig.mention("very long please")
         text = await rig.answered("C1", ts)

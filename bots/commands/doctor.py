@@ -119,6 +119,7 @@ async def _pii(settings: Settings) -> Result:
 
 
 async def _models(settings: Settings, redis: aioredis.Redis) -> list[Result]:
+    from core.llm.capabilities import resolve
     from core.llm.gateway import LiteLLMGateway
     from core.llm.settings import LLMSettings, ModelEndpoint
 
@@ -140,7 +141,12 @@ async def _models(settings: Settings, redis: aioredis.Redis) -> list[Result]:
                 if cause:
                     raise CheckFailed(cause) from None
                 raise
-            return f"answered in one call ({done.usage.prompt_tokens}+{done.usage.completion_tokens} tokens)"
+            caps = resolve(ep, settings.llm)  # what the running bot will use for this model
+            return (f"answered in one call ({done.usage.prompt_tokens}+{done.usage.completion_tokens} tokens"
+                    f"{', estimated' if done.usage.estimated else ''}); {'local, ' if caps.local else ''}"
+                    f"key {'needed' if caps.needs_key else 'not needed'}, tools {caps.tools}, "
+                    f"window {caps.context_window or 'unknown'}, max_tokens {caps.max_tokens}, "
+                    f"first token within {caps.first_token_timeout_s:g} s")
 
         where = ep.api_base or "provider default"
         fix = f"check the model string, DESKMATE_LLM__API_BASE ({where}) and DESKMATE_LLM__API_KEY"

@@ -49,6 +49,7 @@ class Row:
     down: int = 0
     cost_usd: float = 0.0
     tokens: int = 0
+    estimated_tokens: int = 0  # of `tokens`, counted with a generic tokenizer (the server sent no usage)
     users: set[str] = field(default_factory=set)
 
     @property
@@ -68,7 +69,10 @@ def build_rows(replies: list[dict[str, Any]], votes: list[Any], by: str) -> list
             row = rows.setdefault((group, label(facts, group)), Row(group, label(facts, group)))
             row.replies += 1
             row.cost_usd += float(facts.get("cost_usd", 0.0))
-            row.tokens += int(facts.get("prompt_tokens", 0)) + int(facts.get("completion_tokens", 0))
+            tokens = int(facts.get("prompt_tokens", 0)) + int(facts.get("completion_tokens", 0))
+            row.tokens += tokens
+            if facts.get("usage_estimated"):
+                row.estimated_tokens += tokens
         for vote in votes:
             k = (group, label(vote.facts, group))
             row = rows.setdefault(k, Row(group, k[1]))
@@ -81,13 +85,15 @@ def build_rows(replies: list[dict[str, Any]], votes: list[Any], by: str) -> list
 
 
 HEADERS = ("group", "key", "replies", "up", "down", "satisfaction", "cost_usd", "cost_per_reply_usd", "tokens")
+CSV_HEADERS = (*HEADERS, "estimated_tokens")
 
 
 def _cells(row: Row) -> list[str]:
     sat = row.satisfaction
     per = row.cost_usd / row.replies if row.replies else 0.0
+    tokens = str(row.tokens) + (f" (~{row.estimated_tokens} estimated)" if row.estimated_tokens else "")
     return [row.group, row.key, str(row.replies), str(row.up), str(row.down),
-            f"{sat * 100:.1f}%" if sat is not None else "-", f"{row.cost_usd:.6f}", f"{per:.6f}", str(row.tokens)]
+            f"{sat * 100:.1f}%" if sat is not None else "-", f"{row.cost_usd:.6f}", f"{per:.6f}", tokens]
 
 
 def render_table(rows: list[Row], since: float, until: float) -> str:
@@ -110,12 +116,13 @@ def render_table(rows: list[Row], since: float, until: float) -> str:
 def render_csv(rows: list[Row]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(HEADERS)
+    writer.writerow(CSV_HEADERS)
     for row in rows:
         sat = row.satisfaction
         writer.writerow([row.group, row.key, row.replies, row.up, row.down,
                          f"{sat:.4f}" if sat is not None else "", f"{row.cost_usd:.6f}",
-                         f"{row.cost_usd / row.replies if row.replies else 0.0:.6f}", row.tokens])
+                         f"{row.cost_usd / row.replies if row.replies else 0.0:.6f}", row.tokens,
+                         row.estimated_tokens])
     return buf.getvalue()
 
 

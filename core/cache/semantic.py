@@ -40,6 +40,7 @@ from core.memory.window import ConversationMemory
 from core.models import Final
 from core.profile import BotProfile
 from core.prompts import PromptLibrary
+from core.stages.answer_checks import uncacheable_reason
 from core.state.keys import key
 from core.turn import Turn
 
@@ -281,7 +282,7 @@ class SemanticCache:
             return "empty"
         if PLACEHOLDER.search(final.text):
             return "personal_data"
-        return None
+        return uncacheable_reason(turn, final)
 
     async def store(self, lookup: Lookup, turn: Turn, final: Final) -> int:
         vector = lookup.vector

@@ -68,3 +68,29 @@ class StreamAssembler:
             ToolCallRequest(call_id=c.call_id, name=c.name, arguments_json="".join(c.arguments))
             for _, c in sorted(self.calls.items())
         )
+
+
+async def first_chunks(chunks: Any, parts: StreamAssembler) -> list[str] | None:
+    """Read until the first chunk with substance (text, a tool call or a finish); the texts read so far,
+    or None when the stream ended before that."""
+    texts: list[str] = []
+    while True:  # anext, not `async for`: the loop below goes on reading the same iterator
+        try:
+            chunk = await anext(chunks)
+        except StopAsyncIteration:
+            return None
+        text = parts.add(chunk)
+        if text:
+            texts.append(text)
+        if text or parts.calls or parts.finish_reason:  # the first chunk with substance
+            return texts
+
+
+async def close_stream(stream: Any) -> None:
+    closer = getattr(stream, "aclose", None)
+    if closer is None:
+        return
+    try:
+        await closer()
+    except Exception:  # closing a broken stream may raise again; nothing left to do
+        return

@@ -1,7 +1,9 @@
 """The LLM gateway on litellm: an ordered chain of endpoints, litellm's retries, our Redis circuit breaker.
 
-For each endpoint in `settings.chain()`:
+For each endpoint in `settings.chain()` (with its capabilities, core/llm/capabilities.py):
+  a key it needs but nobody configured -> skip at once (litellm would refuse before sending; not a health fault);
   breaker open -> skip at once;
+  tool schemas only to a model that takes them; its own max_tokens and first-token timeout;
   litellm Router call (one deployment per endpoint; the Router is the only retry loop: backoff, Retry-After,
   no retries for 4xx or 429, which falls back instead);
   first-token timeout (a provider that accepts and hangs), idle timeout between chunks (timeout_s);
@@ -13,7 +15,6 @@ No model could start -> ModelUnavailable.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import os
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -23,12 +24,14 @@ import redis.asyncio as aioredis
 import structlog
 
 from core.errors import ModelUnavailable, StreamInterrupted
-from core.llm.assemble import StreamAssembler
+from core.llm import usage
+from core.llm.assemble import StreamAssembler, close_stream, first_chunks
 from core.llm.breaker import CircuitBreaker
+from core.llm.capabilities import Capabilities, key_for, missing_key, resolve
 from core.llm.health import ModelHealth, config_problem
+from core.llm.provider_errors import retry_after_s, status_of
 from core.llm.settings import LLMSettings, ModelEndpoint
 from core.llm.types import Completion, TextChunk, ToolCallRequest
-from core.models import Usage
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
 os.environ.setdefault("LITELLM_TELEMETRY", "False")
@@ -57,39 +60,13 @@ class _IdleTimeout(Exception):
     pass
 
 
-def retry_after_s(exc: BaseException) -> float | None:
-    """The provider's Retry-After (retry-after-ms, then retry-after in seconds or as an HTTP date), if any."""
-    headers = getattr(exc, "litellm_response_headers", None)
-    if headers is None:
-        response = getattr(exc, "response", None)
-        headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    try:
-        if headers.get("retry-after-ms"):
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        value = headers.get("retry-after")
-        if not value:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            parsed = email.utils.parsedate_tz(value)
-            return max(0.0, email.utils.mktime_tz(parsed) - time.time()) if parsed else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _status(exc: BaseException) -> int | None:
-    code = getattr(exc, "status_code", None)
-    return code if isinstance(code, int) else None
-
-
 class LiteLLMGateway:
     def __init__(self, settings: LLMSettings, redis: aioredis.Redis) -> None:
         self.settings = settings
         self._chain = settings.chain()
-        per_call = max([settings.timeout_s, settings.first_token_timeout_s] + [e.timeout_s or 0 for e in self._chain])
+        self.capabilities = [resolve(ep, settings) for ep in self._chain]
+        per_call = max([settings.timeout_s, settings.first_token_timeout_s] + [e.timeout_s or 0 for e in self._chain]
+                       + [c.first_token_timeout_s for c in self.capabilities])
         self.breaker = CircuitBreaker(
             redis,
             failures=settings.breaker_failures,
@@ -107,6 +84,21 @@ class LiteLLMGateway:
         return bool(self._chain)
 
     @property
+    def takes_tools(self) -> bool:
+        """Whether any model in the chain is sent tool schemas (the others get the same request without them)."""
+        return any(c.tools == "native" for c in self.capabilities)
+
+    @property
+    def context_window(self) -> int | None:
+        """The smallest known input window in the chain (None: none known), so a prompt fits every fallback."""
+        known = [c.context_window for c in self.capabilities if c.context_window]
+        return min(known) if known else None
+
+    @property
+    def max_tokens(self) -> int:
+        return max((c.max_tokens for c in self.capabilities), default=self.settings.max_tokens)
+
+    @property
     def models(self) -> list[str]:
         """Breaker names of the chain, in order (for metrics: `await gateway.breaker.state(name)`)."""
         return [self._name(i) for i in range(len(self._chain))]
@@ -117,11 +109,11 @@ class LiteLLMGateway:
             return ep.model
         return f"{ep.model}@{ep.api_base or 'default'}"
 
-    def _name_index(self, name: str) -> int:
-        return self.models.index(name)
-
     def _timeout(self, ep: ModelEndpoint) -> float:
         return ep.timeout_s or self.settings.timeout_s
+
+    def _caps(self, index: int) -> Capabilities:
+        return self.capabilities[index]
 
     def _get_router(self) -> Any:
         if self._router is None:
@@ -139,11 +131,15 @@ class LiteLLMGateway:
                     self._unroutable.add(i)
                     log.error("llm.config_error", model=self._name(i), error=type(exc).__name__, problem=problem)
                     continue
-                params: dict[str, Any] = {"model": ep.model, "timeout": self._timeout(ep)}
+                caps = self._caps(i)
+                # The HTTP timeout covers the wait for the response headers, which a slow prefill delays.
+                params: dict[str, Any] = {"model": ep.model,
+                                          "timeout": max(self._timeout(ep), caps.first_token_timeout_s)}
                 if ep.api_base:
                     params["api_base"] = ep.api_base
-                if ep.api_key is not None:
-                    params["api_key"] = ep.api_key.get_secret_value()
+                api_key = key_for(ep, caps)
+                if api_key is not None:
+                    params["api_key"] = api_key
                 model_list.append({"model_name": f"deskmate-{i}", "litellm_params": params})
             # The Router is the one retry loop (the SDK clients get max_retries=0). Rate limits and client
             # errors are not retried on the same model: the gateway falls back to the next one instead.
@@ -206,20 +202,6 @@ class LiteLLMGateway:
     # -- accounting
 
     @staticmethod
-    def _cost(ep: ModelEndpoint, prompt: int, completion: int) -> float:
-        try:
-            parts = _litellm().cost_per_token(model=ep.model, prompt_tokens=prompt, completion_tokens=completion)
-            return float(sum(parts))
-        except Exception:  # no price for this model (local server, custom name): cost unknown, not an error
-            return 0.0
-
-    def _usage(self, response: Any, ep: ModelEndpoint) -> Usage:
-        usage = getattr(response, "usage", None)
-        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion = int(getattr(usage, "completion_tokens", 0) or 0)
-        return Usage(prompt_tokens=prompt, completion_tokens=completion, cost_usd=self._cost(ep, prompt, completion))
-
-    @staticmethod
     def _tool_calls(message: Any) -> tuple[ToolCallRequest, ...]:
         calls = getattr(message, "tool_calls", None) or []
         return tuple(
@@ -227,31 +209,29 @@ class LiteLLMGateway:
             for c in calls
         )
 
-    def _completion(self, response: Any, ep: ModelEndpoint, fallbacks: int) -> Completion:
+    def _completion(self, response: Any, ep: ModelEndpoint, fallbacks: int,
+                    messages: Sequence[dict[str, Any]]) -> Completion:
         choice = response.choices[0]
+        text = choice.message.content or ""
+        sent = getattr(response, "usage", None)
         return Completion(
             model=ep.model,
-            text=choice.message.content or "",
-            usage=self._usage(response, ep),
+            text=text,
+            usage=usage.reported(ep.model, getattr(sent, "prompt_tokens", None),
+                                 getattr(sent, "completion_tokens", None), messages, text),
             tool_calls=self._tool_calls(choice.message),
             finish_reason=choice.finish_reason,
             fallbacks_used=fallbacks,
         )
 
     def _streamed(self, parts: StreamAssembler, messages: Sequence[dict[str, Any]], ep: ModelEndpoint,
-                  fallbacks: int) -> Completion:
+                  fallbacks: int, tools: Sequence[dict[str, Any]] | None) -> Completion:
         """The Completion of a stream; tokens counted by litellm when the provider sent no usage."""
         text = parts.text
-        prompt, completion = parts.prompt_tokens, parts.completion_tokens
-        if prompt is None or completion is None:
-            litellm = _litellm()
-            prompt = litellm.token_counter(model=ep.model, messages=list(messages))
-            completion = litellm.token_counter(model=ep.model, text=text) if text else 0
         return Completion(
             model=ep.model,
             text=text,
-            usage=Usage(prompt_tokens=prompt, completion_tokens=completion,
-                        cost_usd=self._cost(ep, prompt, completion)),
+            usage=usage.reported(ep.model, parts.prompt_tokens, parts.completion_tokens, messages, text, tools),
             tool_calls=parts.tool_calls(),
             finish_reason=parts.finish_reason,
             fallbacks_used=fallbacks,
@@ -264,7 +244,7 @@ class LiteLLMGateway:
         return self.health.ok, self.health.summary()
 
     async def _failed(self, name: str, exc: BaseException, request_id: str, started: float, outcome: str) -> None:
-        status = _status(exc)
+        status = status_of(exc)
         wait = retry_after_s(exc) if status == 429 else None
         self.health.failed(name, exc)
         problem = config_problem(exc)
@@ -306,10 +286,15 @@ class LiteLLMGateway:
             raise ModelUnavailable("no model configured")
         return self._chain
 
-    async def _closed_breaker(self, name: str, request_id: str) -> bool:
-        """Whether `name` may be tried now; a model whose breaker is open is skipped at once (and logged), and
-        one litellm cannot route is never tried."""
-        if self._name_index(name) in self._unroutable:
+    async def _closed_breaker(self, name: str, request_id: str, index: int = 0) -> bool:
+        """Whether `name` may be tried now; a model whose breaker is open is skipped at once (and logged), one
+        litellm cannot route is never tried, and neither is one that needs a key nobody configured (litellm would
+        refuse it before sending: a configuration problem, not a health fault for the breaker)."""
+        if index in self._unroutable:
+            return False
+        if missing_key(self._chain[index], self._caps(index)):
+            self.health.record(name, "no API key: set api_key for this model or the provider's key variable")
+            log.warning("llm.attempt", request_id=request_id, model=name, outcome="missing_key", latency_ms=0.0)
             return False
         if await self.breaker.allow(name):
             return True
@@ -329,8 +314,10 @@ class LiteLLMGateway:
         self._get_router()  # built before any timer starts (first use imports litellm's Router)
         for index, ep in enumerate(models):
             name = self._name(index)
-            if not await self._closed_breaker(name, request_id):
+            if not await self._closed_breaker(name, request_id, index):
                 continue
+            caps = self._caps(index)
+            offer = list(tools) if tools and caps.tools == "native" else None
             fallbacks = index  # every model before this one was skipped or failed
             started = time.perf_counter()
             idle = self._timeout(ep)
@@ -339,17 +326,17 @@ class LiteLLMGateway:
             response: Any = None
             try:
                 try:
-                    async with asyncio.timeout(self.settings.first_token_timeout_s):
+                    async with asyncio.timeout(caps.first_token_timeout_s):
                         response = await self._call(
                             index,
                             messages,
                             stream=True,
                             stream_options={"include_usage": True},
-                            tools=list(tools) if tools else None,
-                            max_tokens=self.settings.max_tokens,
+                            tools=offer,
+                            max_tokens=caps.max_tokens,
                         )
                         chunks = aiter(response)
-                        pending = await self._first_chunks(chunks, parts)
+                        pending = await first_chunks(chunks, parts)
                 except TimeoutError as exc:
                     raise _FirstTokenTimeout() from exc
                 for text in pending:
@@ -368,11 +355,11 @@ class LiteLLMGateway:
                         yielded_text = True
                         yield TextChunk(text)
             except (GeneratorExit, asyncio.CancelledError):
-                await _close(response)
+                await close_stream(response)
                 await self.breaker.release_trial(name)
                 raise
             except Exception as exc:
-                await _close(response)
+                await close_stream(response)
                 outcome = {_FirstTokenTimeout: "first_token_timeout", _IdleTimeout: "idle_timeout"}.get(
                     type(exc), "interrupted" if yielded_text else "error"
                 )
@@ -382,13 +369,15 @@ class LiteLLMGateway:
                 continue
             await self.breaker.record_success(name)
             self.health.clear(name)
-            completion = self._streamed(parts, messages, ep, fallbacks)
+            completion = self._streamed(parts, messages, ep, fallbacks, offer)
             self._log_ok(
                 name,
                 request_id,
                 started,
                 prompt_tokens=completion.usage.prompt_tokens,
                 completion_tokens=completion.usage.completion_tokens,
+                usage_estimated=completion.usage.estimated,
+                tools_sent=len(offer or ()),
                 tool_calls=len(completion.tool_calls),
                 fallbacks=fallbacks,
             )
@@ -396,33 +385,17 @@ class LiteLLMGateway:
             return
         raise ModelUnavailable(f"all {len(self._chain)} models failed or are circuit-broken")
 
-    @staticmethod
-    async def _first_chunks(chunks: Any, parts: StreamAssembler) -> list[str] | None:
-        """Read until the first chunk with substance (text, a tool call or a finish); the texts read so far,
-        or None when the stream ended before that."""
-        texts: list[str] = []
-        while True:  # anext, not `async for`: the loop below goes on reading the same iterator
-            try:
-                chunk = await anext(chunks)
-            except StopAsyncIteration:
-                return None
-            text = parts.add(chunk)
-            if text:
-                texts.append(text)
-            if text or parts.calls or parts.finish_reason:  # the first chunk with substance
-                return texts
-
     async def complete(
         self, messages: Sequence[dict[str, Any]], *, max_tokens: int | None = None, request_id: str = ""
     ) -> Completion:
         for index, ep in enumerate(self._models()):
             name = self._name(index)
-            if not await self._closed_breaker(name, request_id):
+            if not await self._closed_breaker(name, request_id, index):
                 continue
             fallbacks = index
             started = time.perf_counter()
             try:
-                response = await self._call(index, messages, max_tokens=max_tokens or self.settings.max_tokens)
+                response = await self._call(index, messages, max_tokens=max_tokens or self._caps(index).max_tokens)
             except asyncio.CancelledError:
                 await self.breaker.release_trial(name)
                 raise
@@ -431,24 +404,16 @@ class LiteLLMGateway:
                 continue
             await self.breaker.record_success(name)
             self.health.clear(name)
-            completion = self._completion(response, ep, fallbacks)
+            completion = self._completion(response, ep, fallbacks, messages)
             self._log_ok(
                 name,
                 request_id,
                 started,
                 prompt_tokens=completion.usage.prompt_tokens,
                 completion_tokens=completion.usage.completion_tokens,
+                usage_estimated=completion.usage.estimated,
                 fallbacks=fallbacks,
             )
             return completion
         raise ModelUnavailable(f"all {len(self._chain)} models failed or are circuit-broken")
 
-
-async def _close(stream: Any) -> None:
-    closer = getattr(stream, "aclose", None)
-    if closer is None:
-        return
-    try:
-        await closer()
-    except Exception:  # closing a broken stream may raise again; nothing left to do
-        return

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, SecretStr
 
 from core.config_types import CommaList
+
+ToolSupport = Literal["native", "none"]
 
 
 class ModelEndpoint(BaseModel):
@@ -14,6 +18,12 @@ class ModelEndpoint(BaseModel):
     api_base: str | None = None
     api_key: SecretStr | None = None
     timeout_s: float | None = None  # overrides LLMSettings.timeout_s
+    # Capabilities; unset = a default by provider and place (core/llm/capabilities.py).
+    needs_key: bool | None = None  # local servers default to no key (a placeholder is sent)
+    tools: ToolSupport | None = None  # "native": send tool schemas; "none": never (calls written as text are parsed)
+    context_window: int | None = Field(default=None, gt=0)  # input tokens
+    max_tokens: int | None = Field(default=None, gt=0)  # overrides LLMSettings.max_tokens
+    first_token_timeout_s: float | None = Field(default=None, gt=0)  # local endpoints default to 120 s
 
 
 class LLMSettings(BaseModel):
@@ -28,7 +38,11 @@ class LLMSettings(BaseModel):
     breaker_failures: int = Field(default=3, ge=1)  # consecutive failures that open the breaker
     breaker_reset_s: float = Field(default=30.0, gt=0)  # open -> half-open after this long
     temperature: float = Field(default=0.2, ge=0, le=2)
-    max_tokens: int = Field(default=1024, gt=0)
+    max_tokens: int = Field(default=640, gt=0)  # a helpdesk answer; stops runaway generations
+    # Capabilities for the env-configured chain (model + fallbacks); YAML `models:` set them per endpoint.
+    needs_key: bool | None = None
+    tools: ToolSupport | None = None
+    context_window: int | None = Field(default=None, gt=0)
 
     def chain(self) -> list[ModelEndpoint]:
         """The ordered list of endpoints to try: `models` if given, else model + fallbacks."""
@@ -36,6 +50,6 @@ class LLMSettings(BaseModel):
             return list(self.models)
         if not self.model:
             return []
-        first = ModelEndpoint(model=self.model, api_base=self.api_base, api_key=self.api_key)
-        rest = [ModelEndpoint(model=m, api_base=self.api_base, api_key=self.api_key) for m in self.fallbacks]
-        return [first, *rest]
+        shared = {"api_base": self.api_base, "api_key": self.api_key, "needs_key": self.needs_key,
+                  "tools": self.tools, "context_window": self.context_window}
+        return [ModelEndpoint(model=m, **shared) for m in (self.model, *self.fallbacks)]

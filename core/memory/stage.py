@@ -8,6 +8,7 @@ from core.engine import Next
 from core.memory.window import ConversationMemory
 from core.models import Final, ReplyEvent
 from core.pii.guard import masked_for_storage
+from core.stages.answer_checks import answer_only
 from core.turn import Turn
 
 
@@ -29,7 +30,7 @@ class MemoryStage:
         if final is not None and turn.text:
             # Both texts are masked here (this stage runs inside the PII stage); checked once more before writing.
             user = await masked_for_storage(turn, turn.text, "memory")
-            reply = await masked_for_storage(turn, final.text, "memory")
+            reply = await masked_for_storage(turn, answer_only(turn, final.text), "memory")
             if user is not None and reply is not None:
                 await self.memory.append(
                     conversation, [{"role": "user", "content": user}, {"role": "assistant", "content": reply}],

@@ -63,6 +63,7 @@ class FeedbackStore:
             "rag": bool(turn.passages or final.citations), "tools": final.used_tools,
             "retrieval_only": final.retrieval_only, "prompt_tokens": final.usage.prompt_tokens,
             "completion_tokens": final.usage.completion_tokens, "cost_usd": final.usage.cost_usd,
+            "usage_estimated": final.usage.estimated,
         }
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(key("ops", "reply", final.reply_id), json.dumps(facts), ex=self.retention_s)

@@ -41,6 +41,10 @@ class Metrics:
                                              ["platform"], buckets=REPLY_BUCKETS, registry=r)
         self.tokens = Counter("deskmate_tokens", "Model tokens, by direction (in = prompt, out = completion)",
                               ["model", "tenant", "direction"], registry=r)
+        self.tokens_estimated = Counter(
+            "deskmate_tokens_estimated", "Model tokens counted here with a generic tokenizer (the server sent no "
+            "usage and litellm does not know the model), by direction; also counted in deskmate_tokens",
+            ["model", "tenant", "direction"], registry=r)
         self.cost = Counter("deskmate_cost_usd", "Model cost in US dollars", ["model", "tenant"], registry=r)
         self.cache = Counter("deskmate_cache_lookups", "Semantic cache lookups", ["result"], registry=r)
         self.cache_verify = Counter("deskmate_cache_verifier", "Cache verifier judgements (yes, no, error, timeout)",
@@ -143,6 +147,9 @@ class PrometheusObserver:
             m.tokens.labels(model, inbound.tenant, "in").inc(turn.usage.prompt_tokens)
         if turn.usage.completion_tokens:
             m.tokens.labels(model, inbound.tenant, "out").inc(turn.usage.completion_tokens)
+        if turn.usage.estimated:
+            m.tokens_estimated.labels(model, inbound.tenant, "in").inc(turn.usage.prompt_tokens)
+            m.tokens_estimated.labels(model, inbound.tenant, "out").inc(turn.usage.completion_tokens)
         if turn.usage.cost_usd:
             m.cost.labels(model, inbound.tenant).inc(turn.usage.cost_usd)
         if turn.facts.get("fallbacks_used"):

@@ -25,6 +25,7 @@ from core.texts import text
 from core.tools.audit import Status as AuditStatus
 from core.tools.audit import ToolAudit
 from core.tools.context import ToolContext, ToolOutput
+from core.tools.intent import tools_for
 from core.tools.limits import ToolRateLimit
 from core.tools.pending import FollowUps
 from core.tools.proposals import Proposal, ProposalStore
@@ -77,8 +78,16 @@ class ToolRunner:
         return (name in turn.profile.tools and name in self.registry.tools and turn.enabled("tools")
                 and turn.flags.get(f"tools.{name}", True))
 
+    def names(self, turn: Turn) -> list[str]:
+        """Every tool this turn may run (whether or not its schema is offered to the model)."""
+        return [n for n in turn.profile.tools if self.allowed(turn, n)]
+
     def specs(self, turn: Turn) -> list[dict[str, Any]]:
-        return self.registry.specs(n for n in turn.profile.tools if self.allowed(turn, n))
+        """Schemas offered to the model: the turn's tools that its words may call for (or all, `offer: always`)."""
+        names = self.names(turn)
+        if self.settings.offer == "intent":
+            names = tools_for(turn.text, names, turn.history)
+        return self.registry.specs(names)
 
     # -- the model's calls
 

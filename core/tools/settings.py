@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -10,6 +11,8 @@ from pydantic import BaseModel, Field
 class ToolsSettings(BaseModel):
     timeout_s: float = Field(default=15.0, gt=0)  # one tool call, unless the tool sets its own
     max_rounds: int = Field(default=3, ge=0, le=10)  # model -> tools -> model rounds per message
+    # "intent": offer tool schemas only when the user's words call for a tool (core/tools/intent.py); "always".
+    offer: Literal["intent", "always"] = "intent"
     rate_limit_calls: int = Field(default=20, ge=1)  # tool calls per user per window
     rate_limit_window_s: int = Field(default=60, ge=1)
     proposal_ttl_s: int = Field(default=600, ge=10)  # how long Confirm/Cancel buttons stay valid

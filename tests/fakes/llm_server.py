@@ -168,6 +168,7 @@ class FakeLLM(LocalServer):
         self.embedding_dim = embedding_dim
         self.transcription = "This is a transcribed voice message."
         self.responder: Responder | None = None
+        self.send_usage = True  # False: like llama-cpp-python's stream, no usage at all
         self.requests: list[RecordedRequest] = []
         # The semantic cache's verifier asks the same model when no judge model is configured. Those requests
         # (recognised by the judge prompt) go to `judge_requests` and are answered by `judge` (default "no"),
@@ -318,7 +319,7 @@ class FakeLLM(LocalServer):
                 "created": int(time.time()),
                 "model": model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-                "usage": self._usage(body, n),
+                **({"usage": self._usage(body, n)} if self.send_usage else {}),
             }
         )
 
@@ -326,7 +327,7 @@ class FakeLLM(LocalServer):
         model = str(body.get("model", ""))
         cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
         created = int(time.time())
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage")) and self.send_usage
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
             payload = {
