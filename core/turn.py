@@ -43,6 +43,12 @@ class Turn:
     cached: bool = False
     retrieval_only: bool = False
     used_tools: bool = False
+    # How stages tell later (outer) stages what happened; typed, so every coupling is visible here.
+    retrieval_ran: bool = False  # the retrieval stage searched (zero passages then means "found nothing")
+    awaiting_confirmation: bool = False  # a tool call waits for the user's Confirm: the round stops, nothing cached
+    tool_text_calls: int = 0  # tool calls the model wrote as text (taken out of the answer)
+    sources_consulted_chars: int = 0  # length of the appended "Sources consulted" list (an uncited answer)
+    pii_restored: bool = False  # the reply shown holds restored personal data: never cached
     # PII hooks set by the PII stage: mask text going to the model, restore text going to a tool.
     mask: Callable[[str], Awaitable[str]] = _same
     unmask: Callable[[str], str] = _same_sync

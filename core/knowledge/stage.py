@@ -133,6 +133,7 @@ class RetrievalStage:
                     log.warning("retrieval_failed", request_id=turn.reply_id, error=type(exc).__name__)
                 turn.passages = found.passages
                 turn.kb_version = turn.kb_version or await self.knowledge.kb_version(turn.inbound.tenant, collections)
+                turn.retrieval_ran = True
                 turn.facts["retrieval_passages"] = len(turn.passages)
                 turn.facts["retrieval_ms"] = round(sum(timings.values()) * 1000, 2)
                 turn.facts["retrieval_confidence"] = found.confidence

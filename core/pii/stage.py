@@ -37,6 +37,7 @@ class _Conversation:
     def restore_for_user(self, text: str) -> str:
         restored = self.mapping.restore(text)
         if restored != text:
+            self.turn.pii_restored = True
             self.turn.facts["pii_restored"] = True
         return restored
 

@@ -29,16 +29,16 @@ def consulted_block(turn: Turn, passages: Sequence[Passage]) -> str:
 
 def answer_only(turn: Turn, shown: str) -> str:
     """The answer without the appended "Sources consulted" list (what memory keeps: the model need not reread it)."""
-    n = int(turn.facts.get("sources_consulted_chars", 0) or 0)
+    n = turn.sources_consulted_chars
     return shown[:-n] if n and len(shown) >= n else shown
 
 
 def uncacheable_reason(turn: Turn, final: Final) -> str | None:
     """Why this answer must not be stored in the semantic cache, or None. Called by the cache's store."""
-    if turn.facts.get("tool_text") or TOOL_TEXT.search(final.text):
+    if turn.tool_text_calls or TOOL_TEXT.search(final.text):
         return "tool_text"
-    if turn.facts.get("sources") == "consulted":
+    if turn.sources_consulted_chars:
         return "uncited"
-    if "retrieval_passages" in turn.facts and not turn.passages and not final.citations:
+    if turn.retrieval_ran and not turn.passages and not final.citations:
         return "no_passages"  # retrieval ran and found nothing: the answer is the model's own guess
     return None

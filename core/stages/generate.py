@@ -44,7 +44,7 @@ class ToolRunner(Protocol):
                 messages: list[dict[str, Any]]) -> AsyncIterator[ReplyEvent]:
         """Run (or propose) the calls, append tool messages to `messages`, yield status events.
 
-        Sets `turn.facts["tools_pending"] = True` when the round must stop (a confirmation is needed).
+        Sets `turn.awaiting_confirmation` when the round must stop (a confirmation is needed).
         """
         ...
 
@@ -131,7 +131,8 @@ class GenerateStage:
                 if completion.fallbacks_used:
                     turn.facts["fallbacks_used"] = turn.facts.get("fallbacks_used", 0) + completion.fallbacks_used
                 if held.found:
-                    turn.facts["tool_text"] = turn.facts.get("tool_text", 0) + held.found
+                    turn.tool_text_calls += held.found
+                    turn.facts["tool_text"] = turn.tool_text_calls
                 calls = completion.tool_calls or tuple(held.calls)
                 if not calls or self.tools is None or round_no >= rounds:
                     break
@@ -142,7 +143,7 @@ class GenerateStage:
                         if not streaming:
                             continue
                     yield event
-                if turn.facts.get("tools_pending"):
+                if turn.awaiting_confirmation:
                     break
         except ModelUnavailable:
             if answer:
@@ -151,7 +152,7 @@ class GenerateStage:
                 yield event
             return
         full = "".join(answer)
-        if not full.strip() and turn.facts.get("tool_text"):  # the answer was only a call nobody can run
+        if not full.strip() and turn.tool_text_calls:  # the answer was only a call nobody can run
             async for event in self._retrieval_only(turn, reason="tool_text"):
                 yield event
             return
@@ -159,7 +160,7 @@ class GenerateStage:
         if not citations and full.strip() and turn.passages and turn.enabled("rag") and not turn.used_tools:
             consulted = consulted_block(turn, turn.passages)  # a model that cites nothing keeps the sources
             turn.facts["sources"] = "consulted"
-            turn.facts["sources_consulted_chars"] = len(consulted)
+            turn.sources_consulted_chars = len(consulted)
             full += consulted
             if streaming:
                 yield TextDelta(text=consulted)

@@ -107,7 +107,7 @@ class ToolRunner:
             messages.append({"role": "tool", "tool_call_id": call.call_id, "content": content})
         turn.facts["tool_calls"] = turn.facts.get("tool_calls", 0) + len(calls)
         if asked_confirmation:
-            turn.facts["tools_pending"] = True
+            turn.awaiting_confirmation = True
 
     async def _one(self, turn: Turn, call: ToolCallRequest) -> AsyncIterator[ReplyEvent | str]:
         """Events for the user, and one str: the tool message content for the model (masked)."""
