@@ -76,6 +76,10 @@ class LogObserver:
         )
 
 
+class FeedbackRecorder(Protocol):
+    async def record(self, inbound: Inbound) -> bool: ...
+
+
 class Engine:
     def __init__(
         self,
@@ -83,12 +87,27 @@ class Engine:
         terminal: Terminal,
         profiles: Mapping[str, BotProfile],
         observers: Sequence[Observer] = (),
+        feedback: FeedbackRecorder | None = None,
     ) -> None:
         self.stages = tuple(stages)
         self.terminal = terminal
         self.profiles = dict(profiles)
         self.observers = tuple(observers) or (LogObserver(),)
+        self.feedback_store = feedback
         self._chain = self._build()
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """The stages in the order a message passes them, the terminal last (as docs/architecture.md lists them)."""
+        return (*(stage.name for stage in self.stages), self.terminal.name)
+
+    async def feedback(self, inbound: Inbound) -> bool:
+        """Record a 👍/👎 press (`inbound.action` feedback_up/feedback_down, ref = the reply id): the one place
+        feedback is recorded, whatever the platform. False when refused (another tenant's reply) or not kept."""
+        if self.feedback_store is None:
+            log.info("feedback_not_kept", platform=inbound.platform)
+            return False
+        return await self.feedback_store.record(inbound)
 
     def _build(self) -> Next:
         chain: Next = self._timed_terminal()

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from bots.commands import report
 from bots.composition import open_runtime
-from core.models import Final
+from core.models import Action, Final
 from core.prompts import PromptLibrary
 from tests.runtime import admin_context
 from tests.test_ops_support import RecordingResponder, ask, inbound, ops_settings
@@ -40,7 +40,7 @@ async def test_report_totals_equal_the_stored_feedback(tmp_path: Path, redis: ai
     async with open_runtime(settings) as runtime:
         responder = RecordingResponder()
         runtime.dispatcher.register(responder)
-        sink = runtime.services.extras["feedback"]
+        sink = runtime.ops.feedback.submit
         finals: dict[str, Final] = {}
         for user in users:
             final = await ask(runtime, responder, inbound("How do I get a refund?", user=user, bot="support"))
@@ -110,7 +110,27 @@ async def test_feedback_on_an_unknown_reply_is_kept_with_what_is_known(tmp_path:
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     settings = ops_settings(tmp_path, redis)
     async with open_runtime(settings) as runtime:
-        await runtime.services.extras["feedback"]("gone-reply", "U9", "down", {"platform": "slack", "tenant": "T9"})
+        press = inbound("", platform="slack", tenant="T9", user="U9",
+                        action=Action(kind="feedback_down", ref="gone-reply"))
+        assert await runtime.engine.feedback(press)
     out = await run_report(settings, capsys, format="csv", by="model")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["key"], r["down"], r["replies"]) for r in rows] == [("unknown", "1", "0")]
+
+
+async def test_a_press_on_another_tenants_reply_is_refused(tmp_path: Path, redis: aioredis.Redis, llm_server) -> None:
+    """A reply id is not a capability: a user of workspace T2 who learns T1's reply id cannot vote on it (nor
+    evict T1's cached answer with a thumbs-down)."""
+    settings = ops_settings(tmp_path, redis, llm_server)
+    async with open_runtime(settings) as runtime:
+        responder = RecordingResponder()
+        runtime.dispatcher.register(responder)
+        final = await ask(runtime, responder, inbound("How do I get a refund?", bot="support", tenant="T1"))
+        assert isinstance(final, Final)
+        down = Action(kind="feedback_down", ref=final.reply_id)
+        assert not await runtime.engine.feedback(inbound("", tenant="T2", user="X", action=down))
+        assert not await runtime.engine.feedback(inbound("", platform="slack", tenant="T1", user="X", action=down))
+        assert await runtime.ops.feedback.vote(final.reply_id, "X") is None
+        assert await runtime.engine.feedback(inbound("", tenant="T1", user="U1", action=down))
+        vote = await runtime.ops.feedback.vote(final.reply_id, "U1")
+        assert vote is not None and vote.value == "down"

@@ -121,7 +121,7 @@ async def test_rate_limited_call_waits_and_completes(rig, llm_server):
     starts = rig.slack.calls_to("chat.startStream")
     assert [c.status for c in starts] == [429, 200]
     assert starts[1].at - starts[0].at >= 1.0  # Retry-After was honoured
-    metrics = rig.runtime.services.extras["metrics"]  # what an operator sees on /metrics
+    metrics = rig.runtime.services.metrics  # what an operator sees on /metrics
     labels = {"platform": "slack", "method": "chat.startStream"}
     assert metrics.registry.get_sample_value("deskmate_platform_api_rate_limited_total", labels) == 1
     assert metrics.registry.get_sample_value("deskmate_platform_api_retries_total", labels) == 1
@@ -135,25 +135,26 @@ async def test_feedback_press_is_stored_with_prompt_version_and_model(rig, llm_s
     assert button["action_id"] == "deskmate_feedback_down"
     await rig.click(button["action_id"], button["value"], "C1", stop.args["ts"], ts, user="U7")
     await wait_for(lambda: bool(rig.slack.calls_to("chat.postEphemeral")))
-    store = rig.runtime.parts["ops"].feedback  # the operations feedback sink the adapter hands presses to
+    store = rig.runtime.ops.feedback  # the operations feedback sink the adapter hands presses to
     votes = [v for v in await store.votes(0, time.time() + 1) if v.reply_id == button["value"]]
     assert [(v.user, v.value) for v in votes] == [("U7", "down")]
     assert votes[0].facts["prompt_version"] == "v1" and "gpt-4o-mini" in votes[0].facts["model"]
 
 
-async def test_feedback_without_an_ops_sink_is_kept_with_the_reply_facts(redis):
-    from adapters.slack.feedback import ReplyRecords
-    from core.models import Final, Inbound
-
-    records = ReplyRecords(redis)
-    inbound = Inbound(platform="slack", bot="helpdesk", tenant="T1", channel="C1", user="U1", text="q")
-    final = Final(reply_id="r1", text="a", model="gpt-4o-mini", prompt_name="helpdesk", prompt_version="v2")
-    await records.remember(inbound, final, "1.2")
-    await records.press("T1", "r1", "U5", "up")
-    await records.press("T1", "r1", "U5", "down")  # a changed mind replaces the earlier press
-    presses = await records.presses("T1", "r1")
-    assert list(presses) == ["U5"] and presses["U5"]["value"] == "down"
-    assert presses["U5"]["prompt_version"] == "v2" and presses["U5"]["model"] == "gpt-4o-mini"
+async def test_a_second_press_replaces_the_first_and_is_stored_once(rig, llm_server):
+    ts = await rig.mention("rate me twice")
+    await rig.answered("C1", ts)
+    stop = rig.slack.calls_to("chat.stopStream")[-1]
+    up, down = stop.args["blocks"][-1]["elements"][:2]
+    await rig.click(up["action_id"], up["value"], "C1", stop.args["ts"], ts, user="U5")
+    await rig.click(down["action_id"], down["value"], "C1", stop.args["ts"], ts, user="U5")  # a changed mind
+    await wait_for(lambda: len(rig.slack.calls_to("chat.postEphemeral")) == 2)
+    store = rig.runtime.ops.feedback
+    votes = [v for v in await store.votes(0, time.time() + 1) if v.reply_id == up["value"]]
+    assert [(v.user, v.value) for v in votes] == [("U5", "down")]
+    counts = (await store.stats("slack", "T1"))["stat_feedback"][1]
+    assert (counts["up"], counts["down"]) == (0, 1)
+    assert not await rig.runtime.redis.keys("dm:feedback:*")  # one store: the adapter keeps no copy of its own
 
 
 async def test_non_admin_cannot_disable_a_feature(rig, llm_server):
@@ -184,7 +185,10 @@ async def test_workspaces_are_separate_tenants(rig, llm_server):
     await rig.command("disable rag workspace", user="UADMIN", team="T1")
     ts = await rig.mention("question from another workspace", channel="C1", team="T2")
     await rig.answered("C1", ts)
-    assert "knowledge passages" in llm_server.requests[-1].body["messages"][0]["content"]
+    assert "knowledge passages" in llm_server.requests[-1].body["messages"][0]["content"]  # T2 keeps rag
+    ts = await rig.mention("question from the same workspace", channel="C2", team="T1")
+    await rig.answered("C2", ts)
+    assert "knowledge passages" not in llm_server.requests[-1].body["messages"][0]["content"]  # T1: off
 
 
 async def test_assistant_thread_gets_prompts_and_thinking_status(rig, llm_server):
@@ -221,7 +225,7 @@ async def test_confirm_button_creates_the_ticket_and_the_reply_names_it(rig, llm
     confirm, cancel = actions["elements"]
     assert (confirm["text"]["text"], cancel["text"]["text"]) == ("Confirm", "Cancel")
     assert "Laptop screen flickers" in rig.slack.messages[message_ts].text
-    tickets = rig.runtime.parts["tools"].tickets
+    tickets = rig.runtime.tools.tickets
     assert await tickets.count() == 0  # nothing happens before the press
 
     await rig.click(confirm["action_id"], confirm["value"], "C1", message_ts, ts, user="U1",
@@ -245,7 +249,7 @@ async def test_another_users_confirm_creates_nothing_and_leaves_the_buttons(rig,
                     block_id=actions["block_id"])
     text = await rig.answered("C1", ts, count=2)
     assert "only the person who asked" in text
-    tickets = rig.runtime.parts["tools"].tickets
+    tickets = rig.runtime.tools.tickets
     assert await tickets.count() == 0
     assert proposal_buttons(rig, "C1", ts)[0] == message_ts  # still there for the person who asked
 
@@ -271,7 +275,7 @@ async def test_escalation_posts_a_masked_note_in_the_escalation_channel(llm_serv
         assert "Reason: User asks for a person" in note.text and "locked out" in note.text
         assert "jane.cooper@contoso-mail.com" not in note.text and "7946" not in note.text
         assert "&lt;EMAIL_1&gt;" in note.text and "&lt;PHONE_1&gt;" in note.text  # placeholders, escaped
-        [stored] = await rig.runtime.parts["tools"].escalations.recent("slack", "T1")
+        [stored] = await rig.runtime.tools.escalations.recent("slack", "T1")
         assert stored["delivered"] and stored["target"] == "slack:C0HELP"
 
 

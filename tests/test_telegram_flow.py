@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from adapters.telegram.feedback import presses
 from tests.fakes.llm_server import Reply, ToolCalls
 from tests.fakes.telegram_api import BOT_USERNAME, BadRequest, RetryAfter
 from tests.test_telegram_helpers import ADMIN_ID, running, telegram_env
@@ -109,7 +108,7 @@ async def test_429_slows_down_and_the_answer_is_complete(telegram_api, llm_serve
     edits = telegram_api.calls_of("editMessageText")
     refused, after = edits[0], edits[1]
     assert after.at - refused.at >= 0.9, "Telegram's retry_after is respected before editing again"
-    registry = app.runtime.services.extras["metrics"].registry  # what an operator sees on /metrics
+    registry = app.runtime.services.metrics.registry  # what an operator sees on /metrics
     labels = {"platform": "telegram", "method": "editMessageText"}
     assert registry.get_sample_value("deskmate_platform_api_rate_limited_total", labels) == 1
     assert registry.get_sample_value("deskmate_platform_api_retries_total", labels) == 1
@@ -210,16 +209,15 @@ async def test_feedback_presses_are_stored_with_prompt_and_model(telegram_api, l
         reply_id = down.split(":")[-1]
         # the deployment's feedback ledger (core/ops) receives the press
         assert await app.post(telegram_api.callback_update(PRIVATE, message.message_id, down, user_id=42)) == 200
-        store = app.runtime.services.extras["feedback"].__self__
+        store = app.runtime.ops.feedback
         [vote] = await store.votes(0, time.time() + 60)
         assert (vote.reply_id, vote.user, vote.value) == (reply_id, "42", "down")
         assert vote.facts["prompt_version"] not in ("", "-") and vote.facts["model"] != "unknown"
-        # without a ledger, the adapter keeps presses itself, with the reply's prompt and model
-        app.runtime.services.extras.pop("feedback")
+        assert vote.facts["tenant"] == "telegram"  # the deployment tenant, never the bot id
         assert await app.post(telegram_api.callback_update(PRIVATE, message.message_id, up, user_id=43)) == 200
-    stored = await presses(redis, "telegram", reply_id)  # the deployment tenant, never the bot id
-    assert stored["43"]["value"] == "up"
-    assert stored["43"]["model"] and stored["43"]["prompt_version"]
+        other = await store.vote(reply_id, "43")
+        assert other is not None and other.value == "up" and other.facts["model"] == vote.facts["model"]
+        assert not await redis.keys("dm:feedback:*")  # one store: the adapter keeps no copy of its own
     assert len(telegram_api.calls_of("answerCallbackQuery")) == 2
 
 
@@ -324,7 +322,7 @@ async def test_confirm_button_creates_the_ticket_and_the_reply_names_it(telegram
         proposal, (confirm, _) = proposal_message(telegram_api, PRIVATE)
         assert "Parcel never arrived" in proposal.text
         assert [b["text"] for b in proposal.reply_markup["inline_keyboard"][0]] == ["✅ Confirm", "✖️ Cancel"]
-        tickets = app.runtime.parts["tools"].tickets
+        tickets = app.runtime.tools.tickets
         assert await tickets.count() == 0  # nothing happens before the press
 
         assert await app.post(telegram_api.callback_update(PRIVATE, proposal.message_id, confirm, user_id=42)) == 200
@@ -349,7 +347,7 @@ async def test_another_users_confirm_creates_nothing_and_leaves_the_buttons(tele
         await app.post(telegram_api.callback_update(GROUP, proposal.message_id, confirm, user_id=43))
         await app.settle()
         assert "only the person who asked" in telegram_api.chat_messages(GROUP)[-1].text
-        tickets = app.runtime.parts["tools"].tickets
+        tickets = app.runtime.tools.tickets
         assert await tickets.count() == 0
         assert telegram_api.messages[(GROUP, proposal.message_id)].reply_markup, "still there for the asker"
 
@@ -373,7 +371,7 @@ async def test_escalation_posts_a_masked_note_in_the_escalation_chat(telegram_ap
         await app.post(telegram_api.callback_update(PRIVATE, proposal.message_id, confirm, user_id=42))
         await app.settle()
         assert "someone will follow up" in telegram_api.chat_messages(PRIVATE)[-1].text
-        [stored] = await app.runtime.parts["tools"].escalations.recent("telegram", "telegram")
+        [stored] = await app.runtime.tools.escalations.recent("telegram", "telegram")
     [note] = telegram_api.chat_messages(DESK)
     assert "Reason: Customer asks for a person" in note.text and "order is lost" in note.text
     assert "jane.cooper@contoso-mail.com" not in note.text and "7946" not in note.text

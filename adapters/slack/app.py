@@ -20,7 +20,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.edge import SlackEdge, tenant_of
-from adapters.slack.feedback import ReplyRecords
 from adapters.slack.normalize import action_inbound, is_user_message, mentions, message_inbound
 from adapters.slack.settings import SlackSettings
 from core.admin import AdminContext
@@ -37,12 +36,10 @@ ACTIONS = re.compile(rf"^({blocks.FEEDBACK_UP}|{blocks.FEEDBACK_DOWN}|{blocks.CO
 class SlackReceiver:
     """Bolt listeners. State (followed threads, users, dedupe) lives in Redis: workers are stateless."""
 
-    def __init__(self, settings: SlackSettings, services: Services, client: AsyncWebClient,
-                 records: ReplyRecords) -> None:
+    def __init__(self, settings: SlackSettings, services: Services, client: AsyncWebClient) -> None:
         self.settings = settings
         self.services = services
         self.client = client
-        self.records = records
         self.redis = services.redis
         self.edge = SlackEdge(settings, services.access, services.profiles[settings.bot], client, services.redis)
 
@@ -132,10 +129,11 @@ class SlackReceiver:
         action_id, ref = action.get("action_id"), str(action.get("value") or "")
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
         if action_id in (blocks.FEEDBACK_UP, blocks.FEEDBACK_DOWN):
-            value = "up" if action_id == blocks.FEEDBACK_UP else "down"
-            await self.records.press(team, ref, user, value)
-            log.info("slack_feedback", team=team, reply_id=ref, value=value)
-            _, locale = await self.edge.audience(body, user, str(channel))
+            audience, locale = await self.edge.audience(body, user, str(channel))
+            kind = "feedback_up" if action_id == blocks.FEEDBACK_UP else "feedback_down"
+            press = action_inbound(body, kind, ref, self.settings.bot, audience, locale=locale)
+            kept = await self.services.engine.feedback(press)  # recorded once, in core (core/ops/feedback.py)
+            log.info("slack_feedback", team=team, reply_id=ref, value=kind, kept=kept)
             await self._ephemeral(channel, user, text("feedback_thanks", locale), body)
             return
         audience, locale = await self.edge.audience(body, user, str(channel))

@@ -10,7 +10,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
-from adapters.slack.feedback import ReplyRecords
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.settings import SlackSettings
 from adapters.slack.streamer import ReplyWriter, Target
@@ -44,10 +43,9 @@ def target_of(inbound: Inbound) -> Target:
 class SlackResponder:
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient, settings: SlackSettings, records: ReplyRecords) -> None:
+    def __init__(self, client: AsyncWebClient, settings: SlackSettings) -> None:
         self.client = client
         self.settings = settings
-        self.records = records
 
     async def respond(self, inbound: Inbound, events: AsyncIterator[ReplyEvent]) -> None:
         target = target_of(inbound)
@@ -81,9 +79,7 @@ class SlackResponder:
                                                      lang)
         if final is not None:
             extra += blocks.feedback(final.reply_id, lang)
-        ts = await writer.finish(extra)
-        if final is not None:
-            await self.records.remember(inbound, final, ts)
+        await writer.finish(extra)
         if proposal is not None:
             await self.client.chat_postMessage(
                 channel=target.channel, thread_ts=target.thread_ts, text=to_mrkdwn(proposal.summary),

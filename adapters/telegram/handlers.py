@@ -18,7 +18,6 @@ from aiogram.utils.chat_action import ChatActionSender
 
 from adapters.telegram.admin import ADMIN_COMMANDS
 from adapters.telegram.edge import audience_of
-from adapters.telegram.feedback import store_press
 from adapters.telegram.filters import Addressed
 from adapters.telegram.format import escape, to_html
 from adapters.telegram.inbound import from_callback, from_message
@@ -102,21 +101,22 @@ def build_router() -> Router:
     async def on_button(query: CallbackQuery, callback_data: ReplyButton, bot: Bot, services: Services,
                         tg: TelegramSettings) -> None:
         locale = query.from_user.language_code
-        if callback_data.action in ("up", "down"):
-            await store_press(services, services.access.telegram_tenant, callback_data.ref, str(query.from_user.id),
-                              callback_data.action)
-            log.info("telegram_feedback", reply_id=callback_data.ref, value=callback_data.action)
-            await query.answer(text("telegram_feedback_thanks", locale))
-            return
-        action = Action(kind=ACTION_KINDS[callback_data.action], ref=callback_data.ref)  # type: ignore[arg-type]
-        await query.answer()
+        action = Action(kind=ACTION_KINDS[callback_data.action], ref=callback_data.ref)
         if not isinstance(query.message, Message):
+            await query.answer()
             return
         audience = await audience_of(bot, tg, services.access, services.profiles[tg.bot], query.message.chat,
                                      query.from_user.id, topic=bool(query.message.is_topic_message))
         inbound = from_callback(bot, tg, query, action, audience)
         if inbound is None:
+            await query.answer()
             return
+        if action.kind in ("feedback_up", "feedback_down"):
+            kept = await services.engine.feedback(inbound)  # recorded once, in core (core/ops/feedback.py)
+            log.info("telegram_feedback", reply_id=callback_data.ref, value=action.kind, kept=kept)
+            await query.answer(text("telegram_feedback_thanks", locale))
+            return
+        await query.answer()
         if callback_data.owner and callback_data.owner != str(query.from_user.id):
             log.info("telegram_proposal_press_by_other_user", proposal=callback_data.ref)  # core refuses politely
         elif isinstance(query.message, Message):

@@ -20,7 +20,8 @@ class ReplyButton(CallbackData, prefix="dm"):
     ref: str
 
 
-ACTION_KINDS = {"up": "feedback_up", "down": "feedback_down", "ok": "confirm", "no": "cancel"}
+ActionKind = Literal["feedback_up", "feedback_down", "confirm", "cancel"]
+ACTION_KINDS: dict[str, ActionKind] = {"up": "feedback_up", "down": "feedback_down", "ok": "confirm", "no": "cancel"}
 
 
 def feedback_keyboard(reply_id: str) -> InlineKeyboardMarkup:

@@ -9,7 +9,6 @@ import structlog
 from aiogram import Bot
 from aiogram.utils.chat_action import ChatActionSender
 
-from adapters.telegram.feedback import remember_reply
 from adapters.telegram.format import citations_footer
 from adapters.telegram.keyboards import confirm_keyboard, feedback_keyboard
 from adapters.telegram.settings import TelegramSettings
@@ -46,7 +45,7 @@ class TelegramResponder:
         s = self.settings
         return ReplyStreamer(self.bot, target, draft_interval_s=s.draft_interval_s,
                              edit_interval_s=s.edit_interval_s, max_interval_s=s.max_interval_s,
-                             metrics=self.services.extras.get("metrics"))
+                             metrics=self.services.metrics)
 
     async def respond(self, inbound: Inbound, events: AsyncIterator[ReplyEvent]) -> None:
         target = target_of(inbound)
@@ -83,7 +82,6 @@ class TelegramResponder:
             cited = list(final.citations) or citations
             footer = citations_footer(cited, text("telegram_sources", lang)) if cited else ("", "")
             await streamer.finish(final.text, footer, feedback_keyboard(final.reply_id))
-            await remember_reply(self.services.redis, inbound.tenant, target.chat_id, final)
         elif error is not None:
             shown = (streamer.committed + streamer.pending).strip()
             await streamer.finish(f"{shown}\n\n{error.message}" if shown else error.message)

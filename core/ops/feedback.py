@@ -1,8 +1,9 @@
 """Per-reply facts and thumbs up/down feedback, in Redis, for `deskmate report` and admin stats.
 
 When a reply is final, `RecordStage` stores its facts (prompt name + version, model, cache/RAG/tool
-flags, tokens, cost: never text) under its reply id. A thumbs press from either platform comes to
-`FeedbackStore.submit` (the `FeedbackSink` in `services.extras["feedback"]`), which joins it with those
+flags, tokens, cost: never text) under its reply id. A thumbs press from any platform comes to
+`Engine.feedback` as an `Inbound` with a feedback action, and from there to `FeedbackStore.record` (the one
+place presses are stored, with one retention: DESKMATE_FEEDBACK__RETENTION_DAYS), which joins it with those
 facts. One vote per user per reply: pressing again changes the vote. A thumbs-down on a cached answer
 also evicts that answer from the semantic cache.
 
@@ -23,7 +24,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from core.engine import Next
-from core.models import Final, NeedsConfirmation, ReplyEvent, ToolResult
+from core.models import Final, Inbound, NeedsConfirmation, ReplyEvent, ToolResult
 from core.ops.metrics import Metrics
 from core.state.keys import key
 from core.turn import Turn
@@ -45,11 +46,10 @@ class Vote:
 
 
 class FeedbackStore:
-    def __init__(self, redis: aioredis.Redis, retention_days: int = 90,
-                 evictor: Callable[[], Evictor | None] | None = None) -> None:
+    def __init__(self, redis: aioredis.Redis, retention_days: int = 90, evict: Evictor | None = None) -> None:
         self.redis = redis
         self.retention_s = retention_days * 86_400
-        self.evictor = evictor or (lambda: None)
+        self.evict = evict
 
     # -- reply facts
 
@@ -78,7 +78,7 @@ class FeedbackStore:
     # -- votes
 
     async def submit(self, reply_id: str, user: str, value: str, context: dict[str, Any] | None = None) -> None:
-        """The FeedbackSink: record (or change) `user`'s vote on `reply_id`."""
+        """Record (or change) `user`'s vote on `reply_id`."""
         if value not in VALUES:
             raise ValueError(f"feedback value must be one of {VALUES}, not {value!r}")
         if not reply_id or not user:
@@ -95,7 +95,11 @@ class FeedbackStore:
         old_value = json.loads(previous)["value"] if previous else None
         vote = {"reply_id": reply_id, "user": user, "value": value, "at": now, "facts": facts}
         counts = key("ops", "votecount", facts["platform"], facts["tenant"])
+        expired = await self.redis.zrangebyscore(key("ops", "votes_by_time"), "-inf", now - self.retention_s)
         async with self.redis.pipeline(transaction=True) as pipe:
+            if expired:  # votes are kept as long as reply facts (the one retention setting)
+                pipe.hdel(key("ops", "votes"), *expired)
+                pipe.zrem(key("ops", "votes_by_time"), *expired)
             pipe.hset(key("ops", "votes"), field_name, json.dumps(vote))
             pipe.zadd(key("ops", "votes_by_time"), {field_name: now})
             if old_value != value:
@@ -106,13 +110,36 @@ class FeedbackStore:
         log.info("feedback", reply_id=reply_id, value=value, changed=old_value not in (None, value),
                  prompt=facts.get("prompt"), prompt_version=facts.get("prompt_version"), model=facts.get("model"))
         if value == "down" and facts.get("cached"):
-            evict = self.evictor()
-            if evict is not None:
+            if self.evict is not None:
                 try:
-                    await evict(reply_id)
+                    await self.evict(reply_id)
                     log.info("cache_evicted_on_feedback", reply_id=reply_id)
                 except Exception as exc:  # the vote is stored either way
                     log.warning("cache_evict_failed", reply_id=reply_id, error=type(exc).__name__)
+
+    async def record(self, inbound: Inbound) -> bool:
+        """A 👍/👎 press (an `Inbound` whose action is feedback_up/feedback_down on a reply id), recorded once.
+
+        Refused (False, logged) when the reply belongs to another platform or tenant than the presser's audience:
+        a reply id is not a capability. A reply whose facts have expired is still counted, as "unknown"."""
+        action = inbound.action
+        if action is None or action.kind not in ("feedback_up", "feedback_down"):
+            raise ValueError("not a feedback press")
+        facts = await self.reply_facts(action.ref)
+        tenant = inbound.audience.tenant
+        if facts is not None and (facts.get("platform"), facts.get("tenant")) != (inbound.platform, tenant):
+            log.warning("feedback_refused_other_tenant", reply_id=action.ref, platform=inbound.platform)
+            return False
+        value = "up" if action.kind == "feedback_up" else "down"
+        await self.submit(action.ref, inbound.user, value, {"platform": inbound.platform, "tenant": tenant})
+        return True
+
+    async def vote(self, reply_id: str, user: str) -> Vote | None:
+        raw = await self.redis.hget(key("ops", "votes"), f"{reply_id}|{user}")
+        if not raw:
+            return None
+        v = json.loads(raw)
+        return Vote(v["reply_id"], v["user"], v["value"], v["at"], v["facts"])
 
     async def votes(self, since: float, until: float) -> list[Vote]:
         fields = await self.redis.zrangebyscore(key("ops", "votes_by_time"), since, until)
