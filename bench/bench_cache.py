@@ -41,6 +41,7 @@ from core.cache.evaluate import (
     score,
 )
 from core.cache.match import MatchRules
+from core.cache.stage import CacheStage
 from core.cache.store import Entry, Scope, ScopeStore
 from core.knowledge.embeddings import LocalEmbedder
 
@@ -60,8 +61,6 @@ async def bench_engine_hit(embedder: LocalEmbedder, data_dir: Path) -> None:
     from core.flags import FeatureFlags
     from core.llm.gateway import LiteLLMGateway
     from core.llm.settings import LLMSettings
-    from core.memory.settings import MemorySettings
-    from core.memory.window import ConversationMemory
     from core.models import Final, Inbound
     from core.prompts import PromptLibrary, builtin_prompts_dir
     from core.stages.features import FeaturesStage
@@ -71,13 +70,12 @@ async def bench_engine_hit(embedder: LocalEmbedder, data_dir: Path) -> None:
     async with open_redis(None, data_dir / "redis") as redis:
         prompts = PromptLibrary.load(builtin_prompts_dir())
         gateway = LiteLLMGateway(LLMSettings(), redis)
-        memory = ConversationMemory(redis, MemorySettings(), gateway, prompts)
 
         async def kb_version(tenant: str, collections: object) -> str:
             return "kb1"
 
-        cache = await open_cache(CacheSettings(), data_dir, embedder, redis, memory, kb_version)
-        engine = Engine([FeaturesStage(FeatureFlags(redis)), cache.stage()], GenerateStage(gateway, prompts),
+        cache = await open_cache(CacheSettings(), data_dir, embedder, redis, kb_version)
+        engine = Engine([FeaturesStage(FeatureFlags(redis)), CacheStage(cache)], GenerateStage(gateway, prompts),
                         load_profiles(None))
         # Seed one answer the way a model reply would be stored.
         question = "How do I reset my password?"  # asked again below as an exact repeat (case, punctuation)

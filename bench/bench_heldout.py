@@ -62,7 +62,7 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
     from core.knowledge.evidence import gated
     from core.knowledge.options import RetrievalOptions
     from core.knowledge.search import Scope
-    from core.knowledge.stage import PER_DOCUMENT
+    from core.knowledge.stage import PER_DOCUMENT, RetrievalStage
 
     collection = "heldout"
     # The sample KB as the held-out questions were written on: the internal and public folders (9 files).
@@ -74,7 +74,7 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
     total, nav, examples = await chrome_chunks(kb, collection)
     print(f"chunks that are page navigation: {nav} of {total}" + "".join(f"\n   e.g. {e[:90]!r}" for e in examples))
     items = load_golden(HELDOUT / f"{which}_questions.jsonl")
-    stage = kb.stage()
+    stage = RetrievalStage(kb)
     configs = [("plain search (the stage before the gate: floor 0.3, no per-document cap)", None)]
     floor = RetrievalOptions().min_similarity
     configs.append((f"retrieval stage (floor {floor:.2f}, <= {PER_DOCUMENT} passages per document, evidence gate)",

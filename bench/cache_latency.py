@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.cache import CacheSettings, open_cache
+from core.cache.stage import CacheStage
 from core.cache.store import Entry
 from core.knowledge.embeddings import LocalEmbedder
 
@@ -58,12 +59,12 @@ async def bench_miss_latency(embedder: LocalEmbedder, data_dir: Path) -> None:
         async def kb_version(tenant: str, collections: object) -> str:
             return "kb1"
 
-        cache = await open_cache(CacheSettings(judge_model=JUDGE), data_dir, embedder, redis, memory, kb_version,
+        cache = await open_cache(CacheSettings(judge_model=JUDGE), data_dir, embedder, redis, kb_version,
                                  gateway, prompts)
         profiles = load_profiles(None)
         flags = FeatureFlags(redis)
         generate = GenerateStage(gateway, prompts)
-        on = Engine([FeaturesStage(flags), cache.stage(), MemoryStage(memory)], generate, profiles)
+        on = Engine([FeaturesStage(flags), MemoryStage(memory), CacheStage(cache)], generate, profiles)
         off = Engine([FeaturesStage(flags), MemoryStage(memory)], generate, profiles)
 
         async def seed(tenant: str, question: str) -> None:

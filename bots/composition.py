@@ -1,4 +1,4 @@
-"""The composition root: build every part from Settings and set the engine's stage order (here, once)."""
+"""The composition root: build every part from Settings, by name, and set the engine's stage order (here, once)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,30 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis.asyncio as aioredis
 
 from bots.profile_loader import load_profiles
 from bots.settings import Settings
 from core.admin import AdminCommands
-from core.cache import open_cache
-from core.dispatch import Dispatcher
-from core.engine import Engine, LogObserver, Observer, Stage
+from core.cache import SemanticCache, open_cache
+from core.cache.stage import CacheStage
+from core.engine import Engine, LogObserver, Stage
 from core.flags import FeatureFlags
-from core.knowledge.build import open_knowledge
+from core.knowledge.build import Knowledge, open_knowledge
 from core.knowledge.followup import QueryRewriter
+from core.knowledge.stage import RetrievalStage
 from core.llm.gateway import LiteLLMGateway
 from core.memory.stage import MemoryStage
 from core.memory.window import ConversationMemory
-from core.ops.wiring import open_ops
-from core.pii.build import build_pii_stage
+from core.ops.feedback import RecordStage
+from core.ops.health import part_check
+from core.ops.limits import LimitsStage
+from core.ops.queue import RedisStreamDispatcher
+from core.ops.wiring import Ops, OpsSettings, open_ops
+from core.pii.build import build_masker
+from core.pii.stage import PiiStage
+from core.pii.vault import load_or_create_key
 from core.profile import BotProfile
 from core.prompts import PromptLibrary, builtin_prompts_dir
 from core.services import Services
@@ -31,13 +37,14 @@ from core.stages.features import FeaturesStage
 from core.stages.generate import GenerateStage
 from core.stages.input import InputStage
 from core.state.redis import open_redis
-from core.tools.build import build_tools
+from core.tools.actions import ActionStage
+from core.tools.build import Tools, build_tools
 from core.tools.search import knowledge_search
 
 
 @dataclass
 class Runtime:
-    """Everything a running Deskmate holds; adapters get the parts they need from here."""
+    """Everything a running Deskmate holds, by name; adapters get the parts they need from `services`."""
 
     settings: Settings
     redis: aioredis.Redis
@@ -46,12 +53,33 @@ class Runtime:
     flags: FeatureFlags
     gateway: LiteLLMGateway
     memory: ConversationMemory
+    knowledge: Knowledge
+    retrieval: RetrievalStage
+    cache: SemanticCache
+    tools: Tools
+    ops: Ops
     engine: Engine
-    dispatcher: Dispatcher
+    dispatcher: RedisStreamDispatcher
     admin: AdminCommands
     services: Services
-    parts: dict[str, Any] = field(default_factory=dict)  # knowledge, cache, tools, metrics...
     exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+
+def build_stages(settings: Settings, *, ops: Ops, flags: FeatureFlags, pii: PiiStage, tools: Tools,
+                 memory: ConversationMemory, cache: SemanticCache, retrieval: RetrievalStage) -> list[Stage]:
+    """The engine's stage order: the one place it is set. A message passes them top to bottom; the reply's events
+    flow back bottom to top. docs/architecture.md shows the same list; tests/test_layering.py pins it."""
+    return [
+        LimitsStage(ops.limits),  # rate limits and daily budgets: refuse first, before any work
+        RecordStage(ops.feedback, ops.metrics),  # the reply's facts (prompt, model, cache...) for feedback on it
+        InputStage(settings.limits.max_message_chars),  # refuse empty or oversized input; clean control characters
+        FeaturesStage(flags),  # effective flags: bot default -> workspace -> channel
+        pii,  # mask personal data before any later stage sees the text; restore placeholders on the way out
+        ActionStage(tools.runner, memory),  # Confirm/Cancel presses on proposed tool calls (no model call)
+        MemoryStage(memory),  # conversation window in (turn.history); the exchange appended on the way out
+        cache,  # (CacheStage) answer a repeated question from the semantic cache; store eligible answers after
+        retrieval,  # knowledge passages (hybrid keyword + vector) the audience may read, with citations
+    ]  # then the terminal stage: GenerateStage (the model, tools, or the retrieval-only answer)
 
 
 @asynccontextmanager
@@ -75,47 +103,42 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         stack.push_async_callback(knowledge.aclose)
         for collection in sorted({c for p in profiles.values() for c in p.collections}):
             await knowledge.ensure_sample(collection)  # first run: the bundled sample KB, so there is an answer
-        retrieval = knowledge.stage(QueryRewriter(gateway, prompts))  # follow-ups searched with their context
-        locked = {"pii": True} if settings.pii.locked else {}
+        retrieval = RetrievalStage(knowledge, QueryRewriter(gateway, prompts))  # follow-ups searched in context
         tools = build_tools(settings.tools, redis, settings.data_dir, search=knowledge_search(retrieval))
         stack.push_async_callback(tools.aclose)
-        flags = FeatureFlags(redis, locked=locked, extra_features=tools.feature_names())  # + tools.<name>
-        parts: dict[str, Any] = {"tools": tools, "knowledge": knowledge}
-        ops = await stack.enter_async_context(open_ops(settings, redis, gateway, parts))  # metrics, traces, limits
-        parts["ops"] = ops
-        observers: list[Observer] = [LogObserver(), *ops.observers]
+        flags = FeatureFlags(redis, locked={"pii": True} if settings.pii.locked else {},
+                             extra_features=tools.feature_names())  # + tools.<name>
         # The semantic cache embeds with the retrieval embedder and is scoped by the knowledge-base version.
-        cache = await open_cache(settings.cache, settings.data_dir, knowledge.embedder, redis, memory,
+        cache = await open_cache(settings.cache, settings.data_dir, knowledge.embedder, redis,
                                  knowledge.kb_version, gateway, prompts)  # the gateway verifies candidates
         cache.check_profiles(profiles.values())
         stack.push_async_callback(cache.aclose)
-        parts["cache"] = cache
-        pii = await build_pii_stage(settings.pii, settings.data_dir, redis, profiles)
+        seal_key = load_or_create_key(settings.pii.vault_key.get_secret_value() if settings.pii.vault_key else None,
+                                      settings.data_dir)  # queued messages are sealed with the PII vault's key
+        ops_settings = OpsSettings(otel=settings.otel, limits=settings.limits, queue=settings.queue,
+                                   feedback=settings.feedback, seal_key=seal_key)
+        ops = await stack.enter_async_context(open_ops(redis, ops_settings, gateway, evict=cache.evict_reply))
+        ops.readiness.add("vector_store", part_check(knowledge))
+        if gateway.available:
+            ops.readiness.add("llm", part_check(gateway))
+        pii = PiiStage(await build_masker(settings.pii, settings.data_dir, redis), profiles, locked=settings.pii.locked)
 
-        # The engine's stage order — the one place it is set:
-        stages: list[Stage] = [
-            *ops.stages,  # limits: rate limits + daily budgets (refuse first); record: reply facts for feedback
-            InputStage(settings.limits.max_message_chars),  # refuse empty/oversized input before any work
-            FeaturesStage(flags),  # effective flags: bot default -> workspace -> channel
-            pii,  # mask personal data before anything else sees the text; restore placeholders on the way out
-            tools.stage(memory),  # actions: Confirm/Cancel presses on proposed tool calls
-            cache.stage(),  # cache: answer from the semantic cache (masked question); store eligible answers after
-            MemoryStage(memory),  # conversation window in; the exchange appended on the way out
-            retrieval,  # knowledge passages (hybrid BM25 + vector) for the question, with citations
-        ]
+        stages = build_stages(settings, ops=ops, flags=flags, pii=pii, tools=tools, memory=memory,
+                              cache=CacheStage(cache), retrieval=retrieval)
         terminal = GenerateStage(gateway, prompts, company=settings.company, tools=tools.runner)
-
-        engine = Engine(stages, terminal, profiles, observers=observers)
+        engine = Engine(stages, terminal, profiles, observers=[LogObserver(), *ops.observers], feedback=ops.feedback)
         dispatcher = ops.dispatcher(engine)  # Redis Stream between receiving and answering (core/ops/queue.py)
-        tools.post_follow_ups_via(dispatcher)  # long-running tool results
+        tools.post_follow_ups_via(dispatcher.responders)  # long-running tool results
         admin = AdminCommands(flags)
         admin.add_stats(cache.stats)  # cache hits, misses, hit ratio, hit latency, evictions
+        admin.add_stats(ops.limits.stats)
+        admin.add_stats(ops.feedback.stats)
+        admin.add_command("limit", ops.limits.admin_command, "admin_help_limit")  # a text key
         services = Services(engine=engine, dispatcher=dispatcher, admin=admin, flags=flags, redis=redis,
-                            access=settings.access,
-                            profiles=profiles)
-        ops.attach(services)  # extras["feedback"], extras["metrics"], admin stats and `limit`
+                            profiles=profiles, metrics=ops.metrics, access=settings.access)
         runtime = Runtime(settings=settings, redis=redis, profiles=profiles, prompts=prompts, flags=flags,
-                          gateway=gateway, memory=memory, engine=engine, dispatcher=dispatcher, admin=admin,
-                          services=services, parts=parts, exit_stack=stack)
+                          gateway=gateway, memory=memory, knowledge=knowledge, retrieval=retrieval, cache=cache,
+                          tools=tools, ops=ops, engine=engine, dispatcher=dispatcher, admin=admin,
+                          services=services, exit_stack=stack)
         gc.freeze()  # start-up objects (models, libraries) leave the GC's view: full collections stop taking ~1 s
         yield runtime

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis.asyncio as aioredis
 
@@ -13,10 +12,8 @@ from core.audience import AccessSettings
 from core.dispatch import Dispatcher
 from core.engine import Engine
 from core.flags import FeatureFlags
+from core.ops.metrics import Metrics
 from core.profile import BotProfile
-
-# (reply_id, user, value "up"/"down", context) -> None; set by the feedback store (core/ops)
-FeedbackSink = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass
@@ -27,8 +24,8 @@ class Services:
     flags: FeatureFlags
     redis: aioredis.Redis
     profiles: dict[str, BotProfile]
+    metrics: Metrics  # Prometheus counters adapters add to (platform 429s and retries)
     access: AccessSettings = field(default_factory=AccessSettings)  # who administers and reads what
-    extras: dict[str, Any] = field(default_factory=dict)  # e.g. "feedback": FeedbackSink, "metrics": ...
 
 
 class Platform(Protocol):
@@ -40,4 +37,6 @@ class Platform(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def ready(self) -> bool: ...
+    async def ready(self) -> tuple[bool, str]:
+        """Ready to receive, or (False, why not). Asked only of a process that receives (role both/receiver)."""
+        ...

@@ -105,7 +105,7 @@ async def test_follow_ups_are_rewritten_by_the_model_and_weak_evidence_is_not_se
     # the cache's verifier asks its own (unscripted) judge, so the scripted answers below stay the model's
     async with running(tmp_path / "var", llm_server, llm={"first_token_timeout_s": 30.0, "timeout_s": 60.0},
                        cache={"judge_model": "openai/judge"}) as rt:
-        kb = rt.parts["knowledge"]
+        kb = rt.knowledge
         await kb.ensure_sample(rt.profiles["helpdesk"].collections[0])
         llm_server.script("gpt-4o-mini", Reply("You can reset it at passwords.acme.example [1]."),
                           Reply("password expiry period"), Reply("Passwords expire every 180 days [1]."))

@@ -14,6 +14,7 @@ from bots.profile_loader import load_profiles
 from core.admin import AdminCommands, AdminContext
 from core.audience import Audience
 from core.cache import CacheSettings, SemanticCache, open_cache
+from core.cache.stage import CacheStage
 from core.engine import Engine
 from core.flags import FeatureFlags
 from core.knowledge.embeddings import LocalEmbedder
@@ -96,8 +97,8 @@ async def build(tmp_path: Path, redis: aioredis.Redis, llm: FakeLLM, settings: C
     kb = kb or KbVersions()
     settings = settings or CacheSettings(judge_model=JUDGE)
     llm.judge_models.add(JUDGE.split("/", 1)[1])  # the judge model's requests follow its own script
-    cache = await open_cache(settings, tmp_path / "data", embedder(), redis, memory, kb, gateway, prompts)
-    stages = [FeaturesStage(flags), cache.stage(), MemoryStage(memory)]
+    cache = await open_cache(settings, tmp_path / "data", embedder(), redis, kb, gateway, prompts)
+    stages = [FeaturesStage(flags), MemoryStage(memory), CacheStage(cache)]
     engine = Engine(stages, GenerateStage(gateway, prompts, tools=tools), profiles)
     return Harness(engine=engine, cache=cache, flags=flags, llm=llm, kb=kb, memory=memory, gateway=gateway)
 
@@ -234,9 +235,8 @@ async def test_retrieval_only_answers_are_not_stored(tmp_path: Path, redis: aior
     profiles = load_profiles(None)
     prompts = PromptLibrary.load(builtin_prompts_dir())
     no_model = LiteLLMGateway(llm_server.settings(), redis)  # no models configured: retrieval-only answers
-    memory = ConversationMemory(redis, MemorySettings(), no_model, prompts)
-    cache = await open_cache(CacheSettings(), tmp_path / "d", embedder(), redis, memory, KbVersions())
-    engine = Engine([FeaturesStage(FeatureFlags(redis)), cache.stage()], GenerateStage(no_model, prompts), profiles)
+    cache = await open_cache(CacheSettings(), tmp_path / "d", embedder(), redis, KbVersions())
+    engine = Engine([FeaturesStage(FeatureFlags(redis)), CacheStage(cache)], GenerateStage(no_model, prompts), profiles)
     try:
         for channel in ("C1", "C2"):
             events = [e async for e in engine.handle(Inbound(platform="slack", bot="helpdesk", tenant="T1",

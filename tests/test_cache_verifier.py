@@ -11,8 +11,10 @@ import redis.asyncio as aioredis
 
 from core.audience import Audience
 from core.cache import CacheSettings, open_cache
+from core.cache.stage import CacheStage
 from core.cache.verifier import first_word_yes
 from core.engine import Engine
+from core.knowledge.stage import RetrievalStage
 from core.memory.stage import MemoryStage
 from core.models import Final, Inbound, ReplyEvent
 from core.stages.features import FeaturesStage
@@ -79,8 +81,8 @@ async def test_with_no_model_only_exact_repeats_are_served(tmp_path: Path, redis
     h = await build(tmp_path, redis, llm_server)
     await h.cache.aclose()
     # the same stores, opened without any model to verify with
-    h.cache = await open_cache(CacheSettings(), tmp_path / "data", h.cache.embedder, redis, h.memory, h.kb)
-    engine = Engine([FeaturesStage(h.flags), h.cache.stage(), MemoryStage(h.memory)],
+    h.cache = await open_cache(CacheSettings(), tmp_path / "data", h.cache.embedder, redis, h.kb)
+    engine = Engine([FeaturesStage(h.flags), MemoryStage(h.memory), CacheStage(h.cache)],
                     h.engine.terminal, h.engine.profiles)
     h.engine = engine
     try:
@@ -110,7 +112,7 @@ async def test_an_answer_from_an_hr_document_is_never_served_to_a_public_audienc
     await kb.ingest([str(docs / "printing.md")], "hrdocs")
     h = await build(tmp_path, redis, llm_server, kb=KbVersions())
     profile = h.engine.profiles["helpdesk"].model_copy(update={"collections": ("hrdocs",)})
-    stages = [FeaturesStage(h.flags), h.cache.stage(), MemoryStage(h.memory), kb.stage()]
+    stages = [FeaturesStage(h.flags), MemoryStage(h.memory), CacheStage(h.cache), RetrievalStage(kb)]
     engine = Engine(stages, GenerateStage(h.gateway, h.engine.terminal.prompts), {"helpdesk": profile})
 
     async def ask(text: str, channel: str, groups: tuple[str, ...]) -> list[ReplyEvent]:

@@ -17,10 +17,10 @@ from core.knowledge.embeddings import LocalEmbedder
 from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
+from core.knowledge.stage import RetrievalStage
 from core.models import Final, Inbound, ReplyEvent, Status
 from core.profile import BotProfile
 from core.stages.features import FeaturesStage
-from core.stages.generate import GenerateStage
 from core.turn import Turn
 from tests.fakes.llm_server import FakeLLM, Reply
 from tests.runtime import final_of, running
@@ -124,7 +124,7 @@ async def test_retrieval_stage_scopes_by_profile_and_channel_and_flags_empty(
     flags = FeatureFlags(redis)
     seen = _Seen()
     profile = _profile(top_k=3, channels={"C-HR": {"access_groups": ["hr"]}, "C-NONE": {"collections": []}})
-    engine = Engine([FeaturesStage(flags), kb.stage()], seen, {"helpdesk": profile})
+    engine = Engine([FeaturesStage(flags), RetrievalStage(kb)], seen, {"helpdesk": profile})
 
     options = RetrievalOptions.model_validate(profile.retrieval)
 
@@ -168,14 +168,8 @@ async def test_a_poisoned_document_stays_quoted_material(tmp_path: Path, llm_ser
     shutil.copytree(SAMPLE_DIR, docs)
     # generous timeouts: this test is about the prompt's content, not latency (a loaded CI box is slow)
     async with running(tmp_path / "var", llm_server, llm={"first_token_timeout_s": 30.0, "timeout_s": 60.0}) as rt:
-        kb = rt.parts.get("knowledge")
-        own = kb is None
-        if own:  # until the composition root wires the knowledge base, build the same chain from its parts
-            kb = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), tmp_path / "var", rt.redis)
-        engine = rt.engine
-        if not any(getattr(s, "name", "") == "retrieval" for s in engine.stages):
-            engine = Engine([FeaturesStage(rt.flags), kb.stage()], GenerateStage(rt.gateway, rt.prompts),
-                            rt.profiles)
+        kb, engine = rt.knowledge, rt.engine  # the running deployment's own knowledge base and stage chain
+        assert "retrieval" in engine.stage_names
         collection = rt.profiles["helpdesk"].collections[0]
         await kb.ingest([str(docs)], collection)
         question = "Which VPN gateway should I use in Europe?"
@@ -190,8 +184,6 @@ async def test_a_poisoned_document_stays_quoted_material(tmp_path: Path, llm_ser
         assert report.added == 1
         poisoned = final_of([e async for e in engine.handle(_inbound(question, "C2"))])
         body = llm_server.requests_for("gpt-4o-mini")[-1].body
-        if own:
-            await kb.aclose()
 
     messages = body["messages"]
     assert messages[0] == clean_request["messages"][0], "the system prompt is unchanged by document content"

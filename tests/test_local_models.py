@@ -131,7 +131,7 @@ async def test_tool_json_written_as_text_becomes_a_confirmation_and_is_never_sho
         assert "Laptop screen cracked" in proposals(events)[0].summary
         shown = streamed_text(events)
         assert '"name"' not in shown and "{" not in shown and "confirm" in shown.lower()
-        assert await rt.parts["tools"].tickets.count() == 0  # nothing happens before the user confirms
+        assert await rt.tools.tickets.count() == 0  # nothing happens before the user confirms
     async with running(tmp_path / "b", llm_server, model=LOCAL) as rt:  # a key-less local model without tools
         events = await ask(rt, "My laptop screen is cracked, please open a ticket")
         assert offered(llm_server, LOCAL) == [set()]

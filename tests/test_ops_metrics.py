@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -36,7 +35,7 @@ def value(all_samples: dict, name: str, **labels: str) -> float:
 
 async def scrape(runtime) -> str:
     app = web.Application()
-    ops = runtime.parts["ops"]
+    ops = runtime.ops
     add_routes(app, ops.metrics, ops.readiness)
     async with TestClient(TestServer(app)) as client:
         resp = await client.get("/metrics")
@@ -172,21 +171,3 @@ async def test_readiness_follows_redis_down_and_back(tmp_path: Path) -> None:
     finally:
         await client.aclose()
         server.stop()
-
-
-@pytest.mark.parametrize("ready", [True, False])
-async def test_readiness_includes_each_platform(ready: bool, redis: aioredis.Redis) -> None:
-    from core.ops.health import platform_check
-
-    class Platform:
-        name = "telegram"
-
-        async def ready(self) -> bool:
-            return ready
-
-    readiness = Readiness()
-    readiness.add("redis", redis_check(redis))
-    readiness.add("platform:telegram", platform_check(Platform()))
-    ok, checks = await readiness.run()
-    assert ok is ready and checks == {"redis": True, "platform:telegram": ready}
-

@@ -210,7 +210,7 @@ async def test_a_whole_conversation_leaks_no_personal_data(tmp_path: Path, llm_s
         assert v["name"] in proposal.summary and v["passport"] in proposal.summary, proposal.summary
         done = final_of(await ask(rt, press(proposal)))
         assert "DM-1001" in done.text and v["name"] in done.text, done.text
-        ticket = await rt.parts["tools"].tickets.get("DM-1001", "console", "T1")
+        ticket = await rt.tools.tickets.get("DM-1001", "console", "T1")
         assert ticket is not None and v["email"] in ticket.description and v["card"] in ticket.description
         # 6. The ticket's status: the tool result (real summary) is masked before the model sees it.
         status = await say("What is the status of DM-1001?")

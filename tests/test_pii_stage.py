@@ -16,7 +16,7 @@ from core.errors import ConfigError
 from core.flags import FeatureFlags
 from core.models import Final, Inbound, NeedsConfirmation, ReplyEvent, TextDelta, ToolCall
 from core.pii.analyzer import build_analyzer
-from core.pii.build import build_pii_stage
+from core.pii.build import build_masker
 from core.pii.masker import Masker
 from core.pii.settings import PiiSettings
 from core.pii.stage import PiiStage
@@ -233,5 +233,6 @@ async def test_key_file_created_once_with_owner_only_access(tmp_path: Path, redi
     assert load_or_create_key(configured, data_dir) == configured.encode()
     with pytest.raises(ConfigError, match="DESKMATE_PII__VAULT_KEY"):
         load_or_create_key("not-a-key", data_dir)
-    stage = await build_pii_stage(PiiSettings(spacy_model="", languages=("en",)), data_dir, redis, {"helpdesk": PROFILE})
+    masker = await build_masker(PiiSettings(spacy_model="", languages=("en",)), data_dir, redis)
+    stage = PiiStage(masker, {"helpdesk": PROFILE})
     assert stage.name == "pii"

@@ -50,7 +50,7 @@ class ReportArgs(BaseModel):
 
 
 def tools_of(rt: Any) -> Tools:
-    return rt.parts["tools"]
+    return rt.tools
 
 
 def press(kind: str, proposal_id: str, user: str = "U1", bot: str = "helpdesk") -> Inbound:

@@ -95,7 +95,7 @@ async def test_a_ticket_is_forwarded_to_the_webhook_with_a_retry(tmp_path: Path,
                                                                  helpdesk: Helpdesk) -> None:
     llm_server.script(PRIMARY, ToolCalls([("create_ticket", TICKET)]))
     async with running(tmp_path, llm_server, tools={"ticket_webhook_url": helpdesk.url}) as rt:
-        tools = rt.parts["tools"]
+        tools = rt.tools
         events = await ask(rt, "open a ticket: VPN drops")
         proposal = next(e for e in events if isinstance(e, NeedsConfirmation))
         done = await ask(rt, inbound("", action=Action(kind="confirm", ref=proposal.proposal_id)))
@@ -108,7 +108,7 @@ async def test_a_ticket_is_forwarded_to_the_webhook_with_a_retry(tmp_path: Path,
         assert ticket is not None and ticket.forwarded
     # Tickets are durable: a new runtime over the same data dir still has it.
     async with running(tmp_path, llm_server) as rt:
-        assert await rt.parts["tools"].tickets.get("DM-1001", "console", "T1") is not None
+        assert await rt.tools.tickets.get("DM-1001", "console", "T1") is not None
 
 
 class SlackChannel:
@@ -126,7 +126,7 @@ async def test_escalation_posts_a_conversation_summary_and_tells_the_user(tmp_pa
     llm_server.script(PRIMARY, Reply("Try restarting the router."),
                       ToolCalls([("escalate_to_human", {"reason": "Router restart did not help"})]))
     async with running(tmp_path, llm_server, tools={"escalation_target": "slack:C0HELP"}) as rt:
-        tools = rt.parts["tools"]
+        tools = rt.tools
         channel = SlackChannel()
         tools.escalations.add_notifier("slack", channel)
         await ask(rt, "My wifi keeps failing")

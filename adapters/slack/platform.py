@@ -14,7 +14,6 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import SlackReceiver
-from adapters.slack.feedback import ReplyRecords
 from adapters.slack.notifier import SlackNotifier
 from adapters.slack.responder import SlackResponder
 from adapters.slack.retry import CountingRateLimitRetryHandler
@@ -76,25 +75,25 @@ class SlackPlatform:
         # In-flight answers still finish: with the shared session closed, slack_sdk opens one per request.
         await self.session.close()
 
-    async def ready(self) -> bool:
+    async def ready(self) -> tuple[bool, str]:
         if self.socket is not None:
-            return bool(await self.socket.client.is_connected())
-        return self.started
+            connected = bool(await self.socket.client.is_connected())
+            return connected, "" if connected else "Socket Mode is not connected"
+        return self.started, "" if self.started else "not started"
 
 
 def build_slack(settings: SlackSettings, services: Services, web_app: web.Application) -> SlackPlatform:
     """Build the Slack platform and register its responder; in HTTP mode mount POST `events_path`."""
     session = aiohttp.ClientSession()
-    client = make_client(settings, session, services.extras.get("metrics"))
-    records = ReplyRecords(services.redis, services.extras.get("feedback"))
+    client = make_client(settings, session, services.metrics)
     app = AsyncApp(
         client=client, name="deskmate",
         signing_secret=settings.signing_secret.get_secret_value() if settings.signing_secret else "",
         request_verification_enabled=settings.app_token is None,  # Socket Mode: no HTTP requests to sign
         process_before_response=False,  # ack first; listeners run after the response
     )
-    SlackReceiver(settings, services, client, records).attach(app)
-    services.dispatcher.register(SlackResponder(client, settings, records))
+    SlackReceiver(settings, services, client).attach(app)
+    services.dispatcher.register(SlackResponder(client, settings))
     platform = SlackPlatform(settings, app, client, session)
     if settings.app_token is None:
         web_app.router.add_post(settings.events_path, platform.handle_http)

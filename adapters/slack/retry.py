@@ -25,7 +25,7 @@ def method_of(request: HttpRequest) -> str:
 class CountingRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
     def __init__(self, metrics: Any = None, max_retry_count: int = 1) -> None:
         super().__init__(max_retry_count=max_retry_count)
-        self.metrics = metrics  # core.ops.metrics.Metrics (services.extras["metrics"]) or None
+        self.metrics = metrics  # core.ops.metrics.Metrics (services.metrics) or None
 
     async def can_retry_async(self, *, state: RetryState, request: HttpRequest,
                               response: HttpResponse | None = None, error: Exception | None = None) -> bool:

@@ -76,10 +76,12 @@ class TelegramPlatform:
                 await self._polling
             self._polling = None
 
-    async def ready(self) -> bool:
+    async def ready(self) -> tuple[bool, str]:
         if not self._started:
-            return False
-        return self._polling is None or not self._polling.done()
+            return False, "not started"
+        if self._polling is not None and self._polling.done():
+            return False, "polling stopped"
+        return True, ""
 
     async def close(self) -> None:
         await self.bot.session.close()

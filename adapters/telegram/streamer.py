@@ -95,7 +95,7 @@ class ReplyStreamer:
     def __init__(self, bot: Bot, target: Target, *, draft_interval_s: float, edit_interval_s: float,
                  max_interval_s: float, metrics: Any = None) -> None:
         self.bot = bot
-        self.metrics = metrics  # core.ops.metrics.Metrics (services.extras["metrics"]): 429s and retries
+        self.metrics = metrics  # core.ops.metrics.Metrics (services.metrics): 429s and retries
         self.target = target
         self.mode: Mode = "draft" if target.private else "edit"
         self.pace = Pace(draft_interval_s if self.mode == "draft" else edit_interval_s, max_interval_s)

@@ -6,10 +6,15 @@ import argparse
 import asyncio
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bots.settings import Settings
+
+if TYPE_CHECKING:
+    from bots.composition import Runtime
+    from core.services import Platform
 
 DRAIN_S = 30.0
 
@@ -27,47 +32,50 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def build_platforms(settings: Settings, runtime: object, web_app: web.Application) -> list:
-    """Every configured platform, with its HTTP routes mounted on `web_app`."""
-    platforms: list = []
+def build_platforms(settings: Settings, runtime: Runtime, web_app: web.Application) -> list[Platform]:
+    """Every configured platform, with its HTTP routes mounted on `web_app` and its responder registered."""
+    platforms: list[Platform] = []
     if settings.slack.enabled:
         from adapters.slack.platform import build_slack
 
-        platforms.append(build_slack(settings.slack, runtime.services, web_app))  # type: ignore[attr-defined]
+        slack = build_slack(settings.slack, runtime.services, web_app)
+        runtime.tools.escalations.add_notifier(slack.name, slack.notifier)  # DESKMATE_TOOLS__ESCALATION_TARGET
+        platforms.append(slack)
     if settings.telegram.enabled:
         from adapters.telegram.platform import build_telegram
 
-        platforms.append(build_telegram(settings.telegram, runtime.services, web_app))  # type: ignore[attr-defined]
-    tools = runtime.parts.get("tools")  # type: ignore[attr-defined]
-    for platform in platforms:  # escalate_to_human delivers to DESKMATE_TOOLS__ESCALATION_TARGET through these
-        if tools is not None and getattr(platform, "notifier", None) is not None:
-            tools.escalations.add_notifier(platform.name, platform.notifier)
+        telegram = build_telegram(settings.telegram, runtime.services, web_app)
+        runtime.tools.escalations.add_notifier(telegram.name, telegram.notifier)
+        platforms.append(telegram)
     return platforms
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     from bots.composition import open_runtime
     from core.log import configure_logging
+    from core.ops.health import part_check
+    from core.ops.http import add_routes
 
     configure_logging(settings.log_level, settings.log_format)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    from core.ops.health import platform_check
-    from core.ops.http import add_routes
-
-    role = getattr(args, "role", None) or settings.queue.role
+    role = args.role or settings.queue.role
     settings.queue.role = role
+    receives, answers = role in ("both", "receiver"), role in ("both", "worker")
     async with open_runtime(settings) as runtime:
         web_app = web.Application(client_max_size=1024 * 1024)
         web_app.router.add_get("/healthz", lambda _: web.json_response({"status": "ok"}))
-        ops = runtime.parts["ops"]
-        add_routes(web_app, ops.metrics, ops.readiness)
+        add_routes(web_app, runtime.ops.metrics, runtime.ops.readiness)
         platforms = build_platforms(settings, runtime, web_app)
-        for platform in platforms:
-            ops.readiness.add(f"platform:{platform.name}", platform_check(platform))
-        runtime.dispatcher.consume_on_submit = role == "both"  # type: ignore[attr-defined]
+        # /readyz asks what this role needs: a receiver its platform connections, a worker its queue consumer.
+        if receives:
+            for platform in platforms:
+                runtime.ops.readiness.add(f"platform:{platform.name}", part_check(platform))
+        if answers:
+            runtime.ops.readiness.add("queue_consumer", part_check(runtime.dispatcher))
+        runtime.dispatcher.consume_on_submit = role == "both"
         if not platforms:
             print("deskmate: no platform configured (set DESKMATE_SLACK__* or DESKMATE_TELEGRAM__* settings); "
                   "serving health endpoints only", file=sys.stderr)
@@ -75,9 +83,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         await runner.setup()
         site = web.TCPSite(runner, settings.http.host, settings.http.port)
         await site.start()
-        if role in ("both", "worker"):
-            await runtime.dispatcher.start()  # type: ignore[attr-defined]  # answer queued messages
-        if role in ("both", "receiver"):
+        if answers:
+            await runtime.dispatcher.start()  # answer queued messages
+        if receives:
             for platform in platforms:
                 await platform.start()
         print(f"deskmate: serving on {settings.http.host}:{settings.http.port} (role {role})", file=sys.stderr)
@@ -85,7 +93,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             await stop.wait()
         finally:
             # Graceful: stop taking new messages, let in-flight answers finish (or end them cleanly), then close.
-            if role in ("both", "receiver"):
+            if receives:
                 for platform in platforms:
                     await platform.stop()
             await runtime.dispatcher.drain(settings.queue.drain_s)

@@ -36,7 +36,6 @@ from core.cache.verifier import Asked, NoVerifier, Verifier
 from core.errors import ConfigError
 from core.knowledge.embeddings import Embedder
 from core.llm.gateway import LiteLLMGateway
-from core.memory.window import ConversationMemory
 from core.models import Final
 from core.profile import BotProfile
 from core.prompts import PromptLibrary
@@ -82,13 +81,12 @@ def exact_repeat(asked: Asked, candidate: Hit) -> bool:
 
 class SemanticCache:
     def __init__(self, settings: CacheSettings, root: Path, embedder: Embedder, redis: aioredis.Redis,
-                 memory: ConversationMemory, kb_version: KbVersion, verifier: Verifier | None = None) -> None:
+                 kb_version: KbVersion, verifier: Verifier | None = None) -> None:
         self.settings = settings
         self.verifier: Verifier = verifier or NoVerifier()
         self.root = root
         self.embedder = embedder
         self.redis = redis
-        self.memory = memory
         self.kb_version = kb_version
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskmate-cache")
         self._scopes: OrderedDict[Scope, ScopeStore] = OrderedDict()
@@ -178,14 +176,14 @@ class SemanticCache:
             return "short"
         if PLACEHOLDER.search(text):
             return "personal_data"  # placeholders are numbered per conversation: never shared
-        if options.followups == "strict" and await self.memory.length(inbound.conversation_key):
+        if options.followups == "strict" and (turn.history or turn.summary):  # loaded by the memory stage
             return "followup"
         return None
 
     async def _context(self, turn: Turn) -> tuple[str, ...]:
-        """The earlier user turns of this conversation (masked, as memory holds them), oldest first."""
+        """The earlier user turns of this conversation (masked, as the memory stage loaded them), oldest first."""
         limit = self.settings.context_turns
-        summary, history = await self.memory.load(turn.inbound.conversation_key)
+        summary, history = turn.summary, turn.history
         users = [str(m.get("content", "")) for m in history if m.get("role") == "user" and m.get("content")]
         context = users[-limit:] if limit else []
         if summary and limit:
@@ -270,11 +268,11 @@ class SemanticCache:
     def store_skip_reason(turn: Turn, final: Final | None) -> str | None:
         if final is None:
             return "no_answer"
-        if turn.used_tools or final.used_tools or turn.facts.get("tools_pending"):
+        if turn.used_tools or final.used_tools or turn.awaiting_confirmation:
             return "tools"
         if turn.retrieval_only or final.retrieval_only:
             return "retrieval_only"
-        if turn.facts.get("pii_restored"):
+        if turn.pii_restored:
             return "personal_data"
         if any("access" not in p.metadata for p in turn.passages):
             return "access_unknown"  # fail closed: an answer whose sources' readers are unknown is never shared
@@ -345,11 +343,6 @@ class SemanticCache:
         """Admin `stats` source: this tenant's cache numbers across all workers."""
         return await self.numbers.report(platform, tenant)
 
-    def stage(self) -> Any:
-        from core.cache.stage import CacheStage
-
-        return CacheStage(self)
-
     async def aclose(self) -> None:
         def close_all() -> None:
             while self._scopes:
@@ -362,7 +355,7 @@ class SemanticCache:
 
 
 async def open_cache(settings: CacheSettings, data_dir: Path, embedder: Embedder, redis: aioredis.Redis,
-                     memory: ConversationMemory, kb_version: KbVersion, gateway: LiteLLMGateway | None = None,
+                     kb_version: KbVersion, gateway: LiteLLMGateway | None = None,
                      prompts: PromptLibrary | None = None) -> SemanticCache:
     """Check the configured stores' packages (never installed at run time) and return the cache.
 
@@ -380,4 +373,4 @@ async def open_cache(settings: CacheSettings, data_dir: Path, embedder: Embedder
 
     library = prompts or PromptLibrary.load(builtin_prompts_dir())
     verifier = build_verifier(gateway, library, redis, settings)
-    return SemanticCache(settings, root, embedder, redis, memory, kb_version, verifier)
+    return SemanticCache(settings, root, embedder, redis, kb_version, verifier)

@@ -1,7 +1,8 @@
 """Cache stage: answer a repeated question from the semantic cache; store eligible answers on the way out.
 
-Runs after the PII stage (the question is masked; answers flowing back still hold placeholders) and before
-memory, retrieval and the model. An exact repeat is served at once. A candidate that needs the verifier is
+Runs after the PII stage (the question is masked; answers flowing back still hold placeholders) and the memory
+stage (`turn.history` is loaded; memory appends a cached exchange like any other), before retrieval and the
+model. An exact repeat is served at once. A candidate that needs the verifier is
 judged while the normal path already runs (core/cache/race.py): nothing is shown until the verifier has
 decided; on yes the normal path is cancelled and the cached answer streamed, on no (or an error, or a
 timeout) the normal path's events flow on. A hit streams like a model answer (a few word-grouped deltas,
@@ -19,7 +20,7 @@ from core.cache.race import HeldBack
 from core.cache.semantic import Lookup, SemanticCache
 from core.engine import Next
 from core.models import Citation, CitationEvent, Final, ReplyEvent, TextDelta, Usage
-from core.pii.guard import masked_for_storage, unchanged_by_masking
+from core.pii.guard import unchanged_by_masking
 from core.turn import Turn
 
 log = structlog.get_logger("deskmate.cache")
@@ -84,7 +85,6 @@ class CacheStage:
                 if isinstance(event, Final):
                     final = event
                 yield event
-            await self._remember(turn, final)
             return
         turn.facts["cache"] = "miss"
         final = None
@@ -131,20 +131,3 @@ class CacheStage:
             reply_id=turn.reply_id, text=entry.text, citations=tuple(turn.citations), usage=Usage(),
             model=entry.model, prompt_name=entry.prompt_name, prompt_version=entry.prompt_version, cached=True,
         )
-
-    async def _remember(self, turn: Turn, final: Final | None) -> None:
-        """The memory stage never sees a hit (it runs after this one): append the exchange here, so a
-        follow-up question still has the cached exchange as context."""
-        if final is None:
-            return
-        user = await masked_for_storage(turn, turn.text, "memory")
-        reply = await masked_for_storage(turn, final.text, "memory")
-        if user is None or reply is None:
-            return
-        try:
-            await self.cache.memory.append(
-                turn.inbound.conversation_key,
-                [{"role": "user", "content": user}, {"role": "assistant", "content": reply}], turn.reply_id,
-            )
-        except Exception as exc:
-            log.warning("cache_memory_append_failed", request_id=turn.reply_id, error=type(exc).__name__)

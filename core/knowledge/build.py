@@ -14,12 +14,10 @@ import structlog
 
 from core.knowledge.embeddings import Embedder, build_embedder
 from core.knowledge.errors import KnowledgeError
-from core.knowledge.followup import QueryRewriter
 from core.knowledge.ingest import ADD_BATCH, Ingestor, IngestReport, Progress, embed_text
 from core.knowledge.loaders import CsvMapping
 from core.knowledge.search import Reranker, Searcher
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
-from core.knowledge.stage import RetrievalStage
 from core.knowledge.store import PREFIX, SHARED, Store, open_client
 
 log = structlog.get_logger("deskmate.knowledge")
@@ -52,9 +50,10 @@ class Knowledge:
         self.ingestor = Ingestor(store, embedder)
         self.searcher = Searcher(store, embedder, reranker)
 
-    def stage(self, rewriter: QueryRewriter | None = None) -> RetrievalStage:
-        """The retrieval stage; `rewriter` (with the gateway) rewrites follow-ups into standalone queries."""
-        return RetrievalStage(self, rewriter)
+    async def ready(self) -> tuple[bool, str]:
+        """The vector store answers (Chroma's heartbeat: in-process or over HTTP)."""
+        await asyncio.to_thread(self.store.client.heartbeat)
+        return True, ""
 
     async def ingest(self, paths: Sequence[str], collection: str, *, tenant: str = SHARED, access_group: str = SHARED,
                      tags: Mapping[str, str] | None = None, csv_mapping: CsvMapping | None = None,

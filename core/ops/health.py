@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import redis.asyncio as aioredis
 
@@ -54,40 +54,18 @@ def redis_check(redis: aioredis.Redis) -> Check:
     return check
 
 
-def vector_store_check(parts: Mapping[str, Any]) -> Check | None:
-    """A check for the knowledge store found in the runtime parts (Chroma client heartbeat), if any."""
+class Part(Protocol):
+    """Anything the process needs that can say whether it is ready now: the knowledge store, a platform, the
+    queue consumer, the model gateway. `ready()` may be sync or async."""
 
-    def find() -> Any:
-        for name in ("store", "knowledge", "retrieval"):
-            part = parts.get(name)
-            for candidate in (part, getattr(part, "store", None)):
-                client = getattr(candidate, "client", None)
-                if client is not None and hasattr(client, "heartbeat"):
-                    return client
-        return None
-
-    async def check() -> bool:
-        client = find()
-        if client is None:
-            return True  # no knowledge store in this deployment
-        await asyncio.to_thread(client.heartbeat)
-        return True
-
-    return check
+    def ready(self) -> Awaitable[tuple[bool, str]] | tuple[bool, str]: ...
 
 
-def gateway_check(gateway: Any) -> Check:
-    """Not ready while a configured model has a configuration problem (bad key, unknown model, ...)."""
+def part_check(part: Part) -> Check:
+    """The readiness check of one part: its own `ready()`; (False, reason) or an exception is "not ready"."""
 
     async def check() -> tuple[bool, str]:
-        return gateway.ready()
-
-    return check
-
-
-def platform_check(platform: Any) -> Check:
-    async def check() -> bool:
-        result = platform.ready()
-        return bool(await result) if inspect.isawaitable(result) else bool(result)
+        result = part.ready()
+        return await result if inspect.isawaitable(result) else result
 
     return check

@@ -150,6 +150,12 @@ class RedisStreamDispatcher:
         if self._loop is None and not self._stopping:
             self._loop = asyncio.create_task(self._consume(), name=f"queue-consumer:{self.consumer}")
 
+    async def ready(self) -> tuple[bool, str]:
+        """The worker side: answering queued messages (asked of a worker; a receiver only queues)."""
+        if self._loop is None or self._loop.done():
+            return False, "not consuming the queue"
+        return True, ""
+
     async def drain(self, timeout_s: float) -> None:
         """Stop taking messages; give in-flight answers `timeout_s`, then close the open ones with an ending."""
         self.accepting = False

@@ -1,10 +1,9 @@
 """Build the operations parts from settings, in one place the composition root calls.
 
-    ops = await stack.enter_async_context(open_ops(settings, redis, gateway, parts))
-    stages = [*ops.stages, ...]            # limits first, then the reply ledger
+    ops = await stack.enter_async_context(open_ops(redis, ops_settings, gateway, evict=cache.evict_reply))
+    LimitsStage(ops.limits), RecordStage(ops.feedback, ops.metrics)   # the composition root's stage list
     observers = [LogObserver(), *ops.observers]
     dispatcher = ops.dispatcher(engine)
-    ops.attach(services)                  # feedback sink, metrics port, admin stats and `limit`
 """
 
 from __future__ import annotations
@@ -13,24 +12,33 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
-from core.engine import Engine, Observer, Stage
+from core.engine import Engine, Observer
+from core.llm.gateway import LiteLLMGateway
 from core.ops import tracing
-from core.ops.feedback import FeedbackStore, RecordStage
-from core.ops.health import Readiness, gateway_check, redis_check, vector_store_check
-from core.ops.limits import Limits, LimitsStage
+from core.ops.feedback import Evictor, FeedbackStore
+from core.ops.health import Readiness, redis_check
+from core.ops.limits import Limits
 from core.ops.metrics import Metrics, PrometheusObserver
 from core.ops.queue import RedisStreamDispatcher
 from core.ops.settings import FeedbackSettings, LimitsSettings, OtelSettings, QueueSettings
-from core.pii.vault import load_or_create_key
 
 log = structlog.get_logger("deskmate.ops")
+
+
+@dataclass(frozen=True)
+class OpsSettings:
+    """The settings the operations parts read (a slice of bots.settings.Settings)."""
+
+    otel: OtelSettings
+    limits: LimitsSettings
+    queue: QueueSettings
+    feedback: FeedbackSettings
+    seal_key: bytes | None = None  # the PII vault key: encrypts queued messages
 
 
 @dataclass
@@ -43,7 +51,6 @@ class Ops:
     queue_settings: QueueSettings
     provider: TracerProvider | None = None
     observers: list[Observer] = field(default_factory=list)
-    stages: list[Stage] = field(default_factory=list)
     queue: RedisStreamDispatcher | None = None
     seal_key: bytes | None = None  # encrypts queued messages (the PII vault key)
 
@@ -52,65 +59,37 @@ class Ops:
                                            seal_key=self.seal_key)
         return self.queue
 
-    def attach(self, services: Any) -> None:
-        services.extras["feedback"] = self.feedback.submit
-        services.extras["metrics"] = self.metrics
-        services.admin.add_stats(self.limits.stats)
-        services.admin.add_stats(self.feedback.stats)
-        services.admin.add_command("limit", self.limits.admin_command, "admin_help_limit")  # a text key
-
-
-def _seal_key(settings: Any) -> bytes | None:
-    """The PII vault key: every worker sharing a Redis must share it (DESKMATE_PII__VAULT_KEY)."""
-    pii = getattr(settings, "pii", None)
-    data_dir = getattr(settings, "data_dir", None)
-    if pii is None or data_dir is None:
-        return None
-    configured = pii.vault_key.get_secret_value() if pii.vault_key else None
-    return load_or_create_key(configured, Path(data_dir))
-
 
 @asynccontextmanager
-async def open_ops(settings: Any, redis: aioredis.Redis, gateway: Any = None, parts: dict[str, Any] | None = None,
-                   span_processor: SpanProcessor | None = None) -> AsyncIterator[Ops]:
-    """Metrics, tracing, limits, feedback and readiness for one running Deskmate; closed on exit."""
-    parts = parts if parts is not None else {}
-    otel: OtelSettings = getattr(settings, "otel", OtelSettings())
-    limits_settings: LimitsSettings = getattr(settings, "limits", LimitsSettings())
-    queue_settings: QueueSettings = getattr(settings, "queue", QueueSettings())
-    feedback_settings: FeedbackSettings = getattr(settings, "feedback", FeedbackSettings())
+async def open_ops(redis: aioredis.Redis, settings: OpsSettings, gateway: LiteLLMGateway | None = None, *,
+                   evict: Evictor | None = None, span_processor: SpanProcessor | None = None) -> AsyncIterator[Ops]:
+    """Metrics, tracing, limits, feedback and readiness for one running Deskmate; closed on exit.
 
+    `evict`: drops a cached answer (by reply id) when it gets a thumbs-down."""
     metrics = Metrics()
-    provider = tracing.build_provider(otel, span_processor)
+    provider = tracing.build_provider(settings.otel, span_processor)
     tracer = tracing.install(provider)
-    cache_evictor = lambda: getattr(parts.get("cache"), "evict_reply", None)  # noqa: E731
-    feedback = FeedbackStore(redis, feedback_settings.retention_days, evictor=cache_evictor)
-    limits = Limits(redis, limits_settings)
+    feedback = FeedbackStore(redis, settings.feedback.retention_days, evict=evict)
+    limits = Limits(redis, settings.limits)
     readiness = Readiness()
     readiness.add("redis", redis_check(redis))
-    readiness.add("vector_store", vector_store_check(parts))
-    if gateway is not None and gateway.available:
-        readiness.add("llm", gateway_check(gateway))
     ops = Ops(redis=redis, metrics=metrics, limits=limits, feedback=feedback, readiness=readiness,
-              queue_settings=queue_settings, provider=provider, seal_key=_seal_key(settings))
+              queue_settings=settings.queue, provider=provider, seal_key=settings.seal_key)
     ops.observers.append(PrometheusObserver(metrics))
     if provider is not None:
         ops.observers.append(tracing.OtelObserver(tracer))
-        log.info("tracing_on", endpoint=otel.endpoint or "custom")
-    ops.stages = [LimitsStage(limits), RecordStage(feedback, metrics)]
+        log.info("tracing_on", endpoint=settings.otel.endpoint or "custom")
     callback = None
-    if gateway is not None and getattr(gateway, "available", False):
+    if gateway is not None and gateway.available:
         from core.ops.llm_hooks import install_callback, make_callback
 
         callback = make_callback(metrics)
         install_callback(callback)
-        breaker = getattr(gateway, "breaker", None)
-        if breaker is not None:
-            metrics.watch_breakers(breaker, list(getattr(gateway, "models", [])))
+        metrics.watch_breakers(gateway.breaker, list(gateway.models))
     try:
         yield ops
     finally:
-        if ops.queue is not None and not ops.queue._stopping:
+        if ops.queue is not None and ops.queue.accepting:  # not drained by `serve` already (tests, `chat`)
             await ops.queue.drain(0)
         if callback is not None:
             from core.ops.llm_hooks import remove_callback

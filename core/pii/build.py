@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import threading
-from collections.abc import Mapping
 
 import redis.asyncio as aioredis
 import structlog
@@ -14,9 +13,7 @@ from presidio_analyzer import AnalyzerEngine
 from core.pii.analyzer import build_analyzer
 from core.pii.masker import Masker
 from core.pii.settings import PiiSettings
-from core.pii.stage import PiiStage
 from core.pii.vault import Vault, load_or_create_key
-from core.profile import BotProfile
 
 log = structlog.get_logger("deskmate.pii")
 
@@ -36,11 +33,9 @@ def shared_analyzer(settings: PiiSettings) -> AnalyzerEngine:
     return analyzer
 
 
-async def build_pii_stage(
-    settings: PiiSettings, data_dir: pathlib.Path, redis: aioredis.Redis, profiles: Mapping[str, BotProfile]
-) -> PiiStage:
+async def build_masker(settings: PiiSettings, data_dir: pathlib.Path, redis: aioredis.Redis) -> Masker:
+    """The analyzer (loaded off the event loop) and the vault (the deployment's key) the PII stage masks with."""
     key = load_or_create_key(settings.vault_key.get_secret_value() if settings.vault_key else None, data_dir)
     analyzer = await asyncio.to_thread(shared_analyzer, settings)
     log.info("pii_ready", languages=",".join(analyzer.supported_languages), ner=settings.spacy_model or "none")
-    masker = Masker(analyzer, Vault(redis, key, settings.ttl_s))
-    return PiiStage(masker, profiles, locked=settings.locked)
+    return Masker(analyzer, Vault(redis, key, settings.ttl_s))

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import redis.asyncio as aioredis
 
-from core.tools.actions import ActionStage
+from core.dispatch import Responder
 from core.tools.audit import ToolAudit, tool_stats
 from core.tools.builtins import register_builtins
 from core.tools.escalation import EscalationDesk, Notifier
@@ -42,12 +41,10 @@ class Tools:
     def feature_names(self) -> list[str]:
         return self.registry.feature_names()
 
-    def stage(self, memory: Any = None) -> ActionStage:
-        return ActionStage(self.runner, memory)
-
-    def post_follow_ups_via(self, dispatcher: Any) -> None:
-        """Post long-running results through the dispatcher's platform responders."""
-        self.follow_ups.poster = ResponderPoster(lambda: getattr(dispatcher, "responders", {}))
+    def post_follow_ups_via(self, responders: dict[str, Responder]) -> None:
+        """Post long-running results through the platform responders (the dispatcher's, filled in as platforms
+        register)."""
+        self.follow_ups.poster = ResponderPoster(lambda: responders)
 
     async def stats(self) -> dict[str, dict[str, float]]:
         return await tool_stats(self.audit.redis)
