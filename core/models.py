@@ -150,6 +150,7 @@ class NeedsConfirmation(Frozen):
     tool: str
     summary: str
     expires_at: float
+    origin: Literal["user", "document"] = "user"  # "document": a retrieved passage, not the user, asked for it
 
 
 class Final(Frozen):

@@ -42,6 +42,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "tool_confirm_create_ticket": "Create ticket: {summary} (priority: {priority})?",
         "tool_confirm_escalate_to_human": "Hand this conversation over to a person? Reason: {reason}",
         "tool_needs_confirmation": "Please confirm below before I go ahead — nothing has been done yet.",
+        "tool_suggested_by_document": "⚠️ A document in the knowledge base suggested this, not you: confirm only if "
+                                      "you want it.",
         "tool_running": "Working on it ({tool})…",
         "tool_timeout": "The {tool} tool didn't answer in time, so I stopped waiting. Nothing more will happen.",
         "tool_failed": "Sorry, {tool} didn't work this time. Please try again later.",
@@ -180,6 +182,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "tool_confirm_create_ticket": "Создать заявку: {summary} (приоритет: {priority})?",
         "tool_confirm_escalate_to_human": "Передать разговор сотруднику? Причина: {reason}",
         "tool_needs_confirmation": "Подтвердите, пожалуйста, ниже — пока ничего не сделано.",
+        "tool_suggested_by_document": "⚠️ Это предложил документ из базы знаний, а не вы: подтверждайте, только "
+                                      "если вам это нужно.",
         "tool_running": "Выполняю ({tool})…",
         "tool_timeout": "Инструмент {tool} не ответил вовремя, я перестал ждать. Больше ничего не произойдёт.",
         "tool_failed": "Извините, {tool} сейчас не сработал. Попробуйте позже.",

@@ -51,11 +51,24 @@ def _mentions(name: str, text: str) -> bool:
 def tools_for(text: str, names: Sequence[str], history: Sequence[dict[str, Any]] = ()) -> list[str]:
     """The tools in `names` this message may need: if any built-in tool is called for, every tool of the turn
     (a ticket request may turn into a status question), else only the tools this module cannot judge."""
-    context = text
-    if len(text.split()) <= SHORT_REPLY_WORDS:
-        last = next((m for m in reversed(history) if m.get("role") == "assistant"), None)
-        if last is not None and isinstance(last.get("content"), str):
-            context = f"{text}\n{last['content']}"
+    context = user_context(text, history)
     if any(name in _PATTERNS and _mentions(name, context) for name in names):
         return list(names)
     return [name for name in names if name not in _PATTERNS]
+
+
+def user_context(text: str, history: Sequence[dict[str, Any]] = ()) -> str:
+    """The user's own words for this turn: the message, plus the assistant's last message for a short reply."""
+    if len(text.split()) <= SHORT_REPLY_WORDS:
+        last = next((m for m in reversed(history) if m.get("role") == "assistant"), None)
+        if last is not None and isinstance(last.get("content"), str):
+            return f"{text}\n{last['content']}"
+    return text
+
+
+def suggested_by_document(name: str, text: str, history: Sequence[dict[str, Any]], passages: Sequence[str]) -> bool:
+    """A proposed call the user's words do not ask for, while a retrieved passage does: the idea came from a
+    document (perhaps a planted instruction), so the confirmation says so. Tools without words are never flagged."""
+    if name not in _PATTERNS or _mentions(name, user_context(text, history)):
+        return False
+    return any(_mentions(name, passage) or name in passage for passage in passages)

@@ -25,7 +25,7 @@ from core.texts import text
 from core.tools.audit import Status as AuditStatus
 from core.tools.audit import ToolAudit
 from core.tools.context import ToolContext, ToolOutput
-from core.tools.intent import tools_for
+from core.tools.intent import suggested_by_document, tools_for
 from core.tools.limits import ToolRateLimit
 from core.tools.pending import FollowUps
 from core.tools.proposals import Proposal, ProposalStore
@@ -151,8 +151,11 @@ class ToolRunner:
         if tool.acting:
             proposal = await self._propose(turn, tool, args, masked_args)
             await audit("proposed", masked_args, proposal_id=proposal.id)
+            origin = "document" if self._from_document(turn, tool.name) else "user"
+            if origin == "document":
+                log.warning("tool_suggested_by_document", tool=tool.name, request_id=turn.reply_id)
             yield NeedsConfirmation(proposal_id=proposal.id, tool=tool.name, summary=proposal.summary,
-                                    expires_at=proposal.expires_at)
+                                    expires_at=proposal.expires_at, origin=origin)
             yield ("Proposed to the user, waiting for their confirmation: nothing has been done yet. "
                    "Do not claim it was done.")
             return
@@ -175,11 +178,17 @@ class ToolRunner:
                          summary=masked[:RESULT_SUMMARY_CHARS])
         yield masked
 
+    @staticmethod
+    def _from_document(turn: Turn, name: str) -> bool:
+        return suggested_by_document(name, turn.text, turn.history, [p.text for p in turn.passages])
+
     async def _propose(self, turn: Turn, tool: Tool, args: BaseModel, masked_args: dict[str, Any]) -> Proposal:
         inbound = turn.inbound
         # Defaults come from the validated model; values the model wrote stay masked: nothing real is stored.
         params = _Params(None, {**args.model_dump(mode="json"), **masked_args, "tool": tool.name})
         summary = text(tool.confirm_key, turn.language).format_map(params)
+        if self._from_document(turn, tool.name):
+            summary = text("tool_suggested_by_document", turn.language) + "\n" + summary
         return await self.proposals.create(
             platform=inbound.platform, tenant=inbound.tenant, bot=inbound.bot, user=inbound.user,
             conversation=inbound.conversation_key, channel=inbound.channel, thread=inbound.thread, tool=tool.name,
