@@ -149,6 +149,8 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=len(QUESTIONS))
     parser.add_argument("--timeout-s", type=float, default=600.0, help="per question, whole process")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and logs")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="an extra DESKMATE_* setting, e.g. DESKMATE_TOOLS__OFFER=always (item 2's 'before')")
     args = parser.parse_args()
 
     model = ensure_venv(args.venv, args.install)
@@ -161,6 +163,7 @@ def main() -> int:
                 "DESKMATE_LLM__API_BASE": f"http://127.0.0.1:{port}/v1", "PYTHONPATH": str(args.repo)})
     if args.api_key:
         env["DESKMATE_LLM__API_KEY"] = args.api_key
+    env.update(dict(item.split("=", 1) for item in args.set))
     log = work / "var" / "deskmate.log"
     print(f"model {model.name} on 127.0.0.1:{port}; repo {args.repo}; data {work}", file=sys.stderr)
     rows = []
