@@ -110,13 +110,17 @@ class SlackReceiver:
         audience, locale = await self.edge.audience(body, str(event["user"]), str(event["channel"]),
                                                     event.get("channel_type"))
         team = audience.tenant
-        assistant = bool(event.get("channel_type") == "im" and event.get("thread_ts") and await self.redis.exists(
-            key("slack", "assistant", team, event["channel"], event["thread_ts"])))
+        assistant = await self._assistant_thread(team, str(event["channel"]), event.get("thread_ts"))
         inbound = message_inbound(body, self.settings.bot, context.bot_user_id, audience, locale=locale,
                                   assistant_thread=assistant)
         log.info("slack_message", event_id=body.get("event_id"), team=team, channel=inbound.channel,
                  private=inbound.is_private, assistant=assistant, chars=len(inbound.text))
         await self.services.dispatcher.submit(inbound)
+
+    async def _assistant_thread(self, team: str, channel: str, thread_ts: str | None) -> bool:
+        """A thread of Slack's AI-assistant surface (a DM thread opened by assistant_thread_started)?"""
+        return bool(channel.startswith("D") and thread_ts
+                    and await self.redis.exists(key("slack", "assistant", team, channel, thread_ts)))
 
     async def _follow(self, team: str, channel: str, thread_ts: str) -> None:
         await self.redis.set(key("slack", "thread", team, channel, thread_ts), b"1", ex=self.settings.thread_memory_s)
@@ -138,8 +142,7 @@ class SlackReceiver:
             return
         audience, locale = await self.edge.audience(body, user, str(channel))
         message = body.get("message") or {}
-        assistant = bool(str(channel).startswith("D") and message.get("thread_ts") and await self.redis.exists(
-            key("slack", "assistant", team, str(channel), message["thread_ts"])))
+        assistant = await self._assistant_thread(team, str(channel), message.get("thread_ts"))
         kind = "confirm" if action_id == blocks.CONFIRM else "cancel"
         inbound = action_inbound(body, kind, ref, self.settings.bot, audience, locale=locale,
                                  assistant_thread=assistant)
