@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.errors import ConfigError
 
-COMMANDS = ("chat", "serve", "ingest", "kb", "report", "doctor", "eval")
+COMMANDS = ("chat", "serve", "ingest", "kb", "report", "gaps", "doctor", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,9 @@
 
 A document's content hash (bytes + the options that shape its chunks) decides: unchanged documents
 are skipped without embedding; changed ones replace all their old chunks; documents that disappeared
-from a re-ingested folder are removed. Unreadable or unsupported files are reported and skipped.
+from a re-ingested folder are removed. Text blocks repeated on many pages of one source (a footer, a cookie
+note) are dropped before chunking (core/knowledge/boilerplate.py). Unreadable or unsupported files are
+reported and skipped.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from core.knowledge.boilerplate import Repeats, fingerprints, source_group
 from core.knowledge.chunking import chunk_document
 from core.knowledge.embeddings import Embedder
 from core.knowledge.loaders import CsvMapping, UnreadableDocument, UnsupportedDocument, kind_of, load
@@ -39,6 +42,7 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     chunks: int = 0  # chunks embedded and written in this run
+    boilerplate: int = 0  # blocks dropped as repeated across pages of one source
     failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
     seconds: float = 0.0
 
@@ -49,6 +53,8 @@ class IngestReport:
     def summary(self) -> str:
         text = (f"{self.collection}: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{self.removed} removed; {self.chunks} chunks embedded in {self.seconds:.1f}s")
+        if self.boilerplate:
+            text += f"; {self.boilerplate} repeated blocks dropped"
         if self.failed:
             text += f"; {len(self.failed)} skipped:\n" + "\n".join(f"  {n}: {r}" for n, r in self.failed)
         return text
@@ -133,31 +139,46 @@ class Ingestor:
         options = json.dumps({"access": access_group, "tags": tags, "csv": repr(csv_mapping),
                               "tokens": self.chunk_tokens, "overlap": self.overlap}, sort_keys=True).encode()
         seen: set[str] = set()
+        parsed: dict[str, tuple[Source, str, Any, dict[str, Any], bool]] = {}
+        for source in sources:  # pass 1: read and parse what changed (boilerplate needs every page first)
+            key = doc_key(tenant, source.name)
+            seen.add(key)
+            try:
+                data, updated, content_type = await self._read(source)
+                digest = hashlib.sha256(data + b"\0" + options).hexdigest()
+                old = manifest.get(key)
+                if old is not None and old["hash"] == digest:
+                    report.unchanged += 1
+                    continue
+                kind = kind_of(source.name, content_type)
+                doc = await asyncio.to_thread(load, data, source.name, kind, csv_mapping)
+                meta = {"doc": key, "source": source.name, "root": source.root, "title": doc.title,
+                        "updated": updated, "hash": digest, "tenant": tenant, "access": access_group,
+                        "url": source.name, **{f"tag_{k}": v for k, v in tags.items()}}
+                parsed[source.name] = (source, key, doc, meta, old is not None)
+            except (UnsupportedDocument, UnreadableDocument, OSError) as exc:
+                report.failed.append((source.name, str(exc) if not isinstance(exc, OSError) else
+                                      f"cannot read: {exc.strerror or type(exc).__name__}"))
+                log.warning("ingest_skipped", collection=collection, error=type(exc).__name__)
+            except Exception as exc:  # a network error for a URL and the like: skip this one only
+                report.failed.append((source.name, f"{type(exc).__name__}"))
+                log.warning("ingest_skipped", collection=collection, error=type(exc).__name__)
+        repeats = Repeats()
+        for key, info in manifest.items():  # documents not parsed now count with their stored fingerprints
+            if info["source"] in parsed or (key not in seen and info["root"] and info["root"] in roots):
+                continue  # parsed again (counted below), or gone from a re-ingested folder
+            repeats.add(source_group(info["source"], info["root"]), info["blocks"].split())
+        for source, _, doc, _, _ in parsed.values():
+            repeats.add(source_group(source.name, source.root), fingerprints(doc))
         pending: list[_Pending] = []
         try:
-            for index, source in enumerate(sources, start=1):
-                key = doc_key(tenant, source.name)
-                seen.add(key)
-                try:
-                    data, updated, content_type = await self._read(source)
-                    digest = hashlib.sha256(data + b"\0" + options).hexdigest()
-                    old = manifest.get(key)
-                    if old is not None and old["hash"] == digest:
-                        report.unchanged += 1
-                    else:
-                        kind = kind_of(source.name, content_type)
-                        doc = await asyncio.to_thread(load, data, source.name, kind, csv_mapping)
-                        meta = {"doc": key, "source": source.name, "root": source.root, "title": doc.title,
-                                "updated": updated, "hash": digest, "tenant": tenant, "access": access_group,
-                                "url": source.name, **{f"tag_{k}": v for k, v in tags.items()}}
-                        pending.append(self._prepare(source, key, doc, meta, replace=old is not None))
-                except (UnsupportedDocument, UnreadableDocument, OSError) as exc:
-                    report.failed.append((source.name, str(exc) if not isinstance(exc, OSError) else
-                                          f"cannot read: {exc.strerror or type(exc).__name__}"))
-                    log.warning("ingest_skipped", collection=collection, error=type(exc).__name__)
-                except Exception as exc:  # a network error for a URL and the like: skip this one only
-                    report.failed.append((source.name, f"{type(exc).__name__}"))
-                    log.warning("ingest_skipped", collection=collection, error=type(exc).__name__)
+            for index, source in enumerate(sources, start=1):  # pass 2: drop boilerplate, chunk, embed, write
+                if source.name in parsed:
+                    _, key, doc, meta, replace = parsed.pop(source.name)
+                    meta["blocks"] = " ".join(fingerprints(doc))
+                    doc, dropped = repeats.strip(doc, source_group(source.name, source.root))
+                    report.boilerplate += dropped
+                    pending.append(self._prepare(source, key, doc, meta, replace=replace))
                 if index == len(sources) or sum(len(p.ids) for p in pending) >= EMBED_GROUP:  # progress shows it
                     await self._flush(coll, pending, report, collection)
                 if progress:
@@ -178,12 +199,15 @@ class Ingestor:
 
     @staticmethod
     def _manifest(coll: Any, tenant: str) -> dict[str, dict[str, str]]:
+        """Per document of this tenant: its hash, folder, source and block fingerprints (boilerplate.py)."""
         rows = Store.get_all_sync(coll, ["metadatas"], where={"tenant": tenant})
         docs: dict[str, dict[str, str]] = {}
         for meta in rows["metadatas"]:
             if meta and meta.get("doc") not in docs:
                 docs[meta["doc"]] = {"hash": meta.get("hash", ""), "root": meta.get("root", ""),
-                                     "source": meta.get("source", "")}
+                                     "source": meta.get("source", ""), "blocks": ""}
+            if meta and meta.get("blocks"):  # the fingerprints live on a document's first chunk
+                docs[meta["doc"]]["blocks"] = str(meta["blocks"])
         return docs
 
     async def _read(self, source: Source) -> tuple[bytes, float, str | None]:
@@ -213,6 +237,8 @@ class Ingestor:
         item = _Pending(source, key, replace, [], [], [])
         for i, piece in enumerate(pieces):
             chunk_meta = dict(meta, section=" > ".join(piece.section), chunk=i)
+            if i:
+                chunk_meta.pop("blocks", None)
             if piece.page is not None:
                 chunk_meta["page"] = piece.page
             item.ids.append(f"{key}-{i:05d}")

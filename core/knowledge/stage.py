@@ -20,6 +20,7 @@ from core.engine import Next
 from core.knowledge.errors import KnowledgeError
 from core.knowledge.evidence import CLOSEST_SOURCES, MIN_CONFIDENCE, confidence, gated
 from core.knowledge.followup import QueryRewriter
+from core.knowledge.gaps import LOW_EVIDENCE_MARGIN, Asked, GapLog
 from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
 from core.models import CitationEvent, Final, Passage, ReplyEvent, Status, TextDelta
@@ -95,6 +96,7 @@ class RetrievalStage:
     def __init__(self, knowledge: Knowledge, rewriter: QueryRewriter | None = None) -> None:
         self.knowledge = knowledge
         self.rewriter = rewriter or QueryRewriter()
+        self.gaps = GapLog(knowledge.store.redis)  # what `deskmate gaps` reports
         self._options: dict[str, RetrievalOptions] = {}
 
     def options(self, turn: Turn) -> RetrievalOptions:
@@ -139,14 +141,34 @@ class RetrievalStage:
                 turn.facts["retrieval_confidence"] = found.confidence
                 if not turn.passages:
                     turn.facts["retrieval_empty"] = True
-                if not found.confident and options.abstain:
-                    if gated(turn.text):
+                abstain = not found.confident and options.abstain
+                if gated(turn.text):
+                    await self._note(turn, found, collections, options, abstained=abstain)
+                    if abstain:
                         async for event in self._abstain(turn, found.passages):
                             yield event
                         return
+                elif abstain:
                     turn.passages = []  # small talk or an action request: weak passages are not evidence
         async for event in call_next(turn):
             yield event
+
+    async def _note(self, turn: Turn, found: Retrieved, collections: Sequence[str], options: RetrievalOptions,
+                    abstained: bool) -> None:
+        """Log the question (masked; not kept at all when masking is off) with its evidence for the gap report."""
+        floor = MIN_CONFIDENCE if options.min_confidence is None else options.min_confidence
+        masked = turn.facts.get("pii") == "on"
+        top = found.passages[0] if found.passages else None
+        inbound = turn.inbound
+        try:
+            await self.gaps.record(Asked(
+                reply_id=turn.reply_id, at=time.time(), platform=inbound.platform, tenant=inbound.tenant,
+                bot=inbound.bot, collections=tuple(collections), question=turn.text if masked else "",
+                query=found.query if masked else "", confidence=found.confidence, abstained=abstained,
+                low_evidence=not abstained and found.confidence < floor + LOW_EVIDENCE_MARGIN,
+                closest_title=top.title if top else "", closest_source=top.url if top else ""))
+        except Exception as exc:  # bookkeeping never costs the user the answer
+            log.warning("gap_record_failed", request_id=turn.reply_id, error=type(exc).__name__)
 
     @staticmethod
     async def _abstain(turn: Turn, closest: Sequence[Passage]) -> AsyncIterator[ReplyEvent]:

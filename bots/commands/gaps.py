@@ -1,0 +1,114 @@
+"""`deskmate gaps`: questions the knowledge base could not answer well, grouped by meaning, masked.
+
+Per tenant, bot and collections: questions the bot abstained on, answered on weak evidence, or whose
+answer got 👎, grouped (similar questions together) with counts, reasons, masked examples and the
+closest document (core/knowledge/gap_report.py). Reads what Deskmate stored in Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from typing import Any
+
+from bots.settings import Settings
+from core.knowledge.gap_report import REASONS, GapGroup
+from core.texts import text
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "gaps", help="knowledge gaps: questions abstained on, weakly answered or voted down",
+        description="Questions the knowledge base could not answer well (abstained, low evidence, 👎), masked, "
+                    "grouped by meaning per tenant, bot and collections, with counts and the closest document.",
+    )
+    parser.add_argument("--since", type=_when, default=None, help="start (YYYY-MM-DD or ISO time, UTC)")
+    parser.add_argument("--until", type=_when, default=None, help="end (YYYY-MM-DD or ISO time, UTC; default now)")
+    parser.add_argument("--days", type=float, default=7.0, help="range length when --since is not given (default 7)")
+    parser.add_argument("--tenant", default=None, help="only this tenant")
+    parser.add_argument("--bot", default=None, help="only this bot")
+    parser.add_argument("--examples", type=int, default=3, help="examples shown per group (default 3)")
+    parser.add_argument("--top", type=int, default=20, help="groups shown per tenant and bot (default 20)")
+    parser.add_argument("--lang", choices=("en", "ru"), default="en", help="report language (default en)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=run)
+
+
+def _when(value: str) -> float:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date or ISO time: {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def as_json(groups: list[GapGroup], examples: int, top: int) -> list[dict[str, Any]]:
+    out = []
+    for group in groups:
+        gaps = []
+        for gap in group.gaps[:top]:
+            closest = gap.closest_document
+            gaps.append({"count": gap.count, "reasons": {r: gap.reasons[r] for r in REASONS if gap.reasons[r]},
+                         "examples": gap.examples(examples), "hidden": gap.hidden,
+                         "closest": {"title": closest[0], "source": closest[1]} if closest else None})
+        out.append({"tenant": group.tenant, "bot": group.bot, "collections": list(group.collections),
+                    "count": group.count, "gaps": gaps})
+    return out
+
+
+def render(groups: list[GapGroup], since: float, until: float, lang: str, examples: int, top: int) -> str:
+    fmt = lambda t: dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")  # noqa: E731
+    lines = [text("gaps_title", lang, since=fmt(since), until=fmt(until))]
+    if not groups:
+        return "\n".join([*lines, text("gaps_none", lang)]) + "\n"
+    for group in groups:
+        lines.append("")
+        lines.append(text("gaps_group", lang, tenant=group.tenant, bot=group.bot,
+                          collections=", ".join(group.collections) or "-", count=group.count, gaps=len(group.gaps)))
+        for gap in group.gaps[:top]:
+            reasons = ", ".join(text(f"gaps_reason_{r}", lang, count=gap.reasons[r]) for r in REASONS if gap.reasons[r])
+            lines.append("  " + text("gaps_item", lang, count=gap.count, reasons=reasons))
+            shown = gap.examples(examples)
+            lines.extend(f"    “{q}”" for q in shown)
+            if gap.hidden and not gap.questions:
+                lines.append("    " + text("gaps_hidden", lang))
+            closest = gap.closest_document
+            lines.append("    " + (text("gaps_closest", lang, title=closest[0] or "-", source=closest[1]) if closest
+                                   else text("gaps_no_closest", lang)))
+    return "\n".join(lines) + "\n"
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from core.knowledge.embeddings import build_embedder
+    from core.knowledge.gap_report import gap_report
+    from core.knowledge.gaps import GapLog
+    from core.ops.feedback import FeedbackStore
+    from core.state.redis import open_redis
+
+    until = args.until if args.until is not None else time.time()
+    since = args.since if args.since is not None else until - args.days * 86_400
+    if since >= until:
+        print("deskmate gaps: --since must be before --until", file=sys.stderr)
+        return 2
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    async with open_redis(settings.redis_url, settings.data_dir) as redis:
+        log = GapLog(redis)
+        asked = await log.asked(since, until)
+        votes = await FeedbackStore(redis, settings.feedback.retention_days).votes(since, until)
+        down = {v.reply_id for v in votes if v.value == "down"}
+        known = {a.reply_id for a in asked}
+        asked += [a for a in await log.get(sorted(down - known)) if a]  # asked earlier, voted down in range
+    asked = [a for a in asked if (args.tenant is None or a.tenant == args.tenant)
+             and (args.bot is None or a.bot == args.bot)]
+    groups = await gap_report(asked, down, build_embedder(settings.embeddings))
+    if args.json:
+        json.dump(as_json(groups, args.examples, args.top), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render(groups, since, until, args.lang, args.examples, args.top))
+    return 0
