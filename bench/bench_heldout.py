@@ -2,6 +2,12 @@
 
     .venv/bin/python bench/bench_heldout.py                  # the PostgreSQL corpus (197 pages, 226 questions)
     .venv/bin/python bench/bench_heldout.py --set sample_kb  # the sample KB (87 questions)
+    .venv/bin/python bench/bench_heldout.py --set tuning     # NOT held-out: our own tuning set (see below)
+    ... --data /tmp/pg   # keep the index in this folder: a second run re-ingests incrementally (seconds)
+
+`--set tuning` is what retrieval changes are tuned on: bench/data/tuning/pg_questions.jsonl (36 questions on 38
+postgresql-doc-15 pages that are not in the held-out subset) over those pages plus 100 more pages of the same
+manual that are in neither set (distractors), and bench/data/tuning/postgres_unanswerable.jsonl.
 
 The corpus is Debian's postgresql-doc-15 HTML (apt-get install -y postgresql-doc-15); only the pages in
 bench/data/heldout/retrieval/corpus_pages.txt are ingested, with the real `Knowledge.ingest`. Each question goes
@@ -37,6 +43,8 @@ from core.log import configure_logging
 from core.state.redis import open_redis
 
 HELDOUT = Path(__file__).parent / "data" / "heldout" / "retrieval"
+TUNING = Path(__file__).parent / "data" / "tuning"
+DISTRACTORS = 100
 NAVIGATION = re.compile(r"\b(Prev|Next)\b.*\b(Up|Home|Next)\b", re.S)
 
 
@@ -48,6 +56,22 @@ def corpus_files() -> list[str]:
     if missing:
         raise SystemExit(f"{len(missing)} corpus pages missing under {base}: apt-get install -y {info['package']}")
     return [str(base / p) for p in pages]
+
+
+def tuning_files() -> tuple[list[str], Path]:
+    """The tuning pages and DISTRACTORS other pages of the manual (in neither the tuning nor the held-out set)."""
+    base = Path(json.loads((HELDOUT / "corpus.json").read_text())["base_dir"])
+    listed = lambda f: {x.strip() for x in f.read_text().splitlines() if x.strip()}  # noqa: E731
+    mine, held = listed(TUNING / "pg_pages.txt"), listed(HELDOUT / "corpus_pages.txt")
+    others = sorted(p.name for p in base.glob("*.html") if p.name not in mine | held)
+    step = max(1, len(others) // DISTRACTORS)
+    pages = sorted(mine) + others[::step][:DISTRACTORS]
+    questions = Path(tempfile.mkstemp(suffix=".jsonl")[1])
+    rows = [json.loads(x) for x in (TUNING / "pg_questions.jsonl").read_text().splitlines() if x.strip()]
+    rows += [{"lang": r["lang"], "question": r["q"], "expected": [], "answerable": False}
+             for r in map(json.loads, (TUNING / "postgres_unanswerable.jsonl").read_text().splitlines())]
+    questions.write_text("".join(json.dumps({"id": f"t{i:03d}", **r}) + "\n" for i, r in enumerate(rows)))
+    return [str(base / p) for p in pages], questions
 
 
 async def chrome_chunks(kb: Knowledge, collection: str) -> tuple[int, int, list[str]]:
@@ -67,13 +91,16 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
     collection = "heldout"
     # The sample KB as the held-out questions were written on: the internal and public folders (9 files).
     paths = corpus_files() if which == "corpus" else [str(SAMPLE_DIR), str(SAMPLE_PUBLIC_DIR)]
+    questions = HELDOUT / f"{which}_questions.jsonl"
+    if which == "tuning":
+        paths, questions = tuning_files()
     started = time.perf_counter()
     report = await kb.ingest(paths, collection)
     print(f"ingest: {report.added} documents, {report.chunks} chunks in {time.perf_counter() - started:.1f}s; "
-          f"{len(report.failed)} failed")
+          f"{len(report.failed)} failed; {report.unchanged} unchanged; {report.boilerplate} repeated blocks dropped")
     total, nav, examples = await chrome_chunks(kb, collection)
     print(f"chunks that are page navigation: {nav} of {total}" + "".join(f"\n   e.g. {e[:90]!r}" for e in examples))
-    items = load_golden(HELDOUT / f"{which}_questions.jsonl")
+    items = load_golden(questions)
     stage = RetrievalStage(kb)
     configs = [("plain search (the stage before the gate: floor 0.3, no per-document cap)", None)]
     floor = RetrievalOptions().min_similarity
@@ -106,14 +133,17 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", choices=("corpus", "sample_kb"), default="corpus")
+    parser.add_argument("--set", choices=("corpus", "sample_kb", "tuning"), default="corpus")
+    parser.add_argument("--data", type=Path, default=None, help="keep the index here (re-runs ingest incrementally)")
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--no-gate", action="store_true", help="retrieval numbers only")
     args = parser.parse_args()
     configure_logging("warning", "console", sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
-        async with open_redis(None, Path(tmp)) as redis:
-            kb = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), Path(tmp), redis)
+        data = args.data or Path(tmp)
+        data.mkdir(parents=True, exist_ok=True)
+        async with open_redis(None, data) as redis:
+            kb = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), data, redis)
             await run(kb, args.set, args.k, not args.no_gate)
             await kb.aclose()
 

@@ -18,6 +18,7 @@ PARKING = [  # nothing in the sample knowledge base is about parking
     f"How do I book a parking space at the Berlin office? My email is {EMAIL}",
     "Where can I reserve a parking spot for my car at the Berlin office?",
     "Is there a way to book car parking at the Berlin office for tomorrow?",
+    "Как забронировать парковку в берлинском офисе?",
 ]
 FOOTBALL = "Who won the football world cup in 1954?"
 ANSWERED = "How do I reset my network password?"
@@ -40,7 +41,8 @@ async def test_unanswered_and_voted_down_questions_are_reported_grouped_and_mask
         await rt.parts["knowledge"].ensure_sample(rt.profiles["helpdesk"].collections[0])
         for n, question in enumerate(PARKING):
             reply = final_of(await ask(rt, question, user=f"U{n}", channel=f"C-park{n}"))
-            assert reply.text.startswith(TEXTS["en"]["kb_nothing_reliable"]), question
+            lang = "ru" if "парковку" in question else "en"
+            assert reply.text.startswith(TEXTS[lang]["kb_nothing_reliable"]), question
         final_of(await ask(rt, FOOTBALL, user="U7", channel="C-ball"))
         final_of(await ask(rt, PARKING[1], user="U8", channel="C-other", tenant="T2"))  # another tenant
         llm_server.script("gpt-4o-mini", Reply("Reset it at passwords.acme.example [1]."))
@@ -56,7 +58,7 @@ async def test_unanswered_and_voted_down_questions_are_reported_grouped_and_mask
     t1 = groups[("T1", "helpdesk")]
     assert t1["collections"] == list(rt.profiles["helpdesk"].collections)
     parking = t1["gaps"][0]
-    assert parking["count"] == 3 and parking["reasons"] == {"abstained": 3}, "the paraphrases are one group"
+    assert parking["count"] == 4 and parking["reasons"] == {"abstained": 4}, "paraphrases (en, ru) are one group"
     assert parking["closest"] and parking["closest"]["source"]
     assert len(parking["examples"]) == 3
     everything = json.dumps(report, ensure_ascii=False)
@@ -70,9 +72,9 @@ async def test_unanswered_and_voted_down_questions_are_reported_grouped_and_mask
 
     text = await gaps(capsys, "--tenant", "T1")
     assert "Tenant T1 · bot helpdesk" in text and "T2" not in text
-    assert "3× — no reliable source (3)" in text and "👎 (1)" in text and EMAIL not in text
+    assert "4× — no reliable source (4)" in text and "👎 (1)" in text and EMAIL not in text
     ru = await gaps(capsys, "--tenant", "T1", "--lang", "ru")
-    assert "3× — нет надёжного источника (3)" in ru and "ближайший документ" in ru
+    assert "4× — нет надёжного источника (4)" in ru and "ближайший документ" in ru
     assert TEXTS["en"]["gaps_none"] in await gaps(capsys, "--bot", "support")
 
 

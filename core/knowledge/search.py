@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import structlog
 
 from core.knowledge.embeddings import Embedder
 from core.knowledge.ingest import embed_text
-from core.knowledge.keyword import KeywordIndex, identifiers
+from core.knowledge.keyword import KeywordIndex, identifiers, tokenize
 from core.knowledge.store import SHARED, Store, and_where
 from core.models import Passage
 
@@ -25,7 +26,11 @@ log = structlog.get_logger("deskmate.knowledge")
 Mode = Literal["hybrid", "vector", "keyword"]
 KEYWORD_CUTOFF = 0.4  # keyword hits scoring below this fraction of the best one do not enter the fusion
 OVERFETCH_FACTOR = 2.0  # unfiltered neighbours fetched = candidates / (share of chunks in scope) x this
-OVERFETCH_MAX = 1000  # beyond this many (a narrow scope), Chroma filters with `where` instead
+OVERFETCH_MAX = 1000
+_LATIN_WORD = re.compile(r"[a-z]+")
+# Chosen on our tuning sets: postgresql-doc pages (138 pages: 3,494 such stems) vs the sample KB (393), where
+# everyday words of answerable questions ("fix", "much", "staff") are missing from the documents.
+UNKNOWN_MIN_VOCABULARY = 2000  # beyond this many (a narrow scope), Chroma filters with `where` instead
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,10 @@ class Searcher:
         self._handles: dict[str, tuple[int, Any]] = {}
         self._indexes: dict[str, tuple[int, KeywordIndex]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._latin_counts: dict[int, tuple[dict[str, int], int]] = {}
 
     def clear(self) -> None:
+        self._latin_counts.clear()
         self._handles.clear()
         self._indexes.clear()
 
@@ -202,6 +209,30 @@ class Searcher:
             timings["embed_s"] = t_embed - t0
             timings["search_s"] = time.perf_counter() - t_embed
         return [self._passage(c) for c in kept[:top_k]]
+
+    async def unknown_terms(self, query: str, collections: Sequence[str]) -> list[str]:
+        """The query's Latin-script words (stemmed, 3+ letters, not stop words) that no chunk of these
+        collections contains. Other scripts are not judged: a Russian question over English documents is
+        expected to share no words with them."""
+        terms = [t for t in dict.fromkeys(tokenize(query)) if len(t) >= 3 and _LATIN_WORD.fullmatch(t)]
+        # (only in a knowledge base of UNKNOWN_MIN_VOCABULARY Latin-script words or more)
+        if not terms or not collections:
+            return []
+        names = list(dict.fromkeys(collections))
+        vocab_sets: list[dict[str, int]] = []
+        for name, version in zip(names, await self.store.versions(names), strict=True):
+            coll = await self.collection(name, version)
+            if coll is not None:
+                vocab_sets.append((await self.keyword_index(name, coll, version)).vocab)
+        if sum(self._latin_words(v) for v in vocab_sets) < UNKNOWN_MIN_VOCABULARY:
+            return []  # a small knowledge base lacks most everyday words: a missing one says nothing
+        return [t for t in terms if not any(t in v for v in vocab_sets)]
+
+    def _latin_words(self, vocab: dict[str, int]) -> int:
+        key = id(vocab)
+        if self._latin_counts.get(key, (None, 0))[0] is not vocab:
+            self._latin_counts[key] = (vocab, sum(1 for t in vocab if _LATIN_WORD.fullmatch(t)))
+        return self._latin_counts[key][1]
 
     async def _collect(self, query: str, vector: list[float], collection: str, coll: Any, version: int, scope: Scope,
                        candidates: int, rrf_k: int, mode: Mode, found: dict[str, Candidate]) -> None:

@@ -114,7 +114,8 @@ class RetrievalStage:
             min_rerank_score=options.min_rerank_score, timings=timings,
         )
         passages = diverse(ranked, options.top_k)
-        score = confidence(query, passages)
+        unknown = await self.knowledge.searcher.unknown_terms(query, collections) if passages else []
+        score = confidence(query, passages, unknown)
         floor = MIN_CONFIDENCE if options.min_confidence is None else options.min_confidence
         return Retrieved(query, passages, score, bool(passages) and score >= floor)
 
