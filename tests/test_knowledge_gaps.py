@@ -51,6 +51,8 @@ async def test_unanswered_and_voted_down_questions_are_reported_grouped_and_mask
         await rt.services.extras["feedback"](answered.reply_id, "U9", "down", {"platform": "console",
                                                                               "tenant": "T1"})
         final_of(await ask(rt, "hi there", user="U10", channel="C-hi"))  # small talk is not a knowledge question
+        long = "What is on the canteen menu\n\non Fridays? " + "Please tell me everything. " * 40
+        final_of(await ask(rt, long, user="U11", channel="C-long"))
 
     report = json.loads(await gaps(capsys, "--json"))
     groups = {(g["tenant"], g["bot"]): g for g in report}
@@ -68,6 +70,8 @@ async def test_unanswered_and_voted_down_questions_are_reported_grouped_and_mask
     assert by_question[FOOTBALL] is not parking and by_question[FOOTBALL]["count"] == 1
     assert by_question[ANSWERED]["reasons"].get("thumbs_down") == 1
     assert "hi there" not in by_question
+    canteen = next(e for e in by_question if e.startswith("What is on the canteen menu on Fridays?"))
+    assert len(canteen) <= 200 and "\n" not in canteen, "an example is one short line"
     assert groups[("T2", "helpdesk")]["count"] == 1
 
     text = await gaps(capsys, "--tenant", "T1")

@@ -25,6 +25,7 @@ from core.knowledge.gaps import Asked
 # Russian; unrelated questions (parking vs pets vs football) at most 0.40.
 SIMILAR = 0.6
 REASONS = ("abstained", "low_evidence", "thumbs_down")
+EXAMPLE_CHARS = 200
 
 
 @dataclass
@@ -41,7 +42,10 @@ class Gap:
         return len(self.questions) + self.hidden
 
     def examples(self, limit: int = 3) -> list[str]:
-        return list(dict.fromkeys(a.question for a in self.questions if a.question))[:limit]
+        """Distinct masked questions, each on one line and at most EXAMPLE_CHARS long."""
+        lines = (" ".join(a.question.split()) for a in self.questions if a.question)
+        short = (q if len(q) <= EXAMPLE_CHARS else q[:EXAMPLE_CHARS - 1] + "…" for q in lines)
+        return list(dict.fromkeys(short))[:limit]
 
     @property
     def closest_document(self) -> tuple[str, str] | None:
