@@ -9,7 +9,7 @@ from pathlib import Path
 from core.knowledge.build import SAMPLE_DIR, Knowledge
 from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
-from core.knowledge.stage import Retrieved
+from core.knowledge.stage import RetrievalStage, Retrieved
 
 STDLIB = ("argparse", "asyncio", "collections", "csv", "datetime", "decimal", "email", "functools", "gzip", "hashlib",
           "heapq", "http.client", "imaplib", "json", "logging", "mailbox", "pathlib", "pickle", "random", "re",
@@ -19,7 +19,7 @@ STDLIB = ("argparse", "asyncio", "collections", "csv", "datetime", "decimal", "e
 
 
 async def retrieve(kb: Knowledge, question: str, collection: str) -> Retrieved:
-    return await kb.stage().retrieve(question, (collection,), Scope("T1"), RetrievalOptions())
+    return await RetrievalStage(kb).retrieve(question, (collection,), Scope("T1"), RetrievalOptions())
 
 
 async def test_a_year_in_the_question_is_not_an_exact_match_but_an_error_code_is(kb: Knowledge, tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ import pytest
 
 from bots.cli import build_parser
 from bots.settings import load_settings
+from core.models import Action
 from core.texts import TEXTS
 from tests.fakes.llm_server import FakeLLM, Reply
-from tests.runtime import ask, final_of, running
+from tests.runtime import ask, final_of, inbound, running
 
 EMAIL = "anna.petrova@example.com"
 PARKING = [  # nothing in the sample knowledge base is about parking
@@ -38,7 +39,7 @@ async def test_unanswered_and_voted_down_questions_are_reported_grouped_and_mask
     monkeypatch.setenv("DESKMATE_DATA_DIR", str(tmp_path / "var"))
     async with running(tmp_path / "var", llm_server, llm={"first_token_timeout_s": 30.0, "timeout_s": 60.0},
                        cache={"judge_model": "openai/judge"}) as rt:
-        await rt.parts["knowledge"].ensure_sample(rt.profiles["helpdesk"].collections[0])
+        await rt.knowledge.ensure_sample(rt.profiles["helpdesk"].collections[0])
         for n, question in enumerate(PARKING):
             reply = final_of(await ask(rt, question, user=f"U{n}", channel=f"C-park{n}"))
             lang = "ru" if "парковку" in question else "en"
@@ -48,8 +49,8 @@ async def test_unanswered_and_voted_down_questions_are_reported_grouped_and_mask
         llm_server.script("gpt-4o-mini", Reply("Reset it at passwords.acme.example [1]."))
         answered = final_of(await ask(rt, ANSWERED, user="U9", channel="C-pw"))
         assert not answered.text.startswith(TEXTS["en"]["kb_nothing_reliable"])
-        await rt.services.extras["feedback"](answered.reply_id, "U9", "down", {"platform": "console",
-                                                                              "tenant": "T1"})
+        down = Action(kind="feedback_down", ref=answered.reply_id)
+        assert await rt.engine.feedback(inbound("", user="U9", channel="C-pw", action=down))
         final_of(await ask(rt, "hi there", user="U10", channel="C-hi"))  # small talk is not a knowledge question
         long = "What is on the canteen menu\n\non Fridays? " + "Please tell me everything. " * 40
         final_of(await ask(rt, long, user="U11", channel="C-long"))
@@ -88,7 +89,7 @@ async def test_a_question_asked_with_masking_off_is_counted_but_its_text_is_not_
     monkeypatch.delenv("DESKMATE_PROFILES_DIR")
     monkeypatch.setenv("DESKMATE_DATA_DIR", str(tmp_path / "var"))
     async with running(tmp_path / "var", llm_server, cache={"judge_model": "openai/judge"}) as rt:
-        await rt.parts["knowledge"].ensure_sample(rt.profiles["helpdesk"].collections[0])
+        await rt.knowledge.ensure_sample(rt.profiles["helpdesk"].collections[0])
         if "pii" in rt.flags.locked:
             pytest.skip("PII masking is locked on in this deployment")
         await rt.flags.set("console", "T3", "pii", False, by="test")
