@@ -24,6 +24,7 @@ from core.state.keys import key
 RETENTION_DAYS = 90
 LOW_EVIDENCE_MARGIN = 0.1  # answered, but within this much of the gate's floor: "low evidence"
 PAGE = 500
+QUESTION_CHARS = 1000  # of a question's masked text, kept (the report shows at most 200)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from core.engine import Next
 from core.knowledge.errors import KnowledgeError
 from core.knowledge.evidence import CLOSEST_SOURCES, MIN_CONFIDENCE, confidence, gated
 from core.knowledge.followup import QueryRewriter
-from core.knowledge.gaps import LOW_EVIDENCE_MARGIN, Asked, GapLog
+from core.knowledge.gaps import LOW_EVIDENCE_MARGIN, QUESTION_CHARS, Asked, GapLog
 from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
 from core.models import CitationEvent, Final, Passage, ReplyEvent, Status, TextDelta
@@ -164,8 +164,8 @@ class RetrievalStage:
         try:
             await self.gaps.record(Asked(
                 reply_id=turn.reply_id, at=time.time(), platform=inbound.platform, tenant=inbound.tenant,
-                bot=inbound.bot, collections=tuple(collections), question=turn.text if masked else "",
-                query=found.query if masked else "", confidence=found.confidence, abstained=abstained,
+                bot=inbound.bot, collections=tuple(collections), question=turn.text[:QUESTION_CHARS] if masked else "",
+                query=found.query[:QUESTION_CHARS] if masked else "", confidence=found.confidence, abstained=abstained,
                 low_evidence=not abstained and found.confidence < floor + LOW_EVIDENCE_MARGIN,
                 closest_title=top.title if top else "", closest_source=top.url if top else ""))
         except Exception as exc:  # bookkeeping never costs the user the answer
