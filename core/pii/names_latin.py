@@ -21,6 +21,8 @@ from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
+from core.pii.first_names import NOT_PEOPLE, NOT_PEOPLE_NAMES, given_name_start
+
 _TOKEN = r"[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*|[A-ZÀ-Þ]\.|[A-ZÀ-Þ]{2,}(?:-[A-ZÀ-Þ]{2,})?"
 _PARTICLE = r"(?:van|von|der|den|de|da|di|del|della|du|la|le|al|el|bin|ibn|ben|bint|ter|ten|dos|das|mac|st\.)"
 _NAME = re.compile(rf"(?:{_TOKEN})(?:[ \t]+(?:{_PARTICLE}[ \t]+)*(?:{_TOKEN})){{0,3}}")
@@ -80,16 +82,36 @@ class CueNameRecognizer(LocalRecognizer):
         for rx, lower_ok in ((_GREETING, True), (_TITLE, True), (_INTRO, False)):
             for cue in rx.finditer(text):
                 pos = cue.end()
+                # A title is part of the name as written ("Mr. Patel", "Dr Amara Nwosu").
+                lead = cue.start() if rx is _TITLE else None
                 caps_context = cue.group().strip().isupper() and len(cue.group().strip()) > 2
                 m = _NAME.match(text, pos)
                 if m and (caps_context or not m.group().isupper()):
                     span = _trim(text, m.start(), m.end())
-                    if span:
-                        out.append(_result(self.name, self.id, *span, 0.7))
+                    if span and plausible_latin_name(text[span[0]:span[1]]):
+                        out.append(_result(self.name, self.id, lead if lead is not None else span[0], span[1], 0.7))
                     continue
                 low = _LOWER.match(text, pos)
                 if lower_ok and low and low.group() not in _STOP and len(low.group()) >= 3:
-                    out.append(_result(self.name, self.id, low.start(), low.end(), 0.6))
+                    out.append(_result(self.name, self.id, lead if lead is not None else low.start(), low.end(), 0.6))
+        out.extend(self._given_names(text))
+        return out
+
+
+    def _given_names(self, text: str) -> list[RecognizerResult]:
+        """Runs of capitalised words that start with a listed given name ("Kwame Mensah", "ask Aoife")."""
+        out = []
+        for m in _NAME.finditer(text):
+            words = [(w.start() + m.start(), w.end() + m.start(), w.group()) for w in re.finditer(r"\S+", m.group())]
+            if m.group().isupper() and not text.isupper():
+                continue
+            i = given_name_start([w for _, _, w in words])
+            if i is None:
+                continue
+            span = _trim(text, words[i][0], words[-1][1])
+            if span and plausible_latin_name(text[span[0]:span[1]]):
+                end = span[1] - 2 if text[span[0]:span[1]].endswith(("'s", "’s")) else span[1]
+                out.append(_result(self.name, self.id, span[0], end, 0.6))
         return out
 
 
@@ -104,6 +126,9 @@ def plausible_latin_name(value: str) -> bool:
     words = value.split()
     if len(words) == 1 and (value.islower() or value.lower() in _STOP):
         return False
+    bare = [w.lower().strip(".,'’&").removesuffix("'s").removesuffix("’s") for w in words]
+    if all(w in NOT_PEOPLE for w in bare) or " ".join(w for w in bare if w) in NOT_PEOPLE_NAMES:
+        return False  # "Jira", "Grafana", "Microsoft Teams", "Morgan Stanley"
     return not all(w.lower().strip(".,'’") in _STOP for w in words)
 
 
