@@ -45,16 +45,25 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("place", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
     ("name", rf"{_RU_UP}(?:[\s-]{_RU_UP})?(?:\s{_NUM}(?![\d.,:]\d))?"),
     # English / European
-    ("street", rf"\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s(?:(?:{_LAT_UP}|\d{{1,3}}(?:st|nd|rd|th))\s){{1,4}}"
-               rf"{_EN_TYPE}\b\.?"
+    ("street", rf"(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\s)?"
+               rf"(?:(?:{_LAT_UP}|[A-Z]\.?|Jr\.?|\d{{1,3}}(?:st|nd|rd|th))\s){{1,4}}{_EN_TYPE}\b\.?"
                r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"),
+    # lower-case chat: "12 high street", "4 mill lane"
+    ("street", r"(?<![\d.,])\d{1,5}[a-z]?\s(?:[a-z]{2,}\s){1,3}(?:street|road|avenue|lane|drive|close|crescent|"
+               r"terrace|boulevard|way|place|court|gardens|square)\b"),
+    ("unit", r"\b(?i:p\.?\s?o\.?\s?box|post office box)\s?\d{1,6}\b"),
     ("street", rf"(?:{_LAT_UP}\s(?:{_PARTICLE}\s)*)?[A-ZÀ-Ýa-zà-ÿ]+{_EU_SUFFIX}(?:\s{_NUM})?"),
-    ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*{_LAT_UP}"
+    ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
                rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
-    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|fl|floor|room|rm|bldg|building|piso|étage|etage)\.?\s?#?\s?"
-             r"\d{1,4}[A-Za-z]?\b|#\s?\d{1,4}[A-Za-z]?\b|\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
-    ("place", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT)\s\d{4}\b"),
-    ("place", r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
+    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|#\s?\d{1,4}[A-Za-z]?\b"),
+    # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
+    ("place", r"(?i:fl|floor|room|rm|bldg|building|étage|etage)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
+              r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
+    ("place", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT|SA|WA|NT)\s\d{4}\b"),
+    ("place", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s\d{{5}}(?:-\d{{4}})?\b"),  # "Texas 75201"
+    ("place", r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b(?:[A-Z]{2}\s)?[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
+    ("place", r"(?<![\w.])(?:[a-z]{3,}\s)?[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b"),  # "oxford ox1 4ag"
+    ("place", rf"(?<![\d\-])\d{{4}}-\d{{3}}\s{_LAT_UP}|(?<![\d\-])\d{{2}}-\d{{3}}\s{_LAT_UP}"),  # PT, PL
     ("place", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
     ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"),
     ("name", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
@@ -130,7 +139,7 @@ def _accept(text: str, chain: list[tuple[int, int, str]]) -> tuple[int, int] | N
         first -= 1
     end = last
     for i in range(last + 1, len(chain)):
-        if kinds[i] in ("unit", "place", "number") or (kinds[i] == "name" and i == last + 1):
+        if kinds[i] in ("unit", "place", "number") or (kinds[i] == "name" and i <= last + 2):
             end = i
         else:
             break
