@@ -69,6 +69,11 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("name", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
     ("number", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))"),
 )]
+# The Russian components (the first eight) are skipped for a message without Cyrillic letters, the English and
+# European ones for a message without Latin letters; digits-only ones (6-digit postcodes, house numbers) always run.
+_SCRIPT = ["cyrillic"] * 6 + ["any", "cyrillic"] + ["latin"] * (len(COMPONENTS) - 9) + ["any"]
+_HAS_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_HAS_LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
 _GAP = re.compile(r"[ \t]*,?[ \t]*(?:\n[ \t]*)?|[ \t]+[–—-][ \t]+")
 _LOWER_PLACE = re.compile(rf"(?<![\w.])[а-яё]{{4,}}(?=\s(?i:{_RU_TYPE})\.?\s)")
 
@@ -94,7 +99,10 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
     if not any(c.isdigit() for c in text):
         return []
     found: list[tuple[int, int, str]] = []
-    for kind, rx in COMPONENTS:
+    cyrillic, latin = bool(_HAS_CYRILLIC.search(text)), bool(_HAS_LATIN.search(text))
+    for i, (kind, rx) in enumerate(COMPONENTS):
+        if (_SCRIPT[i] == "cyrillic" and not cyrillic) or (_SCRIPT[i] == "latin" and not latin):
+            continue
         found.extend((m.start(), m.end(), kind) for m in rx.finditer(text) if m.end() > m.start())
     found.extend((m.start(), m.end(), "place") for m in _LOWER_PLACE.finditer(text))
     # At each start, the longest component (the most specific kind on a tie); then walk the chains.

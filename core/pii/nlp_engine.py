@@ -105,15 +105,15 @@ class WindowedSpacyNlpEngine(NlpEngine):
         if not windows:
             return []
         if sum(e - s for s, e in windows) > FULL_SHARE * len(doc):
-            return list(_run(nlp, doc).ents)
-        out = []
-        for start, end in windows:
-            part = _run(nlp, doc[start:end].as_doc())
-            out.extend(Span(doc, start + e.start, start + e.end, label=e.label_) for e in part.ents)
-        return out
+            return list(_run(nlp, [doc])[0].ents)
+        parts = _run(nlp, [doc[start:end].as_doc() for start, end in windows])
+        return [Span(doc, start + e.start, start + e.end, label=e.label_)
+                for (start, _), part in zip(windows, parts, strict=True) for e in part.ents]
 
 
-def _run(nlp: Language, doc: Doc) -> Doc:
+def _run(nlp: Language, docs: list[Doc]) -> list[Doc]:
+    """The pipeline's components on the docs as one batch (one model call per component, not per window)."""
     for _, component in nlp.pipeline:
-        doc = component(doc)
-    return doc
+        docs = list(component.pipe(docs, batch_size=len(docs))) if hasattr(component, "pipe") else \
+            [component(d) for d in docs]
+    return docs
