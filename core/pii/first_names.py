@@ -5,7 +5,7 @@ providers (MIT; regenerate with `python -m core.pii.data.make_first_names`). A c
 starts a name ("Aoife", "Kwame Mensah", "Priya Raghunathan") unless it is also a common English word ("Will",
 "May", "Grace", "Bill"): those count only with a capitalised surname after them ("Will Turner").
 `NOT_PEOPLE`: brands, products and services that people mention in support chats and that the small spaCy
-model tags as persons ("Jira", "Grafana", "Alexa").
+model tags as persons ("Jira", "Grafana", "Kubernetes").
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ woody wren young york zen
 """.split())
 
 NOT_PEOPLE = frozenset("""
-alexa amazon android apple asana atlassian aws azure bitbucket bose canon chrome chromebook claude confluence
+amazon android apple asana atlassian aws azure bitbucket bose canon chrome chromebook confluence
 copilot cortana datadog dell docker dropbox edge excel facebook figma firefox gemini github gitlab gmail
 google grafana hubspot icloud instagram intellij ios ipad iphone jenkins jira kafka kibana kubernetes lenovo
 linkedin linux macbook mailchimp notion nginx okta oracle outlook paypal postgres powerpoint prometheus python
-quickbooks redis safari salesforce samsung sap sentry shopify siri skype slack snowflake sony spotify stripe
+quickbooks redis safari salesforce samsung sap sentry shopify skype slack snowflake sony spotify stripe
 teams telegram terraform tesla trello twilio twitter ubuntu uber vercel visa vpn whatsapp windows word
 workday xero youtube zendesk zoom
 """.split())

@@ -3,7 +3,8 @@
 NER is most of the masking cost (~20 ms CPU for a 500-character message on this VM, everything else ~6 ms).
 A person's name in Latin script has a capitalised word in it, so `WindowedSpacyNlpEngine` runs the NER
 component only on windows of `WINDOW` tokens either side of capitalised words that are not stop words,
-greetings or our brand list; a message with none is tokenized only. The window is wider than what the small
+greetings or our brand list and not in a run that starts with a listed given name (the given-name recognizer
+masks that run); a message with none is tokenized only. The window is wider than what the small
 model looks at (its CNN sees 4 tokens either side, its entity features 1-2 more), so a name gets the same
 label as on the whole text;
 when the windows cover most of the message, NER runs once on all of it.
@@ -20,7 +21,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from core.pii.first_names import NOT_PEOPLE
+from core.pii.first_names import NOT_PEOPLE, is_given_name
 
 WINDOW = 6  # tokens either side of a candidate word
 FULL_SHARE = 0.7  # windows covering more of the message than this: one NER pass over all of it
@@ -48,8 +49,15 @@ def _candidate(token: object, stop: frozenset[str] | set[str]) -> bool:
 def name_windows(doc: Doc, stop: frozenset[str] | set[str]) -> list[tuple[int, int]]:
     """Merged token ranges [start, end) around the words that could be part of a name."""
     out: list[tuple[int, int]] = []
+    covered = -1  # tokens up to here are a run of capitalised words that starts with a listed given name
     for i, token in enumerate(doc):
-        if not _candidate(token, stop):
+        if i <= covered or not _candidate(token, stop):
+            continue
+        if is_given_name(token.text):  # the given-name recognizer masks this run whole: no NER needed
+            covered = i
+            while covered + 1 < min(len(doc), i + 4) and doc[covered + 1].text[:1].isupper() \
+                    and doc[covered + 1].is_alpha:
+                covered += 1
             continue
         start, end = max(0, i - WINDOW), min(len(doc), i + WINDOW + 1)
         if out and start <= out[-1][1]:
