@@ -81,6 +81,7 @@ def given_name_start(words: list[str]) -> int | None:
 
     A listed given name starts one; a given name that is a common word only with a capitalised word after it.
     """
+    words = [w.title() if w.isupper() else w for w in words]  # "KWAME MENSAH" in a message written in capitals
     for i, word in enumerate(words):
         if word.lower().strip(".") in PLACE_PREFIXES:
             return None

@@ -33,6 +33,10 @@ _GREETING = re.compile(
     r"good evening|morning)[ \t]*[,!.:\-—]?[ \t]*\n?[ \t]*", re.IGNORECASE | re.MULTILINE)
 _TITLE = re.compile(r"\b(?:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|sr|sra|signor|signora)\.?[ \t]+",
                     re.IGNORECASE)
+# After these a name is written in lower case too, one to three words ("my name is claude dubois").
+_STRONG_INTRO = re.compile(r"\b(?:my name is|my name's|full name:?|name:|account holder:?|cardholder:?)[ \t]+",
+                           re.IGNORECASE)
+_LOWER_NAME = re.compile(r"[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?(?:[ \t]+[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?){0,2}")
 _INTRO = re.compile(
     r"\b(?:my name is|name is|name:|full name:?|this is|i am|i'm|it's|from:|to:|cc:|bcc:|signed by|assigned to|"
     r"contact(?: person)?:?|ask|tell|holder:?|account holder:?|cardholder:?|manager|colleague|courier|driver|"
@@ -94,6 +98,13 @@ class CueNameRecognizer(LocalRecognizer):
                 low = _LOWER.match(text, pos)
                 if lower_ok and low and low.group() not in _STOP and len(low.group()) >= 3:
                     out.append(_result(self.name, self.id, lead if lead is not None else low.start(), low.end(), 0.6))
+        for cue in _STRONG_INTRO.finditer(text):
+            low = _LOWER_NAME.match(text, cue.end())
+            words = [(w.start(), w.end(), w.group()) for w in re.finditer(r"\S+", low.group())] if low else []
+            while words and words[-1][2] in _STOP:  # "my name is anna and ..." -> "anna"
+                words.pop()
+            if low and words and words[0][2] not in _STOP and len(words[0][2]) >= 2:
+                out.append(_result(self.name, self.id, low.start(), low.start() + words[-1][1], 0.6))
         out.extend(self._given_names(text))
         return out
 
@@ -108,7 +119,8 @@ class CueNameRecognizer(LocalRecognizer):
             i = given_name_start([w for _, _, w in words])
             if i is None:
                 continue
-            span = _trim(text, words[i][0], words[-1][1])
+            last = min(i + 1, len(words) - 1) if m.group().isupper() else len(words) - 1  # "KWAME MENSAH CALLED"
+            span = _trim(text, words[i][0], words[last][1])
             if span and plausible_latin_name(text[span[0]:span[1]]):
                 end = span[1] - 2 if text[span[0]:span[1]].endswith(("'s", "’s")) else span[1]
                 out.append(_result(self.name, self.id, span[0], end, 0.6))
