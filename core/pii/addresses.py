@@ -21,7 +21,9 @@ _RU_TYPE = (r"(?:ул(?:ица)?|пр-т|пр-кт|просп(?:ект)?|пр|п
 _NUM = r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?)?(?![\dА-ЯЁа-яёA-Za-z])"
 _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
             r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Crescent|Cres|Close|Gardens|Gdns|Row|Walk|Hill|Circle|Cir|Trail|"
-            r"Mews|Grove|Park|Broadway|Plaza)")
+            r"Mews|Grove|Park|Broadway|Plaza|Esplanade|Quay|Wharf|Embankment|Rise|Vale|View|Green|Heights|Hts|Alley|"
+            r"Loop|Pike|Turnpike|Tpke|Promenade|Parade|Pde|Causeway|Circus|Yard|Wynd|Gate|Fields|Meadows|Common|Cove|"
+            r"Bend|Crossing|Ridge|Path|Expressway|Expy|Freeway|Fwy|Strand|Approach)")
 _EU_SUFFIX = (r"(?:straße|strasse|str\.|allee|weg|platz|gasse|ring|damm|ufer|chaussee|gracht|laan|straat|kade|"
               r"plein|dijk|steeg|singel|markt|vej|gade|gatan|vägen|veien|gata|katu)")
 _ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|impasse|quai|route|cours|calle|c/|avda\.?|avenida|"
@@ -53,6 +55,8 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
                r"terrace|boulevard|way|place|court|gardens|square)\b"),
     ("unit", r"\b(?i:p\.?\s?o\.?\s?box|post office box)\s?\d{1,6}\b"),
     ("street", rf"(?:{_LAT_UP}\s(?:{_PARTICLE}\s)*)?[A-ZÀ-Ýa-zà-ÿ]+{_EU_SUFFIX}(?:\s{_NUM})?"),
+    # German street names in two words: "Berliner Straße 45", "Kölner Str. 8", "Am Markt 3"
+    ("street", rf"{_LAT_UP}\s(?:Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Chaussee)\s{_NUM}"),
     ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
                rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
     ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|#\s?\d{1,4}[A-Za-z]?\b"),
@@ -65,7 +69,8 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("place", r"(?<![\w.])(?:[a-z]{3,}\s)?[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b"),  # "oxford ox1 4ag"
     ("place", rf"(?<![\d\-])\d{{4}}-\d{{3}}\s{_LAT_UP}|(?<![\d\-])\d{{2}}-\d{{3}}\s{_LAT_UP}"),  # PT, PL
     ("place", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
-    ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"),
+    ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"
+              rf"(?:\s(?:am|an\sder|im|upon|on|sur|en)\s{_LAT_UP})?"),  # "60311 Frankfurt am Main"
     ("name", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
     ("number", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))"),
 )]

@@ -44,7 +44,11 @@ google grafana hubspot icloud instagram intellij ios ipad iphone jenkins jira ka
 linkedin linux macbook mailchimp notion nginx okta oracle outlook paypal postgres powerpoint prometheus python
 quickbooks redis safari salesforce samsung sap sentry shopify skype slack snowflake sony spotify stripe
 teams telegram terraform tesla trello twilio twitter ubuntu uber vercel visa vpn whatsapp windows word
-workday xero youtube zendesk zoom
+workday xero youtube zendesk zoom onedrive sharepoint office365 airtable clickup netsuite magento wordpress
+squarespace godaddy cloudflare heroku mongodb mysql elasticsearch splunk pagerduty servicenow freshdesk intercom
+pipedrive zapier canva miro webex citrix vmware cisco fortinet meraki netgear huawei xiaomi oneplus thinkpad
+xbox playstation nintendo netflix revolut monzo venmo klarna fedex dhl usps tesco walmart costco ikea ebay etsy
+aliexpress airbnb expedia lyft deliveroo doordash instacart
 """.split())
 
 

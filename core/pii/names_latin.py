@@ -23,9 +23,13 @@ from spacy.language import Language
 
 from core.pii.first_names import NOT_PEOPLE, NOT_PEOPLE_NAMES, given_name_start
 
-_TOKEN = r"[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*|[A-ZÀ-Þ]\.|[A-ZÀ-Þ]{2,}(?:-[A-ZÀ-Þ]{2,})?"
+_TOKEN = (r"(?:Mc|Mac|O['’]|D['’]|De|Di|Le|La|Fitz)?[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*|[A-ZÀ-Þ]\.|"
+          r"[A-ZÀ-Þ]{2,}(?:-[A-ZÀ-Þ]{2,})?")
 _PARTICLE = r"(?:van|von|der|den|de|da|di|del|della|du|la|le|al|el|bin|ibn|ben|bint|ter|ten|dos|das|mac|st\.)"
-_NAME = re.compile(rf"(?:{_TOKEN})(?:[ \t]+(?:{_PARTICLE}[ \t]+)*(?:{_TOKEN})){{0,3}}")
+# A token ends where the word does: "SharePoint", "FedEx" are not "Share", "Fed".
+_WORD_END = r"(?![^\W\d_])"
+_NAME = re.compile(rf"(?<![^\W\d_])(?:{_TOKEN}){_WORD_END}"
+                   rf"(?:[ \t]+(?:{_PARTICLE}[ \t]+)*(?:{_TOKEN}){_WORD_END}){{0,3}}")
 _LOWER = re.compile(r"[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?")
 _GREETING = re.compile(
     r"(?:^|(?<=[\n.!?;:—(])|(?<=\s-))[ \t]*(?:hi|hello|hey|hiya|dear|thanks|thank you|thx|ty|cheers|regards|"
