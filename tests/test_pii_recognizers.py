@@ -19,8 +19,10 @@ from core.pii.settings import PiiSettings
 from core.profile import BotProfile
 from tests.test_pii_stage import Model, engine, inbound
 
-EXAMPLES = [json.loads(line) for line in
-            (Path(__file__).parent / "data" / "pii" / "regression.jsonl").read_text(encoding="utf-8").splitlines()]
+# regression.jsonl: the first tuning set; english_names_addresses.jsonl: English names and addresses written
+# for tuning the gazetteer, name cues and address chains (examples marked `known_gap` are what they still miss).
+EXAMPLES = [json.loads(line) for name in ("regression.jsonl", "english_names_addresses.jsonl")
+            for line in (Path(__file__).parent / "data" / "pii" / name).read_text(encoding="utf-8").splitlines()]
 OPTIONS = BotPiiOptions(languages=("en", "ru"))
 
 
@@ -29,7 +31,9 @@ def masker():
     return Masker(build_analyzer(PiiSettings()), vault=None)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[e["id"] for e in EXAMPLES])
+@pytest.mark.parametrize("example", [
+    pytest.param(e, marks=pytest.mark.xfail(strict=True, reason="known gap")) if e.get("known_gap") else e
+    for e in EXAMPLES], ids=[e["id"] for e in EXAMPLES])
 def test_every_value_masked_and_decoys_kept(masker, example):
     text = example["text"]
     _, results = masker.analyze_sync(text, OPTIONS)

@@ -21,7 +21,9 @@ _RU_TYPE = (r"(?:ул(?:ица)?|пр-т|пр-кт|просп(?:ект)?|пр|п
 _NUM = r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?)?(?![\dА-ЯЁа-яёA-Za-z])"
 _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
             r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Crescent|Cres|Close|Gardens|Gdns|Row|Walk|Hill|Circle|Cir|Trail|"
-            r"Mews|Grove|Park|Broadway|Plaza)")
+            r"Mews|Grove|Park|Broadway|Plaza|Esplanade|Quay|Wharf|Embankment|Rise|Vale|View|Green|Heights|Hts|Alley|"
+            r"Loop|Pike|Turnpike|Tpke|Promenade|Parade|Pde|Causeway|Circus|Yard|Wynd|Gate|Fields|Meadows|Common|Cove|"
+            r"Bend|Crossing|Ridge|Path|Expressway|Expy|Freeway|Fwy|Strand|Approach)")
 _EU_SUFFIX = (r"(?:straße|strasse|str\.|allee|weg|platz|gasse|ring|damm|ufer|chaussee|gracht|laan|straat|kade|"
               r"plein|dijk|steeg|singel|markt|vej|gade|gatan|vägen|veien|gata|katu)")
 _ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|impasse|quai|route|cours|calle|c/|avda\.?|avenida|"
@@ -45,21 +47,38 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("place", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
     ("name", rf"{_RU_UP}(?:[\s-]{_RU_UP})?(?:\s{_NUM}(?![\d.,:]\d))?"),
     # English / European
-    ("street", rf"\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s(?:(?:{_LAT_UP}|\d{{1,3}}(?:st|nd|rd|th))\s){{1,4}}"
-               rf"{_EN_TYPE}\b\.?"
+    ("street", rf"(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\s)?"
+               rf"(?:(?:{_LAT_UP}|[A-Z]\.?|Jr\.?|\d{{1,3}}(?:st|nd|rd|th))\s){{1,4}}{_EN_TYPE}\b\.?"
                r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"),
+    # lower-case chat: "12 high street", "4 mill lane"
+    ("street", r"(?<![\d.,])\d{1,5}[a-z]?\s(?:[a-z]{2,}\s){1,3}(?:street|road|avenue|lane|drive|close|crescent|"
+               r"terrace|boulevard|way|place|court|gardens|square)\b"),
+    ("unit", r"\b(?i:p\.?\s?o\.?\s?box|post office box)\s?\d{1,6}\b"),
     ("street", rf"(?:{_LAT_UP}\s(?:{_PARTICLE}\s)*)?[A-ZÀ-Ýa-zà-ÿ]+{_EU_SUFFIX}(?:\s{_NUM})?"),
-    ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*{_LAT_UP}"
+    # German street names in two words: "Berliner Straße 45", "Kölner Str. 8", "Am Markt 3"
+    ("street", rf"{_LAT_UP}\s(?:Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Chaussee)\s{_NUM}"),
+    ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
                rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
-    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|fl|floor|room|rm|bldg|building|piso|étage|etage)\.?\s?#?\s?"
-             r"\d{1,4}[A-Za-z]?\b|#\s?\d{1,4}[A-Za-z]?\b|\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
-    ("place", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT)\s\d{4}\b"),
-    ("place", r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
+    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|#\s?\d{1,4}[A-Za-z]?\b"),
+    # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
+    ("place", r"(?i:fl|floor|room|rm|bldg|building|étage|etage)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
+              r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
+    ("place", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT|SA|WA|NT)\s\d{4}\b"),
+    ("place", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s\d{{5}}(?:-\d{{4}})?\b"),  # "Texas 75201"
+    ("place", r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b(?:[A-Z]{2}\s)?[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
+    ("place", r"(?<![\w.])(?:[a-z]{3,}\s)?[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b"),  # "oxford ox1 4ag"
+    ("place", rf"(?<![\d\-])\d{{4}}-\d{{3}}\s{_LAT_UP}|(?<![\d\-])\d{{2}}-\d{{3}}\s{_LAT_UP}"),  # PT, PL
     ("place", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
-    ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"),
+    ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"
+              rf"(?:\s(?:am|an\sder|im|upon|on|sur|en)\s{_LAT_UP})?"),  # "60311 Frankfurt am Main"
     ("name", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
     ("number", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))"),
 )]
+# The Russian components (the first eight) are skipped for a message without Cyrillic letters, the English and
+# European ones for a message without Latin letters; digits-only ones (6-digit postcodes, house numbers) always run.
+_SCRIPT = ["cyrillic"] * 6 + ["any", "cyrillic"] + ["latin"] * (len(COMPONENTS) - 9) + ["any"]
+_HAS_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_HAS_LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
 _GAP = re.compile(r"[ \t]*,?[ \t]*(?:\n[ \t]*)?|[ \t]+[–—-][ \t]+")
 _LOWER_PLACE = re.compile(rf"(?<![\w.])[а-яё]{{4,}}(?=\s(?i:{_RU_TYPE})\.?\s)")
 
@@ -85,7 +104,10 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
     if not any(c.isdigit() for c in text):
         return []
     found: list[tuple[int, int, str]] = []
-    for kind, rx in COMPONENTS:
+    cyrillic, latin = bool(_HAS_CYRILLIC.search(text)), bool(_HAS_LATIN.search(text))
+    for i, (kind, rx) in enumerate(COMPONENTS):
+        if (_SCRIPT[i] == "cyrillic" and not cyrillic) or (_SCRIPT[i] == "latin" and not latin):
+            continue
         found.extend((m.start(), m.end(), kind) for m in rx.finditer(text) if m.end() > m.start())
     found.extend((m.start(), m.end(), "place") for m in _LOWER_PLACE.finditer(text))
     # At each start, the longest component (the most specific kind on a tie); then walk the chains.
@@ -130,7 +152,7 @@ def _accept(text: str, chain: list[tuple[int, int, str]]) -> tuple[int, int] | N
         first -= 1
     end = last
     for i in range(last + 1, len(chain)):
-        if kinds[i] in ("unit", "place", "number") or (kinds[i] == "name" and i == last + 1):
+        if kinds[i] in ("unit", "place", "number") or (kinds[i] == "name" and i <= last + 2):
             end = i
         else:
             break

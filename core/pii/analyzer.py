@@ -7,20 +7,16 @@ from typing import Any
 
 import spacy
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from spacy.language import Language
-from spacy.tokens import Doc
 from thinc.api import use_ops
 from threadpoolctl import threadpool_limits
 
 from core.errors import ConfigError
 from core.pii.names_latin import CueNameRecognizer, FilteredSpacyRecognizer, LatinRunsRecognizer
 from core.pii.names_ru import NatashaPersonRecognizer
+from core.pii.nlp_engine import WindowedSpacyNlpEngine
 from core.pii.recognizers import pattern_recognizers
 from core.pii.settings import PiiSettings
-
-# spaCy labels we turn into Presidio entities; everything else (DATE, ORG, GPE...) is ignored.
-NER_MAPPING = {"PERSON": "PERSON", "PER": "PERSON"}
 
 
 def load_pipeline(lang: str, model: str) -> Language:
@@ -47,36 +43,6 @@ def load_pipeline(lang: str, model: str) -> Language:
     return nlp
 
 
-class OfflineSpacyNlpEngine(SpacyNlpEngine):
-    """SpacyNlpEngine over pipelines we load ourselves (Presidio's `load` would download missing models).
-
-    Only NER runs (the tagger/parser/lemmatizer cost ~2x and Presidio needs just tokens and entities);
-    lemmas fall back to lower-cased tokens so context words still raise scores.
-    """
-
-    def __init__(self, pipelines: dict[str, Language]) -> None:
-        super().__init__(
-            models=[{"lang_code": lang, "model_name": lang} for lang in pipelines],
-            ner_model_configuration=NerModelConfiguration(
-                model_to_presidio_entity_mapping=NER_MAPPING, labels_to_ignore=[], low_score_entity_names=[],
-            ),
-        )
-        self.nlp = dict(pipelines)
-
-    def load(self) -> None:  # already loaded in __init__
-        return None
-
-    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
-        entities, scores = self._get_updated_entities(self._get_entities(doc), self._get_scores_for_entities(doc))
-        # Tokens as a list made once: Presidio's context enhancer walks the tokens once per result, and
-        # iterating a spaCy Doc builds a new Token object per step (~3 ms per 500-character message).
-        tokens = list(doc)
-        return NlpArtifacts(
-            entities=entities, tokens=tokens, tokens_indices=[t.idx for t in tokens],  # type: ignore[arg-type]
-            lemmas=[t.lemma_ or t.lower_ for t in tokens], nlp_engine=self, language=language, scores=scores,
-        )
-
-
 def build_analyzer(settings: PiiSettings) -> AnalyzerEngine:
     """Load pipelines and recognizers for every configured language (slow: seconds; run it in a thread).
 
@@ -98,7 +64,7 @@ def build_analyzer(settings: PiiSettings) -> AnalyzerEngine:
             registry.add_recognizer(FilteredSpacyRecognizer(supported_language=lang, supported_entities=["PERSON"]))
         elif english is not None:
             registry.add_recognizer(LatinRunsRecognizer(lang, english))
-    analyzer = AnalyzerEngine(registry=registry, nlp_engine=OfflineSpacyNlpEngine(pipelines),
+    analyzer = AnalyzerEngine(registry=registry, nlp_engine=WindowedSpacyNlpEngine(pipelines),
                               supported_languages=list(pipelines))
     # NER is a chain of small matrix products: on one BLAS thread they take ~0.5 ms, on two threads of a busy
     # 2-core machine ~10 ms (the threads wait for each other). Messages run in parallel threads instead.

@@ -21,9 +21,15 @@ from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
-_TOKEN = r"[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*|[A-ZÀ-Þ]\.|[A-ZÀ-Þ]{2,}(?:-[A-ZÀ-Þ]{2,})?"
+from core.pii.first_names import NOT_PEOPLE, NOT_PEOPLE_NAMES, given_name_start
+
+_TOKEN = (r"(?:Mc|Mac|O['’]|D['’]|De|Di|Le|La|Fitz)?[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*|[A-ZÀ-Þ]\.|"
+          r"[A-ZÀ-Þ]{2,}(?:-[A-ZÀ-Þ]{2,})?")
 _PARTICLE = r"(?:van|von|der|den|de|da|di|del|della|du|la|le|al|el|bin|ibn|ben|bint|ter|ten|dos|das|mac|st\.)"
-_NAME = re.compile(rf"(?:{_TOKEN})(?:[ \t]+(?:{_PARTICLE}[ \t]+)*(?:{_TOKEN})){{0,3}}")
+# A token ends where the word does: "SharePoint", "FedEx" are not "Share", "Fed".
+_WORD_END = r"(?![^\W\d_])"
+_NAME = re.compile(rf"(?<![^\W\d_])(?:{_TOKEN}){_WORD_END}"
+                   rf"(?:[ \t]+(?:{_PARTICLE}[ \t]+)*(?:{_TOKEN}){_WORD_END}){{0,3}}")
 _LOWER = re.compile(r"[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?")
 _GREETING = re.compile(
     r"(?:^|(?<=[\n.!?;:—(])|(?<=\s-))[ \t]*(?:hi|hello|hey|hiya|dear|thanks|thank you|thx|ty|cheers|regards|"
@@ -31,6 +37,10 @@ _GREETING = re.compile(
     r"good evening|morning)[ \t]*[,!.:\-—]?[ \t]*\n?[ \t]*", re.IGNORECASE | re.MULTILINE)
 _TITLE = re.compile(r"\b(?:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|sr|sra|signor|signora)\.?[ \t]+",
                     re.IGNORECASE)
+# After these a name is written in lower case too, one to three words ("my name is claude dubois").
+_STRONG_INTRO = re.compile(r"\b(?:my name is|my name's|full name:?|name:|account holder:?|cardholder:?)[ \t]+",
+                           re.IGNORECASE)
+_LOWER_NAME = re.compile(r"[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?(?:[ \t]+[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?){0,2}")
 _INTRO = re.compile(
     r"\b(?:my name is|name is|name:|full name:?|this is|i am|i'm|it's|from:|to:|cc:|bcc:|signed by|assigned to|"
     r"contact(?: person)?:?|ask|tell|holder:?|account holder:?|cardholder:?|manager|colleague|courier|driver|"
@@ -80,16 +90,44 @@ class CueNameRecognizer(LocalRecognizer):
         for rx, lower_ok in ((_GREETING, True), (_TITLE, True), (_INTRO, False)):
             for cue in rx.finditer(text):
                 pos = cue.end()
+                # A title is part of the name as written ("Mr. Patel", "Dr Amara Nwosu").
+                lead = cue.start() if rx is _TITLE else None
                 caps_context = cue.group().strip().isupper() and len(cue.group().strip()) > 2
                 m = _NAME.match(text, pos)
                 if m and (caps_context or not m.group().isupper()):
                     span = _trim(text, m.start(), m.end())
-                    if span:
-                        out.append(_result(self.name, self.id, *span, 0.7))
+                    if span and plausible_latin_name(text[span[0]:span[1]]):
+                        out.append(_result(self.name, self.id, lead if lead is not None else span[0], span[1], 0.7))
                     continue
                 low = _LOWER.match(text, pos)
                 if lower_ok and low and low.group() not in _STOP and len(low.group()) >= 3:
-                    out.append(_result(self.name, self.id, low.start(), low.end(), 0.6))
+                    out.append(_result(self.name, self.id, lead if lead is not None else low.start(), low.end(), 0.6))
+        for cue in _STRONG_INTRO.finditer(text):
+            low = _LOWER_NAME.match(text, cue.end())
+            words = [(w.start(), w.end(), w.group()) for w in re.finditer(r"\S+", low.group())] if low else []
+            while words and words[-1][2] in _STOP:  # "my name is anna and ..." -> "anna"
+                words.pop()
+            if low and words and words[0][2] not in _STOP and len(words[0][2]) >= 2:
+                out.append(_result(self.name, self.id, low.start(), low.start() + words[-1][1], 0.6))
+        out.extend(self._given_names(text))
+        return out
+
+
+    def _given_names(self, text: str) -> list[RecognizerResult]:
+        """Runs of capitalised words that start with a listed given name ("Kwame Mensah", "ask Aoife")."""
+        out = []
+        for m in _NAME.finditer(text):
+            words = [(w.start() + m.start(), w.end() + m.start(), w.group()) for w in re.finditer(r"\S+", m.group())]
+            if m.group().isupper() and not text.isupper():
+                continue
+            i = given_name_start([w for _, _, w in words])
+            if i is None:
+                continue
+            last = min(i + 1, len(words) - 1) if m.group().isupper() else len(words) - 1  # "KWAME MENSAH CALLED"
+            span = _trim(text, words[i][0], words[last][1])
+            if span and plausible_latin_name(text[span[0]:span[1]]):
+                end = span[1] - 2 if text[span[0]:span[1]].endswith(("'s", "’s")) else span[1]
+                out.append(_result(self.name, self.id, span[0], end, 0.6))
         return out
 
 
@@ -104,6 +142,9 @@ def plausible_latin_name(value: str) -> bool:
     words = value.split()
     if len(words) == 1 and (value.islower() or value.lower() in _STOP):
         return False
+    bare = [w.lower().strip(".,'’&").removesuffix("'s").removesuffix("’s") for w in words]
+    if all(w in NOT_PEOPLE for w in bare) or " ".join(w for w in bare if w) in NOT_PEOPLE_NAMES:
+        return False  # "Jira", "Grafana", "Microsoft Teams", "Morgan Stanley"
     return not all(w.lower().strip(".,'’") in _STOP for w in words)
 
 
