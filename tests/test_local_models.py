@@ -55,6 +55,24 @@ def test_local_endpoints_need_no_key_and_wait_for_a_slow_prefill() -> None:
     assert resolve(explicit.chain()[0], explicit).first_token_timeout_s == 5  # an operator's value wins
 
 
+def test_the_local_defaults_hold_for_settings_read_from_the_environment(monkeypatch) -> None:
+    """The way `deskmate chat` reads them (env, every default filled in): the real llama.cpp bench timed out at
+    15 s here while the in-code settings above said 120."""
+    from bots.settings import load_settings
+
+    monkeypatch.setenv("DESKMATE_LLM__MODEL", LOCAL)
+    monkeypatch.setenv("DESKMATE_LLM__API_BASE", "http://127.0.0.1:8080/v1")
+    settings = load_settings()
+    assert resolve(settings.llm.chain()[0], settings.llm).first_token_timeout_s == 120.0
+    monkeypatch.setenv("DESKMATE_LLM__FIRST_TOKEN_TIMEOUT_S", "40")
+    settings = load_settings()
+    assert resolve(settings.llm.chain()[0], settings.llm).first_token_timeout_s == 40.0
+    monkeypatch.setenv("DESKMATE_LLM__API_BASE", "https://api.openai.com/v1")
+    monkeypatch.delenv("DESKMATE_LLM__FIRST_TOKEN_TIMEOUT_S")
+    settings = load_settings()
+    assert resolve(settings.llm.chain()[0], settings.llm).first_token_timeout_s == 15.0
+
+
 async def test_a_keyless_local_server_answers_and_counts_usage_it_did_not_send(
         llm_server: FakeLLM, redis: aioredis.Redis) -> None:
     llm_server.send_usage = False  # llama-cpp-python's stream has no usage

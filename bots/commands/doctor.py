@@ -129,7 +129,7 @@ async def _models(settings: Settings, redis: aioredis.Redis) -> list[Result]:
     results = []
     for ep in chain:
         one = LLMSettings(models=[ep], num_retries=0, timeout_s=min(settings.llm.timeout_s, 15),
-                          first_token_timeout_s=min(settings.llm.first_token_timeout_s, 15))
+                          first_token_timeout_s=min(settings.llm.first_token_timeout_s or 15, 15))
         gateway = LiteLLMGateway(one, redis)
 
         async def check(gateway: LiteLLMGateway = gateway, ep: ModelEndpoint = ep) -> str:

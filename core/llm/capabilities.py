@@ -23,6 +23,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at i
 # without one ("Missing credentials"), although the server never reads it.
 NO_KEY = "sk-no-key-needed"
 LOCAL_FIRST_TOKEN_TIMEOUT_S = 120.0  # prefill of a ~1,400-token prompt on 2 CPU cores takes 10-60 s
+HOSTED_FIRST_TOKEN_TIMEOUT_S = 15.0  # a hosted model that has not started answering by now is hanging
 LOCAL_CONTEXT_WINDOW = 4096
 # Providers that run on the operator's own machines: no key, even without an api_base.
 LOCAL_PROVIDERS = {"ollama", "ollama_chat", "lm_studio", "llamafile", "hosted_vllm", "vllm", "xinference"}
@@ -110,10 +111,10 @@ def resolve(ep: ModelEndpoint, settings: LLMSettings) -> Capabilities:
     window = ep.context_window or info.get("max_input_tokens") or (LOCAL_CONTEXT_WINDOW if local else None)
     if ep.first_token_timeout_s is not None:
         first = ep.first_token_timeout_s
-    elif local and "first_token_timeout_s" not in settings.model_fields_set:
-        first = LOCAL_FIRST_TOKEN_TIMEOUT_S
-    else:
+    elif settings.first_token_timeout_s is not None:  # (not model_fields_set: settings fill in every default)
         first = settings.first_token_timeout_s
+    else:
+        first = LOCAL_FIRST_TOKEN_TIMEOUT_S if local else HOSTED_FIRST_TOKEN_TIMEOUT_S
     return Capabilities(
         needs_key=needs_key, tools=tools, context_window=int(window) if window else None,
         max_tokens=ep.max_tokens or settings.max_tokens, first_token_timeout_s=first, local=local,

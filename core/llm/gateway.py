@@ -65,7 +65,7 @@ class LiteLLMGateway:
         self.settings = settings
         self._chain = settings.chain()
         self.capabilities = [resolve(ep, settings) for ep in self._chain]
-        per_call = max([settings.timeout_s, settings.first_token_timeout_s] + [e.timeout_s or 0 for e in self._chain]
+        per_call = max([settings.timeout_s] + [e.timeout_s or 0 for e in self._chain]
                        + [c.first_token_timeout_s for c in self.capabilities])
         self.breaker = CircuitBreaker(
             redis,

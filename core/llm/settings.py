@@ -33,7 +33,9 @@ class LLMSettings(BaseModel):
     fallbacks: CommaList = Field(default_factory=list)  # env: comma-separated model strings
     models: list[ModelEndpoint] = Field(default_factory=list)  # YAML: full chain, overrides the above
     timeout_s: float = Field(default=30.0, gt=0)  # whole request, per attempt
-    first_token_timeout_s: float = Field(default=15.0, gt=0)  # a hang before the first token
+    # A hang before the first token. None: by place, 15 s for a hosted model, 120 s for a local one (a slow prefill
+    # on a small machine); a value set here applies to every model (an endpoint's own value still wins).
+    first_token_timeout_s: float | None = Field(default=None, gt=0)
     num_retries: int = Field(default=1, ge=0, le=10)  # per model, litellm's retry with backoff
     breaker_failures: int = Field(default=3, ge=1)  # consecutive failures that open the breaker
     breaker_reset_s: float = Field(default=30.0, gt=0)  # open -> half-open after this long
