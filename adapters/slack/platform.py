@@ -93,7 +93,7 @@ def build_slack(settings: SlackSettings, services: Services, web_app: web.Applic
         process_before_response=False,  # ack first; listeners run after the response
     )
     SlackReceiver(settings, services, client).attach(app)
-    services.dispatcher.register(SlackResponder(client, settings))
+    services.dispatcher.register(SlackResponder(client, settings, services.redis))
     platform = SlackPlatform(settings, app, client, session)
     if settings.app_token is None:
         web_app.router.add_post(settings.events_path, platform.handle_http)

@@ -1,30 +1,29 @@
-"""Render one reply stream in Slack: streamed text, status in assistant threads, sources, buttons."""
+"""Render one reply stream in Slack through the shared reply loop (core/reply/loop.py).
+
+`SlackReplySink` is Slack's side of the loop: the text goes through `SlackWriter` (streamer.py); under the
+last message come sources and feedback buttons; a proposed action gets its Confirm/Cancel message; assistant
+threads get a status line. The reply's ts is recorded before any text is streamed, so a worker that takes
+the message over after a crash replaces that message instead of posting a second one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
+import redis.asyncio as aioredis
 import structlog
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.settings import SlackSettings
-from adapters.slack.streamer import ReplyWriter, Target
+from adapters.slack.streamer import SlackWriter, Target
 from core.language import reply_language
-from core.models import (
-    Citation,
-    CitationEvent,
-    Error,
-    Final,
-    Inbound,
-    NeedsConfirmation,
-    ReplyEvent,
-    Status,
-    TextDelta,
-)
+from core.models import Inbound, ReplyEvent
+from core.reply.budget import RateBudget
+from core.reply.loop import ReplyLoop, ReplyOutcome
+from core.reply.record import ReplyRecords as PlatformIds
 from core.texts import text
 
 log = structlog.get_logger("deskmate.slack.responder")
@@ -36,71 +35,80 @@ def target_of(inbound: Inbound) -> Target:
     return Target(
         channel=inbound.channel, thread_ts=str(x.get("reply_ts") or inbound.thread or ""),
         team=str(x.get("user_team") or inbound.tenant), user=inbound.user,
-        in_channel=not inbound.is_private, assistant=bool(x.get("assistant")),
+        in_channel=not inbound.is_private, assistant=bool(x.get("assistant")), workspace=inbound.tenant,
     )
+
+
+class SlackReplySink:
+    """One reply in Slack: the loop's calls, mapped onto `SlackWriter` and Block Kit."""
+
+    def __init__(self, responder: SlackResponder, inbound: Inbound, writer: SlackWriter, lang: str) -> None:
+        self.responder = responder
+        self.inbound = inbound
+        self.writer = writer
+        self.lang = lang
+        self.part_limit = writer.part_limit
+        self.interval_s = writer.interval_s
+        self.batch_chars = writer.batch_chars
+        self.ts: str | None = None
+
+    async def begin(self) -> None:
+        await self.writer.begin()
+        if self.writer.target.assistant:
+            await self.writer.status(self.responder.settings.thinking_text or text("slack_thinking", self.lang))
+
+    async def status(self, status: str) -> None:
+        await self.writer.status(status)
+
+    async def tool(self, event: Any) -> None:
+        return None
+
+    async def preview(self, part: str) -> float:
+        return await self.writer.preview(part)
+
+    async def seal(self, part: str) -> None:
+        await self.writer.seal(part)
+
+    async def finish(self, part: str, outcome: ReplyOutcome) -> None:
+        final, inbound, t = outcome.final, self.inbound, self.writer.target
+        extra: list[dict[str, Any]] = blocks.sources(outcome.sources, self.lang)
+        if final is not None:
+            extra += blocks.feedback(final.reply_id, self.lang)
+        self.ts = await self.writer.end(part, extra)
+        if outcome.proposals:
+            proposal = outcome.proposals[-1]
+            await self.responder.client.chat_postMessage(
+                channel=t.channel, thread_ts=t.thread_ts, text=to_mrkdwn(proposal.summary),
+                blocks=blocks.confirmation(proposal.proposal_id, to_mrkdwn(proposal.summary), owner=inbound.user,
+                                           language=self.lang),
+            )
+        log.info("slack_replied", channel=t.channel, messages=len(self.writer.messages), calls=self.writer.calls,
+                 chars=len(self.writer.text), native=self.writer.native, waited_s=round(self.writer.waited_s, 2),
+                 outcome="final" if final else "error")
+
+    async def close(self) -> None:
+        return None
 
 
 class SlackResponder:
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient, settings: SlackSettings) -> None:
+    def __init__(self, client: AsyncWebClient, settings: SlackSettings, redis: aioredis.Redis | None = None) -> None:
         self.client = client
         self.settings = settings
+        self.budget = RateBudget(redis) if redis is not None else None
+        self.ids = PlatformIds(redis)
 
     async def respond(self, inbound: Inbound, events: AsyncIterator[ReplyEvent]) -> None:
         target = target_of(inbound)
-        writer = ReplyWriter(self.client, target, self.settings)
-        citations: list[Citation] = []
-        final: Final | None = None
-        proposal: NeedsConfirmation | None = None
+        earlier = (await self.ids.load(inbound)).get("ts")
+        if earlier:
+            log.info("slack_reply_taken_over", channel=target.channel, ts=earlier)
+        writer = SlackWriter(self.client, target, self.settings, self.budget, taken_over=earlier)
+
+        async def record(ts: str) -> None:
+            await self.ids.save(inbound, {"ts": ts})
+
+        writer.on_message = record
         lang = reply_language(inbound.text, inbound.locale)  # the engine answers in the message's language too
-        if target.assistant:
-            await self._status(target, self.settings.thinking_text or text("slack_thinking", lang))
-        try:
-            async for event in events:
-                if isinstance(event, TextDelta):
-                    await writer.add(event.text)
-                elif isinstance(event, Status) and target.assistant:
-                    await self._status(target, event.text)
-                elif isinstance(event, CitationEvent):
-                    citations.append(event.citation)
-                elif isinstance(event, NeedsConfirmation):
-                    proposal = event
-                elif isinstance(event, Final):
-                    final = event
-                    if not writer.text and event.text:
-                        await writer.add(event.text)
-                elif isinstance(event, Error):
-                    await writer.add(("\n\n" if writer.text else "") + event.message)
-        except BaseException:
-            await _drain(events)  # the stream must be consumed to the end (memory, cache, telemetry)
-            raise
-        extra: list[dict[str, Any]] = blocks.sources(final.citations or tuple(citations) if final else citations,
-                                                     lang)
-        if final is not None:
-            extra += blocks.feedback(final.reply_id, lang)
-        await writer.finish(extra)
-        if proposal is not None:
-            await self.client.chat_postMessage(
-                channel=target.channel, thread_ts=target.thread_ts, text=to_mrkdwn(proposal.summary),
-                blocks=blocks.confirmation(proposal.proposal_id, to_mrkdwn(proposal.summary), owner=inbound.user,
-                                           language=lang),
-            )
-        log.info("slack_replied", channel=target.channel, messages=len(writer.messages), calls=writer.calls,
-                 chars=len(writer.text), native=writer.native, outcome="final" if final else "error")
-
-    async def _status(self, target: Target, status: str) -> None:
-        """assistant.threads.setStatus; a failure (e.g. not an assistant thread) must not stop the answer."""
-        try:
-            await self.client.assistant_threads_setStatus(channel_id=target.channel, thread_ts=target.thread_ts,
-                                                          status=status[:100])
-        except SlackApiError as exc:
-            log.info("slack_status_failed", error=exc.response.get("error"))
-
-
-async def _drain(events: AsyncIterator[ReplyEvent]) -> None:
-    try:
-        async for _ in events:
-            pass
-    except Exception:
-        log.warning("slack_drain_failed")
+        await ReplyLoop(SlackReplySink(self, inbound, writer, lang)).run(events)

@@ -18,7 +18,15 @@ class SlackSettings(BaseModel):
     events_path: str = "/slack/events"  # HTTP mode: events, interactivity and commands all arrive here
     native_streaming: bool = True  # chat.startStream/appendStream/stopStream; off = postMessage + update
     stream_batch_chars: int = Field(default=800, ge=1, le=12_000)  # append once this much text is buffered...
-    stream_flush_s: float = Field(default=1.5, gt=0)  # ...or once this long has passed since the last append
+    stream_flush_s: float = Field(default=1.0, gt=0)  # ...or once this long has passed since the last append
+    # Shared rate budgets per workspace (Redis, all answers and workers): Slack's tiers are per method per
+    # workspace. chat.startStream/appendStream/stopStream: Tier 4 (100+/min); chat.update: Tier 3 (50+/min);
+    # chat.postMessage: ~1/s per channel. `rate_safety` keeps us a little under each limit.
+    stream_calls_per_min: float = Field(default=100.0, gt=0)
+    stream_burst: int = Field(default=20, ge=1)
+    update_calls_per_min: float = Field(default=50.0, gt=0)
+    update_burst: int = Field(default=10, ge=1)
+    rate_safety: float = Field(default=0.9, gt=0, le=1)
     update_interval_s: float = Field(default=1.0, ge=0)  # fallback: at most one chat.update per this long
     max_message_chars: int = Field(default=3_900, ge=200, le=12_000)  # longer answers continue in a new message
     rate_limit_retries: int = Field(default=5, ge=0, le=20)  # 429: waits Retry-After, this many times per call

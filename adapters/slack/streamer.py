@@ -1,17 +1,17 @@
-"""One answer written into a Slack thread: native streaming, with a postMessage + update fallback.
+"""Slack's calls for one reply (a `core.reply.loop.ReplySink`): native streaming with a postMessage + update
+fallback, each call paid from the workspace's shared rate budget.
 
 Native: `chat.startStream` -> `chat.appendStream`* -> `chat.stopStream` through slack_sdk's `chat_stream`
-(buffer_size=1, so each `append` is one call) with our own batching: the first text goes out at once
-(latency), later text when `stream_batch_chars` are buffered or `stream_flush_s` has passed.
-When Slack refuses streaming or a stream dies (`message_not_in_streaming_state` after ~5 minutes) the
-writer continues with `chat.postMessage` + `chat.update` (at most one update per `update_interval_s`)
-without losing text: the whole text so far is written into the streamed message (or a new one).
-Answers longer than `max_message_chars` continue in a follow-up message in the same thread.
+(buffer_size=1, so each `append` is one call); the loop decides when. When Slack refuses streaming or a stream
+dies (`message_not_in_streaming_state` after ~5 minutes) the sink continues with `chat.postMessage` +
+`chat.update` without losing text: the whole text so far is written into the streamed message (or a new one).
+The streamed Markdown goes through `stream_markdown` (tables as aligned code blocks, held back until whole).
+The message's ts is recorded (core/reply/record.py) as soon as it exists, so a worker that takes the message
+over after a crash replaces that message instead of posting a second one.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +20,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import split_text, text_sections
-from adapters.slack.mrkdwn import to_mrkdwn
+from adapters.slack.blocks import text_sections
+from adapters.slack.mrkdwn import stream_markdown, to_mrkdwn
 from adapters.slack.settings import SlackSettings
+from core.reply.budget import RateBudget, Scope
+from core.reply.markdown import balance
 
 log = structlog.get_logger("deskmate.slack.stream")
+
+STREAM_METHODS = ("chat.startStream", "chat.appendStream", "chat.stopStream")
 
 
 @dataclass(frozen=True)
@@ -37,60 +41,119 @@ class Target:
     user: str
     in_channel: bool  # a channel (not a DM): streaming needs the recipient user/team ids
     assistant: bool = False  # a Slack assistant thread: status + suggested prompts
+    workspace: str = ""  # the bot's workspace (the rate-limit scope); `team` is the recipient's
 
 
-class ReplyWriter:
-    def __init__(self, client: AsyncWebClient, target: Target, settings: SlackSettings) -> None:
+def scopes(settings: SlackSettings, target: Target, method: str) -> list[Scope]:
+    """The shared budgets a call draws from: per workspace and method tier; postMessage also per channel."""
+    team = target.workspace or target.team
+    safety = settings.rate_safety
+    if method in STREAM_METHODS:
+        return [Scope(f"slack:{team}:{method}", settings.stream_calls_per_min * safety, 60.0, settings.stream_burst)]
+    if method == "chat.update":
+        return [Scope(f"slack:{team}:chat.update", settings.update_calls_per_min * safety, 60.0,
+                      settings.update_burst)]
+    return [Scope(f"slack:{team}:{target.channel}:chat.postMessage", safety, 1.0, 2)]
+
+
+class SlackWriter:
+    """The platform calls of one reply's text; `SlackReplySink` (responder.py) adds what goes under it."""
+
+    def __init__(self, client: AsyncWebClient, target: Target, settings: SlackSettings,
+                 budget: RateBudget | None = None, taken_over: str | None = None) -> None:
         self.client = client
         self.target = target
         self.settings = settings
+        self.budget = budget
+        self.part_limit = settings.max_message_chars
+        self.interval_s = settings.stream_flush_s
+        self.batch_chars: int | None = settings.stream_batch_chars
         self.native = settings.native_streaming
         self.text = ""  # everything written, all messages (Markdown)
         self.messages: list[str] = []  # ts of every message this answer used
         self.calls = 0
-        self._msg = ""  # Markdown of the current message
-        self._sent = 0  # native: characters of _msg Slack already has
+        self.waited_s = 0.0  # time the budget held calls back
+        self.on_message: Any = None  # async callback(ts) once a message exists (the crash record)
+        self._msg = ""  # Markdown of the current message (what the loop gave last)
+        self._sent = ""  # native: the streamed Markdown Slack already has
         self._stream: AsyncChatStream | None = None
         self._ts: str | None = None  # the current message's ts
-        self._last = 0.0  # time of the last append/update
+        self._done_text = ""
+        if taken_over:  # a previous worker's half-written message: replace it, do not post a second one
+            self.native = False
+            self._ts = taken_over
 
-    # -- public
+    # -- the loop's calls
 
-    async def add(self, text: str) -> None:
-        """Write more text; starts, batches, splits and falls back as needed."""
-        if not text:
+    async def begin(self) -> None:
+        if self._ts is not None:  # taken over: a dead worker's stream may still be open; close it first
+            try:
+                await self._must("chat.stopStream")
+                await self.client.chat_stopStream(channel=self.target.channel, ts=self._ts)
+            except SlackApiError as exc:
+                log.info("slack_takeover_stop", error=_code(exc))
+
+    async def status(self, text: str) -> None:
+        """assistant.threads.setStatus; a failure (e.g. not an assistant thread) must not stop the answer."""
+        if not self.target.assistant:
             return
-        self.text += text
-        room = self.settings.max_message_chars - len(self._msg)
-        while len(text) > room:
-            head, text = _fit(text, room)
-            self._msg += head
-            await self._end_message(blocks=None)
-            room = self.settings.max_message_chars
-        self._msg += text
-        await self._flush(force=False)
+        try:
+            await self.client.assistant_threads_setStatus(channel_id=self.target.channel,
+                                                          thread_ts=self.target.thread_ts, status=text[:100])
+        except SlackApiError as exc:
+            log.info("slack_status_failed", error=exc.response.get("error"))
 
-    async def finish(self, blocks: list[dict[str, Any]]) -> str | None:
-        """Deliver the rest of the text and put `blocks` (sources, feedback) under the last message."""
-        if not self._msg and not self.messages and not blocks:
+    async def tool(self, event: Any) -> None:
+        return None
+
+    async def preview(self, part: str) -> float:
+        self._msg = part
+        if self.native:
+            delta = stream_markdown(part, final=False)[len(self._sent):]
+            if not delta:
+                return 0.0
+            method = "chat.appendStream" if self._stream is not None and self._stream.ts else "chat.startStream"
+            wait = await self._try(method)
+            if wait:
+                return wait
+            await self._append(part, final=False)
+            return 0.0
+        wait = await self._try("chat.update" if self._ts else "chat.postMessage")
+        if wait:
+            return wait
+        await self._post_or_update(blocks=None, preview=True)
+        return 0.0
+
+    async def seal(self, part: str) -> None:
+        self._msg = part
+        await self._end_message(blocks=None)
+        self.text += part
+
+    async def end(self, part: str, blocks: list[dict[str, Any]]) -> str | None:
+        """Deliver the last part and put `blocks` (sources, feedback) under it; the last message's ts."""
+        self._msg = part
+        self.text += part
+        if not part and not self.messages and not blocks and self._stream is None and self._ts is None:
             return None
         await self._end_message(blocks=blocks)
         return self.messages[-1] if self.messages else None
 
+    async def close(self) -> None:
+        return None
+
     # -- internals
 
-    async def _flush(self, force: bool) -> None:
-        if self.native:
-            pending = len(self._msg) - self._sent
-            due = (self._stream is None or self._stream.ts is None or force
-                   or pending >= self.settings.stream_batch_chars
-                   or time.monotonic() - self._last >= self.settings.stream_flush_s)
-            if pending and due:
-                await self._append()
-        elif self._ts is None or force or time.monotonic() - self._last >= self.settings.update_interval_s:
-            await self._post_or_update(blocks=None)
+    async def _try(self, method: str) -> float:
+        if self.budget is None:
+            return 0.0
+        return await self.budget.try_take(scopes(self.settings, self.target, method), preview=True)
 
-    async def _append(self) -> None:
+    async def _must(self, method: str) -> None:
+        if self.budget is not None:
+            self.waited_s += await self.budget.take(scopes(self.settings, self.target, method))
+
+    async def _append(self, part: str, final: bool) -> None:
+        new_stream = self._stream is None
         if self._stream is None:
             t = self.target
             self._stream = await self.client.chat_stream(
@@ -98,28 +161,40 @@ class ReplyWriter:
                 recipient_team_id=t.team if t.in_channel else None,
                 recipient_user_id=t.user if t.in_channel else None,
             )
-        upto = len(self._msg)
+        markdown = stream_markdown(part, final=final)
+        if not markdown.startswith(self._sent):  # never retract streamed text: only extend it
+            markdown = self._sent
+        delta = markdown[len(self._sent):]
+        if not delta:
+            return
         try:
             self.calls += 1
-            await self._stream.append(markdown_text=self._msg[self._sent:upto])
+            await self._stream.append(markdown_text=delta)
         except SlackApiError as exc:
             await self._fall_back(exc)
             return
-        self._sent = upto
+        self._sent = markdown
         self._ts = self._stream.ts
-        self._last = time.monotonic()
+        if new_stream and self._ts:
+            await self._announce(self._ts)
+
+    async def _announce(self, ts: str) -> None:
+        if self.on_message is not None:
+            await self.on_message(ts)
 
     async def _fall_back(self, exc: SlackApiError) -> None:
         """Streaming refused or dead: carry on with postMessage + update, keeping every character."""
         log.warning("slack_stream_fallback", error=_code(exc), channel=self.target.channel,
-                    streamed_chars=self._sent)
+                    streamed_chars=len(self._sent))
         self.native = False
         self._ts = self._stream.ts if self._stream is not None else None
         self._stream = None
+        await self._must("chat.update" if self._ts else "chat.postMessage")
         await self._post_or_update(blocks=None)
 
-    async def _post_or_update(self, blocks: list[dict[str, Any]] | None) -> None:
-        mrkdwn = to_mrkdwn(self._msg) if self._msg.strip() else " "
+    async def _post_or_update(self, blocks: list[dict[str, Any]] | None, preview: bool = False) -> None:
+        shown = balance(self._msg) if preview else self._msg
+        mrkdwn = to_mrkdwn(shown) if shown.strip() else " "
         full_blocks = (text_sections(mrkdwn) + blocks) if blocks else None
         notify = mrkdwn[:3_000]
         if self._ts is not None:
@@ -127,50 +202,49 @@ class ReplyWriter:
                 self.calls += 1
                 await self.client.chat_update(channel=self.target.channel, ts=self._ts,
                                               text=notify if blocks else mrkdwn, blocks=full_blocks)
-                self._last = time.monotonic()
                 return
             except SlackApiError as exc:  # e.g. the message is still locked by a dead stream: post anew
                 log.warning("slack_update_failed", error=_code(exc), channel=self.target.channel)
+                await self._must("chat.postMessage")
         self.calls += 1
         resp = await self.client.chat_postMessage(channel=self.target.channel, thread_ts=self.target.thread_ts,
                                                   text=notify if blocks else mrkdwn, blocks=full_blocks)
         self._ts = str(resp["ts"])
-        self._last = time.monotonic()
+        await self._announce(self._ts)
 
     async def _end_message(self, blocks: list[dict[str, Any]] | None) -> None:
         if self.native:
             if self._stream is None and not self._msg:
                 if blocks:  # nothing was streamed, only blocks to show
+                    await self._must("chat.postMessage")
                     resp = await self.client.chat_postMessage(channel=self.target.channel,
                                                               thread_ts=self.target.thread_ts, text=" ", blocks=blocks)
                     self.messages.append(str(resp["ts"]))
                 return
             if self._stream is None or self._stream.ts is None:
-                await self._append()  # the first text goes through startStream (or falls back)
+                await self._must("chat.startStream")
+                await self._append(self._msg, final=True)  # the first text goes through startStream (or falls back)
             if self.native and self._stream is not None:
                 try:
+                    await self._must("chat.stopStream")
                     self.calls += 1
-                    await self._stream.stop(markdown_text=self._msg[self._sent:] or None, blocks=blocks or None)
-                    self._sent = len(self._msg)
+                    markdown = stream_markdown(self._msg, final=True)
+                    rest = markdown[len(self._sent):] if markdown.startswith(self._sent) else ""
+                    await self._stream.stop(markdown_text=rest or None, blocks=blocks or None)
+                    self._sent = markdown
                     self._finish_message(self._stream.ts)
                     return
                 except SlackApiError as exc:
                     await self._fall_back(exc)
+        await self._must("chat.update" if self._ts else "chat.postMessage")
         await self._post_or_update(blocks=blocks)
         self._finish_message(self._ts)
 
     def _finish_message(self, ts: str | None) -> None:
         if ts:
             self.messages.append(ts)
-        self._msg, self._sent, self._stream, self._ts = "", 0, None, None
-
-
-def _fit(text: str, room: int) -> tuple[str, str]:
-    """Split `text` so the head fits `room` characters (at a boundary when possible)."""
-    if room <= 0:
-        return "", text
-    head = split_text(text, room)[0]
-    return head, text[len(head):]
+        self._msg, self._sent, self._stream, self._ts = "", "", None, None
+        self.native = self.settings.native_streaming
 
 
 def _code(exc: SlackApiError) -> str:
