@@ -1,20 +1,31 @@
-"""Render one engine reply stream in Telegram, from nothing but the Inbound (so any worker can answer)."""
+"""Render one engine reply stream in Telegram through the shared reply loop (core/reply/loop.py), from nothing
+but the Inbound (so any worker can answer).
+
+`TelegramReplySink` is Telegram's side of the loop: typing while the bot works and nothing is shown yet, text
+through `TelegramWriter` (streamer.py), the sources footer and feedback buttons under the last part, each
+proposal as its own message with Confirm/Cancel. The streamed message's id is recorded as soon as it exists, so
+a worker that takes the message over after a crash finishes that message instead of sending a second one.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from aiogram import Bot
 from aiogram.utils.chat_action import ChatActionSender
 
-from adapters.telegram.format import citations_footer
+from adapters.telegram.format import SPLIT_AT, citations_footer, visible_length
 from adapters.telegram.keyboards import confirm_keyboard, feedback_keyboard
 from adapters.telegram.settings import TelegramSettings
-from adapters.telegram.streamer import Body, ReplyStreamer, Target
+from adapters.telegram.streamer import Body, Limits, Target, TelegramWriter
 from core.language import reply_language
-from core.models import CitationEvent, Error, Final, Inbound, NeedsConfirmation, ReplyEvent, TextDelta
+from core.models import Inbound, NeedsConfirmation, ReplyEvent
+from core.reply.budget import RateBudget
+from core.reply.loop import ReplyLoop, ReplyOutcome
+from core.reply.record import ReplyRecords
 from core.services import Services
 from core.texts import text
 
@@ -30,7 +41,82 @@ def target_of(inbound: Inbound) -> Target:
         thread_id=int(thread) if thread else None,
         reply_to=int(reply_to) if reply_to else None,
         private=extras.get("chat_type", "private" if inbound.is_private else "group") == "private",
+        bot=inbound.tenant,
     )
+
+
+class TelegramReplySink:
+    part_limit = SPLIT_AT  # leaves room for UTF-16 surrogate pairs and the sources under 4,096
+    batch_chars = None
+
+    def __init__(self, responder: TelegramResponder, inbound: Inbound, writer: TelegramWriter) -> None:
+        self.responder = responder
+        self.inbound = inbound
+        self.writer = writer
+        self.lang = reply_language(inbound.text, inbound.locale)  # the engine answers in the message's language
+        t = writer.target
+        self.typing = ChatActionSender.typing(bot=writer.bot, chat_id=t.chat_id, message_thread_id=t.thread_id)
+        self.typing_on = False
+        self.started = time.perf_counter()
+
+    @property
+    def interval_s(self) -> float:
+        return self.writer.interval_s
+
+    async def begin(self) -> None:
+        await self.typing.__aenter__()
+        self.typing_on = True
+
+    async def status(self, status: str) -> None:
+        return None  # typing says "working"; Telegram has no status line
+
+    async def tool(self, event: Any) -> None:
+        return None
+
+    async def preview(self, part: str) -> float:
+        wait = await self.writer.preview(part)
+        if not wait:
+            await self._typing_off()  # the user sees text now
+        return wait
+
+    async def seal(self, part: str) -> None:
+        body = Body.of(part)
+        if body.plain.strip():
+            await self.writer.persist(body, None)
+
+    async def finish(self, part: str, outcome: ReplyOutcome) -> None:
+        final, w = outcome.final, self.writer
+        footer: tuple[str, str] = ("", "")
+        markup = None
+        if final is not None:
+            cited = outcome.sources
+            footer = citations_footer(cited, text("telegram_sources", self.lang)) if cited else ("", "")
+            markup = feedback_keyboard(final.reply_id)
+        rest = part.strip()
+        if footer[0] and rest and len(rest) + visible_length(footer[0]) + 2 > SPLIT_AT:
+            await self.seal(rest)  # the sources do not fit under the last part: they get their own message
+            rest = ""
+        body = Body.of(rest, footer)
+        if body.plain.strip():
+            await w.persist(body, markup)
+        for proposal in outcome.proposals:
+            await self.send_proposal(proposal)
+        log.info("telegram_replied", request_id=final.reply_id if final else None, chat_id=w.target.chat_id,
+                 mode=w.mode, api_calls=w.calls, messages=len(w.sent_ids), plain=w.plain, refusals=w.refusals,
+                 outcome="final" if final else "error" if outcome.error else "none",
+                 total_ms=round((time.perf_counter() - self.started) * 1000, 1))
+
+    async def send_proposal(self, proposal: NeedsConfirmation) -> None:
+        markup = confirm_keyboard(proposal.proposal_id, self.lang, self.inbound.user)
+        await self.writer.send_new(Body.of(proposal.summary), markup)
+
+    async def close(self) -> None:
+        await self._typing_off()
+
+    async def _typing_off(self) -> None:
+        if self.typing_on:
+            self.typing_on = False
+            await self.typing.__aexit__(None, None, None)
 
 
 class TelegramResponder:
@@ -40,62 +126,25 @@ class TelegramResponder:
         self.bot = bot
         self.settings = settings
         self.services = services
+        self.budget = RateBudget(services.redis)
+        self.ids = ReplyRecords(services.redis)
+        self.limits = Limits(draft_per_s=1 / settings.draft_interval_s)  # drafts: our own pace (no documented limit)
 
-    def streamer(self, target: Target) -> ReplyStreamer:
+    def writer(self, target: Target, taken_over: int | None = None) -> TelegramWriter:
         s = self.settings
-        return ReplyStreamer(self.bot, target, draft_interval_s=s.draft_interval_s,
-                             edit_interval_s=s.edit_interval_s, max_interval_s=s.max_interval_s,
-                             metrics=self.services.metrics)
+        return TelegramWriter(self.bot, target, draft_interval_s=s.draft_interval_s,
+                              edit_interval_s=s.edit_interval_s, metrics=self.services.metrics,
+                              budget=self.budget, limits=self.limits, taken_over=taken_over)
 
     async def respond(self, inbound: Inbound, events: AsyncIterator[ReplyEvent]) -> None:
         target = target_of(inbound)
-        streamer = self.streamer(target)
-        typing = ChatActionSender.typing(bot=self.bot, chat_id=target.chat_id, message_thread_id=target.thread_id)
-        typing_on = False
-        citations = []
-        proposals: list[NeedsConfirmation] = []
-        final: Final | None = None
-        error: Error | None = None
-        started = time.perf_counter()
-        try:
-            await typing.__aenter__()
-            typing_on = True
-            async for event in events:
-                if isinstance(event, TextDelta):
-                    streamer.append(event.text)
-                elif isinstance(event, CitationEvent):
-                    citations.append(event.citation)
-                elif isinstance(event, NeedsConfirmation):
-                    proposals.append(event)
-                elif isinstance(event, Final):
-                    final = event
-                elif isinstance(event, Error):
-                    error = event
-                if typing_on and streamer.first_text_at is not None:
-                    typing_on = False
-                    await typing.__aexit__(None, None, None)
-        finally:
-            if typing_on:
-                await typing.__aexit__(None, None, None)
-        lang = reply_language(inbound.text, inbound.locale)  # the engine answers in the message's language too
-        if final is not None:
-            cited = list(final.citations) or citations
-            footer = citations_footer(cited, text("telegram_sources", lang)) if cited else ("", "")
-            await streamer.finish(final.text, footer, feedback_keyboard(final.reply_id))
-        elif error is not None:
-            shown = (streamer.committed + streamer.pending).strip()
-            await streamer.finish(f"{shown}\n\n{error.message}" if shown else error.message)
-        else:
-            await streamer.finish(None)
-        for proposal in proposals:
-            await self.send_proposal(streamer, proposal, lang, inbound.user)
-        log.info("telegram_replied", request_id=final.reply_id if final else None, chat_id=target.chat_id,
-                 mode=streamer.mode, api_calls=streamer.calls, messages=len(streamer.sent_ids),
-                 plain=streamer.plain, outcome="final" if final else "error" if error else "none",
-                 total_ms=round((time.perf_counter() - started) * 1000, 1))
+        earlier = (await self.ids.load(inbound)).get("message_id")
+        if earlier:
+            log.info("telegram_reply_taken_over", chat_id=target.chat_id, message_id=earlier)
+        writer = self.writer(target, taken_over=int(earlier) if earlier else None)
 
-    async def send_proposal(self, streamer: ReplyStreamer, proposal: NeedsConfirmation, locale: str | None,
-                            owner: str = "") -> None:
-        streamer.mode = "edit"
-        streamer.message_id = None
-        await streamer._persist(Body.of(proposal.summary), confirm_keyboard(proposal.proposal_id, locale, owner))
+        async def record(message_id: int) -> None:
+            await self.ids.save(inbound, {"message_id": message_id})
+
+        writer.on_message = record
+        await ReplyLoop(TelegramReplySink(self, inbound, writer)).run(events)

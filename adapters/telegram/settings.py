@@ -23,10 +23,11 @@ class TelegramSettings(BaseModel):
     media_api_base: str | None = None  # endpoint for the two models above (default: the provider's)
     media_api_key: SecretStr | None = None
     max_media_bytes: int = Field(default=20 * 1024 * 1024, gt=0)  # Bot API getFile limit is 20 MB
-    # Streaming pace (seconds between updates of the visible reply; adaptive on 429).
-    draft_interval_s: float = Field(default=0.3, gt=0)  # sendMessageDraft, private chats
+    # Streaming pace (seconds between updates of the visible reply); every call is also paid from shared rate
+    # budgets in Redis (per chat ~1/s, per group ~20/min, per bot ~30/s) that slow down on each retry_after.
+    draft_interval_s: float = Field(default=1.0, gt=0)  # sendMessageDraft, private chats
     edit_interval_s: float = Field(default=1.0, gt=0)  # editMessageText, groups or when drafts are refused
-    max_interval_s: float = Field(default=10.0, gt=0)  # the slowest pace after repeated 429s
+    max_interval_s: float = Field(default=10.0, gt=0)  # unused since the shared budgets (kept for old configs)
     polling_timeout_s: int = Field(default=30, ge=0, le=50)  # long-polling wait of getUpdates
 
     @property

@@ -1,15 +1,15 @@
-"""One streamed reply on Telegram: drafts or throttled edits, splitting at 4096, formatting fallback, 429s.
+"""Telegram's calls for one reply's text: drafts or edits, permanent parts, formatting fallback, 429s,
+each call paid from shared rate budgets (per chat, per group, per bot; core/reply/budget.py).
 
-Private chats stream with `sendMessageDraft` and persist with `sendMessage`; groups (or when drafts are
-refused) send a first message and `editMessageText` it at an adaptive pace. A background flusher pushes
-the latest text when the pace allows, so a pause in the model's output never hides text already received.
+Private chats preview with `sendMessageDraft` and persist with `sendMessage`; groups (or when drafts are
+refused) send a first message and `editMessageText` it. When and what to show is decided by the shared reply
+loop (core/reply/loop.py); this class only knows the Bot API.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,12 +18,13 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNotFound, TelegramRetryAfter
 from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 
-from adapters.telegram.format import SPLIT_AT, split_first, to_html, visible_length
+from adapters.telegram.format import to_html
+from core.reply.budget import RateBudget, Scope
+from core.reply.markdown import balance
 
 log = structlog.get_logger("deskmate.telegram.stream")
 
 Mode = Literal["draft", "edit"]
-SOFT_LIMIT = SPLIT_AT  # a streamed part is cut and persisted once it grows past this
 MAX_ATTEMPTS = 6  # for the calls that must land (the final text, completed parts)
 
 
@@ -35,6 +36,32 @@ class Target:
     thread_id: int | None = None
     reply_to: int | None = None
     private: bool = False
+    bot: str = ""  # the bot's id (the per-bot rate scope)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's flood limits as budgets: ~1 message or edit per second per chat, ~20 per minute in a group,
+    ~30 per second per bot; drafts have their own per-chat pace, slowed by every retry_after."""
+
+    chat_per_s: float = 1.0
+    chat_burst: int = 3
+    draft_per_s: float = 1.0
+    draft_burst: int = 3
+    group_per_min: float = 20.0
+    group_burst: int = 5
+    bot_per_s: float = 30.0
+    safety: float = 0.9
+
+    def scopes(self, target: Target, draft: bool) -> list[Scope]:
+        s, bot, chat = self.safety, target.bot or "bot", target.chat_id
+        out = [Scope(f"telegram:{bot}:all", self.bot_per_s * s, 1.0, int(self.bot_per_s))]
+        if draft:
+            return [Scope(f"telegram:{bot}:draft:{chat}", self.draft_per_s * s, 1.0, self.draft_burst), *out]
+        out.insert(0, Scope(f"telegram:{bot}:chat:{chat}", self.chat_per_s * s, 1.0, self.chat_burst))
+        if chat < 0:
+            out.insert(1, Scope(f"telegram:{bot}:group:{chat}", self.group_per_min * s, 60.0, self.group_burst))
+        return out
 
 
 @dataclass(frozen=True)
@@ -55,27 +82,6 @@ class Body:
         return cls(f"{to_html(text)}\n\n{footer_html}", f"{text}\n\n{footer_plain}")
 
 
-@dataclass
-class Pace:
-    """Seconds between visible updates: starts at `base`, grows by `retry_after` on a 429, eases back."""
-
-    base: float
-    ceiling: float
-    interval: float = 0.0
-    next_at: float = 0.0
-
-    def __post_init__(self) -> None:
-        self.interval = self.base
-
-    def sent(self) -> None:
-        self.interval = max(self.base, self.interval * 0.9)
-        self.next_at = time.monotonic() + self.interval
-
-    def throttled(self, retry_after: float) -> None:
-        self.interval = min(self.ceiling, max(self.interval, self.base) + retry_after)
-        self.next_at = time.monotonic() + max(retry_after, self.interval)
-
-
 def api_method(exc: TelegramRetryAfter) -> str:
     """The Bot API method a 429 came from (`editMessageText`): a bounded metrics label."""
     return str(getattr(exc.method, "__api_method__", None) or type(exc.method).__name__)
@@ -89,97 +95,62 @@ def is_not_modified(exc: TelegramBadRequest) -> bool:
     return "message is not modified" in exc.message.lower()
 
 
-class ReplyStreamer:
-    """Append text as it streams; `finish` persists the whole answer (split if needed) with a keyboard."""
+class TelegramWriter:
+    """Preview the part being written; persist parts; everything else is the reply loop's business."""
 
     def __init__(self, bot: Bot, target: Target, *, draft_interval_s: float, edit_interval_s: float,
-                 max_interval_s: float, metrics: Any = None) -> None:
+                 metrics: Any = None, budget: RateBudget | None = None, limits: Limits | None = None,
+                 taken_over: int | None = None) -> None:
         self.bot = bot
         self.metrics = metrics  # core.ops.metrics.Metrics (services.metrics): 429s and retries
         self.target = target
+        self.budget = budget
+        self.limits = limits or Limits()
         self.mode: Mode = "draft" if target.private else "edit"
-        self.pace = Pace(draft_interval_s if self.mode == "draft" else edit_interval_s, max_interval_s)
+        self.draft_interval_s = draft_interval_s
         self.edit_interval_s = edit_interval_s
         self.plain = False  # set once Telegram rejects our formatting: the rest goes as plain text
-        self.committed = ""  # text already persisted in completed messages
-        self.pending = ""  # text of the part being streamed
-        self.message_id: int | None = None  # edit mode: the message showing `pending`
-        self.shown = ""  # what the current draft/message shows (source text), to skip no-op updates
+        self.message_id: int | None = taken_over  # edit mode: the message showing the current part
+        if taken_over is not None:  # a dead worker's half-written message: finish that one
+            self.mode = "edit"
         self.draft_id = random.randint(1, 2**31 - 1)
         self.sent_ids: list[int] = []
         self.calls = 0
+        self.refusals = 0
         self.first_text_at: float | None = None
-        self._dirty = asyncio.Event()
-        self._closing = asyncio.Event()
-        self._lock = asyncio.Lock()  # one Bot API call for this reply at a time, in order
-        self._flusher: asyncio.Task[None] | None = None
+        self.on_message: Any = None  # async callback(message_id) once the streamed message exists
 
-    # -- streaming
+    @property
+    def interval_s(self) -> float:
+        return self.draft_interval_s if self.mode == "draft" else self.edit_interval_s
 
-    def append(self, text: str) -> None:
-        if not text:
-            return
-        self.pending += text
-        self._dirty.set()
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_loop(), name="telegram-flush")
+    # -- previews
 
-    async def _flush_loop(self) -> None:
-        while not self._closing.is_set():
-            await self._dirty.wait()
-            if self._closing.is_set():
-                return
-            delay = self.pace.next_at - time.monotonic()
-            if delay > 0:
-                closing = asyncio.create_task(self._closing.wait())
-                try:
-                    await asyncio.wait({closing}, timeout=delay)
-                finally:
-                    closing.cancel()
-                if self._closing.is_set():
-                    return
-            self._dirty.clear()
-            try:
-                await self._push()
-            except Exception as exc:  # the final text is sent by finish(); a lost preview is not fatal
-                log.warning("telegram_preview_failed", error=type(exc).__name__, chat_id=self.target.chat_id)
+    async def preview(self, text: str) -> float:
+        """Show the part being written; 0 = shown, else the seconds to wait before trying again."""
+        draft = self.mode == "draft"
+        if self.budget is not None:
+            wait = await self.budget.try_take(self.limits.scopes(self.target, draft), preview=True)
+            if wait > 0:
+                return wait
+        body = Body.of(balance(text))
+        try:
+            if draft:
+                await self._draft(body)
+            elif self.message_id is None:
+                self.message_id = await self._send(body, markup=None)
+                if self.on_message is not None:
+                    await self.on_message(self.message_id)
+            else:
+                await self._edit(self.message_id, body, markup=None)
+        except TelegramRetryAfter as exc:
+            await self._throttled(exc, retry=True)
+            return float(exc.retry_after)
+        if self.first_text_at is None:
+            self.first_text_at = asyncio.get_running_loop().time()
+        return 0.0
 
-    async def _push(self) -> None:
-        async with self._lock:
-            while len(self.pending) > SOFT_LIMIT:
-                snapshot = self.pending
-                head, rest = split_first(snapshot)
-                if not rest:
-                    break
-                consumed = len(snapshot) - len(rest)
-                await self._persist(Body.of(head), markup=None)
-                # text may have been appended while we were sending: keep it
-                self.committed += snapshot[:consumed]
-                self.pending = self.pending[consumed:]
-            if not self.pending.strip() or self.pending == self.shown:
-                return
-            text = self.pending
-            try:
-                if self.mode == "draft":
-                    await self._draft(text)
-                elif self.message_id is None:
-                    self.message_id = await self._send(Body.of(text), markup=None)
-                else:
-                    await self._edit(self.message_id, Body.of(text), markup=None)
-            except TelegramRetryAfter as exc:
-                self.pace.throttled(exc.retry_after)
-                self._dirty.set()  # the flusher tries again once the pace allows
-                self._count(exc, retry=True)
-                log.info("telegram_throttled", retry_after=exc.retry_after, interval_s=self.pace.interval,
-                         mode=self.mode)
-                return
-            self.shown = text
-            self.pace.sent()
-            if self.first_text_at is None:
-                self.first_text_at = time.perf_counter()
-
-    async def _draft(self, text: str) -> None:
-        body = Body.of(text)
+    async def _draft(self, body: Body) -> None:
         try:
             await self._call_formatted(
                 lambda value, mode: self.bot.send_message_draft(
@@ -192,8 +163,9 @@ class ReplyStreamer:
             # Drafts refused (old server, not a private chat...): stream by editing a message instead.
             log.info("telegram_drafts_refused", error=type(exc).__name__)
             self.mode = "edit"
-            self.pace = Pace(self.edit_interval_s, self.pace.ceiling)
             self.message_id = await self._send(body, markup=None)
+            if self.on_message is not None:
+                await self.on_message(self.message_id)
 
     # -- the calls
 
@@ -238,23 +210,26 @@ class ReplyStreamer:
                 raise
 
     async def _must(self, call: Any) -> Any:
-        """A call whose text must reach the user: wait out 429s (as told by retry_after) and try again."""
-        for attempt in range(MAX_ATTEMPTS):
+        """A call whose text must reach the user: wait for the budget, wait out 429s, try again."""
+        for attempt in range(MAX_ATTEMPTS + 1):
+            if self.budget is not None:
+                await self.budget.take(self.limits.scopes(self.target, draft=False))
             try:
                 return await call()
             except TelegramRetryAfter as exc:
-                self.pace.throttled(exc.retry_after)
-                self._count(exc, retry=True)
+                await self._throttled(exc, retry=attempt < MAX_ATTEMPTS)
+                if attempt == MAX_ATTEMPTS:
+                    raise
                 log.info("telegram_throttled", retry_after=exc.retry_after, attempt=attempt, final=True)
                 await asyncio.sleep(exc.retry_after)
-        try:
-            return await call()
-        except TelegramRetryAfter as exc:
-            self._count(exc, retry=False)
-            raise
+        raise AssertionError("unreachable")
 
-    def _count(self, exc: TelegramRetryAfter, *, retry: bool) -> None:
-        """Report a 429 (and the retry that follows it) to the operations metrics; never raises."""
+    async def _throttled(self, exc: TelegramRetryAfter, *, retry: bool) -> None:
+        """A 429: the scope it hit gets slower for everyone (budget), and operators see it (metrics)."""
+        self.refusals += 1
+        if self.budget is not None:
+            draft = api_method(exc) == "sendMessageDraft"
+            await self.budget.throttled(self.limits.scopes(self.target, draft)[0], float(exc.retry_after))
         if self.metrics is None:
             return
         try:
@@ -265,7 +240,7 @@ class ReplyStreamer:
         except Exception:
             log.warning("telegram_metrics_failed")
 
-    async def _persist(self, body: Body, markup: InlineKeyboardMarkup | None) -> None:
+    async def persist(self, body: Body, markup: InlineKeyboardMarkup | None) -> None:
         """Make `body` a permanent message: edit the streamed one (edit mode) or send a new one."""
         if self.mode == "edit" and self.message_id is not None:
             message_id = self.message_id
@@ -277,42 +252,8 @@ class ReplyStreamer:
         else:
             await self._must(lambda: self._send(body, markup))
         self.message_id = None
-        self.shown = ""
         self.draft_id = random.randint(1, 2**31 - 1)
-        self.pace.sent()
 
-    # -- the end
-
-    async def finish(self, text: str | None, footer: tuple[str, str] = ("", ""),
-                     markup: InlineKeyboardMarkup | None = None) -> list[int]:
-        """Persist the whole answer. `text` is the authoritative full text (None: what was streamed)."""
-        await self._stop_flusher()
-        async with self._lock:
-            if text is not None and text.startswith(self.committed):
-                self.pending = text[len(self.committed):]
-            elif text is not None and not self.committed:
-                self.pending = text
-            parts: list[str] = []
-            rest = self.pending.strip()
-            while len(rest) > SOFT_LIMIT:
-                head, rest = split_first(rest)
-                parts.append(head)
-            footer_html = footer[0]
-            if footer_html and rest and len(rest) + visible_length(footer_html) + 2 > SOFT_LIMIT:
-                parts.append(rest)
-                rest = ""
-            if rest or not parts or footer_html:
-                parts.append(rest)
-            for i, part in enumerate(parts):
-                last = i == len(parts) - 1
-                body = Body.of(part, footer if last else ("", ""))
-                if body.plain.strip():
-                    await self._persist(body, markup if last else None)
-        return list(self.sent_ids)
-
-    async def _stop_flusher(self) -> None:
-        self._closing.set()
-        self._dirty.set()
-        if self._flusher is not None:
-            await self._flusher
-            self._flusher = None
+    async def send_new(self, body: Body, markup: InlineKeyboardMarkup | None) -> None:
+        """A separate message after the answer (a proposal with its Confirm/Cancel buttons)."""
+        await self._must(lambda: self._send(body, markup))

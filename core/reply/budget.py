@@ -25,7 +25,8 @@ log = structlog.get_logger("deskmate.reply.budget")
 SLOWDOWN_TTL_S = 60  # how long a 429 keeps a scope at the slower rate
 MAX_SLOWDOWN = 8.0
 
-# KEYS: one bucket key per scope, then one slowdown key per scope. ARGV: n, preview(0/1), then per scope
+# KEYS: per scope a bucket key, then per scope a slowdown key, then per scope a "blocked until" key.
+# ARGV: n, preview(0/1), then per scope
 # interval_s, burst. Returns "0" (taken) or the seconds to wait (nothing taken).
 _TAKE = """
 local n = tonumber(ARGV[1])
@@ -42,6 +43,8 @@ for i = 1, n do
   interval = interval * slow
   local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
   if tat < now then tat = now end
+  local blocked = tonumber(redis.call('GET', KEYS[2 * n + i]) or '0')
+  if blocked - now > wait then wait = blocked - now end
   local allowed = burst
   if preview == 1 and burst > 1 then allowed = burst - 1 end
   local earliest = tat - interval * (allowed - 1)
@@ -57,16 +60,15 @@ end
 return '0'
 """
 
-# KEYS: bucket, slowdown. ARGV: retry_after_s, slowdown ttl_s, max slowdown.
-# Pushes the bucket past retry_after and doubles the slowdown.
+# KEYS: bucket, slowdown, blocked. ARGV: retry_after_s, slowdown ttl_s, max slowdown.
+# Blocks the scope for retry_after, restarts its bucket empty after that, and doubles the slowdown.
 _PENALIZE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
 local retry = tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local until_ = now + retry
-if tat < until_ then tat = until_ end
-redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil((tat - now) * 1000) + 1000)
+redis.call('SET', KEYS[3], tostring(until_), 'PX', math.ceil(retry * 1000) + 1000)
+redis.call('SET', KEYS[1], tostring(until_), 'PX', math.ceil(retry * 1000) + 1000)
 local slow = tonumber(redis.call('GET', KEYS[2]) or '1') * 2
 if slow > tonumber(ARGV[3]) then slow = tonumber(ARGV[3]) end
 redis.call('SET', KEYS[2], tostring(slow), 'EX', tonumber(ARGV[2]))
@@ -99,7 +101,8 @@ class RateBudget:
 
     def _keys(self, scopes: Sequence[Scope]) -> list[str]:
         return ([key(self.namespace, s.name) for s in scopes]
-                + [key(self.namespace, "slow", s.name) for s in scopes])
+                + [key(self.namespace, "slow", s.name) for s in scopes]
+                + [key(self.namespace, "blocked", s.name) for s in scopes])
 
     async def try_take(self, scopes: Sequence[Scope], *, preview: bool) -> float:
         """Take one slot in every scope now and return 0, or take nothing and return the seconds to wait."""
@@ -128,7 +131,7 @@ class RateBudget:
     async def throttled(self, scope: Scope, retry_after_s: float) -> None:
         """The platform answered 429 for `scope`: nobody calls it before `retry_after_s`; slower for a while."""
         try:
-            slow = await self._penalize(keys=[key(self.namespace, scope.name), key(self.namespace, "slow", scope.name)],
+            slow = await self._penalize(keys=self._keys([scope]),
                                         args=[retry_after_s, SLOWDOWN_TTL_S, MAX_SLOWDOWN])
             log.info("rate_budget_slowed", scope=scope.name, retry_after_s=retry_after_s, slowdown=float(slow))
         except Exception as exc:
