@@ -84,7 +84,7 @@ class SlackReplySink:
             )
         log.info("slack_replied", channel=t.channel, messages=len(self.writer.messages), calls=self.writer.calls,
                  chars=len(self.writer.text), native=self.writer.native, waited_s=round(self.writer.waited_s, 2),
-                 outcome="final" if final else "error")
+                 outcome="final" if final else "error", **outcome.tail_ms())
 
     async def close(self) -> None:
         return None

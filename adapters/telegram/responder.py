@@ -104,7 +104,7 @@ class TelegramReplySink:
         log.info("telegram_replied", request_id=final.reply_id if final else None, chat_id=w.target.chat_id,
                  mode=w.mode, api_calls=w.calls, messages=len(w.sent_ids), plain=w.plain, refusals=w.refusals,
                  outcome="final" if final else "error" if outcome.error else "none",
-                 total_ms=round((time.perf_counter() - self.started) * 1000, 1))
+                 total_ms=round((time.perf_counter() - self.started) * 1000, 1), **outcome.tail_ms())
 
     async def send_proposal(self, proposal: NeedsConfirmation) -> None:
         markup = confirm_keyboard(proposal.proposal_id, self.lang, self.inbound.user)

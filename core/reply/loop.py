@@ -52,6 +52,17 @@ class ReplyOutcome:
     proposals: list[NeedsConfirmation] = field(default_factory=list)
     tools: list[ToolResult] = field(default_factory=list)
     streamed: str = ""  # every TextDelta, concatenated
+    last_text_at: float | None = None  # time.monotonic() of the last TextDelta (the model's last token)
+    ended_at: float | None = None  # time.monotonic() when the stream ended (Final/Error and the engine's tail)
+
+    def tail_ms(self) -> dict[str, float | None]:
+        """For the sink's log line after `finish`: engine tail (last token -> stream end) and render tail
+        (stream end -> the final platform call returned)."""
+        now = time.monotonic()
+        last, end = self.last_text_at, self.ended_at
+        return {"engine_tail_ms": round((end - last) * 1000, 1) if last and end else None,
+                "render_tail_ms": round((now - end) * 1000, 1) if end else None,
+                "final_after_last_token_ms": round((now - last) * 1000, 1) if last else None}
 
     @property
     def sources(self) -> list[Citation]:
@@ -118,6 +129,7 @@ class ReplyLoop:
             await self.sink.begin()
             async for event in events:
                 await self._on(event, outcome)
+            outcome.ended_at = time.monotonic()
             await self._stop_flusher()
             await self._finish(outcome)
         except BaseException:
@@ -134,6 +146,7 @@ class ReplyLoop:
     async def _on(self, event: ReplyEvent, outcome: ReplyOutcome) -> None:
         if isinstance(event, TextDelta):
             outcome.streamed += event.text
+            outcome.last_text_at = time.monotonic()
             await self._add(event.text)
         elif isinstance(event, Status):
             await self.sink.status(event.text)

@@ -7,6 +7,7 @@ what a user would see in a thread), records every call, and can be scripted to f
     slack.refuse_streaming("feature_not_enabled")      # chat.startStream refused
     slack.kill_streams_after(2)                         # appendStream fails after 2 appends per stream
     slack.rate_limit_once("chat.appendStream", 1)       # one 429 with Retry-After: 1
+    slack.flood()                                       # Slack's tiers per workspace and method (429 beyond)
 
 Socket Mode too: `apps.connections.open` (app-level `xapp-` token only) hands out a WebSocket URL on this
 server, which greets with `hello`; `push_envelope` sends an `events_api`/`slash_commands`/`interactive`
@@ -24,6 +25,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +36,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.flood import Flood, Limit
 from tests.fakes.local_server import LocalServer, serve_app
 
 BOT_USER = "UBOT"
@@ -106,6 +109,9 @@ class FakeSlack(LocalServer):
         self.refuse_stream_error: str | None = None
         self.kill_after: int | None = None
         self.limits: dict[str, list[float]] = {}
+        self.flood_limits: dict[str, tuple[float, int]] | None = None  # method -> (calls per minute, burst)
+        self.flooding = Flood()
+        self.visible: dict[str, list[tuple[float, int]]] = {}  # channel -> (time, characters a user sees)
         self._ts = itertools.count(1)
         self.sockets: list[web.WebSocketResponse] = []  # Socket Mode connections, newest last
         self.acks: dict[str, dict[str, Any]] = {}  # envelope_id -> the client's acknowledgement
@@ -121,6 +127,24 @@ class FakeSlack(LocalServer):
 
     def rate_limit_once(self, method: str, retry_after: float = 1) -> None:
         self.limits.setdefault(method, []).append(retry_after)
+
+    def flood(self, tier4_per_min: float = 100, tier4_burst: int = 20, tier3_per_min: float = 50,
+              tier3_burst: int = 10) -> None:
+        """Refuse calls beyond Slack's rate tiers, per workspace and method, as Slack does (429 + Retry-After):
+        chat.startStream/appendStream/stopStream Tier 4, chat.update Tier 3, chat.postMessage ~1/s per channel."""
+        self.flood_limits = {m: (tier4_per_min, tier4_burst)
+                             for m in ("chat.startStream", "chat.appendStream", "chat.stopStream")}
+        self.flood_limits["chat.update"] = (tier3_per_min, tier3_burst)
+        self.flood_limits["chat.postMessage"] = (60.0, 2)  # per channel, see _flood_scope
+
+    def _flood_wait(self, method: str, args: dict[str, Any]) -> float:
+        if self.flood_limits is None or method not in self.flood_limits:
+            return 0.0
+        per_min, burst = self.flood_limits[method]
+        name = f"{self.team_id}:{method}"
+        if method == "chat.postMessage":
+            name += f":{args.get('channel')}"
+        return self.flooding.check([Limit(name, per_min, 60.0, burst)], method)
 
     def add_user(self, user: str, *, admin: bool = False, owner: bool = False, locale: str = "en-US") -> None:
         self.users[user] = {"is_admin": admin, "is_owner": owner, "locale": locale}
@@ -159,6 +183,9 @@ class FakeSlack(LocalServer):
         self.refuse_stream_error = None
         self.kill_after = None
         self.limits.clear()
+        self.flood_limits = None
+        self.flooding = Flood()
+        self.visible.clear()
 
     # -- lifecycle
 
@@ -214,6 +241,11 @@ class FakeSlack(LocalServer):
         token_kind = "Bearer xapp" if method == "apps.connections.open" else "Bearer xox"
         if not request.headers.get("Authorization", "").startswith(token_kind):
             return self._answer(method, args, {"ok": False, "error": "not_authed"})
+        flood_wait = self._flood_wait(method, args)
+        if flood_wait > 0:
+            self.calls.append(Call(method, args, status=429, ok=False, error="ratelimited"))
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(max(1, math.ceil(flood_wait)))})
         pending = self.limits.get(method)
         if pending:
             retry_after = pending.pop(0)
@@ -227,6 +259,11 @@ class FakeSlack(LocalServer):
 
     def _answer(self, method: str, args: dict[str, Any], body: dict[str, Any]) -> web.Response:
         self.calls.append(Call(method, args, ok=bool(body.get("ok")), error=body.get("error")))
+        if body.get("ok") and method in ("chat.startStream", "chat.appendStream", "chat.stopStream",
+                                         "chat.postMessage", "chat.update"):
+            channel = str(args.get("channel"))
+            shown = sum(len(m.text) for m in self.channel_messages(channel))
+            self.visible.setdefault(channel, []).append((time.perf_counter(), shown))
         return web.json_response(body)
 
     def _new_ts(self) -> str:

@@ -8,6 +8,7 @@ non-empty texts, serves getUpdates (long polling with offsets), getFile + file d
 
     fake.fail("editMessageText", RetryAfter(2))         # the next editMessageText gets a 429
     fake.fail("sendMessage", BadRequest("can't parse entities: ..."), when=lambda p: p.get("parse_mode"))
+    fake.flood()      # flood control: ~1/s per chat, 20/min per group, 30/s per bot; drafts limited too
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import html
 import itertools
 import json
+import math
 import re
 import time
 from collections import deque
@@ -27,6 +29,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.fakes.flood import Flood, Limit
 from tests.fakes.local_server import LocalServer
 
 BOT_ID = 7000001
@@ -56,6 +59,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    status: int = 200  # 429 when the flood emulation refused it
 
     @property
     def text(self) -> str:
@@ -126,6 +130,10 @@ class FakeBotAPI(LocalServer):
         self.chat_admins: dict[int, set[int]] = {}
         self.latency_s = 0.0  # added to every method call (a real server is ~50-150 ms away)
         self._failures: dict[str, deque[tuple[Failure, Callable[[dict[str, Any]], bool] | None]]] = {}
+        self.flood_limits: dict[str, float] | None = None
+        self.flooding = Flood()
+        self.visible: dict[int, list[tuple[float, int]]] = {}  # chat -> (time, characters a user sees)
+        self._last_draft: dict[int, str] = {}
         self._message_ids = itertools.count(100)
         self._update_ids = itertools.count(5000)
         self._updates: list[dict[str, Any]] = []
@@ -138,6 +146,28 @@ class FakeBotAPI(LocalServer):
     def fail(self, method: str, *failures: Failure, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
         """The next calls of `method` (matching `when`, if given) fail, one failure per call."""
         self._failures.setdefault(method, deque()).extend((f, when) for f in failures)
+
+    def flood(self, chat_per_s: float = 1.0, chat_burst: int = 3, group_per_min: float = 20.0,
+              group_burst: int = 5, bot_per_s: float = 30.0, draft_per_s: float = 1.0, draft_burst: int = 3) -> None:
+        """Answer 429 + retry_after beyond Telegram's flood limits for sendMessage, editMessageText and
+        sendMessageDraft: per chat, per group (edits and the final message included), per bot."""
+        self.flood_limits = {"chat_per_s": chat_per_s, "chat_burst": chat_burst, "group_per_min": group_per_min,
+                             "group_burst": group_burst, "bot_per_s": bot_per_s, "draft_per_s": draft_per_s,
+                             "draft_burst": draft_burst}
+
+    def _flood_wait(self, method: str, params: dict[str, Any]) -> float:
+        f = self.flood_limits
+        if f is None or method not in ("sendMessage", "editMessageText", "sendMessageDraft"):
+            return 0.0
+        chat = int(params.get("chat_id") or 0)
+        limits = [Limit("bot", f["bot_per_s"], 1.0, int(f["bot_per_s"]))]
+        if method == "sendMessageDraft":
+            limits.append(Limit(f"draft:{chat}", f["draft_per_s"], 1.0, int(f["draft_burst"])))
+        else:
+            limits.append(Limit(f"chat:{chat}", f["chat_per_s"], 1.0, int(f["chat_burst"])))
+            if chat < 0:
+                limits.append(Limit(f"group:{chat}", f["group_per_min"], 60.0, int(f["group_burst"])))
+        return self.flooding.check(limits, method)
 
     def calls_of(self, *methods: str) -> list[Call]:
         return [c for c in self.calls if c.method in methods]
@@ -266,6 +296,11 @@ class FakeBotAPI(LocalServer):
             self._changed.set()
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
+        flood_wait = self._flood_wait(method, params)
+        if flood_wait > 0:
+            seconds = max(1, math.ceil(flood_wait))
+            self.calls[-1].status = 429
+            return self._error(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
         queue = self._failures.get(method)
         if queue:
             for i, (failure, when) in enumerate(queue):
@@ -278,7 +313,24 @@ class FakeBotAPI(LocalServer):
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return self._error(404, "Not Found: method not found")
-        return await handler(params)
+        response = await handler(params)
+        if response.status == 200 and method in ("sendMessage", "editMessageText", "sendMessageDraft"):
+            self._note_visible(method, params)
+        return response
+
+    def _note_visible(self, method: str, params: dict[str, Any]) -> None:
+        chat = int(params["chat_id"])
+        if method == "sendMessageDraft":
+            self._last_draft[chat] = self.drafts[-1].text if self.drafts else ""
+            try:
+                self._last_draft[chat] = parse_html(self._last_draft[chat]) if params.get("parse_mode") else \
+                    self._last_draft[chat]
+            except ValueError:
+                pass
+        elif method == "sendMessage":
+            self._last_draft.pop(chat, None)  # the draft became this message
+        shown = sum(len(m.text) for m in self.chat_messages(chat)) + len(self._last_draft.get(chat, ""))
+        self.visible.setdefault(chat, []).append((time.monotonic(), shown))
 
     def _bot_user(self) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Deskmate", "username": BOT_USERNAME,
