@@ -110,7 +110,7 @@ def balance(text: str) -> str:
             last = last[: label.start()] + "[" + label.group(1)  # kept literal: it may be "[1" of a citation
     closers, dangling = _open_inline(last)
     if dangling:  # an opener with nothing after it yet ("**"): not shown until its text arrives
-        last = last.rstrip()[: -len(dangling)]
+        last = last.rstrip()[: -len(dangling)].rstrip()
     if closers:
         last = last.rstrip() + closers
     return prefix + last
