@@ -4,7 +4,6 @@ for the platform, long answers cut at boundaries, and a failing platform call ne
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator
 
