@@ -78,7 +78,7 @@ def attach_tails(rows: dict[str, Reveal], log_text: str, event: str, key: str) -
 
 def _med_or_na(values: list[float | None]) -> str:
     known = [v for v in values if v is not None]
-    return f"{statistics.median(known):.0f} ms" if known else "n/a (not logged by this version)"
+    return f"{statistics.median(known):.0f} ms" if known else "n/a (not in the log for this scenario or version)"
 
 
 def report(title: str, rows: list[Reveal]) -> list[str]:
