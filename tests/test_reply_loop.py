@@ -70,6 +70,8 @@ def test_slack_stream_never_takes_text_back_and_shows_tables_aligned():
         assert final.startswith(stream_markdown(TRICKY[:n], final=False)), n
     assert "| Plan |" not in final and "Basic  5" in final.replace("     ", "  ")
     assert "| Plan |" not in to_mrkdwn(TRICKY)
+    telegram = parse_html(to_html(TRICKY))
+    assert "| Plan |" not in telegram and "Basic  5" in telegram, "Telegram shows the table aligned too"
 
 
 def test_long_answers_are_cut_at_boundaries_never_mid_word():

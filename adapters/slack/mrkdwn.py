@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from core.reply.markdown import tables_as_code
+
 FENCE = re.compile(r"```[^\n`]*\n?(.*?)```", re.DOTALL)
 INLINE_CODE = re.compile(r"`[^`\n]+`")
 LINK = re.compile(r"!?\[([^\]\n]+)\]\((\S+?)(?:\s+\"[^\"]*\")?\)")
@@ -66,44 +68,8 @@ def _plain(text: str) -> str:
     return re.sub(r"(\*\*|__|~~|\*|`)", "", text).strip()
 
 
-# ------------------------------------------------------------------------------------------- tables
-
-_ROW = re.compile(r"^[ \t]*\|.*$")
-_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
-_FENCE_OPEN = re.compile(r"^[ \t]{0,3}(```|~~~)")
-
-
 def stream_markdown(markdown: str, final: bool) -> str:
     """The Markdown to stream to Slack for `markdown` so far: pipe tables become aligned code blocks (Slack shows
-    raw pipes otherwise). A table still arriving is held back until it is whole (or the answer ends), so each
-    result extends the previous one and streamed text never has to be taken back."""
-    lines = markdown.split("\n")
-    out: list[str] = []
-    i, in_code = 0, False
-    while i < len(lines):
-        line = lines[i]
-        if _FENCE_OPEN.match(line):
-            in_code = not in_code
-        if in_code or not _ROW.match(line):
-            out.append(line)
-            i += 1
-            continue
-        j = i
-        while j < len(lines) and _ROW.match(lines[j]):
-            j += 1
-        if not final and (j == len(lines) or (j == len(lines) - 1 and lines[j] == "")):
-            return "\n".join(out) + ("\n" if out else "")  # the table (or a row) is still arriving
-        run = lines[i:j]
-        out.extend(_table(run) if len(run) >= 2 and _RULE.match(run[1]) else run)
-        i = j
-    return "\n".join(out)
-
-
-def _table(rows: list[str]) -> list[str]:
-    cells = [[c.strip() for c in r.strip().strip("|").split("|")] for k, r in enumerate(rows) if k != 1]
-    width = max(len(r) for r in cells)
-    cells = [r + [""] * (width - len(r)) for r in cells]
-    sizes = [max(len(r[c]) for r in cells) for c in range(width)]
-    fmt = ["  ".join(v.ljust(sizes[c]) for c, v in enumerate(r)).rstrip() for r in cells]
-    rule = "  ".join("-" * s for s in sizes)
-    return ["```", fmt[0], rule, *fmt[1:], "```"]
+    raw pipes otherwise); a table still arriving is held back until it is whole, so streamed text is never
+    taken back (core/reply/markdown.py `tables_as_code`)."""
+    return tables_as_code(markdown, final)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from core.models import Citation, numbered
+from core.reply.markdown import tables_as_code
 
 MAX_CHARS = 4096  # Telegram's limit per message, counted after entities parsing (visible characters)
 SPLIT_AT = 4000  # where we cut: leaves room for UTF-16 surrogate pairs (emoji count twice) and the sources
@@ -32,7 +33,7 @@ def escape(text: str) -> str:
 
 def to_html(text: str, flavor: str = "markdown") -> str:
     """Markdown (or Slack-style `*bold*` for flavor="mrkdwn") -> Telegram HTML; unknown markup stays literal."""
-    text = text.replace("\x00", "")
+    text = tables_as_code(text.replace("\x00", ""), final=True)  # pipe tables as aligned <pre> blocks
     holes: list[str] = []
 
     def hole(rendered: str) -> str:
