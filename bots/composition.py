@@ -16,6 +16,8 @@ from core.cache import SemanticCache, open_cache
 from core.cache.stage import CacheStage
 from core.engine import Engine, LogObserver, Stage
 from core.flags import FeatureFlags
+from core.handoff.build import open_handoff
+from core.handoff.desk import HandoffDesk
 from core.knowledge.build import Knowledge, open_knowledge
 from core.knowledge.followup import QueryRewriter
 from core.knowledge.stage import RetrievalStage
@@ -58,6 +60,7 @@ class Runtime:
     cache: SemanticCache
     tools: Tools
     ops: Ops
+    handoff: HandoffDesk
     engine: Engine
     dispatcher: RedisStreamDispatcher
     admin: AdminCommands
@@ -66,7 +69,8 @@ class Runtime:
 
 
 def build_stages(settings: Settings, *, ops: Ops, flags: FeatureFlags, pii: PiiStage, tools: Tools,
-                 memory: ConversationMemory, cache: SemanticCache, retrieval: RetrievalStage) -> list[Stage]:
+                 memory: ConversationMemory, cache: SemanticCache, retrieval: RetrievalStage,
+                 handoff: HandoffDesk) -> list[Stage]:
     """The engine's stage order: the one place it is set. A message passes them top to bottom; the reply's events
     flow back bottom to top. docs/architecture.md shows the same list; tests/test_layering.py pins it."""
     return [
@@ -75,6 +79,7 @@ def build_stages(settings: Settings, *, ops: Ops, flags: FeatureFlags, pii: PiiS
         InputStage(settings.limits.max_message_chars),  # refuse empty or oversized input; clean control characters
         FeaturesStage(flags),  # effective flags: bot default -> workspace -> channel
         pii,  # mask personal data before any later stage sees the text; restore placeholders on the way out
+        handoff.stage(),  # a person has the conversation: relay it, the bot stays silent; triggers open a handoff
         ActionStage(tools.runner, memory),  # Confirm/Cancel presses on proposed tool calls (no model call)
         MemoryStage(memory),  # conversation window in (turn.history); the exchange appended on the way out
         cache,  # (CacheStage) answer a repeated question from the semantic cache; store eligible answers after
@@ -118,13 +123,17 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         ops_settings = OpsSettings(otel=settings.otel, limits=settings.limits, queue=settings.queue,
                                    feedback=settings.feedback, seal_key=seal_key)
         ops = await stack.enter_async_context(open_ops(redis, ops_settings, gateway, evict=cache.evict_reply))
+        tools.tickets.seal_with(seal_key)  # tickets hold real values (for the helpdesk): encrypted in Redis
         ops.readiness.add("vector_store", part_check(knowledge))
         if gateway.available:
             ops.readiness.add("llm", part_check(gateway))
         pii = PiiStage(await build_masker(settings.pii, settings.data_dir, redis), profiles, locked=settings.pii.locked)
+        handoff = await stack.enter_async_context(open_handoff(settings.handoff, redis, profiles, memory=memory,
+                                                               tickets=tools.tickets, ops=ops, pii=pii))
+        tools.services.handoff = handoff  # escalate_to_human opens a real handoff when an inbox is configured
 
         stages = build_stages(settings, ops=ops, flags=flags, pii=pii, tools=tools, memory=memory,
-                              cache=CacheStage(cache), retrieval=retrieval)
+                              cache=CacheStage(cache), retrieval=retrieval, handoff=handoff)
         terminal = GenerateStage(gateway, prompts, company=settings.company, tools=tools.runner)
         engine = Engine(stages, terminal, profiles, observers=[LogObserver(), *ops.observers], feedback=ops.feedback)
         dispatcher = ops.dispatcher(engine)  # Redis Stream between receiving and answering (core/ops/queue.py)
@@ -133,12 +142,14 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         admin.add_stats(cache.stats)  # cache hits, misses, hit ratio, hit latency, evictions
         admin.add_stats(ops.limits.stats)
         admin.add_stats(ops.feedback.stats)
+        admin.add_stats(tools.tickets.stats)  # this tenant's tickets by status
+        admin.add_stats(handoff.stats)  # this tenant's handoffs
         admin.add_command("limit", ops.limits.admin_command, "admin_help_limit")  # a text key
         services = Services(engine=engine, dispatcher=dispatcher, admin=admin, flags=flags, redis=redis,
-                            profiles=profiles, metrics=ops.metrics, access=settings.access)
+                            profiles=profiles, metrics=ops.metrics, access=settings.access, handoff=handoff)
         runtime = Runtime(settings=settings, redis=redis, profiles=profiles, prompts=prompts, flags=flags,
                           gateway=gateway, memory=memory, knowledge=knowledge, retrieval=retrieval, cache=cache,
-                          tools=tools, ops=ops, engine=engine, dispatcher=dispatcher, admin=admin,
+                          tools=tools, ops=ops, handoff=handoff, engine=engine, dispatcher=dispatcher, admin=admin,
                           services=services, exit_stack=stack)
         gc.freeze()  # start-up objects (models, libraries) leave the GC's view: full collections stop taking ~1 s
         yield runtime

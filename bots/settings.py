@@ -13,6 +13,7 @@ from adapters.telegram.settings import TelegramSettings
 from core.audience import AccessSettings
 from core.cache.settings import CacheSettings
 from core.errors import ConfigError
+from core.handoff.settings import HandoffSettings
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
 from core.llm.settings import LLMSettings
 from core.memory.settings import MemorySettings
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     feedback: FeedbackSettings = FeedbackSettings()
     access: AccessSettings = AccessSettings()
+    handoff: HandoffSettings = HandoffSettings()
     slack: SlackSettings = SlackSettings()
     telegram: TelegramSettings = TelegramSettings()
 

@@ -35,3 +35,4 @@ class BotProfile(BaseModel):
     pii: dict[str, Any] = Field(default_factory=dict)
     cache: dict[str, Any] = Field(default_factory=dict)
     retrieval: dict[str, Any] = Field(default_factory=dict)
+    handoff: dict[str, Any] = Field(default_factory=dict)  # core/handoff/settings.py HandoffOptions

@@ -12,6 +12,7 @@ from core.audience import AccessSettings
 from core.dispatch import Dispatcher
 from core.engine import Engine
 from core.flags import FeatureFlags
+from core.handoff.desk import HandoffDesk
 from core.ops.metrics import Metrics
 from core.profile import BotProfile
 
@@ -26,6 +27,7 @@ class Services:
     profiles: dict[str, BotProfile]
     metrics: Metrics  # Prometheus counters adapters add to (platform 429s and retries)
     access: AccessSettings = field(default_factory=AccessSettings)  # who administers and reads what
+    handoff: HandoffDesk | None = None  # human handoff: inbox, relays, state (core/handoff)
 
 
 class Platform(Protocol):

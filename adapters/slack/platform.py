@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import SlackReceiver
+from adapters.slack.inbox import attach_inbox
 from adapters.slack.notifier import SlackNotifier
 from adapters.slack.responder import SlackResponder
 from adapters.slack.retry import CountingRateLimitRetryHandler
@@ -92,6 +93,7 @@ def build_slack(settings: SlackSettings, services: Services, web_app: web.Applic
         request_verification_enabled=settings.app_token is None,  # Socket Mode: no HTTP requests to sign
         process_before_response=False,  # ack first; listeners run after the response
     )
+    attach_inbox(app, client, services.handoff, services.handoff.tickets if services.handoff else None)  # first
     SlackReceiver(settings, services, client).attach(app)
     services.dispatcher.register(SlackResponder(client, settings, services.redis))
     platform = SlackPlatform(settings, app, client, session)

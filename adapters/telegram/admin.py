@@ -18,7 +18,8 @@ ADMIN_MENU_KEYS = (("features", "menu_features"), ("enable", "menu_enable"), ("d
 
 
 def customer_menu(language: str) -> list[BotCommand]:
-    return [BotCommand(command="help", description=text("menu_help", language))]
+    return [BotCommand(command="help", description=text("menu_help", language)),
+            BotCommand(command="human", description=text("menu_human", language))]
 
 
 def admin_menu(language: str) -> list[BotCommand]:

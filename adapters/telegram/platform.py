@@ -14,6 +14,7 @@ from aiohttp import web
 
 from adapters.telegram.admin import publish_menus
 from adapters.telegram.handlers import build_router
+from adapters.telegram.handoff import TelegramCustomerChannel, handoff_router
 from adapters.telegram.middlewares import DedupeMiddleware
 from adapters.telegram.notifier import TelegramNotifier
 from adapters.telegram.responder import TelegramResponder
@@ -92,9 +93,12 @@ def build_telegram(settings: TelegramSettings, services: Services, web_app: web.
     bot = build_bot(settings)
     dispatcher = Dispatcher(services=services, tg=settings)
     dispatcher.update.outer_middleware(DedupeMiddleware(services.redis))
+    dispatcher.include_router(handoff_router())  # `/human` before the general router
     dispatcher.include_router(build_router())
     platform = TelegramPlatform(settings, services, bot, dispatcher)
     services.dispatcher.register(platform.responder)
+    if services.handoff is not None:  # agents' replies from the operator inbox reach Telegram customers
+        services.handoff.add_customer_channel("telegram", TelegramCustomerChannel(bot))
     if settings.mode == "webhook":
         assert settings.webhook_secret is not None
         # handle_in_background=False: Telegram gets 200 only once the update is claimed and queued,

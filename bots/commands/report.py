@@ -1,4 +1,5 @@
-"""`deskmate report`: satisfaction and cost per prompt version and per model, for a time range."""
+"""`deskmate report`: satisfaction and cost per prompt version and per model, and human handoffs and tickets per
+tenant, for a time range; `--platform`/`--tenant` limit it to one audience's own figures."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--days", type=float, default=7.0, help="range length when --since is not given")
     parser.add_argument("--by", choices=("prompt", "model", "both"), default="both", help="grouping (default both)")
     parser.add_argument("--format", choices=("table", "csv"), default="table", help="table (default) or csv")
+    parser.add_argument("--what", choices=("all", "feedback", "handoffs"), default="all",
+                        help="sections (default all; csv prints one: feedback unless `handoffs`)")
+    parser.add_argument("--platform", default=None, help="only this platform's figures (slack, telegram, console)")
+    parser.add_argument("--tenant", default=None, help="only this tenant's figures (a Slack team id, the Telegram "
+                                                       "deployment tenant)")
     parser.set_defaults(func=run)
 
 
@@ -55,6 +61,10 @@ class Row:
     @property
     def satisfaction(self) -> float | None:
         return self.up / (self.up + self.down) if self.up + self.down else None
+
+
+def _scoped(facts: dict[str, Any], platform: str | None, tenant: str | None) -> bool:
+    return (platform is None or facts.get("platform") == platform) and (tenant is None or facts.get("tenant") == tenant)
 
 
 def build_rows(replies: list[dict[str, Any]], votes: list[Any], by: str) -> list[Row]:
@@ -113,6 +123,36 @@ def render_table(rows: list[Row], since: float, until: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+HANDOFF_HEADERS = ("tenant", "handoffs", "reasons", "resolved", "handed_back", "timed_out", "idle", "open",
+                   "first_reply_median_s", "tickets_open", "tickets_pending", "tickets_resolved")
+
+
+def handoff_cells(row: Any) -> list[str]:
+    median = row.median_first_reply_s
+    reasons = ",".join(f"{k}={v}" for k, v in sorted(row.by_reason.items())) or "-"
+    return [row.scope, str(row.handoffs), reasons, str(row.resolved), str(row.handed_back), str(row.timed_out),
+            str(row.idle), str(row.open_now), f"{median:.1f}" if median is not None else "-",
+            *(str(row.tickets.get(s, 0)) for s in ("open", "pending", "resolved"))]
+
+
+def render_handoffs(rows: list[Any], csv_format: bool) -> str:
+    table = [list(HANDOFF_HEADERS)] + [handoff_cells(r) for r in rows]
+    if csv_format:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(table)
+        return buf.getvalue()
+    if not rows:
+        return "\nHuman handoffs and tickets: none in this range.\n"
+    widths = [max(len(r[i]) for r in table) for i in range(len(HANDOFF_HEADERS))]
+    lines = ["", "Human handoffs and tickets (tickets: current counts)"]
+    for n, cells in enumerate(table):
+        lines.append("  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
 def render_csv(rows: list[Row]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -129,8 +169,11 @@ def render_csv(rows: list[Row]) -> str:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
+    from core.handoff.report import figures
+    from core.handoff.state import HandoffStore
     from core.ops.feedback import FeedbackStore
     from core.state.redis import open_redis
+    from core.tools.tickets import TicketStore
 
     until = args.until if args.until is not None else time.time()
     since = args.since if args.since is not None else until - args.days * 86_400
@@ -139,8 +182,15 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     async with open_redis(settings.redis_url, settings.data_dir) as redis:
         store = FeedbackStore(redis, settings.feedback.retention_days)
-        replies = await store.replies(since, until)
-        votes = await store.votes(since, until)
+        platform, tenant = getattr(args, "platform", None), getattr(args, "tenant", None)
+        replies = [r for r in await store.replies(since, until) if _scoped(r, platform, tenant)]
+        votes = [v for v in await store.votes(since, until) if _scoped(v.facts, platform, tenant)]
+        handoffs = await HandoffStore(redis, settings.handoff.keep_days).history(since, until)
+        tickets = await TicketStore(redis, settings.tools.ticket_prefix).by_status(platform, tenant)
     rows = build_rows(replies, votes, args.by)
-    sys.stdout.write(render_csv(rows) if args.format == "csv" else render_table(rows, since, until))
+    what, csv_format = getattr(args, "what", "all"), args.format == "csv"
+    if what in ("all", "feedback") and not (csv_format and what == "handoffs"):
+        sys.stdout.write(render_csv(rows) if csv_format else render_table(rows, since, until))
+    if what == "handoffs" or (what == "all" and not csv_format):
+        sys.stdout.write(render_handoffs(figures(handoffs, tickets, platform, tenant), csv_format))
     return 0

@@ -19,7 +19,8 @@ from core.tools.registry import ToolRegistry
 from core.tools.runner import ToolRunner
 from core.tools.services import SearchFn, ToolServices
 from core.tools.settings import ToolsSettings
-from core.tools.tickets import TicketStore
+from core.tools.ticket_connectors import WebhookConnector, ZendeskConnector
+from core.tools.tickets import Connector, TicketStore
 
 
 @dataclass
@@ -54,12 +55,22 @@ class Tools:
         await self.services.tickets.drain(timeout_s=5)
 
 
+def ticket_connectors(settings: ToolsSettings) -> list[Connector]:
+    """The generic webhook and/or Zendesk, as configured."""
+    out: list[Connector] = []
+    if settings.ticket_webhook_url:
+        out.append(WebhookConnector(settings.ticket_webhook_url, settings.ticket_webhook_attempts,
+                                    settings.ticket_webhook_timeout_s))
+    if settings.zendesk_url and settings.zendesk_email and settings.zendesk_api_token is not None:
+        out.append(ZendeskConnector(settings.zendesk_url, settings.zendesk_email, settings.zendesk_api_token,
+                                    settings.ticket_webhook_attempts, settings.ticket_webhook_timeout_s))
+    return out
+
+
 def build_tools(settings: ToolsSettings, redis: aioredis.Redis, data_dir: Path, *, search: SearchFn | None = None,
                 notifiers: Mapping[str, Notifier] | None = None, registry: ToolRegistry | None = None) -> Tools:
     registry = register_builtins(registry or ToolRegistry())
-    tickets = TicketStore(settings.tickets_db or data_dir / "tickets.sqlite", prefix=settings.ticket_prefix,
-                          webhook_url=settings.ticket_webhook_url, webhook_attempts=settings.ticket_webhook_attempts,
-                          webhook_timeout_s=settings.ticket_webhook_timeout_s)
+    tickets = TicketStore(redis, prefix=settings.ticket_prefix, connectors=ticket_connectors(settings))
     services = ToolServices(settings=settings, tickets=tickets,
                             escalations=EscalationDesk(redis, settings.escalation_target, notifiers), search=search)
     audit = ToolAudit(redis, keep=settings.audit_keep)

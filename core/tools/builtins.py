@@ -72,6 +72,14 @@ async def escalate_to_human(args: EscalateArgs, ctx: ToolContext) -> ToolOutput:
     reason = str(ctx.masked_args.get("reason") or "")  # the note carries masked text only
     note = conversation_summary(reason, ctx.summary, ctx.history, platform=inbound.platform, user=inbound.user,
                                 conversation=ctx.conversation)
+    desk = ctx.services.handoff
+    if desk is not None and desk.available and desk.options(inbound.bot).on("asked"):
+        # a person takes the conversation over in the operator inbox (core/handoff); the bot goes quiet
+        opened = await desk.open(inbound, reason="asked", language=ctx.language, history=ctx.history,
+                                 summary=ctx.summary)
+        if opened is not None:
+            return ToolOutput(content=f"Handed over to the support team (reference {opened.id}).",
+                              reply=text("handoff_opened", ctx.language), data={"handoff": opened.id})
     record = await ctx.services.escalations.escalate(platform=inbound.platform, tenant=inbound.tenant,
                                                      user=inbound.user, conversation=ctx.conversation, note=note)
     return ToolOutput(content=f"Escalated to the support team (reference {record['id']}).",

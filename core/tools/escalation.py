@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 import structlog
 
+from core.handoff.desk import visible_turns
 from core.state.keys import key
 
 log = structlog.get_logger("deskmate.escalation")
@@ -38,14 +39,10 @@ def conversation_summary(reason: str, summary: str, history: list[dict[str, Any]
              f"Reason: {reason}"]
     if summary:
         lines.append(f"Earlier: {summary}")
-    recent = [m for m in history if m.get("role") in ("user", "assistant") and m.get("content")][-RECENT_MESSAGES:]
+    recent = visible_turns(history, RECENT_MESSAGES, MESSAGE_CHARS)  # only what the conversation's audience saw
     if recent:
         lines.append("Recent messages:")
-        for message in recent:
-            content = " ".join(str(message["content"]).split())
-            if len(content) > MESSAGE_CHARS:
-                content = content[: MESSAGE_CHARS - 1] + "…"
-            lines.append(f"- {message['role']}: {content}")
+        lines += [f"- {role}: {content}" for role, content in recent]
     return "\n".join(lines)
 
 

@@ -21,3 +21,4 @@ class ToolServices:
     tickets: TicketStore
     escalations: EscalationDesk
     search: SearchFn | None = None
+    handoff: Any = None  # core.handoff.desk.HandoffDesk when configured: escalate_to_human opens a handoff

@@ -1,11 +1,10 @@
-"""Tool settings: limits, confirmation, ticket storage and forwarding, escalation target."""
+"""Tool settings: limits, confirmation, ticket forwarding (webhook, Zendesk), escalation target."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 
 class ToolsSettings(BaseModel):
@@ -18,9 +17,12 @@ class ToolsSettings(BaseModel):
     proposal_ttl_s: int = Field(default=600, ge=10)  # how long Confirm/Cancel buttons stay valid
     pending_timeout_s: float = Field(default=600.0, gt=0)  # long-running tool work, posted when done
     audit_keep: int = Field(default=5000, ge=10)  # audit records kept per tenant
-    tickets_db: Path | None = None  # default: <data_dir>/tickets.sqlite
     ticket_prefix: str = Field(default="DM", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
     ticket_webhook_url: str | None = None  # forward new tickets (JSON POST), e.g. to a helpdesk system
     ticket_webhook_attempts: int = Field(default=3, ge=1, le=10)
     ticket_webhook_timeout_s: float = Field(default=10.0, gt=0)
+    # Zendesk: tickets also go to https://<you>.zendesk.com (or any base URL speaking its Tickets API)
+    zendesk_url: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
     escalation_target: str | None = None  # "slack:C0123ABC" or "telegram:-1001234"; unset = stored + logged only

@@ -1,0 +1,52 @@
+"""Handoff settings: the deployment's (`DESKMATE_HANDOFF__*`) and each bot profile's `handoff:` section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REASONS = ("asked", "abstained", "downvotes", "tool_failed")
+
+
+class HandoffSettings(BaseModel):
+    """`DESKMATE_HANDOFF__INBOX_CHANNEL=C0123` turns the operator inbox on (a Slack channel the bot is in)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inbox_channel: str | None = None  # Slack channel id of the operator inbox; unset = no human handoff
+    show_pii: bool = False  # agents see personal data in clear; default: masked, as the model sees it
+    recent_turns: int = Field(default=6, ge=0, le=30)  # last turns shown in the inbox thread
+    sweep_interval_s: float = Field(default=30.0, gt=0)  # how often timeouts are checked (any worker)
+    keep_days: int = Field(default=90, ge=1)  # handoff records kept for `deskmate report`
+    inbox_language: str = "en"  # language of the inbox cards and buttons agents see (en, ru)
+
+
+class Triggers(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asked: bool = True  # the user asks for a person (any language), `/human`, or the button
+    abstained: bool = True  # the knowledge base had nothing reliable
+    downvotes: bool = True  # two 👎 in a row
+    tool_failed: bool = True  # a tool call failed
+
+
+class HandoffOptions(BaseModel):
+    """A bot profile's `handoff:` section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    triggers: Triggers = Triggers()
+    wait_minutes: float = Field(default=10.0, gt=0)  # no agent took it by then: ticket, back to the bot
+    idle_hours: float = Field(default=24.0, gt=0)  # a handoff with no message for this long resolves itself
+
+    def on(self, reason: str) -> bool:
+        return self.enabled and bool(getattr(self.triggers, reason, False))
+
+
+def parse_options(section: dict[str, Any], profile: str) -> HandoffOptions:
+    try:
+        return HandoffOptions.model_validate(section or {})
+    except ValueError as exc:
+        raise ValueError(f"bot profile {profile!r}: invalid handoff section: {exc}") from None

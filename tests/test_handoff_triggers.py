@@ -1,0 +1,91 @@
+"""What brings a person in (through the fake Bot API, fake Slack and fake LLM): an abstained answer, two 👎 in a
+row, a failed tool; each switchable per bot profile. And a Slack DM customer is answered from the inbox too."""
+
+from __future__ import annotations
+
+from core.texts import text
+from tests.fakes.llm_server import Reply, ToolCalls
+from tests.handoff_rig import handoff_profiles, handoff_rig, wait_for
+
+CUSTOMER = 555
+
+
+def reasons(rig) -> list[str]:
+    return [m.text.split("reason: ")[1].split(" ·")[0] for m in rig.inbox_roots()]
+
+
+async def test_an_abstained_answer_brings_a_colleague_in(telegram_api, llm_server, redis, monkeypatch, tmp_path):
+    profiles = handoff_profiles(tmp_path / "profiles", abstain=True)
+    async with handoff_rig(telegram_api, llm_server, redis, monkeypatch, profiles) as rig:
+        await rig.tg(telegram_api.message_update(CUSTOMER, "What is the airspeed velocity of an unladen swallow?"))
+        await rig.settle()
+        await wait_for(lambda: len(rig.inbox_roots()) == 1)
+        assert reasons(rig) == ["the bot found nothing reliable"]
+        [answer] = rig.texts_to(CUSTOMER)
+        assert answer.rstrip().endswith(text("handoff_joining", "en"))
+
+
+async def test_two_thumbs_down_in_a_row_then_the_next_message_goes_to_a_person(
+        telegram_api, llm_server, redis, monkeypatch, tmp_path):
+    profiles = handoff_profiles(tmp_path / "profiles")
+    async with handoff_rig(telegram_api, llm_server, redis, monkeypatch, profiles) as rig:
+        for question in ("Where is my parcel?", "It still has not arrived, where is it?"):
+            llm_server.script("gpt-4o-mini", Reply("Please check the tracking page."))
+            await rig.tg(telegram_api.message_update(CUSTOMER, question))
+            await rig.settle()
+            answer = telegram_api.chat_messages(CUSTOMER)[-1]
+            down = answer.reply_markup["inline_keyboard"][0][1]["callback_data"]
+            await rig.tg(telegram_api.callback_update(CUSTOMER, answer.message_id, down))
+            await rig.settle()
+        assert not rig.inbox_roots(), "thumbs down alone posts nothing"
+        await rig.tg(telegram_api.message_update(CUSTOMER, "This is useless"))
+        await rig.settle()
+        await wait_for(lambda: len(rig.inbox_roots()) == 1)
+        assert reasons(rig) == ["two 👎 in a row"]
+        assert rig.texts_to(CUSTOMER)[-1] == text("handoff_opened", "en")
+        assert len(llm_server.requests_for("gpt-4o-mini")) == 2, "the third message was not answered by the bot"
+
+
+async def test_a_failed_tool_brings_a_colleague_in_unless_the_profile_switches_it_off(
+        telegram_api, llm_server, redis, monkeypatch, tmp_path):
+    for switched_on in (True, False):
+        profiles = handoff_profiles(tmp_path / f"profiles-{switched_on}",
+                                    triggers={"tool_failed": switched_on, "asked": True})
+        await redis.flushdb()
+        telegram_api.messages.clear()
+        async with handoff_rig(telegram_api, llm_server, redis, monkeypatch, profiles) as rig:
+            llm_server.script("gpt-4o-mini", ToolCalls([("ticket_status", {"ticket_id": "DM-9999"})]),
+                              Reply("I could not find ticket DM-9999."))
+            await rig.tg(telegram_api.message_update(CUSTOMER, "What is the status of my ticket DM-9999?"))
+            await rig.settle()
+            await wait_for(lambda: any("DM-9999" in t for t in rig.texts_to(CUSTOMER)))
+            if switched_on:
+                await wait_for(lambda: len(rig.inbox_roots()) == 1)
+                assert reasons(rig) == ["a tool failed"]
+            else:
+                assert not rig.inbox_roots()
+
+
+async def test_asking_for_a_person_is_answered_by_the_bot_when_the_profile_switches_it_off(
+        telegram_api, llm_server, redis, monkeypatch, tmp_path):
+    profiles = handoff_profiles(tmp_path / "profiles", triggers={"asked": False})
+    async with handoff_rig(telegram_api, llm_server, redis, monkeypatch, profiles) as rig:
+        llm_server.script("gpt-4o-mini", Reply("I can help you myself."))
+        await rig.tg(telegram_api.message_update(CUSTOMER, "Позовите оператора, пожалуйста"))
+        await rig.settle()
+        await wait_for(lambda: any("I can help you myself." in t for t in rig.texts_to(CUSTOMER)))
+        assert not rig.inbox_roots()
+
+
+async def test_a_slack_dm_customer_is_answered_from_the_inbox(telegram_api, llm_server, redis, monkeypatch, tmp_path):
+    profiles = handoff_profiles(tmp_path / "profiles")
+    async with handoff_rig(telegram_api, llm_server, redis, monkeypatch, profiles) as rig:
+        await rig.slack_rig.dm("Можно поговорить с живым человеком?", channel="D9", user="U9")
+        await wait_for(lambda: len(rig.inbox_roots()) == 1)
+        [root] = rig.inbox_roots()
+        assert "language: ru" in root.text
+        await wait_for(lambda: any(m.channel == "D9" and text("handoff_opened", "ru") in m.text
+                                   for m in rig.slack.messages.values()))
+        await rig.agent_says(root.ts, "Добрый день, я Мария.")
+        await wait_for(lambda: any(m.channel == "D9" and m.text == "Добрый день, я Мария."
+                                   for m in rig.slack.messages.values()))
