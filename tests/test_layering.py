@@ -86,7 +86,7 @@ def test_no_import_cycles_between_our_modules() -> None:
     assert not cycles, f"import cycles: {cycles}"
 
 
-STAGES = ("limits", "record", "input", "features", "pii", "actions", "memory", "cache", "retrieval", "generate")
+STAGES = ("limits", "record", "input", "features", "pii", "handoff", "actions", "memory", "cache", "retrieval", "generate")
 
 
 async def test_the_running_engine_has_the_documented_stage_order(tmp_path: Path) -> None:

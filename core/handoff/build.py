@@ -40,6 +40,8 @@ async def open_handoff(settings: HandoffSettings, redis: aioredis.Redis, profile
     metrics = HandoffMetrics(ops.metrics.registry) if ops is not None else None
     desk = HandoffDesk(redis, settings, profiles, memory=memory, tickets=tickets,
                      feedback=getattr(ops, "feedback", None), metrics=metrics, mask=pii_mask(pii, profiles))
+    if pii is not None:  # the PII stage's own rule: masked when locked or the `pii` feature is on for the turn
+        desk.pii_masks = lambda turn: bool(pii.locked or turn.enabled("pii"))
     if metrics is not None and tickets is not None:
         metrics.watch_tickets(ops.metrics, tickets)
     desk.start()

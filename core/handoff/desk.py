@@ -60,6 +60,7 @@ class HandoffDesk:
         self.customers: dict[str, CustomerChannel] = {}
         self._options = {name: parse_options(p.handoff, name) for name, p in profiles.items()}
         self._sweeper: asyncio.Task[None] | None = None
+        self.pii_masks: Callable[[Any], bool] = lambda turn: False  # set by the builder from the PII stage
 
     # -- wiring
 
@@ -77,7 +78,7 @@ class HandoffDesk:
         """The engine stage (core/handoff/stage.py): silence while a person has it; the triggers."""
         from core.handoff.stage import HandoffStage
 
-        return HandoffStage(self, self.store.redis)
+        return HandoffStage(self, self.store.redis, self.pii_masks)
 
     def options(self, bot: str) -> HandoffOptions:
         return self._options.get(bot) or HandoffOptions()

@@ -5,7 +5,7 @@ message; an abstained answer or a failed tool after it)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -25,9 +25,11 @@ REPLIES_KEPT_S = 86_400
 class HandoffStage:
     name = "handoff"
 
-    def __init__(self, desk: HandoffDesk, redis: aioredis.Redis) -> None:
+    def __init__(self, desk: HandoffDesk, redis: aioredis.Redis,
+                 masked: Callable[[Turn], bool] = lambda turn: False) -> None:
         self.desk = desk
         self.redis = redis
+        self.masked = masked  # whether the PII stage masked this turn's text (else the desk masks for agents)
 
     async def run(self, turn: Turn, call_next: Next) -> AsyncIterator[ReplyEvent]:
         desk, inbound = self.desk, turn.inbound
@@ -42,7 +44,7 @@ class HandoffStage:
                 yield event
             return
         conversation = inbound.conversation_key
-        masked = turn.text if turn.facts.get("pii") == "on" else None
+        masked = turn.text if self.masked(turn) else None
         active = await desk.active(conversation)
         if active is not None:  # a person has it: relay, stay silent (one note)
             turn.facts["handoff"] = active.status
@@ -78,7 +80,7 @@ class HandoffStage:
             if isinstance(event, ToolResult) and not event.ok:
                 tool_failed = True
             if isinstance(event, Final):
-                why = ("abstained" if turn.facts.get("abstained") and opts.on("abstained")
+                why = ("abstained" if turn.abstained and opts.on("abstained")
                        else "tool_failed" if tool_failed and opts.on("tool_failed") else None)
                 if why is not None and await self._open(turn, why, turn.language, masked, answer=event.text):
                     turn.facts["handoff"] = f"opened:{why}"
@@ -121,13 +123,11 @@ class HandoffStage:
         if feedback is None:
             return False
         name = key("handoff", "replies", conversation)
-        recent = [r.decode().split("|") for r in await self.redis.lrange(name, 0, 1)]
+        recent = [r.decode().split("|")[0] for r in await self.redis.lrange(name, 0, 1)]
         if len(recent) < 2:
             return False
-        since = min(float(at) for _, at in recent) - 1
-        votes = await feedback.votes(since, time.time() + 1)
-        down = {v.reply_id for v in votes if v.user == user and v.value == "down"}
-        if all(reply_id in down for reply_id, _ in recent):
+        votes = [await feedback.vote(reply_id, user) for reply_id in recent]
+        if all(v is not None and v.value == "down" for v in votes):
             await self.redis.delete(name)
             return True
         return False

@@ -175,6 +175,7 @@ class RetrievalStage:
     async def _abstain(turn: Turn, closest: Sequence[Passage]) -> AsyncIterator[ReplyEvent]:
         """Nothing reliable: say so, show the closest sources, offer a ticket or a person. No model call."""
         turn.facts["abstained"] = True
+        turn.abstained = True
         turn.retrieval_only = True  # an answer made without the model: never cached as a model answer
         lang = reply_language(turn)
         parts = [text("kb_nothing_reliable", lang)]
