@@ -89,3 +89,24 @@ async def test_a_slack_dm_customer_is_answered_from_the_inbox(telegram_api, llm_
         await rig.agent_says(root.ts, "Добрый день, я Мария.")
         await wait_for(lambda: any(m.channel == "D9" and m.text == "Добрый день, я Мария."
                                    for m in rig.slack.messages.values()))
+
+
+async def test_a_ticket_the_bot_creates_appears_in_the_inbox_and_agents_resolve_it(
+        telegram_api, llm_server, redis, monkeypatch, tmp_path):
+    from tests.test_telegram_flow import TICKET, proposal_message
+
+    profiles = handoff_profiles(tmp_path / "profiles")
+    async with handoff_rig(telegram_api, llm_server, redis, monkeypatch, profiles) as rig:
+        llm_server.script("gpt-4o-mini", ToolCalls([("create_ticket", TICKET)]))
+        await rig.tg(telegram_api.message_update(CUSTOMER, "My parcel never arrived, open a ticket"))
+        await rig.settle()
+        proposal, (confirm, _) = proposal_message(telegram_api, CUSTOMER)
+        await rig.tg(telegram_api.callback_update(CUSTOMER, proposal.message_id, confirm))
+        await rig.settle()
+        await wait_for(lambda: any("Ticket DM-1001" in m.text for m in rig.inbox_roots()))
+        card = next(m for m in rig.inbox_roots() if "Ticket DM-1001" in m.text)
+        assert "Parcel never arrived" not in card.text, "agents see the summary only when personal data is shown"
+        await rig.slack_rig.click("handoff_ticket_resolved", "DM-1001", "CINBOX", card.ts, card.ts, user="UAGENT")
+        tickets = rig.runtime.tools.tickets
+        await wait_for(lambda: "Resolved" in rig.slack.messages[card.ts].text)
+        assert (await tickets.get("DM-1001", "telegram", "telegram")).status == "resolved"

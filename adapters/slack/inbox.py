@@ -99,9 +99,10 @@ class SlackInbox:
         await self.client.chat_postMessage(channel=self.channel, thread_ts=h.inbox_ts, text=shown[:3000],
                                            unfurl_links=False, unfurl_media=False)
 
-    def ticket_blocks(self, number: str, status: str) -> tuple[str, list[dict[str, Any]]]:
+    def ticket_blocks(self, number: str, status: str, detail: str = "") -> tuple[str, list[dict[str, Any]]]:
         lang = self.language
         label = text("inbox_ticket", lang, number=number, status=text(f"inbox_ticket_{status}", lang))
+        label = f"{label} · {detail}" if detail else label
         buttons = [_button(text(f"inbox_ticket_{s}", lang), f"{TICKET}_{s}", number)
                    for s in ("pending", "resolved", "open") if s != status]
         return label, [_section(f"*{escape(label)}*"),
@@ -110,6 +111,15 @@ class SlackInbox:
     async def ticket_card(self, h: Handoff, number: str, status: str) -> None:
         label, blocks = self.ticket_blocks(number, status)
         await self.client.chat_postMessage(channel=self.channel, thread_ts=h.inbox_ts, text=label, blocks=blocks)
+
+
+    async def new_ticket(self, ticket: Any, show_summary: bool) -> None:
+        """A ticket the bot created (create_ticket): posted in the inbox so agents can move its status."""
+        detail = f"{ticket.platform} · {ticket.category} · {ticket.priority}"
+        if show_summary:
+            detail += f" · {ticket.summary}"
+        label, blocks = self.ticket_blocks(ticket.number, ticket.status, detail)
+        await self.client.chat_postMessage(channel=self.channel, text=label, blocks=blocks)
 
 
 class SlackCustomerChannel:
@@ -134,6 +144,11 @@ def attach_inbox(app: AsyncApp, client: AsyncWebClient, desk: HandoffDesk | None
         return
     inbox = SlackInbox(client, channel, desk.settings.inbox_language)
     desk.set_inbox(inbox)
+    if tickets is not None:  # tickets the bot creates appear in the inbox (summary only if agents may see PII)
+        async def post_ticket(ticket: Any) -> None:
+            await inbox.new_ticket(ticket, desk.settings.show_pii)
+
+        tickets.on_created.append(post_ticket)
 
     async def in_inbox_thread(body: dict[str, Any]) -> bool:
         event = body.get("event") or {}
@@ -162,7 +177,11 @@ def attach_inbox(app: AsyncApp, client: AsyncWebClient, desk: HandoffDesk | None
             status = action_id.removeprefix(f"{TICKET}_")
             ticket = await tickets.set_status(str(action.get("value") or ""), status, agent) if tickets else None
             if ticket is not None and message.get("ts"):
-                label, blocks = inbox.ticket_blocks(ticket.number, ticket.status)
+                shown = desk.settings.show_pii
+                at_root = message.get("thread_ts") in (None, message.get("ts"))  # a bot ticket, not a handoff's
+                detail = f"{ticket.platform} · {ticket.category} · {ticket.priority}" if at_root else ""
+                detail += f" · {ticket.summary}" if shown and detail else ""
+                label, blocks = inbox.ticket_blocks(ticket.number, ticket.status, detail)
                 await client.chat_update(channel=channel, ts=message["ts"], text=label, blocks=blocks)
             return
         root = str(message.get("thread_ts") or message.get("ts") or "")

@@ -45,7 +45,7 @@ async def _timed_out(desk: HandoffDesk, h: Handoff) -> None:
             ticket = await desk.tickets.create(
                 platform=h.platform, tenant=h.tenant, user=h.user, conversation=h.conversation,
                 summary=text("handoff_ticket_summary", "en", reason=h.reason), description=await transcript(desk, h),
-                priority="normal", category="other")
+                priority="normal", category="other", announce=False)  # posted in the handoff's own thread
             number = ticket.number
             h = h.model_copy(update={"ticket": number})
             await desk.store.save_record(h)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
@@ -65,6 +65,7 @@ class TicketStore:
         self.prefix = prefix
         self.connectors = list(connectors)
         self.sealer: Fernet | None = None
+        self.on_created: list[Callable[[Ticket], Awaitable[None]]] = []  # e.g. the inbox posts it for agents
         self._tasks: set[asyncio.Task[None]] = set()
 
     def seal_with(self, key_bytes: bytes | None) -> None:
@@ -90,7 +91,8 @@ class TicketStore:
         return f"{self.prefix}-{int(tail)}"
 
     async def create(self, *, platform: str, tenant: str, user: str, conversation: str, summary: str,
-                     description: str, priority: str, category: str) -> Ticket:
+                     description: str, priority: str, category: str, announce: bool = True) -> Ticket:
+        """Store and forward a new ticket; `announce`: tell the `on_created` listeners (the inbox) too."""
         seq = int(await self.redis.incr(key("tickets", "seq")))
         now = time.time()
         ticket = Ticket(number=f"{self.prefix}-{NUMBER_OFFSET + seq}", platform=platform, tenant=tenant, user=user,
@@ -104,6 +106,11 @@ class TicketStore:
         log.info("ticket_created", ticket=ticket.number, platform=platform, tenant=tenant, priority=priority,
                  category=category)
         self._background(self._forward(ticket), f"ticket-forward:{ticket.number}")
+        for listener in self.on_created if announce else ():
+            try:
+                await listener(ticket)
+            except Exception as exc:  # the ticket is stored either way
+                log.warning("ticket_listener_failed", ticket=ticket.number, error=type(exc).__name__)
         return ticket
 
     async def _load(self, number: str) -> Ticket | None:
