@@ -190,5 +190,9 @@ def attach_inbox(app: AsyncApp, client: AsyncWebClient, desk: HandoffDesk | None
         else:
             await desk.close(channel, root, agent, "resolved" if action_id == RESOLVE else "handed_back")
 
+    async def ignore() -> None:
+        return None
+
     app.event("message", matchers=[in_inbox_thread])(on_agent_message)
+    app.event("app_mention", matchers=[in_inbox_thread])(ignore)  # an agent naming the bot is not a question
     app.action(ACTIONS)(on_button)
