@@ -77,11 +77,13 @@ async def test_slash_human_in_russian_and_hand_back(telegram_api, llm_server, re
         assert rig.texts_to(CUSTOMER) == [text("handoff_opened", "ru")]
         [root] = rig.inbox_roots()
         await rig.agent_says(root.ts, "// internal: checking the CRM first")  # stays in the inbox
+        await rig.slack_rig.mention("what is our refund policy?", channel=INBOX, user="UAGENT", thread_ts=root.ts)
         await rig.agent_says(root.ts, "Здравствуйте! Чем помочь?")  # a reply while waiting takes it
         await telegram_api.wait_for(lambda: "Здравствуйте! Чем помочь?" in rig.texts_to(CUSTOMER))
         assert not any("internal" in t for t in rig.texts_to(CUSTOMER))
         await rig.press(BACK, root.ts)
         await telegram_api.wait_for(lambda: text("handoff_handed_back", "ru") in rig.texts_to(CUSTOMER))
+        assert not llm_server.requests_for("gpt-4o-mini"), "an agent naming the bot in the thread is not answered"
 
 
 async def test_no_agent_in_time_ticket_and_back_to_the_bot(telegram_api, llm_server, redis, monkeypatch, tmp_path):
