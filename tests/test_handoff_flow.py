@@ -83,6 +83,8 @@ async def test_slash_human_in_russian_and_hand_back(telegram_api, llm_server, re
         assert not any("internal" in t for t in rig.texts_to(CUSTOMER))
         await rig.press(BACK, root.ts)
         await telegram_api.wait_for(lambda: text("handoff_handed_back", "ru") in rig.texts_to(CUSTOMER))
+        await asyncio.sleep(1)
+        await rig.settle()
         assert not llm_server.requests_for("gpt-4o-mini"), "an agent naming the bot in the thread is not answered"
 
 
