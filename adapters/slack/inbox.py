@@ -30,6 +30,12 @@ ACTIONS = re.compile(rf"^({TAKE}|{RESOLVE}|{BACK}|{TICKET}_(open|pending|resolve
 SECTION_CHARS = 2900
 
 
+def pick(key: str, item: str, lang: str) -> str:
+    """One label of a `name=label|name=label` text (short agent-facing labels share a key)."""
+    labels = dict(part.split("=", 1) for part in text(key, lang).split("|") if "=" in part)
+    return labels.get(item, item)
+
+
 def _section(body: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": body[:SECTION_CHARS]}}
 
@@ -52,7 +58,7 @@ class SlackInbox:
 
     def header(self, h: Handoff) -> tuple[str, list[dict[str, Any]]]:
         lang = self.language
-        title = text("inbox_title", lang, platform=h.platform, reason=text(f"inbox_reason_{h.reason}", lang),
+        title = text("inbox_title", lang, platform=h.platform, reason=pick("inbox_reasons", h.reason, lang),
                      language=h.language)
         if h.status == "waiting":
             status = text("inbox_status_waiting", lang)
@@ -63,9 +69,10 @@ class SlackInbox:
                 f"<@{h.closed_by}>" if h.closed_by and h.closed_by[:1] in "UW" else h.closed_by or "-"))
         blocks = [_section(f"*{escape(title)}*\n{status}")]
         if h.active:
-            buttons = [_button(text("inbox_take", lang), TAKE, h.id, "primary")] if h.status == "waiting" else []
-            buttons += [_button(text("inbox_resolve", lang), RESOLVE, h.id),
-                        _button(text("inbox_back", lang), BACK, h.id)]
+            buttons = [_button(pick("inbox_buttons", "take", lang), TAKE, h.id, "primary")] \
+                if h.status == "waiting" else []
+            buttons += [_button(pick("inbox_buttons", "resolve", lang), RESOLVE, h.id),
+                        _button(pick("inbox_buttons", "back", lang), BACK, h.id)]
             blocks.append({"type": "actions", "block_id": f"handoff:{h.id}", "elements": buttons})
         return f"{title}\n{status}", blocks
 
@@ -77,7 +84,7 @@ class SlackInbox:
         lines = [text("inbox_summary", self.language, summary=escape(card.summary))] if card.summary else []
         if card.turns:
             lines.append(f"*{text('inbox_recent', self.language)}*")
-            lines += [f"• *{text(f'inbox_role_{role}', self.language)}:* {escape(content)}"
+            lines += [f"• *{pick('inbox_roles', role, self.language)}:* {escape(content)}"
                       for role, content in card.turns]
         if lines:
             body = "\n".join(lines)
@@ -95,15 +102,15 @@ class SlackInbox:
     async def post(self, h: Handoff, body: str, kind: str) -> None:
         shown = escape(body)
         if kind == "customer":
-            shown = f"*{text('inbox_role_user', self.language)}:* {shown}"
+            shown = f"*{pick('inbox_roles', 'user', self.language)}:* {shown}"
         await self.client.chat_postMessage(channel=self.channel, thread_ts=h.inbox_ts, text=shown[:3000],
                                            unfurl_links=False, unfurl_media=False)
 
     def ticket_blocks(self, number: str, status: str, detail: str = "") -> tuple[str, list[dict[str, Any]]]:
         lang = self.language
-        label = text("inbox_ticket", lang, number=number, status=text(f"inbox_ticket_{status}", lang))
+        label = text("inbox_ticket", lang, number=number, status=pick("inbox_ticket_states", status, lang))
         label = f"{label} · {detail}" if detail else label
-        buttons = [_button(text(f"inbox_ticket_{s}", lang), f"{TICKET}_{s}", number)
+        buttons = [_button(pick("inbox_ticket_states", "reopen" if s == "open" else s, lang), f"{TICKET}_{s}", number)
                    for s in ("pending", "resolved", "open") if s != status]
         return label, [_section(f"*{escape(label)}*"),
                        {"type": "actions", "block_id": f"ticket:{number}", "elements": buttons}]
