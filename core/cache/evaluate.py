@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.cache.match import PLACEHOLDER, MatchRules
-from core.cache.semantic import exact_repeat, search_texts
+from core.cache.match import MatchRules
+from core.cache.semantic import exact_repeat, placeholder_reason, search_texts
 from core.cache.settings import CacheSettings
 from core.cache.store import Entry, Hit, Scope, ScopeStore
 from core.cache.verifier import Asked
@@ -138,13 +138,14 @@ async def find_candidates(pairs: list[Pair], embedder: Embedder, settings: Cache
                 stores[name] = ScopeStore(Scope("eval", name, "bot", "en", "kb1"), settings, embedder.dim, root)
             return stores[name]
 
-        storable = [not PLACEHOLDER.search(p.stored) for p in pairs]  # the stage never stores these
+        # As the stage (with a verifier): a question holding placeholders only when it follows no earlier turns.
+        storable = [placeholder_reason(p.stored, bool(p.stored_context), True) is None for p in pairs]
         for n, pair in enumerate(pairs):
             if storable[n]:
                 home(n, pair).insert(pair.stored, stored_vectors[n][-1],
                                      Entry(text=f"answer {n}", reply_id=str(n), context=list(pair.stored_context)))
         for n, pair in enumerate(pairs):
-            if PLACEHOLDER.search(pair.query):  # the stage skips lookups of questions with personal data
+            if placeholder_reason(pair.query, bool(pair.query_context), True) is not None:
                 out.append(_Found(pair, [], None, True))
                 continue
             store = home(n, pair)

@@ -75,8 +75,19 @@ def search_texts(asked: Asked) -> list[str]:
 
 
 def exact_repeat(asked: Asked, candidate: Hit) -> bool:
-    """Served without the verifier: the same text after normalisation, neither side after earlier turns."""
-    return not asked.context and not candidate.entry.context and normalize(candidate.question) == normalize(asked.text)
+    """Served without the verifier: the same text after normalisation, neither side after earlier turns, and no
+    placeholders (`<PERSON_1>` is a different person in each conversation: only the verifier may decide)."""
+    return (not asked.context and not candidate.entry.context and not PLACEHOLDER.search(asked.text)
+            and normalize(candidate.question) == normalize(asked.text))
+
+
+def placeholder_reason(text: str, followup: bool, verifier: bool) -> str | None:
+    """Why a question holding placeholders must not be looked up: placeholders are numbered per conversation,
+    so one is served only when the question stands alone (the model then knew nothing about the person but
+    the placeholder) and a verifier judges it; the anchors rule demands the very same placeholders."""
+    if PLACEHOLDER.search(text) and (followup or not verifier):
+        return "personal_data"
+    return None
 
 
 class SemanticCache:
@@ -174,8 +185,9 @@ class SemanticCache:
         text = turn.text.strip()
         if len(text) < options.min_chars:
             return "short"
-        if PLACEHOLDER.search(text):
-            return "personal_data"  # placeholders are numbered per conversation: never shared
+        reason = placeholder_reason(text, bool(turn.history or turn.summary), self.verifier.available)
+        if reason is not None:
+            return reason
         if options.followups == "strict" and (turn.history or turn.summary):  # loaded by the memory stage
             return "followup"
         return None
@@ -200,7 +212,7 @@ class SemanticCache:
         scope = await self.scope(turn)
         asked = Asked(turn.text.strip(), await self._context(turn))
         lookup = Lookup(scope=scope, asked=asked, vector=None, hit=None, candidates=[], started=t0)
-        if asked.context or not normalize(asked.text):  # "????": no words, never anyone's exact repeat
+        if asked.context or PLACEHOLDER.search(asked.text) or not normalize(asked.text):  # "????": never exact
             return lookup
         raw = await self.redis.hget(self._exact_key(scope), normalize(asked.text))
         if raw is None:
@@ -217,9 +229,10 @@ class SemanticCache:
 
     async def find(self, turn: Turn, lookup: Lookup) -> None:
         """Candidates for the verifier: embed, search the scope, apply the second check and the audience."""
-        asked, scope = lookup.asked, lookup.scope
+        asked, scope, t0 = lookup.asked, lookup.scope, time.perf_counter()
         vectors = await self.embedder.embed(search_texts(asked))
         lookup.vector = vectors[-1]
+        turn.facts["cache_embed_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         if not self.verifier.available:
             return  # nothing but exact repeats is ever served: the vector is only needed to store the answer
         ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
@@ -230,7 +243,9 @@ class SemanticCache:
             evicted, store.evicted = store.evicted, 0
             return found, evicted
 
+        t0 = time.perf_counter()
         found, evicted = await self._run(search)
+        turn.facts["cache_search_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         readable = [c for c in found if turn.inbound.audience.may_read_all(c.entry.groups)]
         if len(readable) < len(found):
             turn.facts["cache_unreadable"] = len(found) - len(readable)
@@ -241,6 +256,7 @@ class SemanticCache:
 
     async def verify(self, turn: Turn, lookup: Lookup) -> Hit | None:
         """Ask the verifier about each candidate (concurrently); the nearest one it says yes to is the hit."""
+        t0 = time.perf_counter()
         judgements = await asyncio.gather(*(
             self.verifier.judge(Asked(c.question, tuple(c.entry.context)), lookup.asked, turn.reply_id)
             for c in lookup.candidates
@@ -249,6 +265,7 @@ class SemanticCache:
         for judgement in judgements:
             events.append("verify_memo" if judgement.memoised else f"verify_{judgement.outcome}")
         turn.facts["cache_verify"] = ",".join(j.outcome for j in judgements)
+        turn.facts["cache_verify_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         if events:
             await self.numbers.count(lookup.scope, *events)
         lookup.hit = next((c for c, j in zip(lookup.candidates, judgements, strict=True) if j.same), None)
@@ -280,6 +297,8 @@ class SemanticCache:
             return "empty"
         if PLACEHOLDER.search(final.text):
             return "personal_data"
+        if PLACEHOLDER.search(turn.text) and any(PLACEHOLDER.search(p.text) for p in turn.passages):
+            return "personal_data"  # a passage said something about someone masked: that answer is personal
         return uncacheable_reason(turn, final)
 
     async def store(self, lookup: Lookup, turn: Turn, final: Final) -> int:
@@ -303,7 +322,7 @@ class SemanticCache:
         entry_id, evicted = await self._run(put)
         ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
         await self._remember_reply(final.reply_id, lookup.scope, entry_id, final.reply_id, ttl)
-        if not lookup.asked.context and normalize(lookup.question):  # exact-repeat index (checked on use)
+        if not lookup.asked.context and not PLACEHOLDER.search(lookup.question) and normalize(lookup.question):
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.hset(self._exact_key(lookup.scope), normalize(lookup.question), entry_id)
                 pipe.expire(self._exact_key(lookup.scope), ttl)

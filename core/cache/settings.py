@@ -27,12 +27,17 @@ class CacheSettings(BaseModel):
     max_entries: int = Field(default=10_000, gt=0)  # per scope (tenant + bot + KB version + language)
     # Candidates: cosine similarity at least this (bots may override in `cache:`), same negation and anchors.
     # A candidate is only a hit when the verifier says yes; an exact repeat needs no verifier.
-    threshold: float = Field(default=0.65, gt=0, le=1)
+    threshold: float = Field(default=0.5, gt=0, le=1)
     # Short questions and questions whose content words differ must be closer still to be candidates.
     short_words: int = Field(default=3, ge=0)  # a question with at most this many content words is "short"
     short_margin: float = Field(default=0.0, ge=0, le=0.5)
     substitution_margin: float = Field(default=0.0, ge=0, le=0.5)
-    top_k: int = Field(default=3, ge=1, le=20)  # nearest entries checked per lookup
+    top_k: int = Field(default=3, ge=1, le=20)  # nearest entries checked per lookup (and per lexical search)
+    # The second candidate source (core/cache/lexical.py): a stored question sharing at least this weighted
+    # share of stemmed content words is a candidate even under the cosine floor (1.0 = off). Candidates are
+    # ranked by cosine + lexical_weight x overlap; the first max_verify go to the verifier.
+    lexical_floor: float = Field(default=0.3, gt=0, le=1)
+    lexical_weight: float = Field(default=0.3, ge=0, le=2)
     # The verifier (core/cache/verifier.py): the main model chain, or a cheaper judge model on its own endpoint.
     judge_model: str | None = None  # a litellm model string; unset = the main chain
     judge_api_base: str | None = None  # unset = the main chain's first endpoint's

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from core.cache.deps import forbid_runtime_installs
+from core.cache.lexical import LexicalIndex, terms
 from core.cache.match import MatchRules, QuestionShape
 from core.cache.settings import CacheSettings
 
@@ -174,6 +175,7 @@ class ScopeStore:
         self._pending_evict: list[Any] = []
         self._stores_since_flush = 0
         self._dm: Any = None
+        self._lexicon = LexicalIndex()  # the second candidate source (core/cache/lexical.py)
         if settings.scalar_store == "sqlite":
             _tune_sqlite()  # before CacheBase opens its first connection
         cache_base = CacheBase(
@@ -196,6 +198,10 @@ class ScopeStore:
         if self._pending_evict:  # more rows on disk than max_entries allows (the bound was lowered)
             self._on_evict(self._pending_evict)
         self._reconcile()
+        for entry_id in self._dm.s.get_ids(deleted=False):
+            data = self._dm.s.get_data_by_id(entry_id)
+            if data is not None:
+                self._lexicon.add(int(entry_id), str(data.question))
         self.cache = Cache()
         self.cache.init(
             pre_embedding_func=_pre, embedding_func=_vector, data_manager=self._dm,
@@ -215,6 +221,7 @@ class ScopeStore:
         self._dm.s.mark_deleted(ids)
         self._dm.v.delete(ids)
         self._dm.s.clear_deleted_data()
+        self._lexicon.remove(ids)
         self.evicted += len(ids)
 
     def _reconcile(self) -> None:
@@ -240,10 +247,13 @@ class ScopeStore:
         return int(self._dm.s.count(state=0))
 
     def candidates(self, question: str, vectors: list[list[float]], rules: MatchRules, ttl_s: int) -> list[Hit]:
-        """Stored questions near any of `vectors` that pass the second check, best first (not yet hits)."""
+        """Stored questions that pass the second check and are near any of `vectors` (cosine >= the floor) or
+        share enough content words (`lexical_floor`), ranked by cosine + `lexical_weight` x overlap, best
+        first. Candidates for the verifier, not yet hits."""
         from gptcache.adapter.api import get
 
-        call: dict[str, Any] = {"rules": rules, "shape": QuestionShape.of(question), "ttl": timedelta(seconds=ttl_s),
+        shape = QuestionShape.of(question)
+        call: dict[str, Any] = {"rules": rules, "shape": shape, "ttl": timedelta(seconds=ttl_s),
                                 "expired": [], "accepted": {}}
         self.cache.config.similarity_threshold = rules.threshold
         self._dm.min_similarity = rules.threshold
@@ -255,11 +265,42 @@ class ScopeStore:
             for entry_id, row in call["accepted"].items():
                 if entry_id not in found or row[0] > found[entry_id][0]:
                     found[entry_id] = row
+        words = terms(question)
+        overlap = {i: self._lexicon.score(words, i) for i in found}
+        if self.settings.lexical_floor < 1.0:
+            for entry_id, share in self._lexicon.search(words, self.settings.lexical_floor, self.settings.top_k):
+                if entry_id in found:
+                    continue
+                row = self._lexical_row(entry_id, shape, vectors, rules, call)
+                if row is not None:
+                    found[entry_id], overlap[entry_id] = row, share
         if call["expired"]:
             self.delete(sorted(set(call["expired"])))
-        ranked = sorted(found.items(), key=lambda item: item[1][0], reverse=True)
+        weight = self.settings.lexical_weight
+        ranked = sorted(found.items(), key=lambda item: item[1][0] + weight * overlap[item[0]], reverse=True)
         return [Hit(entry_id=i, similarity=sim, entry=Entry.load(answer), question=q)
                 for i, (_score, sim, q, answer) in ranked]
+
+    def _lexical_row(self, entry_id: int, shape: QuestionShape, vectors: list[list[float]], rules: MatchRules,
+                     call: dict[str, Any]) -> tuple[float, float, str, str] | None:
+        """A lexical candidate's row, after the TTL and the second check; its cosine from the stored vector."""
+        data = self._dm.s.get_data_by_id(entry_id)
+        if data is None or not data.answers or data.embedding_data is None:
+            return None
+        if data.create_on is not None and datetime.now() - data.create_on > call["ttl"]:
+            call["expired"].append(entry_id)
+            return None
+        need = rules.required(shape, QuestionShape.of(str(data.question)))
+        if need is None:
+            return None
+        stored = np.asarray(data.embedding_data, dtype="float32")
+        stored = stored / (float(np.linalg.norm(stored)) or 1.0)
+        similarity = max(float(np.dot(stored, np.asarray(v, dtype="float32") / (float(np.linalg.norm(v)) or 1.0)))
+                         for v in vectors)
+        answer = data.answers[0]
+        raw = answer.answer if hasattr(answer, "answer") else answer[0]
+        score = max(0.0, similarity - (need - rules.threshold))
+        return score, similarity, str(data.question), str(raw)
 
     def by_id(self, entry_id: int, ttl_s: int) -> Hit | None:
         """One live, unexpired entry (the exact-repeat path: no embedding, no vector search)."""
@@ -286,6 +327,7 @@ class ScopeStore:
         entry_id = int(self._dm.s.batch_insert([CacheData(question=question, answers=entry.dump(),
                                                           embedding_data=embedding)])[0])
         self._dm.v.mul_add([VectorData(id=entry_id, data=embedding)])
+        self._lexicon.add(entry_id, question)
         self._dm.eviction_base.put([entry_id])
         self._stores_since_flush += 1
         if self._stores_since_flush >= self.settings.flush_every:
@@ -300,6 +342,7 @@ class ScopeStore:
             self._dm.s.mark_deleted(ids)
             self._dm.v.delete(ids)
             self._dm.s.clear_deleted_data()
+            self._lexicon.remove(ids)
             self.flush()
         return len(ids)
 
