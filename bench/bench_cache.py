@@ -40,7 +40,7 @@ from core.cache.evaluate import (
     random_judge,
     score,
 )
-from core.cache.match import MatchRules
+from core.cache.match import MatchRules, normalize
 from core.cache.stage import CacheStage
 from core.cache.store import Entry, Scope, ScopeStore
 from core.knowledge.embeddings import LocalEmbedder
@@ -85,6 +85,9 @@ async def bench_engine_hit(embedder: LocalEmbedder, data_dir: Path) -> None:
         await cache._run(lambda: cache._open(scope, True).insert(question, vector, Entry(
             text="Open the self-service portal, choose *Reset password* and follow the e-mailed link. " * 3,
             model="gpt-4o-mini", prompt_name="helpdesk", prompt_version="v1", reply_id="seed")))
+        entry_id = (await cache._run(lambda: cache._open(scope, True).candidates(
+            question, [vector], MatchRules(0.99), 3600)))[0].entry_id
+        await redis.hset(cache._exact_key(scope), normalize(question), entry_id)  # as SemanticCache.store does
         to_final, total = [], []
         for n in range(220):
             inbound = Inbound(platform="console", bot="helpdesk", tenant="T1", channel=f"c{n}", user="U1",

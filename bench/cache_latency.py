@@ -119,7 +119,8 @@ async def bench_miss_latency(embedder: LocalEmbedder, data_dir: Path) -> None:
                 if n >= 3:  # warm-up rounds
                     (with_cache if engine is on else without).append(seconds)
         leave_on, leave_off = _p50(leaves[True][3:]), _p50(leaves[False][3:])
-        timings = "   ".join(f"{k.removeprefix('cache_')} p50 {statistics.median(v):.1f}" for k, v in parts.items() if v)
+        timings = "   ".join(f"{k.removeprefix('cache_')} p50 {statistics.median(v):.1f}"
+                               for k, v in parts.items() if v)
         verdict["text"] = "yes"
         for n in range(ROUNDS + 3):
             tenant = f"hit{n}"

@@ -13,7 +13,7 @@ from core.cache.store import Entry, Scope, ScopeStore
 from core.models import Final, Passage
 from tests.fakes.llm_server import Reply
 from tests.test_cache_engine import JUDGE, MODEL, Harness, embedder, final_of
-from tests.test_cache_engine import h as h  # noqa: F401 (the engine harness fixture)
+from tests.test_cache_engine import h as h  # the engine harness fixture
 
 
 def test_stems_by_script_and_placeholders_are_not_words() -> None:

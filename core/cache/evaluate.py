@@ -20,7 +20,7 @@ from pathlib import Path
 from core.cache.match import MatchRules
 from core.cache.semantic import exact_repeat, placeholder_reason, search_texts
 from core.cache.settings import CacheSettings
-from core.cache.store import Entry, Hit, Scope, ScopeStore
+from core.cache.store import Entry, Hit, Scope, ScopeStore, for_verifier
 from core.cache.verifier import Asked
 from core.knowledge.embeddings import Embedder
 
@@ -155,7 +155,7 @@ async def find_candidates(pairs: list[Pair], embedder: Embedder, settings: Cache
             if pair.kind == "tenant":
                 store.close()
             exact = next((c for c in found if exact_repeat(pair.query_asked, c)), None)
-            out.append(_Found(pair, found[: settings.max_verify], exact, False))
+            out.append(_Found(pair, for_verifier(found, settings), exact, False))
         for store in stores.values():
             store.close()
     return out

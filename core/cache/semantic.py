@@ -31,7 +31,7 @@ from core.cache.deps import check_backends, forbid_runtime_installs
 from core.cache.match import PLACEHOLDER, MatchRules, normalize
 from core.cache.settings import BotCacheOptions, CacheSettings
 from core.cache.stats import CacheStats
-from core.cache.store import Entry, Hit, Scope, ScopeStore
+from core.cache.store import Entry, Hit, Scope, ScopeStore, for_verifier
 from core.cache.verifier import Asked, NoVerifier, Verifier
 from core.errors import ConfigError
 from core.knowledge.embeddings import Embedder
@@ -251,7 +251,7 @@ class SemanticCache:
             turn.facts["cache_unreadable"] = len(found) - len(readable)
         if evicted:
             await self.numbers.count(scope, evictions=evicted)
-        lookup.candidates = readable[: self.settings.max_verify]
+        lookup.candidates = for_verifier(readable, self.settings)
         turn.facts["cache_candidates"] = len(lookup.candidates)
 
     async def verify(self, turn: Turn, lookup: Lookup) -> Hit | None:

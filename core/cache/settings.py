@@ -45,6 +45,7 @@ class CacheSettings(BaseModel):
     judge_timeout_s: float = Field(default=4.0, gt=0)  # a slower judgement is a miss
     judge_prompt_version: str = "v1"  # prompts/cache_judge/<version>.yaml
     max_verify: int = Field(default=2, ge=1, le=10)  # candidates sent to the verifier per lookup (concurrently)
+    verify_margin: float = Field(default=0.1, ge=0, le=2)  # ... each ranked within this of the best one
     context_turns: int = Field(default=3, ge=0, le=20)  # earlier user turns shown to the verifier
     eviction: Literal["LRU", "LFU", "FIFO"] = "LRU"
     flush_every: int = Field(default=20, ge=1)  # write the faiss index to disk after this many stores

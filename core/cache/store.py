@@ -88,6 +88,16 @@ class Hit:
     similarity: float
     entry: Entry
     question: str = ""  # the stored (masked) question
+    rank: float = 0.0  # cosine (after margins) + lexical_weight x word overlap: the candidates' order
+
+
+def for_verifier(found: list[Hit], settings: CacheSettings) -> list[Hit]:
+    """The best candidates for the verifier: at most `max_verify`, each ranked within `verify_margin` of the
+    best (a far second rarely is the one, and every judgement costs a model call)."""
+    if not found:
+        return []
+    best = found[0].rank
+    return [c for c in found[: settings.max_verify] if c.rank >= best - settings.verify_margin]
 
 
 class _Evaluation:
@@ -277,9 +287,9 @@ class ScopeStore:
         if call["expired"]:
             self.delete(sorted(set(call["expired"])))
         weight = self.settings.lexical_weight
-        ranked = sorted(found.items(), key=lambda item: item[1][0] + weight * overlap[item[0]], reverse=True)
-        return [Hit(entry_id=i, similarity=sim, entry=Entry.load(answer), question=q)
-                for i, (_score, sim, q, answer) in ranked]
+        hits = [Hit(entry_id=i, similarity=sim, entry=Entry.load(answer), question=q,
+                    rank=score + weight * overlap[i]) for i, (score, sim, q, answer) in found.items()]
+        return sorted(hits, key=lambda hit: hit.rank, reverse=True)
 
     def _lexical_row(self, entry_id: int, shape: QuestionShape, vectors: list[list[float]], rules: MatchRules,
                      call: dict[str, Any]) -> tuple[float, float, str, str] | None:
