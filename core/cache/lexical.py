@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from core.cache.match import PLACEHOLDER
 from core.knowledge.keyword import tokenize
 
+MAX_SCORED = 500  # stored questions scored per lookup at most (the ones sharing the query's rarer words)
+
 
 def terms(text: str) -> frozenset[str]:
     """The stemmed content words of a question (placeholders and stop words dropped)."""
@@ -57,20 +59,34 @@ class LexicalIndex:
         df = len(self._postings.get(word, ()))
         return math.log(1.0 + (len(self._docs) + 1) / (df + 1))
 
-    def score(self, query: frozenset[str], entry_id: int) -> float:
+    def score(self, query: frozenset[str], entry_id: int, idf: dict[str, float] | None = None) -> float:
         """Weighted Jaccard overlap of `query` with one stored entry (0 when unknown)."""
         doc = self._docs.get(entry_id)
         if not doc or not query:
             return 0.0
-        shared = sum(self._idf(w) for w in query & doc)
+        weights = {} if idf is None else idf
+        shared = doc & query
         if not shared:
             return 0.0
-        return shared / sum(self._idf(w) for w in query | doc)
+
+        def weight(word: str) -> float:
+            found = weights.get(word)
+            if found is None:
+                found = weights[word] = self._idf(word)
+            return found
+
+        return sum(map(weight, shared)) / sum(map(weight, doc | query))
 
     def search(self, query: frozenset[str], floor: float, limit: int) -> list[tuple[int, float]]:
         """Entries whose overlap with `query` is at least `floor`, best first, at most `limit`."""
-        ids = set().union(*(self._postings.get(w, set()) for w in query)) if query else set()
-        scored = [(i, self.score(query, i)) for i in ids]
+        ids: set[int] = set()
+        for word in sorted(query, key=lambda w: len(self._postings.get(w, ()))):  # rarest words first
+            posting = self._postings.get(word, set())
+            if len(ids) + len(posting) > MAX_SCORED:
+                break  # words this common add little weight: bounded work per lookup, however big the scope
+            ids |= posting
+        idf: dict[str, float] = {}
+        scored = [(i, self.score(query, i, idf)) for i in ids]
         scored = [(i, s) for i, s in scored if s >= floor]
         scored.sort(key=lambda item: item[1], reverse=True)
         return scored[:limit]
