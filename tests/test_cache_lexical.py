@@ -71,7 +71,8 @@ async def test_a_question_with_a_placeholder_is_served_only_on_a_verifier_yes(h:
     assert not final_of(await h.ask(question, channel="C2")).cached and h.judge_calls() == 1
     h.llm.script(JUDGE, Reply("yes"))
     served = final_of(await h.ask("How can I invite <PERSON_1> into our Slack workspace as a guest?", channel="C3"))
-    assert served.cached and served.text == "Admin settings, Invite people, choose Guest."
+    # either stored answer to that question (the miss in C2 stored its own too), never one made up
+    assert served.cached and served.text in ("Admin settings, Invite people, choose Guest.", "A fresh answer.")
     # another placeholder (two people, or an e-mail) is another anchor: never even a candidate
     h.llm.script(MODEL, Reply("Another fresh answer."))
     calls = h.judge_calls()
