@@ -316,14 +316,21 @@ async def models_hang_slack(llm: FakeLLM, args: argparse.Namespace, tmp: Path) -
     ftt = 3.0
     row = Row(f"slack: every model hangs (2 models, first-token timeout {ftt:g} s), 3 messages")
 
-    def responder(body: dict) -> Hang:
-        return Hang()
+    hang = asyncio.Event()
+
+    def responder(body: dict) -> Hang | Reply:
+        return Hang() if hang.is_set() else Reply(ANSWER)
 
     llm.responder = responder
     async with slack_rig(llm, _Env(), DESKMATE_LLM__FALLBACKS="openai/gpt-4o",
                          DESKMATE_LLM__FIRST_TOKEN_TIMEOUT_S=str(ftt)) as rig:
         await rig.runtime.flags.set("slack", "T1", "cache", False, "bench")
         sim = SlackPlatformSim(rig, row)
+        warm = sim.send("warm up: a first question while the models still answer", 99)  # a server that has run
+        await wait_answers(rig, [warm], 30)
+        row.sent -= 1
+        hang.set()
+        asked_before = len(llm.requests)
         started = time.perf_counter()
         threads = [sim.send(f"question {n} nobody can answer fast", n) for n in range(3)]
         await sim.settle()
@@ -332,7 +339,9 @@ async def models_hang_slack(llm: FakeLLM, args: argparse.Namespace, tmp: Path) -
         await rig.idle()
         tally_slack(rig, row, threads)
         worst = max((f - started for f in firsts), default=float("nan"))
-        row.note = f"first visible text after {worst:.2f} s (target <= {ftt + 2:g} s)"
+        asked = min((r.at for r in llm.requests[asked_before:]), default=started) - started
+        row.note = (f"first visible text after {worst:.2f} s (target <= {ftt + 2:g} s; "
+                    f"first model request {asked:.2f} s after the event)")
     llm.responder = None
     return row
 

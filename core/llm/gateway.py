@@ -31,6 +31,7 @@ from core.llm.assemble import StreamAssembler, close_stream, first_chunks
 from core.llm.breaker import CircuitBreaker
 from core.llm.capabilities import Capabilities, missing_key, resolve
 from core.llm.completions import completion_of, streamed_completion
+from core.llm.deadline import budget_start, mark_answered
 from core.llm.health import ModelHealth, config_problem
 from core.llm.provider_errors import retry_after_s, status_of
 from core.llm.router import build_router, litellm_module
@@ -248,7 +249,7 @@ class LiteLLMGateway:
     ) -> AsyncIterator[TextChunk | Completion]:
         models = self._models()
         self._get_router()  # built before any timer starts (first use imports litellm's Router)
-        deadline = time.monotonic() + self.answer_deadline_s  # one budget for the whole chain
+        deadline = budget_start() + self.answer_deadline_s  # one budget for the whole chain (core/llm/deadline.py)
         for index, ep in enumerate(models):
             name = self._name(index)
             remaining = deadline - time.monotonic()
@@ -284,6 +285,7 @@ class LiteLLMGateway:
                     if wait < caps.first_token_timeout_s:
                         raise _DeadlineSpent() from exc
                     raise _FirstTokenTimeout() from exc
+                mark_answered()  # a model answers: later requests of this answer get their own budget
                 for text in pending:
                     yielded_text = True
                     yield TextChunk(text)

@@ -42,6 +42,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from core.engine import Engine
 from core.language import reply_language
+from core.llm.deadline import start_answer
 from core.models import Error, Inbound, ReplyEvent
 from core.ops.admission import Admission
 from core.ops.clean import clean_inbound
@@ -351,6 +352,7 @@ class RedisStreamDispatcher:
         if self.metrics is not None:
             self.metrics.queue_in_flight.inc()
         try:
+            start_answer()  # the model chain's shared budget counts from here (core/llm/deadline.py)
             events = closable(self.engine.handle(inbound), inbound, self._cut)
             answered = await self._respond(responder, inbound, events)
         finally:
