@@ -30,7 +30,7 @@ async def test_slack_while_redis_is_down_asks_for_a_retry_then_takes_the_last_on
             llm_server, monkeypatch, DESKMATE_REDIS_URL=server.url, DESKMATE_QUEUE__CLAIM_IDLE_S="2") as rig:
         before = await rig.mention("asked before the outage")
         await rig.answered("C1", before)
-        readiness = rig.runtime.parts["ops"].readiness
+        readiness = rig.runtime.ops.readiness
 
         server.kill()
         first = mention_event(rig, "asked while redis is down")

@@ -1,26 +1,21 @@
 """A Redis Stream between the part that receives platform events and the part that answers them.
 
 `submit` appends the Inbound (JSON, cleaned of lone surrogates and control characters) to the stream
-`dm:queue:<stream>` once per message id (core/ops/spool.py), or, while Redis is unreachable, holds it in a
-local spool flushed when Redis is back (/readyz says so meanwhile); workers read it through a
-consumer group (XREADGROUP) and answer with the platform's Responder. A message is acknowledged
-(XACK + XDEL) only after its answer was rendered to the end, so a worker that dies mid-message
-leaves it pending; another worker (or the restarted one) takes it over with XAUTOCLAIM once it has
-been idle `claim_idle_s`. A live worker keeps its messages fresh (XCLAIM JUSTID heartbeat), so a
-long answer is never taken over while it is still streaming.
+`dm:queue:<stream>` once per message id (core/ops/spool.py), or, while Redis is unreachable, holds it in a local
+spool flushed when Redis is back (/readyz says so meanwhile). Workers read it through a consumer group
+(XREADGROUP) and answer with the platform's Responder. A message is acknowledged (XACK + XDEL) only after its
+answer was rendered to the end, so a worker that dies mid-message leaves it pending; another worker (or the
+restarted one) takes it over with XAUTOCLAIM once it has been idle `claim_idle_s`. A live worker keeps its
+messages fresh (XCLAIM JUSTID heartbeat), so a long answer is never taken over while it is still streaming.
 
-Exactly once: the answer's completion is recorded (`dm:queue:done:<entry id>`) before the ack, so a
-message taken over after its answer was sent but before the ack is only acknowledged, not answered
-again. (The one window left is a crash between the last platform call and that record, a few
-microseconds.) A message delivered `max_attempts` times is given up with an apology.
+Exactly once: the answer's completion is recorded (`dm:queue:done:<entry id>`) before the ack, so a message taken
+over after its answer was sent but before the ack is only acknowledged, not answered again. (The one window left
+is a crash between the last platform call and that record, a few microseconds.) A message delivered
+`max_attempts` times is given up with an apology.
 
-Admission: one event loop answers every message of the process, so each message in flight delays
-every other ready callback. At most `concurrency` messages are answered at once and, with
-`max_loop_lag_ms` set, fewer while the loop lags (see `Admission`); the rest wait in the stream, which
-is what it is for (and where another worker can take them).
-
-Graceful stop (`drain`): take no new messages, let in-flight answers finish for `timeout_s`, then
-close the still-open ones with a clear ending (the user never sees a half answer with no end).
+Admission (core/ops/admission.py): at most `concurrency` messages are answered at once, fewer while the event
+loop lags; the rest wait in the stream (where another worker can take them). Graceful stop (`drain`): take no
+new messages, let in-flight answers finish for `timeout_s`, then end the still-open ones clearly.
 """
 
 from __future__ import annotations
@@ -159,12 +154,6 @@ class RedisStreamDispatcher:
                 continue
             if self.consume_on_submit and not self._stopping:
                 await self.start()
-
-    async def spool_ready(self) -> tuple[bool, str]:
-        """A readiness check: not ready while messages wait locally for Redis (a load balancer sends new
-        work elsewhere; nothing is lost meanwhile)."""
-        held = len(self.spool)
-        return held == 0, f"{held} message(s) held locally until Redis answers"
 
     async def start(self) -> None:
         """Start answering (the worker side). Idempotent."""

@@ -70,6 +70,12 @@ class Spool:
         files = len(list(self.folder.glob("*.msg"))) if self.folder is not None and self.folder.is_dir() else 0
         return files + len(self.memory)
 
+    async def ready(self) -> tuple[bool, str]:
+        """A readiness check: not ready while messages wait here for Redis (a load balancer sends new work
+        elsewhere; nothing is lost meanwhile)."""
+        held = len(self)
+        return held == 0, f"{held} message(s) held locally until Redis answers"
+
     def _entries(self) -> list[tuple[str, str, bytes]]:
         found = list(self.memory)
         if self.folder is not None and self.folder.is_dir():

@@ -60,7 +60,7 @@ class Ops:
     def dispatcher(self, engine: Engine) -> RedisStreamDispatcher:
         self.queue = RedisStreamDispatcher(engine, self.redis, self.queue_settings, metrics=self.metrics,
                                            seal_key=self.seal_key, spool_dir=self.spool_dir)
-        self.readiness.add("queue_spool", self.queue.spool_ready)
+        self.readiness.add("queue_spool", self.queue.spool.ready)
         return self.queue
 
 
