@@ -43,7 +43,7 @@ class TelegramWebhook:
         self.dispatcher = dispatcher
         self.bot = bot
         self.secret = secret_token
-        self.data = data
+        self.data = {**data, "webhook": True}  # the dedupe middleware: Redis down -> 503 and a redelivery
 
     def register(self, app: web.Application, path: str) -> None:
         app.router.add_post(path, self.handle)
