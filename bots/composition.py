@@ -121,7 +121,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         seal_key = load_or_create_key(settings.pii.vault_key.get_secret_value() if settings.pii.vault_key else None,
                                       settings.data_dir)  # queued messages are sealed with the PII vault's key
         ops_settings = OpsSettings(otel=settings.otel, limits=settings.limits, queue=settings.queue,
-                                   feedback=settings.feedback, seal_key=seal_key)
+                                   feedback=settings.feedback, seal_key=seal_key,
+                                   spool_dir=settings.data_dir / "spool")  # held while Redis is down
         ops = await stack.enter_async_context(open_ops(redis, ops_settings, gateway, evict=cache.evict_reply))
         tools.tickets.seal_with(seal_key)  # tickets hold real values (for the helpdesk): encrypted in Redis
         ops.readiness.add("vector_store", part_check(knowledge))

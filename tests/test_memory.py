@@ -57,6 +57,7 @@ async def test_old_turns_fold_into_an_llm_summary_that_later_prompts_carry(
         for q in ("How do I set up the VPN?", "Where is the printer on floor 3?", "How do I get a new badge?",
                   "Can I expense a monitor?", "Who approves remote work?"):
             final_of(await ask(rt, q, channel="C-fold"))
+            await rt.memory.settled()  # folds run in the background, after the answer
         summary, history = await rt.memory.load("console:T1:C-fold:-")
         final_of(await ask(rt, "And one more about parking?", channel="C-fold"))
     summary_calls = [r for r in llm_server.requests_for(PRIMARY)
@@ -77,6 +78,7 @@ async def test_without_a_model_old_turns_fold_into_an_extractive_note(redis: aio
     for n in range(6):
         await memory.append("c1", [{"role": "user", "content": f"question {n} about printers"},
                                    {"role": "assistant", "content": "an answer " * 8}])
+        await memory.settled()  # the fold runs in the background, off the answer's path
     summary, history = await memory.load("c1")
     assert "Earlier the user asked" in summary and "question 0 about printers" in summary
     assert history and history[-1]["content"].startswith("an answer")
@@ -92,3 +94,27 @@ async def test_idle_conversations_expire(redis: aioredis.Redis) -> None:
     await memory.append("c-ttl", [{"role": "user", "content": "hi"}])
     ttl = await redis.ttl("dm:mem:c-ttl")
     assert 0 < ttl <= 3600
+
+
+async def test_a_slow_summary_never_holds_back_the_end_of_the_answer(tmp_path: Path, llm_server: FakeLLM) -> None:
+    """The fold runs after the answer's last event, in the background: the user's reply ends at once."""
+    import time
+
+    def responder(body: dict) -> Reply:
+        if "running summary" in body["messages"][0]["content"]:
+            return Reply("SUMMARY: slow.", ttft_s=2.0)  # a real model's summary takes its time
+        return Reply("A fairly long answer " + "with many words " * 12)
+
+    llm_server.responder = responder
+    async with running(tmp_path, llm_server, memory={"max_tokens": 120}) as rt:
+        ends = []
+        for q in ("How do I set up the VPN?", "Where is the printer on floor 3?", "How do I get a new badge?"):
+            started = time.monotonic()
+            final_of(await ask(rt, q, channel="C-slow"))  # the whole event stream, to its end
+            ends.append(time.monotonic() - started)
+        folding = bool(rt.memory.folding)
+        await rt.memory.settled()
+        summary, _ = await rt.memory.load("console:T1:C-slow:-")
+    assert summary == "SUMMARY: slow.", "the window overflowed and was folded"
+    assert max(ends) < 2.0, ends  # no answer waited for the 2 s summary call
+    assert folding, "the fold was still running when the answers had ended"

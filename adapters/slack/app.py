@@ -10,10 +10,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -30,6 +32,9 @@ from core.texts import text
 
 log = structlog.get_logger("deskmate.slack")
 
+REDIS_DOWN = (RedisError, OSError)
+# Slack retries an event that got no 2xx (or no answer within 3 s) three times: X-Slack-Retry-Num 1, 2, 3.
+LAST_RETRY = 3
 ACTIONS = re.compile(rf"^({blocks.FEEDBACK_UP}|{blocks.FEEDBACK_DOWN}|{blocks.CONFIRM}|{blocks.CANCEL})$")
 
 
@@ -46,6 +51,7 @@ class SlackReceiver:
     # -- wiring
 
     def attach(self, app: AsyncApp) -> None:
+        app.error(self.on_error)
         app.middleware(self.dedupe)
         app.event("app_mention")(self.on_mention)
         app.event("message")(self.on_message)
@@ -54,14 +60,34 @@ class SlackReceiver:
         app.action(ACTIONS)(self.on_action)
         app.command(self.settings.command)(self.on_command)
 
-    async def dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
-        """Retried deliveries (same event_id) are acknowledged and dropped: one message, one answer."""
+    async def dedupe(self, req: AsyncBoltRequest, body: dict[str, Any],
+                     next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
+        """Retried deliveries (same event_id) are acknowledged and dropped: one message, one answer.
+
+        Redis unreachable: while Slack will retry, answer 503 so it does (the event is not lost and, not yet
+        marked seen, is handled on the retry); on the last retry take it anyway: the queue holds it locally
+        and recognises it by its event_id if an earlier delivery was queued after all (core/ops/spool.py)."""
         event_id = body.get("event_id")
-        if body.get("type") == "event_callback" and event_id and not await first_delivery(
-                self.redis, "slack", str(event_id)):
+        if body.get("type") != "event_callback" or not event_id:
+            return await next()
+        try:
+            first = await first_delivery(self.redis, "slack", str(event_id))
+        except REDIS_DOWN as exc:
+            retry = _retry_num(req)
+            log.warning("slack_redis_unreachable", event_id=event_id, retry=retry, error=type(exc).__name__,
+                        outcome="taken" if retry >= LAST_RETRY else "retry_later")
+            if retry < LAST_RETRY:
+                return BoltResponse(status=503, body="")
+            return await next()
+        if not first:
             log.info("slack_duplicate_dropped", event_id=event_id)
             return BoltResponse(status=200, body="")
         return await next()
+
+    async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        """Bolt's error handler: one log line (no traceback, no user text) for a listener or middleware failure."""
+        log.warning("slack_listener_failed", error=type(error).__name__, event_id=body.get("event_id"),
+                    kind=body.get("type"))
 
     async def ignore(self) -> None:
         return None
@@ -85,7 +111,7 @@ class SlackReceiver:
         thread_ts = event.get("thread_ts")
         if not thread_ts or mentions(event.get("text", ""), context.bot_user_id):
             return  # not a follow-up; an @mention is answered from its app_mention event
-        if await self.redis.exists(key("slack", "thread", team, event["channel"], thread_ts)):
+        if await self._exists(key("slack", "thread", team, event["channel"], thread_ts)):
             await self._submit(body, context)
 
     async def on_assistant_thread_started(self, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -120,10 +146,21 @@ class SlackReceiver:
     async def _assistant_thread(self, team: str, channel: str, thread_ts: str | None) -> bool:
         """A thread of Slack's AI-assistant surface (a DM thread opened by assistant_thread_started)?"""
         return bool(channel.startswith("D") and thread_ts
-                    and await self.redis.exists(key("slack", "assistant", team, channel, thread_ts)))
+                    and await self._exists(key("slack", "assistant", team, channel, thread_ts)))
 
     async def _follow(self, team: str, channel: str, thread_ts: str) -> None:
-        await self.redis.set(key("slack", "thread", team, channel, thread_ts), b"1", ex=self.settings.thread_memory_s)
+        try:
+            await self.redis.set(key("slack", "thread", team, channel, thread_ts), b"1",
+                                 ex=self.settings.thread_memory_s)
+        except REDIS_DOWN as exc:  # the mention is still answered; only un-mentioned follow-ups are missed
+            log.warning("slack_follow_failed", error=type(exc).__name__)
+
+    async def _exists(self, redis_key: str) -> bool:
+        try:
+            return bool(await self.redis.exists(redis_key))
+        except REDIS_DOWN as exc:
+            log.warning("slack_state_unreachable", error=type(exc).__name__)
+            return False
 
     # -- buttons
 
@@ -183,3 +220,11 @@ class SlackReceiver:
         log.info("slack_admin_command", team=team, command=(command.get("text") or "help").split(" ")[0][:20],
                  admin=admin, ok=reply.ok, changed=reply.changed)
         await respond(text=reply.text, response_type="ephemeral")
+
+
+def _retry_num(req: AsyncBoltRequest) -> int:
+    values = req.headers.get("x-slack-retry-num") or ["0"]
+    try:
+        return int(values[0])
+    except ValueError:
+        return 0

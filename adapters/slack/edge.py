@@ -13,6 +13,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
+from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -72,7 +73,7 @@ class SlackEdge:
     async def _user(self, tenant: str, user: str) -> tuple[bool, str | None]:
         """(workspace admin or owner, locale) from users.info, cached; unknown = not an admin."""
         cache_key = key("slack", "user", tenant, user)
-        cached = await self.redis.get(cache_key) if self.settings.user_cache_s else None
+        cached = await self._get(cache_key) if self.settings.user_cache_s else None
         if cached is not None:
             facts = json.loads(cached)
             return bool(facts["admin"]), facts.get("locale")
@@ -85,13 +86,13 @@ class SlackEdge:
         facts = {"admin": bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner")),
                  "locale": info.get("locale")}
         if self.settings.user_cache_s:
-            await self.redis.set(cache_key, json.dumps(facts), ex=self.settings.user_cache_s)
+            await self._set(cache_key, json.dumps(facts), self.settings.user_cache_s)
         return bool(facts["admin"]), facts.get("locale")
 
     async def _groups(self, tenant: str, user: str) -> list[str]:
         """The Slack user groups `user` belongs to (usergroups.list with members), cached per workspace."""
         cache_key = key("slack", "usergroups", tenant)
-        cached = await self.redis.get(cache_key)
+        cached = await self._get(cache_key)
         if cached is not None:
             members: dict[str, list[str]] = json.loads(cached)
         else:
@@ -101,5 +102,20 @@ class SlackEdge:
                 log.warning("slack_usergroups_failed", error=exc.response.get("error"))
                 return []
             members = {str(g.get("id")): [str(u) for u in g.get("users") or []] for g in resp.get("usergroups") or []}
-            await self.redis.set(cache_key, json.dumps(members), ex=max(60, self.settings.user_cache_s))
+            await self._set(cache_key, json.dumps(members), max(60, self.settings.user_cache_s))
         return sorted(group for group, users in members.items() if user in users)
+
+    # A cache: while Redis is unreachable, Slack is asked (a message is still answered, only slower).
+
+    async def _get(self, cache_key: str) -> bytes | None:
+        try:
+            return await self.redis.get(cache_key)
+        except (RedisError, OSError) as exc:
+            log.warning("slack_cache_unreachable", error=type(exc).__name__)
+            return None
+
+    async def _set(self, cache_key: str, value: str, ttl_s: int) -> None:
+        try:
+            await self.redis.set(cache_key, value, ex=ttl_s)
+        except (RedisError, OSError) as exc:
+            log.warning("slack_cache_unreachable", error=type(exc).__name__)

@@ -7,7 +7,6 @@ from typing import Any
 import aiohttp
 import structlog
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
@@ -15,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import SlackReceiver
 from adapters.slack.inbox import attach_inbox
+from adapters.slack.intake import SlackIntake
 from adapters.slack.notifier import SlackNotifier
 from adapters.slack.responder import SlackResponder
 from adapters.slack.retry import CountingRateLimitRetryHandler
@@ -50,15 +50,16 @@ class SlackPlatform:
         self.socket: AsyncSocketModeHandler | None = None
         self.started = False
         self.notifier = SlackNotifier(client)  # escalation notes to a channel (registered by `serve`)
+        secret = settings.signing_secret.get_secret_value() if settings.signing_secret else None
+        self.intake = SlackIntake(app, secret)
 
     @property
     def socket_mode(self) -> bool:
         return self.settings.app_token is not None
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """POST /slack/events: events, interactivity and slash commands; bolt verifies the signature."""
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        """POST /slack/events: events, interactivity and slash commands (signature checked on the raw body)."""
+        return await self.intake.handle(request)
 
     async def start(self) -> None:
         if self.socket_mode and self.settings.app_token is not None:
@@ -90,7 +91,9 @@ def build_slack(settings: SlackSettings, services: Services, web_app: web.Applic
     app = AsyncApp(
         client=client, name="deskmate",
         signing_secret=settings.signing_secret.get_secret_value() if settings.signing_secret else "",
-        request_verification_enabled=settings.app_token is None,  # Socket Mode: no HTTP requests to sign
+        # HTTP mode: SlackIntake verifies the signature on the raw bytes before anything parses them;
+        # Socket Mode: no HTTP requests to sign.
+        request_verification_enabled=False,
         process_before_response=False,  # ack first; listeners run after the response
     )
     attach_inbox(app, client, services.handoff, services.handoff.tickets if services.handoff else None)  # first

@@ -9,6 +9,7 @@ import structlog
 from aiogram import Bot
 
 from adapters.telegram.settings import TelegramSettings
+from core.llm.side import side_call
 
 log = structlog.get_logger("deskmate.telegram.media")
 
@@ -16,6 +17,9 @@ DESCRIBE_PROMPT = (
     "A customer sent this image to customer support. Describe what it shows that matters for helping them "
     "(error messages verbatim, screens, products, documents). Be factual and brief."
 )
+
+
+MEDIA_TIMEOUT_S = 30.0  # per attempt (litellm's default is 600 s); side_call bounds the whole step
 
 
 class MediaTooLarge(Exception):
@@ -49,8 +53,9 @@ async def transcribe(settings: TelegramSettings, audio: bytes, filename: str, la
     extra: dict[str, str] = {}
     if language:
         extra["language"] = language.split("-")[0]
-    response = await litellm.atranscription(model=settings.speech_model, file=(filename, audio),
-                                            **_endpoint(settings), **extra)
+    model = settings.speech_model
+    response = await side_call("speech_to_text", model, lambda: litellm.atranscription(
+        model=model, file=(filename, audio), timeout=MEDIA_TIMEOUT_S, **_endpoint(settings), **extra))
     return str(response.text or "").strip()
 
 
@@ -59,12 +64,13 @@ async def describe_image(settings: TelegramSettings, image: bytes, mime_type: st
 
     assert settings.vision_model
     data_url = f"data:{mime_type};base64,{base64.b64encode(image).decode()}"
-    response = await litellm.acompletion(
-        model=settings.vision_model, stream=False, max_tokens=400,
+    model = settings.vision_model
+    response = await side_call("vision", model, lambda: litellm.acompletion(
+        model=model, stream=False, max_tokens=400, timeout=MEDIA_TIMEOUT_S,
         messages=[{"role": "user", "content": [
             {"type": "text", "text": DESCRIBE_PROMPT},
             {"type": "image_url", "image_url": {"url": data_url}},
         ]}],
         **_endpoint(settings),
-    )
+    ))
     return str(response.choices[0].message.content or "").strip()

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 import structlog
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update
+from redis.exceptions import RedisError
 
 from core.dedupe import first_delivery
 from core.state.keys import key
@@ -32,7 +33,16 @@ class DedupeMiddleware(BaseMiddleware):
             return await handler(event, data)
         bot: Bot = data["bot"]
         delivery = f"{bot.id}:{event.update_id}"
-        if not await first_delivery(self.redis, "telegram", delivery):
+        try:
+            first = await first_delivery(self.redis, "telegram", delivery)
+        except (RedisError, OSError) as exc:
+            if data.get("webhook", False):  # the webhook answers 503: Telegram delivers it again
+                raise
+            # Polling has confirmed the offset already: no redelivery will come. Handle it; the queue holds it
+            # locally until Redis is back and recognises it by its message id if it was queued before.
+            log.warning("telegram_redis_unreachable", update_id=event.update_id, error=type(exc).__name__)
+            return await handler(event, data)
+        if not first:
             log.info("telegram_duplicate_update", update_id=event.update_id, bot_id=bot.id)
             return None
         try:

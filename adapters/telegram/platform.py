@@ -9,7 +9,6 @@ import structlog
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from adapters.telegram.admin import publish_menus
@@ -19,6 +18,7 @@ from adapters.telegram.middlewares import DedupeMiddleware
 from adapters.telegram.notifier import TelegramNotifier
 from adapters.telegram.responder import TelegramResponder
 from adapters.telegram.settings import TelegramSettings
+from adapters.telegram.webhook import TelegramWebhook
 from core.services import Services
 
 log = structlog.get_logger("deskmate.telegram")
@@ -101,12 +101,10 @@ def build_telegram(settings: TelegramSettings, services: Services, web_app: web.
         services.handoff.add_customer_channel("telegram", TelegramCustomerChannel(bot))
     if settings.mode == "webhook":
         assert settings.webhook_secret is not None
-        # handle_in_background=False: Telegram gets 200 only once the update is claimed and queued,
-        # so a crash before that means a redelivery, not a lost message. Handlers only enqueue: fast.
-        SimpleRequestHandler(
-            dispatcher=dispatcher, bot=bot, handle_in_background=False,
-            secret_token=settings.webhook_secret.get_secret_value(),
-        ).register(web_app, path=WEBHOOK_PATH)  # closes the Bot session on app shutdown
+        # Telegram gets 200 only once the update is claimed and queued, so a crash before that means a
+        # redelivery, not a lost message. Handlers only enqueue: fast. Bad input is a 4xx, never a 500.
+        TelegramWebhook(dispatcher, bot, settings.webhook_secret.get_secret_value()).register(
+            web_app, WEBHOOK_PATH)  # closes the Bot session on app shutdown
     else:
         async def close_session(_: web.Application) -> None:
             await platform.close()

@@ -19,9 +19,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
 from core.knowledge.settings import EmbeddingsSettings
+from core.llm.side import side_call
 
 LOCAL_MODEL_ID = "local/use-multilingual-v3"
 LOCAL_DIM = 512
+EMBED_TIMEOUT_S = 20.0  # per attempt, litellm embeddings (its default is 600 s)
 MEMO_SIZE = 512  # recent query texts -> vectors (the cache and retrieval embed the same question)
 MEMO_MAX_BATCH = 8  # only small calls (questions) use the memo; ingest batches bypass it
 
@@ -151,9 +153,9 @@ class LiteLLMEmbedder:
         out: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start:start + self.batch_size]
-            response = await litellm.aembedding(
-                model=self.model, input=batch, api_base=self.api_base, api_key=self.api_key,
-            )
+            response = await side_call("embedding", self.model, lambda batch=batch: litellm.aembedding(
+                model=self.model, input=batch, api_base=self.api_base, api_key=self.api_key, timeout=EMBED_TIMEOUT_S,
+            ), wrap=False)  # not optional: a failure is the caller's (retrieval-only or an error), as before
             rows = sorted(response.data, key=lambda item: _get(item, "index", 0))
             out.extend([list(map(float, _get(row, "embedding", []))) for row in rows])
         if out and not self.dim:

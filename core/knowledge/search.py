@@ -19,6 +19,7 @@ from core.knowledge.embeddings import Embedder
 from core.knowledge.ingest import embed_text
 from core.knowledge.keyword import KeywordIndex, identifiers, tokenize
 from core.knowledge.store import SHARED, Store, and_where
+from core.llm.side import SideCallFailed, side_call
 from core.models import Passage
 
 log = structlog.get_logger("deskmate.knowledge")
@@ -26,6 +27,7 @@ log = structlog.get_logger("deskmate.knowledge")
 Mode = Literal["hybrid", "vector", "keyword"]
 KEYWORD_CUTOFF = 0.4  # keyword hits scoring below this fraction of the best one do not enter the fusion
 OVERFETCH_FACTOR = 2.0  # unfiltered neighbours fetched = candidates / (share of chunks in scope) x this
+RERANK_TIMEOUT_S = 5.0  # per attempt; side_call bounds the whole step (retries included)
 OVERFETCH_MAX = 1000
 _LATIN_WORD = re.compile(r"[a-z]+")
 # Chosen on our tuning sets: postgresql-doc pages (138 pages: 3,494 such stems) vs the sample KB (393), where
@@ -90,8 +92,9 @@ class Reranker:
     async def scores(self, query: str, documents: list[str]) -> list[float]:
         import litellm
 
-        response = await litellm.arerank(model=self.model, query=query, documents=documents, top_n=len(documents),
-                                         api_base=self.api_base, api_key=self.api_key)
+        response = await side_call("rerank", self.model, lambda: litellm.arerank(
+            model=self.model, query=query, documents=documents, top_n=len(documents), api_base=self.api_base,
+            api_key=self.api_key, timeout=RERANK_TIMEOUT_S))
         scores = [0.0] * len(documents)
         for item in response.results or []:
             get = item.get if isinstance(item, dict) else lambda k, it=item: getattr(it, k)
@@ -199,8 +202,13 @@ class Searcher:
         wanted = identifiers(query)
         kept = [c for c in ranked if (c.similarity or 0.0) >= min_similarity
                 or (wanted and wanted & identifiers(embed_text(c.meta, c.text)))]
+        scores: list[float] | None = None
         if rerank and self.reranker is not None and kept:
-            scores = await self.reranker.scores(query, [c.text for c in kept])
+            try:
+                scores = await self.reranker.scores(query, [c.text for c in kept])
+            except SideCallFailed as exc:  # optional: the fused ranking stands (logged by side_call)
+                log.warning("rerank_skipped", reason=exc.reason, candidates=len(kept))
+        if scores is not None:
             for c, s in zip(kept, scores, strict=True):
                 c.rerank = s
             kept = sorted((c for c in kept if (c.rerank or 0.0) >= min_rerank_score),

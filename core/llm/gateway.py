@@ -9,6 +9,9 @@ For each endpoint in `settings.chain()` (with its capabilities, core/llm/capabil
   first-token timeout (a provider that accepts and hangs), idle timeout between chunks (timeout_s);
   failure before any text was yielded -> breaker failure, next endpoint;
   failure after text was yielded -> StreamInterrupted (text cannot be taken back).
+One budget (`answer_deadline_s`, default: the primary's first-token timeout + 2 s) is shared by the whole
+chain to start an answer: each model waits for its first token at most what is left of it, so with every model
+hanging the user gets the retrieval-only answer after the budget, not after chain length x timeout.
 No model could start -> ModelUnavailable.
 """
 
@@ -24,14 +27,16 @@ import redis.asyncio as aioredis
 import structlog
 
 from core.errors import ModelUnavailable, StreamInterrupted
-from core.llm import usage
 from core.llm.assemble import StreamAssembler, close_stream, first_chunks
 from core.llm.breaker import CircuitBreaker
-from core.llm.capabilities import Capabilities, key_for, missing_key, resolve
+from core.llm.capabilities import Capabilities, missing_key, resolve
+from core.llm.completions import completion_of, streamed_completion
+from core.llm.deadline import budget_start, mark_answered
 from core.llm.health import ModelHealth, config_problem
 from core.llm.provider_errors import retry_after_s, status_of
+from core.llm.router import build_router, litellm_module
 from core.llm.settings import LLMSettings, ModelEndpoint
-from core.llm.types import Completion, TextChunk, ToolCallRequest
+from core.llm.types import Completion, TextChunk
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
 os.environ.setdefault("LITELLM_TELEMETRY", "False")
@@ -42,22 +47,19 @@ log = structlog.get_logger("core.llm.gateway")
 _NOT_HEALTH = {400, 404, 413, 422}
 
 
-def _litellm() -> Any:
-    import litellm
-
-    litellm.suppress_debug_info = True
-    litellm.telemetry = False
-    litellm.turn_off_message_logging = True
-    litellm.disable_streaming_logging = True  # no per-chunk logging callbacks: we log one event per attempt
-    return litellm
-
-
 class _FirstTokenTimeout(Exception):
     pass
 
 
 class _IdleTimeout(Exception):
     pass
+
+
+class _DeadlineSpent(Exception):
+    """The answer's shared budget ran out while this model had not started: not the model's fault alone."""
+
+
+DEADLINE_SLACK_S = 2.0  # the default budget: the primary's first-token timeout + this
 
 
 class LiteLLMGateway:
@@ -109,6 +111,15 @@ class LiteLLMGateway:
             return ep.model
         return f"{ep.model}@{ep.api_base or 'default'}"
 
+    @property
+    def answer_deadline_s(self) -> float:
+        """The budget the whole chain shares to start one answer (LLMSettings.answer_deadline_s)."""
+        if self.settings.answer_deadline_s is not None:
+            return self.settings.answer_deadline_s
+        if not self.capabilities:  # no model: nothing waits (retrieval-only answers)
+            return DEADLINE_SLACK_S
+        return self.capabilities[0].first_token_timeout_s + DEADLINE_SLACK_S
+
     def _timeout(self, ep: ModelEndpoint) -> float:
         return ep.timeout_s or self.settings.timeout_s
 
@@ -117,46 +128,8 @@ class LiteLLMGateway:
 
     def _get_router(self) -> Any:
         if self._router is None:
-            litellm = _litellm()
-            from litellm.types.router import RetryPolicy
-
-            retries = self.settings.num_retries
-            model_list = []
-            for i, ep in enumerate(self._chain):
-                try:  # a model string litellm cannot route is a configuration problem, named, never sent
-                    litellm.get_llm_provider(model=ep.model, api_base=ep.api_base)
-                except Exception as exc:
-                    problem = config_problem(exc) or f"{type(exc).__name__}: {exc}"[:300]
-                    self.health.record(self._name(i), problem)
-                    self._unroutable.add(i)
-                    log.error("llm.config_error", model=self._name(i), error=type(exc).__name__, problem=problem)
-                    continue
-                caps = self._caps(i)
-                # The HTTP timeout covers the wait for the response headers, which a slow prefill delays.
-                params: dict[str, Any] = {"model": ep.model,
-                                          "timeout": max(self._timeout(ep), caps.first_token_timeout_s)}
-                if ep.api_base:
-                    params["api_base"] = ep.api_base
-                api_key = key_for(ep, caps)
-                if api_key is not None:
-                    params["api_key"] = api_key
-                model_list.append({"model_name": f"deskmate-{i}", "litellm_params": params})
-            # The Router is the one retry loop (the SDK clients get max_retries=0). Rate limits and client
-            # errors are not retried on the same model: the gateway falls back to the next one instead.
-            policy = RetryPolicy(
-                BadRequestErrorRetries=0,
-                AuthenticationErrorRetries=0,
-                NotFoundErrorRetries=0,
-                ContentPolicyViolationErrorRetries=0,
-                RateLimitErrorRetries=0,
-                TimeoutErrorRetries=retries,
-                InternalServerErrorRetries=retries,
-                ServiceUnavailableErrorRetries=retries,
-                DefaultRetries=retries,
-            )
-            self._router = litellm.Router(
-                model_list=model_list, num_retries=retries, retry_policy=policy, disable_cooldowns=True
-            )
+            self._router = build_router(self._chain, self.capabilities, self.settings.num_retries,
+                                        self._name, self._timeout, self.health, self._unroutable)
         return self._router
 
     async def _call(self, index: int, messages: Sequence[dict[str, Any]], **kwargs: Any) -> Any:
@@ -174,7 +147,7 @@ class LiteLLMGateway:
             await asyncio.to_thread(self._warm)
 
     def _warm(self) -> None:
-        litellm = _litellm()
+        litellm = litellm_module()
         self._get_router()
         # litellm and the openai client import most provider code lazily on the first call (~1-3 s, 500+
         # modules); pay that here. The client below is never used to send anything.
@@ -200,42 +173,6 @@ class LiteLLMGateway:
             self._router = None
 
     # -- accounting
-
-    @staticmethod
-    def _tool_calls(message: Any) -> tuple[ToolCallRequest, ...]:
-        calls = getattr(message, "tool_calls", None) or []
-        return tuple(
-            ToolCallRequest(call_id=c.id or "", name=c.function.name or "", arguments_json=c.function.arguments or "")
-            for c in calls
-        )
-
-    def _completion(self, response: Any, ep: ModelEndpoint, fallbacks: int,
-                    messages: Sequence[dict[str, Any]]) -> Completion:
-        choice = response.choices[0]
-        text = choice.message.content or ""
-        sent = getattr(response, "usage", None)
-        return Completion(
-            model=ep.model,
-            text=text,
-            usage=usage.reported(ep.model, getattr(sent, "prompt_tokens", None),
-                                 getattr(sent, "completion_tokens", None), messages, text),
-            tool_calls=self._tool_calls(choice.message),
-            finish_reason=choice.finish_reason,
-            fallbacks_used=fallbacks,
-        )
-
-    def _streamed(self, parts: StreamAssembler, messages: Sequence[dict[str, Any]], ep: ModelEndpoint,
-                  fallbacks: int, tools: Sequence[dict[str, Any]] | None) -> Completion:
-        """The Completion of a stream; tokens counted by litellm when the provider sent no usage."""
-        text = parts.text
-        return Completion(
-            model=ep.model,
-            text=text,
-            usage=usage.reported(ep.model, parts.prompt_tokens, parts.completion_tokens, messages, text, tools),
-            tool_calls=parts.tool_calls(),
-            finish_reason=parts.finish_reason,
-            fallbacks_used=fallbacks,
-        )
 
     # -- breaker bookkeeping and logs
 
@@ -312,11 +249,18 @@ class LiteLLMGateway:
     ) -> AsyncIterator[TextChunk | Completion]:
         models = self._models()
         self._get_router()  # built before any timer starts (first use imports litellm's Router)
+        deadline = budget_start() + self.answer_deadline_s  # one budget for the whole chain (core/llm/deadline.py)
         for index, ep in enumerate(models):
             name = self._name(index)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0.05:
+                log.warning("llm.attempt", request_id=request_id, model=name, outcome="deadline_spent",
+                            latency_ms=0.0)
+                continue
             if not await self._closed_breaker(name, request_id, index):
                 continue
             caps = self._caps(index)
+            wait = min(caps.first_token_timeout_s, remaining)
             offer = list(tools) if tools and caps.tools == "native" else None
             fallbacks = index  # every model before this one was skipped or failed
             started = time.perf_counter()
@@ -326,7 +270,7 @@ class LiteLLMGateway:
             response: Any = None
             try:
                 try:
-                    async with asyncio.timeout(caps.first_token_timeout_s):
+                    async with asyncio.timeout(wait):
                         response = await self._call(
                             index,
                             messages,
@@ -338,7 +282,10 @@ class LiteLLMGateway:
                         chunks = aiter(response)
                         pending = await first_chunks(chunks, parts)
                 except TimeoutError as exc:
+                    if wait < caps.first_token_timeout_s:
+                        raise _DeadlineSpent() from exc
                     raise _FirstTokenTimeout() from exc
+                mark_answered()  # a model answers: later requests of this answer get their own budget
                 for text in pending:
                     yielded_text = True
                     yield TextChunk(text)
@@ -358,6 +305,12 @@ class LiteLLMGateway:
                 await close_stream(response)
                 await self.breaker.release_trial(name)
                 raise
+            except _DeadlineSpent:
+                await close_stream(response)
+                await self.breaker.release_trial(name)
+                log.warning("llm.attempt", request_id=request_id, model=name, outcome="deadline_spent",
+                            latency_ms=round((time.perf_counter() - started) * 1000, 1))
+                continue
             except Exception as exc:
                 await close_stream(response)
                 outcome = {_FirstTokenTimeout: "first_token_timeout", _IdleTimeout: "idle_timeout"}.get(
@@ -369,7 +322,7 @@ class LiteLLMGateway:
                 continue
             await self.breaker.record_success(name)
             self.health.clear(name)
-            completion = self._streamed(parts, messages, ep, fallbacks, offer)
+            completion = streamed_completion(parts, messages, ep, fallbacks, offer)
             self._log_ok(
                 name,
                 request_id,
@@ -404,7 +357,7 @@ class LiteLLMGateway:
                 continue
             await self.breaker.record_success(name)
             self.health.clear(name)
-            completion = self._completion(response, ep, fallbacks, messages)
+            completion = completion_of(response, ep, fallbacks, messages)
             self._log_ok(
                 name,
                 request_id,

@@ -36,6 +36,9 @@ class LLMSettings(BaseModel):
     # A hang before the first token. None: by place, 15 s for a hosted model, 120 s for a local one (a slow prefill
     # on a small machine); a value set here applies to every model (an endpoint's own value still wins).
     first_token_timeout_s: float | None = Field(default=None, gt=0)
+    # One budget for the whole fallback chain to start an answer (first token), shared by every model tried;
+    # spent, the user gets the retrieval-only answer. Unset = the primary's first-token timeout + 2 s.
+    answer_deadline_s: float | None = Field(default=None, gt=0)
     num_retries: int = Field(default=1, ge=0, le=10)  # per model, litellm's retry with backoff
     breaker_failures: int = Field(default=3, ge=1)  # consecutive failures that open the breaker
     breaker_reset_s: float = Field(default=30.0, gt=0)  # open -> half-open after this long

@@ -3,10 +3,15 @@
 Keyed by platform + tenant + conversation (`Inbound.conversation_key`). When the window exceeds its
 budget, the oldest turns are folded into the summary by the LLM (or, with no model, into a short
 extractive note), under a Redis lock so several workers never fold the same turns twice.
+
+The fold runs in the background, off the user's critical path: `append` stores the new turns and returns,
+so the answer's final platform call never waits for a summary model call. A failed fold (model or Redis
+down) is logged and tried again on the next append; `settled()` waits for the folds in flight.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +42,7 @@ class ConversationMemory:
         self.gateway = gateway
         self.prompts = prompts
         self.token_model = token_model
+        self._folds: set[asyncio.Task[None]] = set()
 
     def _keys(self, conversation: str) -> tuple[str, str, str]:
         return key("mem", conversation), key("memsum", conversation), key("memlock", conversation)
@@ -81,17 +87,43 @@ class ConversationMemory:
         summary = json.loads(raw_summary) if raw_summary else {"text": "", "tokens": 0}
         total = summary["tokens"] + sum(json.loads(t)["tokens"] for t in raw_turns)
         if total > self.settings.max_tokens:
-            await self._fold(conversation, [json.loads(t) for t in raw_turns], summary, request_id)
+            task = asyncio.create_task(self._fold_quietly(conversation, request_id), name=f"memory-fold:{request_id}")
+            self._folds.add(task)
+            task.add_done_callback(self._folds.discard)
+
+    @property
+    def folding(self) -> int:
+        """Folds in flight in this process."""
+        return len(self._folds)
+
+    async def settled(self) -> None:
+        """Wait for the summary folds in flight (tests, graceful shutdown)."""
+        while self._folds:
+            await asyncio.gather(*self._folds, return_exceptions=True)
+
+    async def _fold_quietly(self, conversation: str, request_id: str) -> None:
+        try:
+            await self._fold(conversation, request_id)
+        except Exception as exc:  # nothing is lost: the turns stay in the window and fold next time
+            log.warning("memory_fold_failed", request_id=request_id, error=type(exc).__name__)
 
     async def clear(self, conversation: str) -> None:
         await self.redis.delete(*self._keys(conversation))
 
-    async def _fold(self, conversation: str, turns: list[dict[str, Any]], summary: dict[str, Any],
-                    request_id: str) -> None:
+    async def _fold(self, conversation: str, request_id: str) -> None:
         turns_key, summary_key, lock_key = self._keys(conversation)
         if not await self.redis.set(lock_key, b"1", nx=True, ex=60):
             return  # another worker is folding this conversation
         try:
+            # Read under the lock: a fold that ran meanwhile has trimmed what an older snapshot would fold again.
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.lrange(turns_key, 0, -1)
+                pipe.get(summary_key)
+                raw_turns, raw_summary = await pipe.execute()
+            turns = [json.loads(t) for t in raw_turns]
+            summary = json.loads(raw_summary) if raw_summary else {"text": "", "tokens": 0}
+            if summary["tokens"] + sum(t["tokens"] for t in turns) <= self.settings.max_tokens:
+                return
             # Keep the newest turns within half the budget (at least the last exchange); fold the rest.
             keep_budget = self.settings.max_tokens // 2
             kept, used = 0, 0

@@ -1,24 +1,21 @@
 """A Redis Stream between the part that receives platform events and the part that answers them.
 
-`submit` appends the Inbound (JSON) to the stream `dm:queue:<stream>`; workers read it through a
-consumer group (XREADGROUP) and answer with the platform's Responder. A message is acknowledged
-(XACK + XDEL) only after its answer was rendered to the end, so a worker that dies mid-message
-leaves it pending; another worker (or the restarted one) takes it over with XAUTOCLAIM once it has
-been idle `claim_idle_s`. A live worker keeps its messages fresh (XCLAIM JUSTID heartbeat), so a
-long answer is never taken over while it is still streaming.
+`submit` appends the Inbound (JSON, cleaned of lone surrogates and control characters) to the stream
+`dm:queue:<stream>` once per message id (core/ops/spool.py), or, while Redis is unreachable, holds it in a local
+spool flushed when Redis is back (/readyz says so meanwhile). Workers read it through a consumer group
+(XREADGROUP) and answer with the platform's Responder. A message is acknowledged (XACK + XDEL) only after its
+answer was rendered to the end, so a worker that dies mid-message leaves it pending; another worker (or the
+restarted one) takes it over with XAUTOCLAIM once it has been idle `claim_idle_s`. A live worker keeps its
+messages fresh (XCLAIM JUSTID heartbeat), so a long answer is never taken over while it is still streaming.
 
-Exactly once: the answer's completion is recorded (`dm:queue:done:<entry id>`) before the ack, so a
-message taken over after its answer was sent but before the ack is only acknowledged, not answered
-again. (The one window left is a crash between the last platform call and that record, a few
-microseconds.) A message delivered `max_attempts` times is given up with an apology.
+Exactly once: the answer's completion is recorded (`dm:queue:done:<entry id>`) before the ack, so a message taken
+over after its answer was sent but before the ack is only acknowledged, not answered again. (The one window left
+is a crash between the last platform call and that record, a few microseconds.) A message delivered
+`max_attempts` times is given up with an apology.
 
-Admission: one event loop answers every message of the process, so each message in flight delays
-every other ready callback. At most `concurrency` messages are answered at once and, with
-`max_loop_lag_ms` set, fewer while the loop lags (see `Admission`); the rest wait in the stream, which
-is what it is for (and where another worker can take them).
-
-Graceful stop (`drain`): take no new messages, let in-flight answers finish for `timeout_s`, then
-close the still-open ones with a clear ending (the user never sees a half answer with no end).
+Admission (core/ops/admission.py): at most `concurrency` messages are answered at once, fewer while the event
+loop lags; the rest wait in the stream (where another worker can take them). Graceful stop (`drain`): take no
+new messages, let in-flight answers finish for `timeout_s`, then end the still-open ones clearly.
 """
 
 from __future__ import annotations
@@ -29,19 +26,25 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import ValidationError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from core.engine import Engine
 from core.language import reply_language
+from core.llm.deadline import start_answer
 from core.models import Error, Inbound, ReplyEvent
+from core.ops.admission import Admission
+from core.ops.clean import clean_inbound
+from core.ops.closing import closable, single
 from core.ops.metrics import Metrics
 from core.ops.settings import QueueSettings
+from core.ops.spool import Enqueuer, Spool
 from core.state.keys import key
 from core.texts import text
 
@@ -54,50 +57,16 @@ MINE_WAIT_S = 3.0
 FERNET_PREFIX = b"gAAAAA"  # every Fernet token starts with its version byte 0x80, base64-encoded
 SPAWNED_KEEP = 10_000  # entry ids remembered to close the submit/pick-up race
 PROBE_S = 0.05  # the loop-lag probe's period
-ADMIT_FLOOR = 4  # adaptive admission never goes below this many messages at once
-ADMIT_SHRINK = 0.75  # lag over the target: the limit shrinks by a quarter
-
-
-class Admission:
-    """How many messages may be answered at once: at most `ceiling`, fewer while the event loop lags.
-
-    A probe sleeps PROBE_S and measures how late it wakes: the loop's lag, how long every ready callback
-    (a streamed chunk, a Redis reply, a platform call) waited behind the others. Lag over the target
-    shrinks the limit by a quarter, and not again until the messages in flight have come down to the new
-    limit (those already admitted must finish first: shrinking again meanwhile would overshoot). Lag under
-    half the target while the limit is what holds messages back grows it by one. Without a target the
-    limit is the ceiling.
-    """
-
-    def __init__(self, ceiling: int, target_s: float) -> None:
-        self.ceiling = ceiling
-        self.target_s = target_s
-        self.floor = min(ceiling, ADMIT_FLOOR)
-        self.limit = float(ceiling) if target_s <= 0 else float(self.floor)
-        self.wanted = False  # messages are waiting for a slot (set by the consumer)
-
-    def allowed(self) -> int:
-        return int(self.limit)
-
-    def observe(self, lag_s: float, in_flight: int) -> bool:
-        """Adapt to one lag sample; True when the limit grew (a waiting consumer may admit more)."""
-        if self.target_s <= 0:
-            return False
-        if lag_s > self.target_s:
-            if in_flight <= self.limit:
-                self.limit = max(float(self.floor), min(self.limit, float(in_flight)) * ADMIT_SHRINK)
-            return False
-        if lag_s < self.target_s / 2 and self.wanted and self.limit < self.ceiling:
-            self.limit = min(float(self.ceiling), self.limit + 1)
-            return True
-        return False
+FLUSH_EVERY_S = 0.5  # while messages wait in the local spool: how often Redis is tried again
+REDIS_DOWN = (RedisError, OSError)  # ConnectionError, TimeoutError (redis' and the OS's)
 
 
 class RedisStreamDispatcher:
     """The Dispatcher (register/submit/drain) over a Redis Stream and consumer group."""
 
     def __init__(self, engine: Engine, redis: aioredis.Redis, settings: QueueSettings | None = None,
-                 metrics: Metrics | None = None, consumer: str | None = None, seal_key: bytes | None = None) -> None:
+                 metrics: Metrics | None = None, consumer: str | None = None, seal_key: bytes | None = None,
+                 spool_dir: Path | None = None) -> None:
         self.engine = engine
         # Queued messages hold the user's text before masking: encrypted at rest in Redis (the PII vault's key).
         self.sealer = Fernet(seal_key) if seal_key else None
@@ -105,6 +74,10 @@ class RedisStreamDispatcher:
         self.settings = settings or QueueSettings()
         self.metrics = metrics
         self.stream = key("queue", self.settings.stream)
+        self.enqueuer = Enqueuer(redis, self.stream)
+        # While Redis is unreachable, submitted messages wait here (on disk only when sealed).
+        self.spool = Spool(spool_dir if self.sealer is not None else None)
+        self._flusher: asyncio.Task[None] | None = None
         self.group = self.settings.group
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.responders: dict[str, Any] = {}
@@ -129,23 +102,63 @@ class RedisStreamDispatcher:
         self.responders[responder.platform] = responder
 
     async def submit(self, inbound: Inbound) -> None:
-        """Queue one message (the receiving side). Raises RuntimeError once shutting down."""
+        """Queue one message (the receiving side), once per message id; while Redis is unreachable, hold it in
+        the local spool (flushed when Redis is back). Raises RuntimeError once shutting down."""
         if not self.accepting:
             raise RuntimeError("dispatcher is shutting down")
-        await self._ensure_group()
+        inbound = clean_inbound(inbound)  # lone surrogates would make it unserializable: never answered
         payload = inbound.model_dump_json().encode()
         if self.sealer is not None:
             payload = self.sealer.encrypt(payload)
-        entry_id = (await self.redis.xadd(self.stream, {"inbound": payload})).decode()
+        marker = key("queue", "submitted", inbound.platform, inbound.tenant, inbound.message_id)
+        try:
+            await self._ensure_group()
+            fresh, entry_id = await self.enqueuer.enqueue(marker, payload)
+        except REDIS_DOWN as exc:
+            self.spool.add(marker, payload)
+            log.warning("queue_spooled", platform=inbound.platform, message_id=inbound.message_id,
+                        error=type(exc).__name__, spooled=len(self.spool))
+            self._start_flusher()
+            return
+        if not fresh:
+            log.info("queue_duplicate_submit", entry=entry_id, platform=inbound.platform,
+                     message_id=inbound.message_id)
+            return
         log.debug("queued", entry=entry_id, platform=inbound.platform, message_id=inbound.message_id)
+        self._queued_here(entry_id)
         if self.consume_on_submit:
-            if entry_id not in self._spawned:  # the consumer may have picked it up before XADD returned here
-                self.mine.add(entry_id)
-                self._mine_done.clear()
             await self.start()
+
+    def _queued_here(self, entry_id: str) -> None:
+        if self.consume_on_submit and entry_id not in self._spawned:  # the consumer may have picked it up already
+            self.mine.add(entry_id)
+            self._mine_done.clear()
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_spool(), name=f"queue-spool:{self.consumer}")
+
+    async def _flush_spool(self) -> None:
+        """Until the spool is empty: try Redis every FLUSH_EVERY_S, queue what waits, then start answering."""
+        while len(self.spool):
+            try:
+                await self._ensure_group()
+                for entry_id in await self.spool.flush(self.enqueuer):
+                    self._queued_here(entry_id)
+            except REDIS_DOWN:
+                await asyncio.sleep(FLUSH_EVERY_S)
+                continue
+            except Exception as exc:  # never die with messages still held
+                log.warning("queue_spool_flush_failed", error=type(exc).__name__)
+                await asyncio.sleep(FLUSH_EVERY_S)
+                continue
+            if self.consume_on_submit and not self._stopping:
+                await self.start()
 
     async def start(self) -> None:
         """Start answering (the worker side). Idempotent."""
+        if len(self.spool):  # held by an earlier run that lost Redis: queue them first
+            self._start_flusher()
         await self._ensure_group()
         if self._loop is None and not self._stopping:
             self._loop = asyncio.create_task(self._consume(), name=f"queue-consumer:{self.consumer}")
@@ -165,6 +178,11 @@ class RedisStreamDispatcher:
             await asyncio.wait([waiter], timeout=min(timeout_s, MINE_WAIT_S))
             waiter.cancel()
         self._stopping = True
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+            if len(self.spool):
+                log.warning("queue_spool_left", held=len(self.spool), on_disk=self.spool.folder is not None)
         if self._loop is not None:
             self._loop.cancel()
             await asyncio.gather(self._loop, return_exceptions=True)
@@ -277,6 +295,12 @@ class RedisStreamDispatcher:
         task.add_done_callback(done)
 
     async def _handle(self, entry_id: str, fields: dict[bytes, bytes], reclaimed: bool) -> None:
+        try:
+            await self._answer(entry_id, fields, reclaimed)
+        except REDIS_DOWN as exc:  # left pending in the stream: answered (or finished) once Redis is back
+            log.warning("queue_redis_unreachable", entry=entry_id, error=type(exc).__name__)
+
+    async def _answer(self, entry_id: str, fields: dict[bytes, bytes], reclaimed: bool) -> None:
         payload = fields.get(b"inbound", b"")
         if self.sealer is not None:
             try:
@@ -309,7 +333,7 @@ class RedisStreamDispatcher:
             log.error("queue_gave_up", entry=entry_id, message_id=inbound.message_id, attempts=attempts - 1)
             if self.metrics is not None:
                 self.metrics.queue_dropped.inc()
-            await self._respond(responder, inbound, _single(Error(code="internal", message=text(
+            await self._respond(responder, inbound, single(Error(code="internal", message=text(
                 "internal", reply_language(inbound.text, inbound.locale)))))
             await self._finish(entry_id)
             return
@@ -317,7 +341,9 @@ class RedisStreamDispatcher:
         if self.metrics is not None:
             self.metrics.queue_in_flight.inc()
         try:
-            answered = await self._respond(responder, inbound, self._closable(self.engine.handle(inbound), inbound))
+            start_answer()  # the model chain's shared budget counts from here (core/llm/deadline.py)
+            events = closable(self.engine.handle(inbound), inbound, self._cut)
+            answered = await self._respond(responder, inbound, events)
         finally:
             heartbeat.cancel()
             if self.metrics is not None:
@@ -358,57 +384,6 @@ class RedisStreamDispatcher:
             except Exception as exc:
                 log.warning("queue_heartbeat_failed", entry=entry_id, error=type(exc).__name__)
 
-    async def _closable(self, events: AsyncIterator[ReplyEvent], inbound: Inbound) -> AsyncIterator[ReplyEvent]:
-        """Pass the engine's events through; when the drain deadline passes, end the stream cleanly.
-
-        One watcher per message, not a task per event: when the cut comes while we wait for the engine's next
-        event, the watcher cancels that wait (our own task, like asyncio.timeout does); while the adapter is
-        busy with an event, nothing is cancelled and the cut is seen before the next wait.
-        """
-        it = aiter(events)
-        task = asyncio.current_task()
-        waiting = False
-        cut_fired = False
-
-        def on_cut(_: asyncio.Future[Any]) -> None:
-            nonlocal cut_fired
-            if waiting and task is not None and not cut_fired:
-                cut_fired = True
-                task.cancel()
-
-        cut = asyncio.ensure_future(self._cut.wait())
-        cut.add_done_callback(on_cut)
-        try:
-            while True:
-                if not self._cut.is_set():
-                    waiting = True
-                    try:
-                        event = await anext(it)
-                    except StopAsyncIteration:
-                        return
-                    except asyncio.CancelledError:
-                        if not cut_fired or task is None or task.uncancel() > 0:
-                            raise  # cancelled by someone else (too)
-                        event = None
-                    finally:
-                        waiting = False
-                    if event is not None:
-                        yield event  # on to the end: the engine reports the reply to observers after its terminal
-                        continue
-                log.info("stream_closed_on_shutdown", message_id=inbound.message_id)
-                lang = reply_language(inbound.text, inbound.locale)
-                yield Error(code="shutting_down", message=text("shutting_down", lang))
-                return
-        finally:
-            cut.remove_done_callback(on_cut)
-            cut.cancel()
-            aclose = getattr(it, "aclose", None)
-            if aclose is not None:
-                try:
-                    await aclose()
-                except Exception:
-                    pass
-
     async def _refresh_metrics(self) -> None:
         if self.metrics is None:
             return
@@ -420,7 +395,3 @@ class RedisStreamDispatcher:
         pending = int(summary.get("pending", 0)) if isinstance(summary, dict) else 0
         self.metrics.queue_pending.set(pending)
         self.metrics.queue_lag.set(max(0, length - pending))
-
-
-async def _single(event: ReplyEvent) -> AsyncIterator[ReplyEvent]:
-    yield event

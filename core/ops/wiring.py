@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import redis.asyncio as aioredis
 import structlog
@@ -39,6 +40,7 @@ class OpsSettings:
     queue: QueueSettings
     feedback: FeedbackSettings
     seal_key: bytes | None = None  # the PII vault key: encrypts queued messages
+    spool_dir: Path | None = None  # where messages wait (sealed) while Redis is unreachable
 
 
 @dataclass
@@ -53,10 +55,12 @@ class Ops:
     observers: list[Observer] = field(default_factory=list)
     queue: RedisStreamDispatcher | None = None
     seal_key: bytes | None = None  # encrypts queued messages (the PII vault key)
+    spool_dir: Path | None = None  # messages held while Redis is unreachable (sealed)
 
     def dispatcher(self, engine: Engine) -> RedisStreamDispatcher:
         self.queue = RedisStreamDispatcher(engine, self.redis, self.queue_settings, metrics=self.metrics,
-                                           seal_key=self.seal_key)
+                                           seal_key=self.seal_key, spool_dir=self.spool_dir)
+        self.readiness.add("queue_spool", self.queue.spool.ready)
         return self.queue
 
 
@@ -74,7 +78,8 @@ async def open_ops(redis: aioredis.Redis, settings: OpsSettings, gateway: LiteLL
     readiness = Readiness()
     readiness.add("redis", redis_check(redis))
     ops = Ops(redis=redis, metrics=metrics, limits=limits, feedback=feedback, readiness=readiness,
-              queue_settings=settings.queue, provider=provider, seal_key=settings.seal_key)
+              queue_settings=settings.queue, provider=provider, seal_key=settings.seal_key,
+              spool_dir=settings.spool_dir)
     ops.observers.append(PrometheusObserver(metrics))
     if provider is not None:
         ops.observers.append(tracing.OtelObserver(tracer))
