@@ -43,7 +43,7 @@ from core.log import configure_logging  # noqa: E402
 from tests.fakes.llm_server import FakeLLM, Hang, Reply  # noqa: E402
 from tests.fakes.slack_api import SECRET, SlackRig, slack_rig  # noqa: E402
 from tests.fakes.telegram_api import FakeBotAPI  # noqa: E402
-from tests.redis_faults import RestartableRedis  # noqa: E402
+from tests.support.redis_faults import RestartableRedis  # noqa: E402
 
 SLACK_RETRY_DELAYS_S = (1.0, 2.0, 4.0)
 ANSWER = "Restart the VPN client and sign in again, then check the status icon is green."
@@ -263,7 +263,7 @@ async def redis_mid_answer_slack(llm: FakeLLM, args: argparse.Namespace, tmp: Pa
 
 
 async def redis_restart_telegram(llm: FakeLLM, args: argparse.Namespace, tmp: Path) -> Row:
-    from tests.test_telegram_helpers import running, telegram_env
+    from tests.support.telegram import running, telegram_env
 
     row = Row(f"telegram webhook: redis kill -9, back after {args.down_s:g} s, 10 updates")
     answer_everything(llm)

@@ -56,7 +56,7 @@ from tests.fakes.telegram_api import (  # noqa: E402
     FakeBotAPI,
     parse_html,
 )
-from tests.test_telegram_helpers import Deskmate, running, telegram_env  # noqa: E402
+from tests.support.telegram import Deskmate, running, telegram_env  # noqa: E402
 
 TOKENS = 500
 

@@ -8,7 +8,7 @@ from core.errors import ModelUnavailable
 from core.llm.gateway import LiteLLMGateway
 from core.models import Final, TextDelta
 from tests.fakes.llm_server import Hang, Reply
-from tests.runtime import ask, running
+from tests.support.runtime import ask, running
 
 CHAIN = ("openai/gpt-4o-mini", "openai/gpt-4o", "openai/gpt-4.1-mini")
 ASK = [{"role": "user", "content": "How do I reset my VPN?"}]

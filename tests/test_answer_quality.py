@@ -15,7 +15,7 @@ from core.knowledge.followup import fallback_query
 from core.knowledge.store import Store
 from core.texts import TEXTS
 from tests.fakes.llm_server import FakeLLM, Reply
-from tests.runtime import ask, final_of, running
+from tests.support.runtime import ask, final_of, running
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "data" / "golden_sample_kb.jsonl"

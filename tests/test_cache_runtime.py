@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fakes.llm_server import FakeLLM, Reply, ToolCalls
-from tests.runtime import PRIMARY, admin_context, ask, final_of, running
+from tests.support.runtime import PRIMARY, admin_context, ask, final_of, running
 
 
 async def test_answers_that_used_tools_are_not_cached_but_plain_ones_are(tmp_path: Path,

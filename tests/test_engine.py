@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.models import Error, Final, TextDelta
 from tests.fakes.llm_server import Cut, Fail, FakeLLM, Hang, Reply
-from tests.runtime import FALLBACK, PRIMARY, ask, final_of, running, streamed_text
+from tests.support.runtime import FALLBACK, PRIMARY, ask, final_of, running, streamed_text
 
 
 async def test_answer_streams_in_order_and_ends_with_one_final(tmp_path: Path, llm_server: FakeLLM) -> None:

@@ -8,7 +8,7 @@ import asyncio
 from adapters.slack.inbox import BACK, RESOLVE, TAKE
 from core.texts import text
 from tests.fakes.llm_server import Reply
-from tests.handoff_rig import INBOX, handoff_profiles, handoff_rig, wait_for
+from tests.support.handoff import INBOX, handoff_profiles, handoff_rig, wait_for
 
 CUSTOMER = 555
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.texts import text
 from tests.fakes.llm_server import Reply, ToolCalls
-from tests.handoff_rig import handoff_profiles, handoff_rig, wait_for
+from tests.support.handoff import handoff_profiles, handoff_rig, wait_for
 
 CUSTOMER = 555
 

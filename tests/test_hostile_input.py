@@ -20,8 +20,8 @@ import aiohttp
 import pytest
 
 from tests.fakes.slack_api import SECRET, slack_rig
-from tests.test_telegram_helpers import SECRET as TG_SECRET
-from tests.test_telegram_helpers import running, telegram_env
+from tests.support.telegram import SECRET as TG_SECRET
+from tests.support.telegram import running, telegram_env
 
 FUZZ_N = 1000
 PRIVATE = 555

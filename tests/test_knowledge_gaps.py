@@ -12,7 +12,7 @@ from bots.settings import load_settings
 from core.models import Action
 from core.texts import TEXTS
 from tests.fakes.llm_server import FakeLLM, Reply
-from tests.runtime import ask, final_of, inbound, running
+from tests.support.runtime import ask, final_of, inbound, running
 
 EMAIL = "anna.petrova@example.com"
 PARKING = [  # nothing in the sample knowledge base is about parking

@@ -23,7 +23,7 @@ from core.profile import BotProfile
 from core.stages.features import FeaturesStage
 from core.turn import Turn
 from tests.fakes.llm_server import FakeLLM, Reply
-from tests.runtime import final_of, running
+from tests.support.runtime import final_of, running
 
 CODES_DIR = Path(__file__).parent / "data" / "kb_codes"
 

@@ -86,11 +86,23 @@ def test_no_import_cycles_between_our_modules() -> None:
     assert not cycles, f"import cycles: {cycles}"
 
 
+MAX_LINES = 400
+
+
+def test_every_module_stays_under_400_lines_and_test_helpers_live_in_one_package() -> None:
+    long = {str(p.relative_to(ROOT)): n for pkg in ("core", "adapters", "bots") for p in (ROOT / pkg).rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines: {long}"
+    stray = [p.name for p in (ROOT / "tests").glob("*.py")
+             if p.name not in ("__init__.py", "conftest.py") and not p.name.startswith("test_")]
+    assert not stray, f"test helpers belong in tests/support/: {stray}"
+
+
 STAGES = ("limits", "record", "input", "features", "pii", "handoff", "actions", "memory", "cache", "retrieval", "generate")
 
 
 async def test_the_running_engine_has_the_documented_stage_order(tmp_path: Path) -> None:
-    from tests.runtime import running
+    from tests.support.runtime import running
 
     async with running(tmp_path) as runtime:
         assert runtime.engine.stage_names == STAGES

@@ -17,8 +17,8 @@ from core.llm.settings import LLMSettings, ModelEndpoint
 from core.llm.types import Completion, TextChunk
 from core.models import CitationEvent, NeedsConfirmation, ReplyEvent
 from tests.fakes.llm_server import FakeLLM, Reply
-from tests.runtime import PRIMARY, ask, final_of, streamed_text
-from tests.runtime import running as _running
+from tests.support.runtime import PRIMARY, ask, final_of, streamed_text
+from tests.support.runtime import running as _running
 
 LOCAL = "openai/smollm2"  # a model litellm does not know, on a server on this machine
 ASK = [{"role": "user", "content": "How do I reset my VPN?"}]

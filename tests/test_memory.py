@@ -10,7 +10,7 @@ from core.memory.settings import MemorySettings
 from core.memory.window import ConversationMemory
 from core.prompts import PromptLibrary, builtin_prompts_dir
 from tests.fakes.llm_server import FakeLLM, Reply
-from tests.runtime import PRIMARY, ask, final_of, running
+from tests.support.runtime import PRIMARY, ask, final_of, running
 
 
 def _chat_requests(fake: FakeLLM) -> list[dict]:

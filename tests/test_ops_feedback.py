@@ -14,8 +14,8 @@ from bots.commands import report
 from bots.composition import open_runtime
 from core.models import Action, Final
 from core.prompts import PromptLibrary
-from tests.runtime import admin_context
-from tests.test_ops_support import RecordingResponder, ask, inbound, ops_settings
+from tests.support.queue import RecordingResponder, ask_queued, inbound, ops_settings
+from tests.support.runtime import admin_context
 
 
 def report_args(**kw) -> argparse.Namespace:
@@ -43,7 +43,7 @@ async def test_report_totals_equal_the_stored_feedback(tmp_path: Path, redis: ai
         sink = runtime.ops.feedback.submit
         finals: dict[str, Final] = {}
         for user in users:
-            final = await ask(runtime, responder, inbound("How do I get a refund?", user=user, bot="support"))
+            final = await ask_queued(runtime, responder, inbound("How do I get a refund?", user=user, bot="support"))
             assert isinstance(final, Final)
             finals[user] = final
         await runtime.dispatcher.drain(5)
@@ -96,7 +96,7 @@ async def test_prompt_ab_assignment_is_sticky_and_split(tmp_path: Path, redis: a
         seen: dict[str, set[str]] = {}
         for round_no in range(2):
             for n in range(8):
-                final = await ask(runtime, responder, inbound(f"question {round_no}", user=f"ab{n}", bot="support"))
+                final = await ask_queued(runtime, responder, inbound(f"question {round_no}", user=f"ab{n}", bot="support"))
                 assert isinstance(final, Final)
                 seen.setdefault(f"ab{n}", set()).add(final.prompt_version)
         await runtime.dispatcher.drain(5)
@@ -125,7 +125,7 @@ async def test_a_press_on_another_tenants_reply_is_refused(tmp_path: Path, redis
     async with open_runtime(settings) as runtime:
         responder = RecordingResponder()
         runtime.dispatcher.register(responder)
-        final = await ask(runtime, responder, inbound("How do I get a refund?", bot="support", tenant="T1"))
+        final = await ask_queued(runtime, responder, inbound("How do I get a refund?", bot="support", tenant="T1"))
         assert isinstance(final, Final)
         down = Action(kind="feedback_down", ref=final.reply_id)
         assert not await runtime.engine.feedback(inbound("", tenant="T2", user="X", action=down))

@@ -11,8 +11,8 @@ import redis.asyncio as aioredis
 from bots.composition import open_runtime
 from core.admin import AdminContext
 from core.models import Error, Final, Inbound
-from tests.runtime import admin_context
-from tests.test_ops_support import inbound, ops_settings
+from tests.support.queue import inbound, ops_settings
+from tests.support.runtime import admin_context
 
 
 async def answer(runtime, message: Inbound) -> Final | Error:

@@ -16,7 +16,7 @@ from core.models import Final
 from core.ops.health import Readiness, redis_check
 from core.ops.http import add_routes
 from core.state.embedded_redis import EmbeddedRedis
-from tests.test_ops_support import RecordingResponder, ask, inbound, ops_settings
+from tests.support.queue import RecordingResponder, ask_queued, inbound, ops_settings
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -51,10 +51,10 @@ async def test_metrics_after_a_scripted_conversation(tmp_path: Path, redis: aior
         runtime.dispatcher.register(responder)
         finals = []
         for question in ("How do I reset my password?", "And the VPN?", "Thanks, where is the printer?"):
-            terminal = await ask(runtime, responder, inbound(question))
+            terminal = await ask_queued(runtime, responder, inbound(question))
             assert isinstance(terminal, Final)
             finals.append(terminal)
-        refused = await ask(runtime, responder, inbound("x" * 500))
+        refused = await ask_queued(runtime, responder, inbound("x" * 500))
         assert refused.type == "error" and refused.code == "message_too_long"
         text = await scrape(runtime)
         await runtime.dispatcher.drain(5)
@@ -92,7 +92,7 @@ async def test_llm_failures_and_fallbacks_are_counted_by_model(tmp_path: Path, r
     async with open_runtime(settings) as runtime:
         responder = RecordingResponder()
         runtime.dispatcher.register(responder)
-        terminal = await ask(runtime, responder, inbound("Is the fallback used?"))
+        terminal = await ask_queued(runtime, responder, inbound("Is the fallback used?"))
         assert isinstance(terminal, Final) and terminal.model == "openai/gpt-4o"
         text = await scrape(runtime)
         await runtime.dispatcher.drain(5)
@@ -120,8 +120,8 @@ async def test_one_trace_per_message_exported_over_otlp(tmp_path: Path, redis: a
         async with open_runtime(settings) as runtime:
             responder = RecordingResponder()
             runtime.dispatcher.register(responder)
-            await ask(runtime, responder, inbound("My email is alice@example.com, where is the printer?"))
-            await ask(runtime, responder, inbound("Second question"))
+            await ask_queued(runtime, responder, inbound("My email is alice@example.com, where is the printer?"))
+            await ask_queued(runtime, responder, inbound("Second question"))
             await runtime.dispatcher.drain(5)
         # leaving the runtime flushes the batch exporter (in a thread): wait for the POST to land
         for _ in range(100):

@@ -27,7 +27,7 @@ from bots.composition import Runtime
 from core.models import Action, Final, Inbound, NeedsConfirmation, ReplyEvent
 from tests.conftest import LogCapture
 from tests.fakes.llm_server import FakeLLM, Reply, Step, ToolCalls
-from tests.runtime import ask, final_of, inbound, running
+from tests.support.runtime import ask, final_of, inbound, running
 
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*_\d+>")
 SEED = 6_2024

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes.llm_server import FakeLLM, Reply, Step
-from tests.runtime import ask, final_of, running
+from tests.support.runtime import ask, final_of, running
 
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*_\d+>")
 

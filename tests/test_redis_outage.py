@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.fakes.slack_api import slack_rig, wait_for
-from tests.redis_faults import RestartableRedis
-from tests.test_telegram_helpers import running, telegram_env
+from tests.support.redis_faults import RestartableRedis
+from tests.support.telegram import running, telegram_env
 
 PRIVATE = 555
 

@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet
 
 from tests.fakes.llm_server import Reply
 from tests.fakes.telegram_api import BOT_USERNAME
-from tests.test_telegram_helpers import running, telegram_env
+from tests.support.telegram import running, telegram_env
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = -100777888

@@ -14,8 +14,8 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from tests.fakes.slack_api import SECRET, FakeSlack
-from tests.test_ops_queue import ROOT, SHARED_VAULT_KEY
-from tests.test_ops_support import redis_url
+from tests.support.queue import redis_url
+from tests.support.workers import ROOT, SHARED_VAULT_KEY
 
 
 def _free_port() -> int:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.fakes.llm_server import Reply, ToolCalls
 from tests.fakes.telegram_api import BOT_USERNAME, BadRequest, RetryAfter
-from tests.test_telegram_helpers import ADMIN_ID, running, telegram_env
+from tests.support.telegram import ADMIN_ID, running, telegram_env
 
 GROUP = -100200300
 PRIVATE = 555
@@ -378,3 +378,13 @@ async def test_escalation_posts_a_masked_note_in_the_escalation_chat(telegram_ap
     assert "<EMAIL_1>" in note.text and "<PHONE_1>" in note.text  # placeholders, sent as plain text
     assert note.parse_mode is None
     assert stored["delivered"] and stored["target"] == f"telegram:{DESK}"
+
+
+def test_escalation_target_is_a_chat_id_or_a_public_channel():
+    from adapters.telegram.notifier import chat_of
+
+    assert chat_of("-1001234567890") == -1001234567890
+    assert chat_of(" 42 ") == 42
+    assert chat_of("@helpdesk_team") == "@helpdesk_team"
+    with pytest.raises(ValueError, match="chat id or @channel"):
+        chat_of("helpdesk team")

@@ -16,8 +16,8 @@ from core.tools.audit import tool_stats
 from core.tools.build import Tools
 from core.tools.context import ToolContext, ToolOutput
 from tests.fakes.llm_server import FakeLLM, Reply, ToolCalls
-from tests.runtime import PRIMARY, ask, final_of, inbound, streamed_text
-from tests.runtime import running as _running
+from tests.support.runtime import PRIMARY, ask, final_of, inbound, streamed_text
+from tests.support.runtime import running as _running
 
 
 def running(data_dir: Path, fake: FakeLLM, **overrides: Any) -> Any:

@@ -15,8 +15,8 @@ from core.tools.builtins import register_builtins
 from core.tools.context import ToolContext, ToolOutput
 from core.tools.registry import Tool, ToolRegistry
 from tests.fakes.llm_server import FakeLLM, Reply, ToolCalls
-from tests.runtime import PRIMARY, ask, final_of, inbound
-from tests.runtime import running as _running
+from tests.support.runtime import PRIMARY, ask, final_of, inbound
+from tests.support.runtime import running as _running
 
 
 def running(data_dir: Path, fake: FakeLLM, **overrides: Any) -> Any:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes.llm_server import Reply
 from tests.fakes.slack_api import slack_rig
-from tests.test_telegram_helpers import running, telegram_env
+from tests.support.telegram import running, telegram_env
 
 GROUP = -100200300
 OTHER_GROUP = -100999000

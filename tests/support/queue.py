@@ -56,7 +56,7 @@ def inbound(text: str, user: str = "U1", platform: str = "test", tenant: str = "
     return Inbound(platform=platform, bot=bot, tenant=tenant, channel="C1", user=user, text=text, **extra)
 
 
-async def ask(runtime: Any, responder: RecordingResponder, message: Inbound, wait_s: float = 20.0) -> Final | Error:
+async def ask_queued(runtime: Any, responder: RecordingResponder, message: Inbound, wait_s: float = 20.0) -> Final | Error:
     """Submit through the runtime's dispatcher (the Redis Stream) and wait until the answer was rendered."""
     await runtime.dispatcher.submit(message)
     await asyncio.wait_for(responder.done(message.message_id).wait(), wait_s)

@@ -99,13 +99,3 @@ async def running(fake: FakeBotAPI, llm: FakeLLM) -> AsyncIterator[Deskmate]:
                 await server.close()
             else:
                 await runner.cleanup()
-
-
-def test_escalation_target_is_a_chat_id_or_a_public_channel():
-    from adapters.telegram.notifier import chat_of
-
-    assert chat_of("-1001234567890") == -1001234567890
-    assert chat_of(" 42 ") == 42
-    assert chat_of("@helpdesk_team") == "@helpdesk_team"
-    with pytest.raises(ValueError, match="chat id or @channel"):
-        chat_of("helpdesk team")

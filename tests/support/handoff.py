@@ -25,7 +25,7 @@ from tests.fakes.llm_server import FakeLLM
 from tests.fakes.slack_api import SECRET as SLACK_SECRET
 from tests.fakes.slack_api import FakeSlack, SlackRig, wait_for
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.test_telegram_helpers import SECRET, telegram_env
+from tests.support.telegram import SECRET, telegram_env
 
 INBOX = "CINBOX"
 AGENT = "UAGENT"
