@@ -11,9 +11,9 @@ import argparse
 import datetime as dt
 import json
 import sys
-import time
 from typing import Any
 
+from bots.commands.time_range import add_range_arguments, time_range
 from bots.settings import Settings
 from core.knowledge.gap_report import REASONS, GapGroup
 from core.texts import text
@@ -25,9 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Questions the knowledge base could not answer well (abstained, low evidence, 👎), masked, "
                     "grouped by meaning per tenant, bot and collections, with counts and the closest document.",
     )
-    parser.add_argument("--since", type=_when, default=None, help="start (YYYY-MM-DD or ISO time, UTC)")
-    parser.add_argument("--until", type=_when, default=None, help="end (YYYY-MM-DD or ISO time, UTC; default now)")
-    parser.add_argument("--days", type=float, default=7.0, help="range length when --since is not given (default 7)")
+    add_range_arguments(parser)
     parser.add_argument("--tenant", default=None, help="only this tenant")
     parser.add_argument("--bot", default=None, help="only this bot")
     parser.add_argument("--examples", type=int, default=3, help="examples shown per group (default 3)")
@@ -35,16 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--lang", choices=("en", "ru"), default="en", help="report language (default en)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=run)
-
-
-def _when(value: str) -> float:
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date or ISO time: {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
 
 
 def as_json(groups: list[GapGroup], examples: int, top: int) -> list[dict[str, Any]]:
@@ -90,11 +78,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from core.ops.feedback import FeedbackStore
     from core.state.redis import open_redis
 
-    until = args.until if args.until is not None else time.time()
-    since = args.since if args.since is not None else until - args.days * 86_400
-    if since >= until:
-        print("deskmate gaps: --since must be before --until", file=sys.stderr)
+    window = time_range(args, "gaps")
+    if window is None:
         return 2
+    since, until = window
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with open_redis(settings.redis_url, settings.data_dir) as redis:
         log = GapLog(redis)

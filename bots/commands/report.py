@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from bots.commands.time_range import add_range_arguments, time_range
 from bots.settings import Settings
 
 DIMENSIONS = {"prompt": ("prompt", "prompt_version"), "model": ("model",)}
@@ -22,10 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Thumbs up/down and model cost per prompt version (A/B variants side by side) and per model, "
                     "for a time range (default: the last 7 days). Reads the feedback Deskmate stored in Redis.",
     )
-    parser.add_argument("--since", type=_when, default=None,
-                        help="start (YYYY-MM-DD or ISO time, UTC; default: 7 days ago)")
-    parser.add_argument("--until", type=_when, default=None, help="end (YYYY-MM-DD or ISO time, UTC; default: now)")
-    parser.add_argument("--days", type=float, default=7.0, help="range length when --since is not given")
+    add_range_arguments(parser)
     parser.add_argument("--by", choices=("prompt", "model", "both"), default="both", help="grouping (default both)")
     parser.add_argument("--format", choices=("table", "csv"), default="table", help="table (default) or csv")
     parser.add_argument("--what", choices=("all", "feedback", "handoffs"), default="all",
@@ -34,16 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--tenant", default=None, help="only this tenant's figures (a Slack team id, the Telegram "
                                                        "deployment tenant)")
     parser.set_defaults(func=run)
-
-
-def _when(value: str) -> float:
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date or ISO time: {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
 
 
 @dataclass
@@ -167,7 +155,6 @@ def render_csv(rows: list[Row]) -> str:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    import time
 
     from core.handoff.report import figures
     from core.handoff.state import HandoffStore
@@ -175,11 +162,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from core.state.redis import open_redis
     from core.tools.tickets import TicketStore
 
-    until = args.until if args.until is not None else time.time()
-    since = args.since if args.since is not None else until - args.days * 86_400
-    if since >= until:
-        print("deskmate report: --since must be before --until", file=sys.stderr)
+    window = time_range(args, "report")
+    if window is None:
         return 2
+    since, until = window
     async with open_redis(settings.redis_url, settings.data_dir) as redis:
         store = FeedbackStore(redis, settings.feedback.retention_days)
         platform, tenant = getattr(args, "platform", None), getattr(args, "tenant", None)
