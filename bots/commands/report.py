@@ -168,13 +168,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     since, until = window
     async with open_redis(settings.redis_url, settings.data_dir) as redis:
         store = FeedbackStore(redis, settings.feedback.retention_days)
-        platform, tenant = getattr(args, "platform", None), getattr(args, "tenant", None)
+        platform, tenant = args.platform, args.tenant
         replies = [r for r in await store.replies(since, until) if _scoped(r, platform, tenant)]
         votes = [v for v in await store.votes(since, until) if _scoped(v.facts, platform, tenant)]
         handoffs = await HandoffStore(redis, settings.handoff.keep_days).history(since, until)
         tickets = await TicketStore(redis, settings.tools.ticket_prefix).by_status(platform, tenant)
     rows = build_rows(replies, votes, args.by)
-    what, csv_format = getattr(args, "what", "all"), args.format == "csv"
+    what, csv_format = args.what, args.format == "csv"
     if what in ("all", "feedback") and not (csv_format and what == "handoffs"):
         sys.stdout.write(render_csv(rows) if csv_format else render_table(rows, since, until))
     if what == "handoffs" or (what == "all" and not csv_format):
