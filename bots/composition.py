@@ -18,6 +18,7 @@ from core.engine import Engine, LogObserver, Stage
 from core.flags import FeatureFlags
 from core.handoff.build import open_handoff
 from core.handoff.desk import HandoffDesk
+from core.handoff.stage import HandoffStage
 from core.knowledge.build import Knowledge, open_knowledge
 from core.knowledge.followup import QueryRewriter
 from core.knowledge.stage import RetrievalStage
@@ -79,7 +80,8 @@ def build_stages(settings: Settings, *, ops: Ops, flags: FeatureFlags, pii: PiiS
         InputStage(settings.limits.max_message_chars),  # refuse empty or oversized input; clean control characters
         FeaturesStage(flags),  # effective flags: bot default -> workspace -> channel
         pii,  # mask personal data before any later stage sees the text; restore placeholders on the way out
-        handoff.stage(),  # a person has the conversation: relay it, the bot stays silent; triggers open a handoff
+        # a person has the conversation: relay it, the bot stays silent; triggers open a handoff
+        HandoffStage(handoff, handoff.store.redis, handoff.pii_masks),
         ActionStage(tools.runner, memory),  # Confirm/Cancel presses on proposed tool calls (no model call)
         MemoryStage(memory),  # conversation window in (turn.history); the exchange appended on the way out
         cache,  # (CacheStage) answer a repeated question from the semantic cache; store eligible answers after

@@ -2,7 +2,7 @@
 
     handoff = await stack.enter_async_context(open_handoff(settings.handoff, redis, profiles, memory=memory,
                                                            tickets=tools.tickets, ops=ops, pii=pii))
-    stages = [..., pii, handoff.stage(), ...]      # after masking, before anything answers
+    HandoffStage(handoff, redis, handoff.pii_masks)   # in build_stages: after masking, before anything answers
 """
 
 from __future__ import annotations

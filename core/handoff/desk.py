@@ -74,12 +74,6 @@ class HandoffDesk:
     def available(self) -> bool:
         return self.inbox is not None and bool(self.settings.inbox_channel)
 
-    def stage(self) -> Any:
-        """The engine stage (core/handoff/stage.py): silence while a person has it; the triggers."""
-        from core.handoff.stage import HandoffStage
-
-        return HandoffStage(self, self.store.redis, self.pii_masks)
-
     def options(self, bot: str) -> HandoffOptions:
         return self._options.get(bot) or HandoffOptions()
 
@@ -99,7 +93,7 @@ class HandoffDesk:
             return text("handoff_masked_unavailable", self.settings.inbox_language)  # fail closed
         return await self.mask(h.conversation, clear, h.bot)
 
-    async def _remember(self, h: Handoff, role: str, clear: str, masked: str | None = None) -> None:
+    async def remember(self, h: Handoff, role: str, clear: str, masked: str | None = None) -> None:
         """Keep the person's part of the conversation in memory (masked), so the bot knows it afterwards."""
         if self.memory is None:
             return
@@ -159,7 +153,7 @@ class HandoffDesk:
             body = f"{body}\n[{text('handoff_attachment', self.settings.inbox_language, kinds=kinds)}]".strip()
         await self.inbox.post(h, await self.shown(h, body, masked), "customer")
         await self.store.update(h.conversation, lambda x: _with(x, last_activity=time.time()))
-        await self._remember(h, "user", inbound.text, masked)
+        await self.remember(h, "user", inbound.text, masked)
         return True
 
     async def note_once(self, h: Handoff) -> bool:
@@ -185,7 +179,7 @@ class HandoffDesk:
             log.warning("handoff_no_customer_channel", handoff=h.id, platform=after.platform)
             return False
         await customer.deliver(after, body)
-        await self._remember(after, "assistant", body)
+        await self.remember(after, "assistant", body)
         if before.first_reply_at is None and self.metrics is not None:
             self.metrics.first_reply_after(after.platform, after.tenant, now - after.opened_at)
         if before.status == "waiting" and self.inbox is not None:
@@ -211,13 +205,13 @@ class HandoffDesk:
         h = await self.store.by_thread(channel, thread_ts)
         if h is None:
             return None
-        after = await self._close(h.conversation, how, agent)
+        after = await self.close_conversation(h.conversation, how, agent)
         if after is not None:
             await self.after_close(after, text(f"handoff_{how}", after.language))
         return after
 
-    async def _close(self, conversation: str, how: Closed, by: str,
-                     due: Callable[[Handoff], bool] | None = None) -> Handoff | None:
+    async def close_conversation(self, conversation: str, how: Closed, by: str,
+                                 due: Callable[[Handoff], bool] | None = None) -> Handoff | None:
         _, after = await self.store.update(
             conversation, lambda x: _closed(x, how, by) if due is None or due(x) else None)
         if after is None:

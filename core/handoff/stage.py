@@ -105,7 +105,7 @@ class HandoffStage:
                                  summary=summary, unmask=turn.unmask if masked is not None else None)
         if opened is not None and answer is None and current:
             # the bot does not answer this message: keep it in memory for the person and the transcript
-            await desk._remember(opened, "user", inbound.text, masked)
+            await desk.remember(opened, "user", inbound.text, masked)
         return opened is not None
 
     # -- two 👎 in a row (votes read through the feedback store's public API)

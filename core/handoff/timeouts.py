@@ -61,13 +61,14 @@ async def _timed_out(desk: HandoffDesk, h: Handoff) -> None:
 async def sweep(desk: HandoffDesk, now: float) -> int:
     done = 0
     for conversation in await desk.store.due("waiting", now):
-        h = await desk._close(conversation, "timeout", "timer",
-                              due=lambda x: x.status == "waiting" and x.opened_at + x.wait_s <= now)
+        h = await desk.close_conversation(conversation, "timeout", "timer",
+                                          due=lambda x: x.status == "waiting" and x.opened_at + x.wait_s <= now)
         if h is not None:
             done += 1
             await _timed_out(desk, h)
     for conversation in await desk.store.due("idle", now):
-        h = await desk._close(conversation, "idle", "timer", due=lambda x: x.last_activity + x.idle_s <= now)
+        h = await desk.close_conversation(conversation, "idle", "timer",
+                                          due=lambda x: x.last_activity + x.idle_s <= now)
         if h is not None:
             done += 1
             await desk.after_close(h, text("handoff_idle", h.language),
