@@ -120,8 +120,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                                  knowledge.kb_version, gateway, prompts)  # the gateway verifies candidates
         cache.check_profiles(profiles.values())
         stack.push_async_callback(cache.aclose)
+        # The PII vault's key: it also seals queued messages and tickets (every worker on one Redis shares it).
         seal_key = load_or_create_key(settings.pii.vault_key.get_secret_value() if settings.pii.vault_key else None,
-                                      settings.data_dir)  # queued messages are sealed with the PII vault's key
+                                      settings.data_dir)
         ops_settings = OpsSettings(otel=settings.otel, limits=settings.limits, queue=settings.queue,
                                    feedback=settings.feedback, seal_key=seal_key,
                                    spool_dir=settings.data_dir / "spool")  # held while Redis is down
@@ -130,7 +131,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         ops.readiness.add("vector_store", part_check(knowledge))
         if gateway.available:
             ops.readiness.add("llm", part_check(gateway))
-        pii = PiiStage(await build_masker(settings.pii, settings.data_dir, redis), profiles, locked=settings.pii.locked)
+        pii = PiiStage(await build_masker(settings.pii, seal_key, redis), profiles, locked=settings.pii.locked)
         handoff = await stack.enter_async_context(open_handoff(settings.handoff, redis, profiles, memory=memory,
                                                                tickets=tools.tickets, ops=ops, pii=pii))
         tools.services.handoff = handoff  # escalate_to_human opens a real handoff when an inbox is configured

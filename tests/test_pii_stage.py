@@ -233,6 +233,6 @@ async def test_key_file_created_once_with_owner_only_access(tmp_path: Path, redi
     assert load_or_create_key(configured, data_dir) == configured.encode()
     with pytest.raises(ConfigError, match="DESKMATE_PII__VAULT_KEY"):
         load_or_create_key("not-a-key", data_dir)
-    masker = await build_masker(PiiSettings(spacy_model="", languages=("en",)), data_dir, redis)
+    masker = await build_masker(PiiSettings(spacy_model="", languages=("en",)), first, redis)
     stage = PiiStage(masker, {"helpdesk": PROFILE})
     assert stage.name == "pii"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import pathlib
 import threading
 
 import redis.asyncio as aioredis
@@ -13,7 +12,7 @@ from presidio_analyzer import AnalyzerEngine
 from core.pii.analyzer import build_analyzer
 from core.pii.masker import Masker
 from core.pii.settings import PiiSettings
-from core.pii.vault import Vault, load_or_create_key
+from core.pii.vault import Vault
 
 log = structlog.get_logger("deskmate.pii")
 
@@ -33,9 +32,8 @@ def shared_analyzer(settings: PiiSettings) -> AnalyzerEngine:
     return analyzer
 
 
-async def build_masker(settings: PiiSettings, data_dir: pathlib.Path, redis: aioredis.Redis) -> Masker:
+async def build_masker(settings: PiiSettings, key: bytes, redis: aioredis.Redis) -> Masker:
     """The analyzer (loaded off the event loop) and the vault (the deployment's key) the PII stage masks with."""
-    key = load_or_create_key(settings.vault_key.get_secret_value() if settings.vault_key else None, data_dir)
     analyzer = await asyncio.to_thread(shared_analyzer, settings)
     log.info("pii_ready", languages=",".join(analyzer.supported_languages), ner=settings.spacy_model or "none")
     return Masker(analyzer, Vault(redis, key, settings.ttl_s))
