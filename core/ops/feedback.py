@@ -77,15 +77,16 @@ class FeedbackStore:
 
     # -- votes
 
-    async def submit(self, reply_id: str, user: str, value: str, context: dict[str, Any] | None = None) -> None:
-        """Record (or change) `user`'s vote on `reply_id`."""
+    async def submit(self, reply_id: str, user: str, value: str, context: dict[str, Any] | None = None, *,
+                     facts: dict[str, Any] | None = None) -> None:
+        """Record (or change) `user`'s vote on `reply_id`; `facts`: the reply's, when the caller has read them."""
         if value not in VALUES:
             raise ValueError(f"feedback value must be one of {VALUES}, not {value!r}")
         if not reply_id or not user:
             raise ValueError("feedback needs a reply id and a user")
         context = context or {}
         now = time.time()
-        facts = await self.reply_facts(reply_id) or {
+        facts = facts or await self.reply_facts(reply_id) or {
             "reply_id": reply_id, "platform": str(context.get("platform", "unknown")),
             "tenant": str(context.get("tenant", "unknown")), "prompt": "-", "prompt_version": "-",
             "model": "unknown", "cached": False, "rag": False, "tools": False, "cost_usd": 0.0, "unknown": True,
@@ -131,7 +132,8 @@ class FeedbackStore:
             log.warning("feedback_refused_other_tenant", reply_id=action.ref, platform=inbound.platform)
             return False
         value = "up" if action.kind == "feedback_up" else "down"
-        await self.submit(action.ref, inbound.user, value, {"platform": inbound.platform, "tenant": tenant})
+        await self.submit(action.ref, inbound.user, value, {"platform": inbound.platform, "tenant": tenant},
+                          facts=facts)
         return True
 
     async def vote(self, reply_id: str, user: str) -> Vote | None:

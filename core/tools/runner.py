@@ -149,10 +149,11 @@ class ToolRunner:
             return
 
         if tool.acting:
-            proposal = await self._propose(turn, tool, args, masked_args)
+            from_document = suggested_by_document(tool.name, turn.text, turn.history, [p.text for p in turn.passages])
+            proposal = await self._propose(turn, tool, args, masked_args, from_document)
             await audit("proposed", masked_args, proposal_id=proposal.id)
-            origin = "document" if self._from_document(turn, tool.name) else "user"
-            if origin == "document":
+            origin = "document" if from_document else "user"
+            if from_document:
                 log.warning("tool_suggested_by_document", tool=tool.name, request_id=turn.reply_id)
             yield NeedsConfirmation(proposal_id=proposal.id, tool=tool.name, summary=proposal.summary,
                                     expires_at=proposal.expires_at, origin=origin)
@@ -178,16 +179,13 @@ class ToolRunner:
                          summary=masked[:RESULT_SUMMARY_CHARS])
         yield masked
 
-    @staticmethod
-    def _from_document(turn: Turn, name: str) -> bool:
-        return suggested_by_document(name, turn.text, turn.history, [p.text for p in turn.passages])
-
-    async def _propose(self, turn: Turn, tool: Tool, args: BaseModel, masked_args: dict[str, Any]) -> Proposal:
+    async def _propose(self, turn: Turn, tool: Tool, args: BaseModel, masked_args: dict[str, Any],
+                       from_document: bool) -> Proposal:
         inbound = turn.inbound
         # Defaults come from the validated model; values the model wrote stay masked: nothing real is stored.
         params = _Params(None, {**args.model_dump(mode="json"), **masked_args, "tool": tool.name})
         summary = text(tool.confirm_key, turn.language).format_map(params)
-        if self._from_document(turn, tool.name):
+        if from_document:
             summary = text("tool_suggested_by_document", turn.language) + "\n" + summary
         return await self.proposals.create(
             platform=inbound.platform, tenant=inbound.tenant, bot=inbound.bot, user=inbound.user,
