@@ -32,10 +32,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-for _name in [n for n in os.environ if n.startswith("DESKMATE_")]:
-    del os.environ[_name]
+from bench.offline import isolate  # noqa: E402
+
+isolate()
 
 from bench.reveal import (  # noqa: E402
     TTFT_S,

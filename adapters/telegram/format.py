@@ -14,6 +14,7 @@ from core.models import Citation, numbered
 from core.reply.markdown import tables_as_code
 
 MAX_CHARS = 4096  # Telegram's limit per message, counted after entities parsing (visible characters)
+MAX_PLAIN_PARTS = 5  # messages a note or an agent's reply may take before the rest is cut
 SPLIT_AT = 4000  # where we cut: leaves room for UTF-16 surrogate pairs (emoji count twice) and the sources
 
 _FENCE = re.compile(r"```([\w+-]*)\n?(.*?)```", re.S)
@@ -81,6 +82,17 @@ def split_first(text: str, limit: int = SPLIT_AT) -> tuple[str, str]:
     if not head:  # whitespace-only head: cut hard instead of looping
         head, rest = text[:limit], text[limit:]
     return head, rest
+
+
+def capped_parts(text: str, max_parts: int = MAX_PLAIN_PARTS) -> list[str]:
+    """Plain text (a note, an agent's reply) in at most `max_parts` messages, cut like `split_text`; whatever does
+    not fit the last one is cut at Telegram's limit."""
+    rest, parts = text.strip(), []
+    while len(rest) > SPLIT_AT and len(parts) < max_parts - 1:
+        head, rest = split_first(rest)
+        parts.append(head)
+    parts.append(rest[:MAX_CHARS])
+    return parts
 
 
 def split_text(text: str, limit: int = SPLIT_AT) -> list[str]:

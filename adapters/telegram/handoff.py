@@ -9,7 +9,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from adapters.telegram.edge import audience_of
-from adapters.telegram.format import split_first
+from adapters.telegram.format import capped_parts
 from adapters.telegram.inbound import from_message
 from adapters.telegram.settings import TelegramSettings
 from core.handoff.state import Handoff
@@ -18,7 +18,6 @@ from core.services import Services
 log = structlog.get_logger("deskmate.telegram.handoff")
 
 HUMAN_COMMAND = "human"
-MAX_PARTS = 5
 
 
 class TelegramCustomerChannel:
@@ -29,11 +28,7 @@ class TelegramCustomerChannel:
         """Plain text (no parse mode: an agent's `<` or `*` is shown as typed), split at Telegram's limit."""
         chat_id = int(h.reply_to.get("chat_id") or h.channel)
         thread = h.reply_to.get("thread_id")
-        rest, parts = body.strip(), []
-        while len(rest) > 4000 and len(parts) < MAX_PARTS - 1:
-            head, rest = split_first(rest)
-            parts.append(head)
-        parts.append(rest[:4096])
+        parts = capped_parts(body)
         for part in parts:
             await self.bot.send_message(chat_id=chat_id, text=part, parse_mode=None,
                                         message_thread_id=int(thread) if thread else None)

@@ -11,11 +11,9 @@ from __future__ import annotations
 import structlog
 from aiogram import Bot
 
-from adapters.telegram.format import split_first
+from adapters.telegram.format import capped_parts
 
 log = structlog.get_logger("deskmate.telegram.notifier")
-
-MAX_PARTS = 5
 
 
 def chat_of(target: str) -> int | str:
@@ -36,11 +34,7 @@ class TelegramNotifier:
     async def notify(self, target: str, text: str) -> None:
         """Send `text` to chat `target`; a Bot API error raises (core stores the note anyway)."""
         chat_id = chat_of(target)
-        rest, parts = text.strip(), []
-        while len(rest) > 4000 and len(parts) < MAX_PARTS - 1:
-            head, rest = split_first(rest)
-            parts.append(head)
-        parts.append(rest[:4096])
+        parts = capped_parts(text)
         for part in parts:
             await self.bot.send_message(chat_id=chat_id, text=part, parse_mode=None)
         log.info("telegram_escalation_posted", chat_id=str(chat_id), parts=len(parts), chars=len(text))
