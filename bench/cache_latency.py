@@ -73,15 +73,34 @@ async def bench_miss_latency(embedder: LocalEmbedder, data_dir: Path) -> None:
                                        text=question))
             scope = await cache.scope(turn)
             vector = (await embedder.embed([question]))[0]
-            await cache._run(lambda: cache._open(scope, True).insert(question, vector, Entry(
+            store = await cache._run(lambda: cache._open(scope, True))
+            await cache._run(lambda: store.insert(question, vector, Entry(
                 text="Settings -> Appearance -> Dark mode: on.", model=MODEL, prompt_name="helpdesk",
                 prompt_version="v1", reply_id=f"seed-{tenant}")))
+            # A live scope has served lookups before (SQLAlchemy compiles a new table's statements on its first
+            # lookup): one unrelated lookup first, timed, so the first-lookup cost is reported on its own line.
+            t0 = time.perf_counter()
+            await cache._run(lambda: store.candidates("What are the office opening hours?", [vector],
+                                                      cache.rules(turn.profile), CacheSettings().ttl_s))
+            cold.append(time.perf_counter() - t0)
             async for k in redis.scan_iter(match="dm:cache:judge:*"):
                 await redis.delete(k)
 
         leaves: dict[bool, list[float]] = {True: [], False: []}
         parts: dict[str, list[float]] = {"cache_embed_ms": [], "cache_search_ms": [], "cache_verify_ms": []}
         verify = cache.verify
+        cold: list[float] = []  # a new scope's first lookup
+        judge_calls: list[float] = []  # the verifier's own call, as Deskmate sees it (gateway + provider)
+        judge = cache.verifier.judge
+
+        async def timed_judge(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return await judge(*args, **kwargs)
+            finally:
+                judge_calls.append(time.perf_counter() - t0)
+
+        cache.verifier.judge = timed_judge  # type: ignore[method-assign]
 
         async def timed_verify(turn: Any, lookup: Any) -> Any:  # the stage's own timings, read from the turn
             try:
@@ -122,6 +141,7 @@ async def bench_miss_latency(embedder: LocalEmbedder, data_dir: Path) -> None:
         timings = "   ".join(f"{k.removeprefix('cache_')} p50 {statistics.median(v):.1f}"
                                for k, v in parts.items() if v)
         verdict["text"] = "yes"
+        judge_calls.clear()
         for n in range(ROUNDS + 3):
             tenant = f"hit{n}"
             await seed(tenant, "How do I turn on dark mode in the app?")
@@ -140,6 +160,9 @@ async def bench_miss_latency(embedder: LocalEmbedder, data_dir: Path) -> None:
         print(f"  cache work on a miss (ms): {timings}")
         print(f"verified hit, time to first token p50 {_p50(hits):.1f} ms = judge TTFT {JUDGE_TTFT_S * 1000:.0f} ms "
               f"{_p50(hits) - JUDGE_TTFT_S * 1000:+.1f} ms (target <= +30)")
+        print(f"  the verifier's own call as Deskmate sees it (gateway + provider) p50 {_p50(judge_calls[3:]):.1f} ms: "
+              f"hit {_p50(hits) - _p50(judge_calls[3:]):+.1f} ms after it; a new scope's first lookup p50 "
+              f"{_p50(cold):.1f} ms (once per scope, not in the numbers above)")
         await cache.aclose()
         await gateway.aclose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,21 @@ async def test_repeated_question_is_answered_from_the_cache_without_the_model(h:
     assert final.text == "Open the portal and choose Reset password." == text_of(second)
     assert sum(isinstance(e, TextDelta) for e in second) > 1  # streamed in pieces, like a model answer
     assert final.model == MODEL and final.prompt_name == "helpdesk" and final.reply_id != final_of(first).reply_id
+
+
+async def test_a_verified_hit_does_not_wait_for_the_model_and_remembers_only_the_cached_answer(h: Harness) -> None:
+    h.llm.script(MODEL, Reply("Open the portal and choose Reset password."))
+    await h.ask("How do I reset my password?")
+    # The normal path starts beside the verifier; this model would take 20 s to say anything.
+    h.llm.script(MODEL, Reply("A slow answer nobody should see.", ttft_s=20.0))
+    h.llm.script(JUDGE, Reply("yes"))
+    started = time.monotonic()
+    second = await h.ask("How can I reset my password?", channel="C2", user="U2")
+    assert time.monotonic() - started < 10.0  # not held until the slow model answered
+    assert final_of(second).cached and text_of(second) == "Open the portal and choose Reset password."
+    _, history = await h.memory.load("slack:T1:C2:-")
+    said = " ".join(str(m.get("content")) for m in history)
+    assert "Open the portal" in said and "slow answer" not in said
 
 
 async def test_near_miss_is_not_served_the_other_answer(h: Harness) -> None:

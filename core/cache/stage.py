@@ -58,6 +58,7 @@ class CacheStage:
             return
         assert lookup is not None
         downstream = call_next(turn)
+        held: HeldBack | None = None
         if lookup.hit is None:
             # Not an exact repeat: the normal path starts now; candidates and the verifier run beside it.
             held = HeldBack(downstream)
@@ -73,19 +74,24 @@ class CacheStage:
             except BaseException:
                 await held.cancel()
                 raise
-            if lookup.hit is not None:
-                await held.cancel()
-            else:
+            if lookup.hit is None:
                 downstream = held.release()
-        await self._decided(turn, lookup)
         if lookup.hit is not None:
             turn.facts["cache"] = "hit"
-            final: Final | None = None
-            async for event in self._replay(turn, lookup):
-                if isinstance(event, Final):
-                    final = event
-                yield event
+            counted = False
+            try:
+                async for event in self._replay(turn, lookup):
+                    yield event
+                    if not counted:  # the user sees the answer first; then the normal path stops, the hit counts
+                        counted = True
+                        if held is not None:
+                            await held.cancel()
+                        await self._decided(turn, lookup)
+            finally:
+                if held is not None:  # idempotent: also when the client went away before the first text
+                    await held.cancel()
             return
+        await self._decided(turn, lookup)
         turn.facts["cache"] = "miss"
         final = None
         async for event in downstream:
