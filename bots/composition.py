@@ -21,6 +21,7 @@ from core.handoff.desk import HandoffDesk
 from core.handoff.stage import HandoffStage
 from core.knowledge.build import Knowledge, open_knowledge
 from core.knowledge.followup import QueryRewriter
+from core.knowledge.gap_views import GapsCommand
 from core.knowledge.stage import RetrievalStage
 from core.llm.gateway import LiteLLMGateway
 from core.memory.stage import MemoryStage
@@ -149,6 +150,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         admin.add_stats(tools.tickets.stats)  # this tenant's tickets by status
         admin.add_stats(handoff.stats)  # this tenant's handoffs
         admin.add_command("limit", ops.limits.admin_command, "admin_help_limit")  # a text key
+        admin.add_command("gaps", GapsCommand(retrieval.gaps, ops.feedback, knowledge.embedder), "admin_help_gaps")
         services = Services(engine=engine, dispatcher=dispatcher, admin=admin, flags=flags, redis=redis,
                             profiles=profiles, metrics=ops.metrics, access=settings.access, handoff=handoff)
         runtime = Runtime(settings=settings, redis=redis, profiles=profiles, prompts=prompts, flags=flags,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from bots.settings import load_settings
 from core.models import Action
 from core.texts import TEXTS
 from tests.fakes.llm_server import FakeLLM, Reply
-from tests.support.runtime import ask, final_of, inbound, running
+from tests.support.runtime import admin_context, ask, final_of, inbound, running
 
 EMAIL = "anna.petrova@example.com"
 PARKING = [  # nothing in the sample knowledge base is about parking
@@ -100,3 +101,31 @@ async def test_a_question_asked_with_masking_off_is_counted_but_its_text_is_not_
     assert report[0]["count"] == 1 and report[0]["gaps"][0]["hidden"] == 1
     assert report[0]["gaps"][0]["examples"] == []
     assert EMAIL not in json.dumps(report) and "Berlin" not in json.dumps(report)
+
+
+async def test_a_workspace_admin_reads_their_own_tenants_gaps_in_the_chat(
+        tmp_path: Path, llm_server: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DESKMATE_PROFILES_DIR")  # the shipped profiles: the evidence gate is on
+    async with running(tmp_path / "var", llm_server, llm={"first_token_timeout_s": 30.0, "timeout_s": 60.0}) as rt:
+        await rt.knowledge.ensure_sample(rt.profiles["helpdesk"].collections[0])
+        for n, question in enumerate(PARKING[:2]):
+            final_of(await ask(rt, question, user=f"U{n}", channel=f"C-park{n}", platform="slack"))
+        final_of(await ask(rt, FOOTBALL, user="U8", channel="C-other", tenant="T2", platform="slack"))
+        final_of(await ask(rt, FOOTBALL, user="U9", channel="C-tg", tenant="T1", platform="telegram"))
+
+        admin = admin_context(rt, role="workspace_admin", platform="slack", tenant="T1")
+        reply = await rt.admin.handle(admin, "gaps")
+        assert reply.ok and "parking" in reply.text.lower() and "Berlin" in reply.text
+        assert EMAIL not in reply.text  # masked when asked, masked in the report
+        assert "1954" not in reply.text  # another tenant's and another platform's questions stay theirs
+        assert "2×" in reply.text or "2x" in reply.text.replace("×", "x")  # the two parking questions: one group
+
+        russian = await rt.admin.handle(replace(admin, locale="ru"), "gaps 30")
+        assert russian.text.startswith("Пробелы в базе знаний")
+
+        member = await rt.admin.handle(admin_context(rt, role="member", platform="slack", tenant="T1"), "gaps")
+        assert not member.ok and "parking" not in member.text.lower()
+        for bad in ("gaps soon", "gaps 0", "gaps 400", "gaps 7 8"):
+            wrong = await rt.admin.handle(admin, bad)
+            assert not wrong.ok and "gaps [days]" in wrong.text, bad
+        assert "gaps" in (await rt.admin.handle(admin, "help")).text

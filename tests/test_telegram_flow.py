@@ -250,6 +250,16 @@ async def test_admin_commands_only_for_admins(telegram_api, llm_server, redis, m
                                                    entities=[{"type": "bot_command", "offset": 0, "length": 9}]))
         await app.settle()
         assert "Features in this conversation" in telegram_api.chat_messages(PRIVATE)[-1].text
+
+        await app.post(telegram_api.message_update(PRIVATE, "/gaps", user_id=ADMIN_ID,
+                                                   entities=[{"type": "bot_command", "offset": 0, "length": 5}]))
+        await app.settle()
+        assert "Knowledge gaps" in telegram_api.chat_messages(PRIVATE)[-1].text
+        await app.post(telegram_api.message_update(GROUP, f"/gaps@{BOT_USERNAME}", user_id=77,
+                                                   entities=[{"type": "bot_command", "offset": 0,
+                                                             "length": len(f"/gaps@{BOT_USERNAME}")}]))
+        await app.settle()
+        assert "Knowledge gaps" not in telegram_api.chat_messages(GROUP)[-1].text  # a chat admin: not tenant-wide
     assert not llm_server.requests, "commands never reach the model"
     scopes = [c.params.get("scope", {}).get("type") for c in telegram_api.calls_of("setMyCommands")]
     assert {"default", "all_chat_administrators", "chat"} <= set(scopes)
@@ -257,6 +267,10 @@ async def test_admin_commands_only_for_admins(telegram_api, llm_server, redis, m
     assert admin_menu.params["scope"]["chat_id"] == ADMIN_ID
     default_menu = next(c for c in telegram_api.calls_of("setMyCommands") if c.params["scope"]["type"] == "default")
     assert "disable" not in {c["command"] for c in default_menu.params["commands"]}
+    chat_admins = next(c for c in telegram_api.calls_of("setMyCommands")
+                       if c.params["scope"]["type"] == "all_chat_administrators")
+    assert "gaps" in {c["command"] for c in admin_menu.params["commands"]}
+    assert {"gaps", "stats"}.isdisjoint(c["command"] for c in chat_admins.params["commands"])
 
 
 @pytest.mark.parametrize("configured", [True, False])

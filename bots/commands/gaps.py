@@ -8,7 +8,6 @@ closest document (core/knowledge/gap_report.py). Reads what Deskmate stored in R
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 from bots.commands.time_range import add_range_arguments, time_range
 from bots.settings import Settings
 from core.knowledge.gap_report import REASONS, GapGroup
-from core.texts import text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,31 +47,10 @@ def as_json(groups: list[GapGroup], examples: int, top: int) -> list[dict[str, A
     return out
 
 
-def render(groups: list[GapGroup], since: float, until: float, lang: str, examples: int, top: int) -> str:
-    fmt = lambda t: dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")  # noqa: E731
-    lines = [text("gaps_title", lang, since=fmt(since), until=fmt(until))]
-    if not groups:
-        return "\n".join([*lines, text("gaps_none", lang)]) + "\n"
-    for group in groups:
-        lines.append("")
-        lines.append(text("gaps_group", lang, tenant=group.tenant, bot=group.bot,
-                          collections=", ".join(group.collections) or "-", count=group.count, gaps=len(group.gaps)))
-        for gap in group.gaps[:top]:
-            reasons = ", ".join(text(f"gaps_reason_{r}", lang, count=gap.reasons[r]) for r in REASONS if gap.reasons[r])
-            lines.append("  " + text("gaps_item", lang, count=gap.count, reasons=reasons))
-            shown = gap.examples(examples)
-            lines.extend(f"    “{q}”" for q in shown)
-            if gap.hidden and not gap.questions:
-                lines.append("    " + text("gaps_hidden", lang))
-            closest = gap.closest_document
-            lines.append("    " + (text("gaps_closest", lang, title=closest[0] or "-", source=closest[1]) if closest
-                                   else text("gaps_no_closest", lang)))
-    return "\n".join(lines) + "\n"
-
-
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     from core.knowledge.embeddings import build_embedder
     from core.knowledge.gap_report import gap_report
+    from core.knowledge.gap_views import collect, render
     from core.knowledge.gaps import GapLog
     from core.ops.feedback import FeedbackStore
     from core.state.redis import open_redis
@@ -84,12 +61,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     since, until = window
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with open_redis(settings.redis_url, settings.data_dir) as redis:
-        log = GapLog(redis)
-        asked = await log.asked(since, until)
-        votes = await FeedbackStore(redis, settings.feedback.retention_days).votes(since, until)
-        down = {v.reply_id for v in votes if v.value == "down"}
-        known = {a.reply_id for a in asked}
-        asked += [a for a in await log.get(sorted(down - known)) if a]  # asked earlier, voted down in range
+        asked, down = await collect(GapLog(redis), FeedbackStore(redis, settings.feedback.retention_days),
+                                    since, until)
     asked = [a for a in asked if (args.tenant is None or a.tenant == args.tenant)
              and (args.bot is None or a.bot == args.bot)]
     groups = await gap_report(asked, down, build_embedder(settings.embeddings))
