@@ -24,8 +24,9 @@ _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr
             r"Mews|Grove|Park|Broadway|Plaza|Esplanade|Quay|Wharf|Embankment|Rise|Vale|View|Green|Heights|Hts|Alley|"
             r"Loop|Pike|Turnpike|Tpke|Promenade|Parade|Pde|Causeway|Circus|Yard|Wynd|Gate|Fields|Meadows|Common|Cove|"
             r"Bend|Crossing|Ridge|Path|Expressway|Expy|Freeway|Fwy|Strand|Approach)")
-_EU_SUFFIX = (r"(?:straße|strasse|str\.|allee|weg|platz|gasse|ring|damm|ufer|chaussee|gracht|laan|straat|kade|"
+_EU_SUFFIX = (r"(?:straße|strasse|str\.|allee|weg|platz|gasse|damm|ufer|chaussee|gracht|laan|straat|kade|"
               r"plein|dijk|steeg|singel|markt|vej|gade|gatan|vägen|veien|gata|katu)")
+_EU_SUFFIX_LOWER = r"(?:straße|strasse|str\.|allee|platz|gasse|gracht|straat)"
 _ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|impasse|quai|route|cours|calle|c/|avda\.?|avenida|"
             r"paseo|plaza|via|viale|piazza|corso|rua|carrer|travessa)")
 _LAT_UP = r"[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-[A-ZÀ-Ýa-zà-ÿ][a-zà-ÿ'’]+)*"
@@ -54,10 +55,13 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("street", r"(?<![\d.,])\d{1,5}[a-z]?\s(?:[a-z]{2,}\s){1,3}(?:street|road|avenue|lane|drive|close|crescent|"
                r"terrace|boulevard|way|place|court|gardens|square)\b"),
     ("unit", r"\b(?i:p\.?\s?o\.?\s?box|post office box)\s?\d{1,6}\b"),
-    ("street", rf"(?:{_LAT_UP}\s(?:{_PARTICLE}\s)*)?[A-ZÀ-Ýa-zà-ÿ]+{_EU_SUFFIX}(?:\s{_NUM})?"),
+    # Compound street names: "Kastanienallee 12", "Prinsengracht 263", "Kaiserring 4"; lower case only with an
+    # unambiguous suffix ("kastanienallee 12"), and -ring only after a consonant ("during 3", "Offering 2" are not).
+    ("street", rf"(?:{_LAT_UP}\s(?:{_PARTICLE}\s)*)?(?<![^\W\d_])(?:[A-ZÀ-Ý][a-zà-ÿ]{{2,}}{_EU_SUFFIX}|"
+               rf"[a-zà-ÿ]{{3,}}{_EU_SUFFIX_LOWER}|[A-ZÀ-Ý][a-zà-ÿ]+[b-df-hj-np-tv-zß]ring)(?![^\W\d_])(?:\s{_NUM})?"),
     # German street names in two words: "Berliner Straße 45", "Kölner Str. 8", "Am Markt 3"
     ("street", rf"{_LAT_UP}\s(?:Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Chaussee)\s{_NUM}"),
-    ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
+    ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?<![^\W\d_])(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
                rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
     ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|#\s?\d{1,4}[A-Za-z]?\b"),
     # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
@@ -77,6 +81,7 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
 # The Russian components (the first eight) are skipped for a message without Cyrillic letters, the English and
 # European ones for a message without Latin letters; digits-only ones (6-digit postcodes, house numbers) always run.
 _SCRIPT = ["cyrillic"] * 6 + ["any", "cyrillic"] + ["latin"] * (len(COMPONENTS) - 9) + ["any"]
+_STRONG = ("street", "unit")
 _HAS_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _HAS_LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
 _GAP = re.compile(r"[ \t]*,?[ \t]*(?:\n[ \t]*)?|[ \t]+[–—-][ \t]+")
@@ -105,10 +110,15 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
         return []
     found: list[tuple[int, int, str]] = []
     cyrillic, latin = bool(_HAS_CYRILLIC.search(text)), bool(_HAS_LATIN.search(text))
-    for i, (kind, rx) in enumerate(COMPONENTS):
-        if (_SCRIPT[i] == "cyrillic" and not cyrillic) or (_SCRIPT[i] == "latin" and not latin):
-            continue
-        found.extend((m.start(), m.end(), kind) for m in rx.finditer(text) if m.end() > m.start())
+    usable = [(kind, rx) for i, (kind, rx) in enumerate(COMPONENTS)
+              if not ((_SCRIPT[i] == "cyrillic" and not cyrillic) or (_SCRIPT[i] == "latin" and not latin))]
+    # Every address has a street or a unit: without one, the weak components (names, numbers) are not looked for.
+    for strong in (True, False):
+        for kind, rx in usable:
+            if (kind in _STRONG) == strong:
+                found.extend((m.start(), m.end(), kind) for m in rx.finditer(text) if m.end() > m.start())
+        if not found:
+            return []
     found.extend((m.start(), m.end(), "place") for m in _LOWER_PLACE.finditer(text))
     # At each start, the longest component (the most specific kind on a tie); then walk the chains.
     rank = {"street": 0, "unit": 1, "place": 2, "name": 3, "number": 4}

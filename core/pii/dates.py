@@ -29,6 +29,7 @@ _CUE_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _CUE_AFTER = re.compile(r"\A\s*(?:г\.?\s?р\.?|года\s+рождения|г\.\s*рождения|\(dob\)|\(д\.р\.\))", re.IGNORECASE)
+_CUE_AFTER_ANY = re.compile(r"г\.?\s?р|года\s+рождения|\(dob\)|\(д\.р\.\)", re.IGNORECASE)
 CUE_WINDOW = 40  # characters before the date in which a cue counts
 
 
@@ -41,8 +42,8 @@ class DateOfBirthRecognizer(LocalRecognizer):
         return None
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
-        if "DATE_OF_BIRTH" not in entities:
-            return []
+        if "DATE_OF_BIRTH" not in entities or not (_CUE_BEFORE.search(text) or _CUE_AFTER_ANY.search(text)):
+            return []  # no birth word anywhere: no date here is a date of birth
         out = []
         for m in _DATE.finditer(text):
             before = text[max(0, m.start() - CUE_WINDOW):m.start()]

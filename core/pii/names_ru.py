@@ -7,9 +7,9 @@ after a role word («курьер Алексей»), «Петрову А.В.». 
 English recognizers' job), so the recognizer is registered for every language: a Russian name in an
 English message is found too.
 
-Cost: NER runs only on windows around capitalised Cyrillic words that may be names (a sentence that only
-starts with a capital letter is skipped), ~1-4 ms per window on one BLAS thread; dictionary look-ups are
-cached.
+Cost: NER runs only on windows around capitalised Cyrillic words that may be names and that the dictionary
+did not already put inside a name (a sentence that only starts with a capital letter is skipped), ~1-4 ms per
+window on one BLAS thread; dictionary look-ups are cached.
 """
 
 from __future__ import annotations
@@ -65,7 +65,11 @@ class NatashaPersonRecognizer(LocalRecognizer):
                 spans.append((start, end))
             elif capital and i and not initial and kind == "surname" and _is_name_kind(words[i - 1][2], morph):
                 spans.append((start, end))
-        spans.extend(self._ner(text, candidates, segmenter, tagger, morph))
+        # NER only around capitalised words the dictionary did not already place inside a name: it could only
+        # find the same span again (its spans are added, never subtracted).
+        known = _extend(text, _merge(spans), words, morph)
+        candidates = [pos for pos in candidates if not any(s <= pos < e for s, e in known)]
+        spans = known + self._ner(text, candidates, segmenter, tagger, morph)
         merged = _extend(text, _merge(spans), words, morph)
         return [RecognizerResult("PERSON", s, e, 0.85,
                                  analysis_explanation=None, recognition_metadata={

@@ -23,6 +23,7 @@ from tldextract import TLDExtract
 
 from core.pii.addresses import StreetAddressRecognizer
 from core.pii.dates import DateOfBirthRecognizer
+from core.pii.gating import PreChecked, contains, digits_at_least
 from core.pii.secrets import ApiKeyRecognizer, HighEntropyRecognizer, UrlCredentialsRecognizer
 
 # No suffix-list URL and no disk cache: tldextract uses the snapshot shipped in its wheel and never
@@ -31,8 +32,10 @@ _OFFLINE_TLD = TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snaps
 
 
 
-class OfflineEmailRecognizer(EmailRecognizer):
+class OfflineEmailRecognizer(PreChecked, EmailRecognizer):
     """Presidio's email recognizer with the domain check done against the bundled suffix list."""
+
+    needs = staticmethod(contains("@"))
 
     def validate_result(self, pattern_text: str) -> bool:
         return _OFFLINE_TLD(pattern_text).fqdn != ""
@@ -42,13 +45,14 @@ def _digits(text: str) -> list[int]:
     return [int(c) for c in text if c.isdigit()]
 
 
-class RuPassportRecognizer(PatternRecognizer):
+class RuPassportRecognizer(PreChecked, PatternRecognizer):
     """Russian internal passport: series (4 digits, often split 2+2) and number (6 digits).
 
     Ten digits in a row are as often an order or PO number: that form needs a passport word nearby
     (its base score is under the threshold; Presidio's context enhancer adds 0.35).
     """
 
+    needs = staticmethod(digits_at_least(10))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("ru passport (spaced)", r"\b\d{2}\s\d{2}\s(?:№\s?)?\d{6}\b", 0.5),
         Pattern("ru passport (series, number)", r"\b\d{2}\s?\d{2},?\s(?:№|номер|номер:|n|no\.?)\s?\d{6}\b", 0.6),
@@ -63,9 +67,10 @@ class RuPassportRecognizer(PatternRecognizer):
                          supported_language=supported_language, name=f"RuPassport_{supported_language}")
 
 
-class RuInnRecognizer(PatternRecognizer):
+class RuInnRecognizer(PreChecked, PatternRecognizer):
     """Russian taxpayer number (ИНН): 10 digits (companies) or 12 (people), checksum-validated."""
 
+    needs = staticmethod(digits_at_least(10))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("inn 12", r"\b\d{12}\b", 0.5), Pattern("inn 10", r"\b\d{10}\b", 0.3),
         Pattern("inn 12 grouped", r"\b\d{4}[\s\-]\d{4}[\s\-]\d{4}\b", 0.3),
@@ -93,9 +98,10 @@ class RuInnRecognizer(PatternRecognizer):
         return None if ok else False
 
 
-class RuSnilsRecognizer(PatternRecognizer):
+class RuSnilsRecognizer(PreChecked, PatternRecognizer):
     """Russian insurance number (СНИЛС): 11 digits, `123-456-789 01` when formatted, checksum-validated."""
 
+    needs = staticmethod(digits_at_least(11))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("snils formatted", r"\b\d{3}-\d{3}-\d{3}[\s\-]\d{2}\b", 0.6),
         Pattern("snils spaced", r"\b\d{3}\s\d{3}\s\d{3}\s\d{2}\b", 0.5),
@@ -120,8 +126,10 @@ _VERSION_BEFORE = re.compile(r"(?<![\w.])(?:version|ver\.?|v\.?|firmware|build|r
                              r"прошивка|прошивки|сборка)\s*[:=]?\s*\Z", re.IGNORECASE)
 
 
-class VersionAwareIpRecognizer(IpRecognizer):
+class VersionAwareIpRecognizer(PreChecked, IpRecognizer):
     """Presidio's IP recognizer, except dotted numbers right after "version"/"firmware"/"build"/"версия"."""
+
+    needs = staticmethod(contains(r"\d\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]|::"))
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None,
                 regex_flags: int | None = None) -> list:
@@ -129,9 +137,16 @@ class VersionAwareIpRecognizer(IpRecognizer):
         return [r for r in results if not _VERSION_BEFORE.search(text[max(0, r.start - 24):r.start])]
 
 
-class CardRecognizer(CreditCardRecognizer):
+class GatedIbanRecognizer(PreChecked, IbanRecognizer):
+    """Presidio's IBAN recognizer (mod 97), on text with a country code and check digits in it only."""
+
+    needs = staticmethod(contains(r"[A-Za-z]{2}[\s\-]?\d{2}"))
+
+
+class CardRecognizer(PreChecked, CreditCardRecognizer):
     """Presidio's card recognizer (Luhn-checked) plus the 2xxx range: Mir (2200-2204) and newer Mastercard."""
 
+    needs = staticmethod(digits_at_least(12))
     PATTERNS: ClassVar[list[Pattern]] = [
         *CreditCardRecognizer.PATTERNS,
         Pattern("mir / mastercard 2-series", r"\b2[2-7]\d{2}[- ]?\d{4}[- ]?\d{4}[- ]?\d{4}\b", 0.3),
@@ -142,7 +157,7 @@ class CardRecognizer(CreditCardRecognizer):
         super().__init__(patterns=self.PATTERNS, context=self.CONTEXT, supported_language=supported_language)
 
 
-class FormattedPhoneRecognizer(PatternRecognizer):
+class FormattedPhoneRecognizer(PreChecked, PatternRecognizer):
     """Phones by their shape, per country: libphonenumber rejects unassigned and reserved ranges (the UK's
     07700 900xxx, US 555-01xx), but a number-shaped value in a support message is still masked.
 
@@ -150,6 +165,7 @@ class FormattedPhoneRecognizer(PatternRecognizer):
     the UK (0 + 9-10 digits), Germany (0 + area code + subscriber), France (0 + 9 digits in pairs).
     """
 
+    needs = staticmethod(digits_at_least(8))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("ru phone", r"(?<![\d+])(?:\+7|8)[\s\-]?\(?\d{3}\)?[\s\-]?\d{3}[\s\-]?\d{2}[\s\-]?\d{2}(?!\d)", 0.5),
         Pattern(
@@ -170,11 +186,15 @@ class FormattedPhoneRecognizer(PatternRecognizer):
                          supported_language=supported_language, name=f"FormattedPhone_{supported_language}")
 
     def validate_result(self, pattern_text: str) -> bool | None:
+        return None if self.valid_shape(pattern_text) else False
+
+    @staticmethod
+    def valid_shape(pattern_text: str) -> bool:
         digits = sum(c.isdigit() for c in pattern_text)
         if pattern_text.startswith("+"):
             # 8-15 digits (E.164); a `+` number is a phone: full score.
-            return None if 8 <= digits <= 15 else False
-        return None if 9 <= digits <= (13 if pattern_text.startswith("00") else 12) else False
+            return 8 <= digits <= 15
+        return 9 <= digits <= (13 if pattern_text.startswith("00") else 12)
 
 
 class MinDigitsPhoneRecognizer(PhoneRecognizer):
@@ -203,7 +223,7 @@ class MinDigitsPhoneRecognizer(PhoneRecognizer):
     def _windows(self, text: str) -> list[tuple[int, int]]:
         windows: list[tuple[int, int]] = []
         for run in self._RUN.finditer(text):
-            if sum(c.isdigit() for c in run.group()) < self.MIN_DIGITS:
+            if sum(c.isdigit() for c in run.group()) < self.MIN_DIGITS or _settled(text, run):
                 continue
             start, end = max(0, run.start() - self.MARGIN), min(len(text), run.end() + self.MARGIN)
             if windows and start <= windows[-1][1]:
@@ -211,6 +231,31 @@ class MinDigitsPhoneRecognizer(PhoneRecognizer):
             else:
                 windows.append((start, end))
         return windows
+
+
+_SHAPES = [re.compile(p.regex) for p in FormattedPhoneRecognizer.PATTERNS]
+_CARD_SHAPE = re.compile(r"\d{4}(?:[ \-]?\d{4}){3}(?:\d{1,3})?|\d{4}[ \-]?\d{6}[ \-]?\d{5}")
+
+
+def _luhn(digits: list[int]) -> bool:
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        total += (d * 2 - 9 if d > 4 else d * 2) if i % 2 else d
+    return total % 10 == 0
+
+
+def _settled(text: str, run: re.Match[str]) -> bool:
+    """A digit run another recognizer masks whole anyway: libphonenumber need not parse it (~1 ms a run).
+
+    That is a run one phone shape of FormattedPhoneRecognizer matches from its first to its last character
+    (the shape recognizer masks it as a phone), or a card number's shape with a valid Luhn digit (the card
+    recognizer masks it; 16+ digits are no phone number).
+    """
+    for rx in _SHAPES:
+        m = rx.match(text, run.start())
+        if m and m.end() >= run.end() and FormattedPhoneRecognizer.valid_shape(m.group()):
+            return True
+    return bool(_CARD_SHAPE.fullmatch(run.group())) and _luhn(_digits(run.group()))
 
 
 def pattern_recognizers(language: str, phone_regions: tuple[str, ...]) -> list[EntityRecognizer]:
@@ -221,7 +266,7 @@ def pattern_recognizers(language: str, phone_regions: tuple[str, ...]) -> list[E
         MinDigitsPhoneRecognizer(supported_language=language, supported_regions=phone_regions,
                         context=["phone", "number", "telephone", "cell", "mobile", "call", "телефон", "номер", "тел"]),
         CardRecognizer(language),
-        IbanRecognizer(supported_language=language),
+        GatedIbanRecognizer(supported_language=language),
         VersionAwareIpRecognizer(supported_language=language),
         UrlCredentialsRecognizer(language),
         ApiKeyRecognizer(language),

@@ -16,10 +16,13 @@ from typing import ClassVar
 
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
+from core.pii.gating import PreChecked, contains
 
-class UrlCredentialsRecognizer(PatternRecognizer):
+
+class UrlCredentialsRecognizer(PreChecked, PatternRecognizer):
     """A URL with `user:password@` in it (database DSNs, basic-auth links): the whole URL is secret."""
 
+    needs = staticmethod(contains("://"))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
             "url with credentials",
@@ -37,9 +40,12 @@ _LABEL = (r"(?:api[_\- ]?key|access[_\- ]?key|secret(?:[_\- ]?key)?|token|passwo
           r"|пароль|паролем|пароля|токен|ключ|секрет)")
 
 
-class ApiKeyRecognizer(PatternRecognizer):
+class ApiKeyRecognizer(PreChecked, PatternRecognizer):
     """Well-known token formats, PEM private keys, and any value after `api_key=`, `token:`, `пароль`..."""
 
+    # Every pattern below starts with one of these (Presidio matches them case-insensitively, so does this).
+    needs = staticmethod(contains(rf"sk-|[srp]k_|whsec_|gh[pousr]_|github_pat_|glpat-|xox[abposre]-|akia|asia|aiza|"
+                                  rf"\d{{8}}:|eyj|private key|bearer|{_LABEL}", re.IGNORECASE))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("openai", r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}", 0.9),
         Pattern("stripe", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0.9),
