@@ -20,8 +20,11 @@ from core.profile import BotProfile
 from tests.test_pii_stage import Model, engine, inbound
 
 # regression.jsonl: the first tuning set; english_names_addresses.jsonl: English names and addresses written
-# for tuning the gazetteer, name cues and address chains (examples marked `known_gap` are what they still miss).
-EXAMPLES = [json.loads(line) for name in ("regression.jsonl", "english_names_addresses.jsonl")
+# for tuning the gazetteer, name cues and address chains (examples marked `known_gap` are what they still miss);
+# gaps_pii3.jsonl: written by the implementer of branch pii3 for the gaps the earlier notes listed (capitals and
+# lower-case addresses, business parks, possessives, "from Grace:", Greek script, zero-width characters,
+# numbers broken over lines, a name in a URL, a dashed card in Russian text).
+EXAMPLES = [json.loads(line) for name in ("regression.jsonl", "english_names_addresses.jsonl", "gaps_pii3.jsonl")
             for line in (Path(__file__).parent / "data" / "pii" / name).read_text(encoding="utf-8").splitlines()]
 OPTIONS = BotPiiOptions(languages=("en", "ru"))
 

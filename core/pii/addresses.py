@@ -32,6 +32,9 @@ _ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|impasse|quai|r
 _LAT_UP = r"[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-[A-ZÀ-Ýa-zà-ÿ][a-zà-ÿ'’]+)*"
 _PARTICLE = r"(?:de|du|des|la|le|l'|del|della|di|da|van|von|der|den|het|'t|St\.?|Saint|San|Santa)"
 
+_US_STATES = (r"(?:al|ak|az|ar|ca|co|ct|de|fl|ga|hi|id|il|in|ia|ks|ky|la|me|md|ma|mi|mn|ms|mo|mt|ne|nv|nh|nj|nm|ny|"
+              r"nc|nd|oh|ok|or|pa|ri|sc|sd|tn|tx|ut|vt|va|wa|wv|wi|wy|dc)")
+
 # (kind, regex): "street" and "unit" make a chain an address; "place" (city, region, postcode) and "number"
 # only extend one.
 COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in (
@@ -75,6 +78,17 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("place", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
     ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"
               rf"(?:\s(?:am|an\sder|im|upon|on|sur|en)\s{_LAT_UP})?"),  # "60311 Frankfurt am Main"
+    # lower-case chat, continental: "4 rue de rivoli 75001 paris" (a house number first: "rue" alone is a word)
+    ("street", r"(?<![\d.,])\d{1,4}(?:\s?bis)?,?\s(?:rue|avenue|boulevard|bd|allée|chemin|impasse|quai|calle|"
+               r"avenida|paseo|via|viale|piazza|corso|rua)\s(?:(?:de|du|des|la|le|del|della|di|da|dos|das)\s)*"
+               r"(?:[ld]['’])?[a-zà-ÿ]{3,}"),
+    ("place", r"(?<![\d\-.,])\d{5}\s[a-zà-ÿ]{3,}(?:[\s-][a-zà-ÿ]{3,})?"),  # "75001 paris"
+    ("place", rf"(?:[a-z]{{3,}}\s){{0,2}}{_US_STATES}\s\d{{5}}(?:-\d{{4}})?\b"),  # "springfield il 62704"
+    # Business parks and estates have no house number: "Unit 12, Sandyford Business Park, Dublin 18"
+    ("street", rf"(?:{_LAT_UP}\s){{1,3}}(?i:business|industrial|retail|technology|science|office|enterprise)\s"
+               r"(?i:park|estate|centre|center|campus)\b"),
+    ("place", r"\bDublin\s\d{1,2}[Ww]?\b"),  # Dublin postal districts
+    ("unit", r"\b(?:Block|BLOCK|block|Blk)\s[A-Z\d]{1,3}\b"),
     ("name", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
     ("number", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))"),
 )]
@@ -82,6 +96,7 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
 # European ones for a message without Latin letters; digits-only ones (6-digit postcodes, house numbers) always run.
 _SCRIPT = ["cyrillic"] * 6 + ["any", "cyrillic"] + ["latin"] * (len(COMPONENTS) - 9) + ["any"]
 _STRONG = ("street", "unit")
+_CAPS_WORD = re.compile(r"(?<![^\W\d_])[A-ZÀ-ÝА-ЯЁ][A-ZÀ-ÝА-ЯЁ'’]{2,}(?![^\W_])")
 _HAS_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _HAS_LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
 _GAP = re.compile(r"[ \t]*,?[ \t]*(?:\n[ \t]*)?|[ \t]+[–—-][ \t]+")
@@ -105,9 +120,26 @@ class StreetAddressRecognizer(LocalRecognizer):
 
 
 def find_addresses(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every address in `text`."""
+    """(start, end) of every address in `text`, also where it is written in capitals ("12 HIGH STREET, OXFORD")."""
     if not any(c.isdigit() for c in text):
         return []
+    spans = _find(text)
+    if _CAPS_WORD.search(text):  # the same text with capitalised words written as names (same length)
+        spans = _merge(spans + _find(_CAPS_WORD.sub(lambda m: m.group().capitalize(), text)))
+    return spans
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def _find(text: str) -> list[tuple[int, int]]:
     found: list[tuple[int, int, str]] = []
     cyrillic, latin = bool(_HAS_CYRILLIC.search(text)), bool(_HAS_LATIN.search(text))
     usable = [(kind, rx) for i, (kind, rx) in enumerate(COMPONENTS)
@@ -171,4 +203,9 @@ def _accept(text: str, chain: list[tuple[int, int, str]]) -> tuple[int, int] | N
     if end == first:  # a street alone is an address only with its house number ("ул. Советская 14-22")
         s, e, _ = chain[first]
         return (s, e) if kinds[first] == "street" and any(c.isdigit() for c in text[s:e]) else None
+    taken = kinds[first:end + 1]
+    if "street" not in taken and "place" not in taken and taken.count("unit") == 1:
+        unit = next(text[s:e] for s, e, k in chain[first:end + 1] if k == "unit")
+        if not _HAS_CYRILLIC.search(unit):  # "See unit 3", "Block B of the form": a word and a unit are no address
+            return None
     return chain[first][0], chain[end][1]

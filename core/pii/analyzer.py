@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 from core.errors import ConfigError
 from core.pii.names_latin import CueNameRecognizer, FilteredSpacyRecognizer, LatinRunsRecognizer
 from core.pii.names_ru import NatashaPersonRecognizer
+from core.pii.names_shapes import NameShapesRecognizer
 from core.pii.nlp_engine import WindowedSpacyNlpEngine
 from core.pii.recognizers import pattern_recognizers
 from core.pii.settings import PiiSettings
@@ -58,6 +59,7 @@ def build_analyzer(settings: PiiSettings) -> AnalyzerEngine:
         for recognizer in pattern_recognizers(lang, settings.phone_regions):
             registry.add_recognizer(recognizer)
         registry.add_recognizer(CueNameRecognizer(lang))
+        registry.add_recognizer(NameShapesRecognizer(lang))
         if settings.russian_ner:
             registry.add_recognizer(NatashaPersonRecognizer(lang))
         if model:

@@ -14,6 +14,7 @@ from presidio_anonymizer.entities import OperatorConfig
 
 from core.errors import PolicyBlocked
 from core.pii.analyzer import pick_language
+from core.pii.normalize import analysis_text, map_back
 from core.pii.options import BotPiiOptions
 from core.pii.vault import PLACEHOLDER, Mapping, Vault, label
 
@@ -71,10 +72,11 @@ class Masker:
         entities = [e for e in options.entities if e in self.supported[language]]
         if not entities:
             return language, []
-        results = self.analyzer.analyze(
-            text, language, entities=entities, score_threshold=options.score_threshold,
+        clean, index = analysis_text(text)
+        results = map_back(self.analyzer.analyze(
+            clean, language, entities=entities, score_threshold=options.score_threshold,
             allow_list=list(options.allow_list) or None,
-        )
+        ), index)
         placeholders = [m.span() for m in PLACEHOLDER.finditer(text)] if "<" in text else []
         if placeholders:  # text masked before (a stored reply checked again): its placeholders stay as they are
             results = [r for r in results if not any(s < r.end and r.start < e for s, e in placeholders)]

@@ -38,7 +38,8 @@ _GREETING = re.compile(
 _TITLE = re.compile(r"\b(?:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|sr|sra|signor|signora)\.?[ \t]+",
                     re.IGNORECASE)
 # After these a name is written in lower case too, one to three words ("my name is claude dubois").
-_STRONG_INTRO = re.compile(r"\b(?:my name is|my name's|full name:?|name:|account holder:?|cardholder:?)[ \t]+",
+_STRONG_INTRO = re.compile(r"\b(?:my name is|my name's|full name:?|name:|account holder:?|cardholder:?)"
+                           r"(?:[ \t]+|[ \t]*\n[ \t]*)",
                            re.IGNORECASE)
 _LOWER_NAME = re.compile(r"[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?(?:[ \t]+[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?){0,2}")
 _INTRO = re.compile(
@@ -47,7 +48,7 @@ _INTRO = re.compile(
     r"technician|agent|recipient:?|attn:?|attention:?|c/o|spoke (?:with|to)|talked (?:with|to)|emailed|"
     r"messaged|called|wife|husband|son|daughter|mother|father|boss|employee|user|customer|tenant|guest|"
     r"passenger|patient|client|named|name's|on behalf of|forwarded by|written by|approved by|sent by|and)"
-    r"[ \t]+", re.IGNORECASE)
+    r"(?:[ \t]+|[ \t]*\n[ \t]*)", re.IGNORECASE)
 _STOP = frozenset(STOP_WORDS) | {
     "team", "all", "everyone", "everybody", "there", "guys", "folks", "support", "again", "so", "much", "lot",
     "sir", "madam", "morning", "afternoon", "evening", "regards", "thanks", "hello", "hi", "hey", "dear",

@@ -27,7 +27,7 @@ WINDOW = 6  # tokens either side of a candidate word
 FULL_SHARE = 0.7  # windows covering more of the message than this: one NER pass over all of it
 # spaCy labels we turn into Presidio entities; everything else (DATE, ORG, GPE...) is ignored.
 NER_MAPPING = {"PERSON": "PERSON", "PER": "PERSON"}
-_OPENERS = frozenset({"hi", "hello", "hey", "dear", "thanks", "thank", "please", "pls", "could", "can", "would",
+OPENERS = frozenset({"hi", "hello", "hey", "dear", "thanks", "thank", "please", "pls", "could", "can", "would",
                       "will", "ok", "okay", "yes", "no", "sorry", "also", "btw", "fyi", "just", "quick", "good",
                       "morning", "regards", "best", "cheers", "urgent", "update", "re", "fwd", "i'm", "i've",
                       "it's", "we're", "don't", "can't", "what's", "that's", "there's",
@@ -43,7 +43,7 @@ def _candidate(token: object, stop: frozenset[str] | set[str]) -> bool:
     if not text[:1].isupper() or not any(c.isalpha() for c in text):
         return False
     low = text.lower()
-    return low not in stop and low not in _OPENERS and low not in NOT_PEOPLE
+    return low not in stop and low not in OPENERS and low not in NOT_PEOPLE
 
 
 def name_windows(doc: Doc, stop: frozenset[str] | set[str]) -> list[tuple[int, int]]:

@@ -1,0 +1,81 @@
+"""Names in the shapes the given-name list, the cue words and the NER model miss (PERSON).
+
+- Possessives: two or three capitalised words before 's ("Olusegun Adeyemi's laptop"). The small spaCy model
+  often tags these ORG; a company's possessive is rarer in a support chat than a colleague's, so unless a word
+  is a listed brand, a company word (Corp, Bank, Team), a place prefix or a day/month, it is a name (fail closed).
+- A listed given name that is also a word ("Grace", "Hope", "Joy") as a message header: "from Grace:".
+- Greek-script names: two or three capitalised Greek words ("Ιωάννης Παπαδόπουλος").
+- Names in URL paths: a listed given name joined to a surname by - . or _ ("/contacts/tomasz-wisniewski-4821").
+"""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+from core.pii.first_names import (
+    COMMON_WORDS,
+    NOT_PEOPLE,
+    PLACE_PREFIXES,
+    is_ambiguous_given_name,
+    is_given_name,
+)
+from core.pii.names_latin import plausible_latin_name
+from core.pii.nlp_engine import OPENERS
+
+_CAP = r"(?:Mc|Mac|O['’])?[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?"
+_POSSESSIVE = re.compile(rf"(?<![^\W\d_])({_CAP}(?:[ \t]+{_CAP}){{1,2}})['’]s(?![^\W\d_])")
+_HEADER = re.compile(r"\b(?:from|by|per)[ \t]+([A-Z][a-z]+)(?=[ \t]*[:—–])", re.IGNORECASE)
+_GREEK_WORD = r"[Α-ΩΆΈΉΊΌΎΏ][α-ωάέήίόύώϊϋΐΰς]+"
+_GREEK = re.compile(rf"(?<![^\W\d_]){_GREEK_WORD}(?:[ \t]+{_GREEK_WORD}){{1,2}}(?![^\W\d_])")
+_URL = re.compile(r"\bhttps?://[^\s<>\"']+|\bwww\.[^\s<>\"']+", re.IGNORECASE)
+_SLUG = re.compile(r"(?<![a-z])([a-z]{2,})[-._]([a-z]{3,})(?![a-z])", re.IGNORECASE)
+_COMPANY = frozenset("""corp corporation inc ltd llc plc gmbh ag group bank university college school team department
+office support service services systems solutions store shop airlines airways hotel hospital clinic council
+ministry agency company co club foundation institute labs studio studios holdings partners capital""".split())
+
+
+def _result(name: str, ident: str, start: int, end: int, score: float) -> RecognizerResult:
+    return RecognizerResult("PERSON", start, end, score, recognition_metadata={
+        RecognizerResult.RECOGNIZER_NAME_KEY: name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: ident})
+
+
+def _possessive_name(words: list[str]) -> bool:
+    for w in words:
+        low = w.lower()
+        if low in NOT_PEOPLE or low in _COMPANY or low in PLACE_PREFIXES or low in OPENERS:
+            return False
+        if low in COMMON_WORDS and not is_ambiguous_given_name(w):
+            return False
+    return plausible_latin_name(" ".join(words))
+
+
+class NameShapesRecognizer(LocalRecognizer):
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
+                         name=f"NameShapes_{supported_language}")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
+        if "PERSON" not in entities:
+            return []
+        out = []
+        if "'" in text or "’" in text:
+            for m in _POSSESSIVE.finditer(text):
+                if _possessive_name(m.group(1).split()):
+                    out.append(_result(self.name, self.id, m.start(1), m.end(1), 0.6))
+        for m in _HEADER.finditer(text):
+            word = m.group(1)
+            if word[0].isupper() and (is_given_name(word) or is_ambiguous_given_name(word)):
+                out.append(_result(self.name, self.id, m.start(1), m.end(1), 0.6))
+        out.extend(_result(self.name, self.id, m.start(), m.end(), 0.7) for m in _GREEK.finditer(text))
+        if "/" in text or "www." in text:
+            for url in _URL.finditer(text):
+                for m in _SLUG.finditer(url.group()):
+                    first, last = m.group(1).title(), m.group(2).lower()
+                    if is_given_name(first) and last not in NOT_PEOPLE and last not in COMMON_WORDS:
+                        out.append(_result(self.name, self.id, url.start() + m.start(), url.start() + m.end(), 0.6))
+        return out
