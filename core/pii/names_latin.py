@@ -57,6 +57,9 @@ _STOP = frozenset(STOP_WORDS) | {
 }
 
 
+_WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
+
+
 def _result(name: str, ident: str, start: int, end: int, score: float) -> RecognizerResult:
     return RecognizerResult("PERSON", start, end, score, recognition_metadata={
         RecognizerResult.RECOGNIZER_NAME_KEY: name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: ident})
@@ -146,6 +149,8 @@ def plausible_latin_name(value: str) -> bool:
     bare = [w.lower().strip(".,'’&").removesuffix("'s").removesuffix("’s") for w in words]
     if all(w in NOT_PEOPLE for w in bare) or " ".join(w for w in bare if w) in NOT_PEOPLE_NAMES:
         return False  # "Jira", "Grafana", "Microsoft Teams", "Morgan Stanley"
+    if bare[-1] in _WEEKDAYS:
+        return False  # "Black Friday", "Cyber Monday"
     return not all(w.lower().strip(".,'’") in _STOP for w in words)
 
 

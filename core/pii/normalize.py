@@ -24,7 +24,10 @@ _EDIT = re.compile(
 _LOOKALIKE = str.maketrans({"O": "0", "o": "0", "О": "0", "о": "0", "I": "1", "l": "1", "|": "1", "І": "1",
                             "і": "1", "З": "3", "з": "3"})
 _LOOKALIKES = frozenset("OoОоIlІі|Зз")
-_DIGITISH = re.compile(r"[+(]?[\dOoОоIlІі|Зз](?:[\dOoОоIlІі|Зз]|[ \-.()](?=[\dOoОоIlІі|Зз(])){6,}")
+# A run of digits, look-alikes and separators that is a whole word: not part of a code with other letters
+# ("GB34OMGO7415..." is an IBAN, its O stays an O).
+_DIGITISH = re.compile(r"(?<![^\W_])[+(]?[\dOoОоIlІі|Зз](?:[\dOoОоIlІі|Зз]|[ \-.()](?=[\dOoОоIlІі|Зз(])){6,}"
+                       r"(?![^\W\d_])")
 
 
 def analysis_text(text: str) -> tuple[str, list[int] | None]:
