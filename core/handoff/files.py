@@ -115,11 +115,11 @@ async def from_customer(desk: HandoffDesk, h: Handoff, attachments: Sequence[Att
             log.info("handoff_file_to_inbox", handoff=h.id, kind=a.kind, bytes=len(data))
         except FileTooLarge as exc:
             log.info("handoff_file_too_large", handoff=h.id, kind=a.kind, size=exc.size, limit=exc.limit)
-            shown = human_size(exc.size)
+            limit_shown = human_size(exc.limit)
+            shown = human_size(exc.size) if exc.size and exc.size > exc.limit else f"> {limit_shown}"
             await inbox.post(h, note("inbox_file_notes", "too_big_in", agents, kind=a.kind, size=shown,
-                                     limit=human_size(exc.limit)), "note")
-            await desk.tell(h, note("handoff_file_notes", "too_big", h.language, size=shown,
-                                    limit=human_size(exc.limit)))
+                                     limit=limit_shown), "note")
+            await desk.tell(h, note("handoff_file_notes", "too_big", h.language, limit=limit_shown))
         except Exception as exc:
             log.warning("handoff_file_to_inbox_failed", handoff=h.id, kind=a.kind, error=type(exc).__name__)
             await inbox.post(h, note("inbox_file_notes", "failed_in", agents, kind=a.kind, size=size), "note")
@@ -148,8 +148,10 @@ async def from_agent(desk: HandoffDesk, h: Handoff, files: Sequence[FileRef]) ->
             sent += 1
             log.info("handoff_file_to_customer", handoff=h.id, bytes=len(data))
         except FileTooLarge as exc:
-            await inbox.post(h, note("inbox_file_notes", "too_big_out", agents, name=name, size=human_size(exc.size),
-                                     limit=human_size(exc.limit)), "note")
+            limit_shown = human_size(exc.limit)
+            shown = human_size(exc.size) if exc.size and exc.size > exc.limit else f"> {limit_shown}"
+            await inbox.post(h, note("inbox_file_notes", "too_big_out", agents, name=name, size=shown,
+                                     limit=limit_shown), "note")
         except Exception as exc:
             log.warning("handoff_file_to_customer_failed", handoff=h.id, error=type(exc).__name__)
             await inbox.post(h, note("inbox_file_notes", "failed_out", agents, name=name, size=size), "note")

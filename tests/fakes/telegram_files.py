@@ -2,8 +2,8 @@
 
 - `getFile` answers `file_path` + `file_size`, and refuses files over 20 MB ("Bad Request: file is too big"), as
   the public Bot API does; the bytes are served at `/file/bot<token>/<file_path>`;
-- `sendDocument` / `sendPhoto` take a multipart upload (a `document` / `photo` file part beside the chat_id,
-  caption, message_thread_id form fields), refuse more than 50 MB (413 "Request Entity Too Large") and photos
+- `sendDocument` / `sendPhoto` take a multipart upload (a `document` / `photo` file part, or `attach://<name>`
+  naming the part, beside the chat_id, caption, message_thread_id form fields), refuse more than 50 MB (413 "Request Entity Too Large") and photos
   over 10 MB; what was sent is kept as a message with its file (`SentMessage.file`).
 """
 
@@ -50,6 +50,8 @@ def get_file(files: dict[str, bytes], paths: dict[str, str], params: dict[str, A
 
 def check_upload(method: str, field: str, params: dict[str, Any]) -> Upload | web.Response:
     upload = params.get(field)
+    if isinstance(upload, str) and upload.startswith("attach://"):  # the file part named elsewhere in the form
+        upload = params.get(upload.removeprefix("attach://"))
     if "chat_id" not in params:
         return error(400, "Bad Request: chat_id is empty")
     if not isinstance(upload, Upload):
