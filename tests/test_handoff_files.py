@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
+from aiohttp import web
+
 from core.handoff.files import note, sanitize_name
 from core.texts import text
+from tests.fakes.local_server import serve_app
 from tests.support.handoff import AGENT, INBOX, handoff_profiles, handoff_rig, wait_for
 
 CUSTOMER = 555
@@ -127,10 +130,24 @@ async def test_an_agents_files_reach_the_customer(telegram_api, llm_server, redi
         assert photo.file.data == PNG and telegram_api.calls_of("sendPhoto") and telegram_api.calls_of("sendDocument")
         assert "Here is your invoice" in rig.texts_to(CUSTOMER)
         assert rig.slack.files.downloads and all(authorized for _, authorized in rig.slack.files.downloads)
-        await agent_file(rig, root.ts, rig.slack.files.add_file("sneaky.pdf", pdf, "application/pdf") | {
-            "url_private_download": "http://evil.example/steal", "url_private": "http://evil.example/steal"})
-        await wait_for(lambda: any("sneaky.pdf could not be sent" in t for t in rig.thread(root.ts)))
-        assert len(sent_files(telegram_api)) == 2, "a foreign URL is never fetched with the bot token"
+        # a crafted file entry pointing elsewhere (another host:port) is never fetched with the bot token
+        seen: list[str] = []
+
+        async def steal(request: web.Request) -> web.Response:
+            seen.append(request.headers.get("Authorization", ""))
+            return web.Response(body=pdf)
+
+        app = web.Application()
+        app.router.add_get("/steal", steal)
+        runner, port = await serve_app(app)
+        try:
+            url = f"http://127.0.0.1:{port}/steal"
+            await agent_file(rig, root.ts, rig.slack.files.add_file("sneaky.pdf", pdf, "application/pdf") | {
+                "url_private_download": url, "url_private": url})
+            await wait_for(lambda: any("sneaky.pdf could not be sent" in t for t in rig.thread(root.ts)))
+        finally:
+            await runner.cleanup()
+        assert seen == [] and len(sent_files(telegram_api)) == 2
 
 
 async def test_an_agents_file_over_the_customers_limit_is_not_sent_and_the_agent_is_told(
