@@ -197,3 +197,21 @@ def test_file_names_are_sanitised():
     long = sanitize_name("a" * 300 + ".pdf")
     assert len(long) <= 100 and long.endswith(".pdf")
     assert sanitize_name(".bashrc") == "bashrc"
+
+
+async def test_a_file_that_arrives_after_the_handoff_ended_is_not_answered_by_the_model(
+        telegram_api, llm_server, redis, monkeypatch, tmp_path):
+    """The race: the handler saw a handoff, the queue delivered the file after Resolve. The customer is told."""
+    from core.audience import Audience
+    from core.models import Attachment, Inbound
+
+    profiles = handoff_profiles(tmp_path / "profiles")
+    async with handoff_rig(telegram_api, llm_server, redis, monkeypatch, profiles, files="both") as rig:
+        who = Audience(tenant="telegram", user="42", channel=str(CUSTOMER))
+        late = Inbound(platform="telegram", bot="support", tenant="telegram", channel=str(CUSTOMER), user="42",
+                       text="", attachments=(Attachment(kind="photo", ref="gone", size=10),), is_private=True,
+                       audience=who, locale="ru", extras={"chat_id": CUSTOMER, "chat_type": "private"})
+        await rig.runtime.dispatcher.submit(late)
+        await rig.settle()
+        await telegram_api.wait_for(lambda: note("handoff_file_notes", "closed", "ru") in rig.texts_to(CUSTOMER))
+        assert not llm_server.requests_for("gpt-4o-mini") and not rig.inbox_roots()

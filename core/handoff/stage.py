@@ -42,7 +42,8 @@ class HandoffStage:
         desk, inbound = self.desk, turn.inbound
         opts = desk.options(inbound.bot)
         request = wants_person(inbound)
-        if request or inbound.text.lstrip().startswith("/"):  # no words to detect: the user's (or button's) language
+        if request or not inbound.text.strip() or inbound.text.lstrip().startswith("/"):
+            # no words to detect (a command, the button, a file alone): the user's (or the button's) language
             language = reply_language("", inbound.locale or turn.profile.language)
         else:
             language = turn.language
