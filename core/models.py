@@ -31,9 +31,10 @@ class Attachment(Frozen):
 
 
 class Action(Frozen):
-    """A button press or similar: confirm/cancel a proposed tool call, or feedback on a reply."""
+    """A button press or similar: confirm/cancel a proposed tool call, feedback on a reply, or "talk to a person"
+    (`handoff`: handled like `/human`)."""
 
-    kind: Literal["confirm", "cancel", "feedback_up", "feedback_down"]
+    kind: Literal["confirm", "cancel", "feedback_up", "feedback_down", "handoff"]
     ref: str  # proposal id or reply id
 
 
@@ -167,6 +168,7 @@ class Final(Frozen):
     cached: bool = False
     retrieval_only: bool = False
     used_tools: bool = False
+    offer_person: bool = False  # show a "talk to a person" button under it (set by the handoff stage)
 
 
 class Error(Frozen):

@@ -46,6 +46,7 @@ class Turn:
     # How stages tell later (outer) stages what happened; typed, so every coupling is visible here.
     retrieval_ran: bool = False  # the retrieval stage searched (zero passages then means "found nothing")
     abstained: bool = False  # the retrieval stage found nothing reliable and said so (the handoff trigger reads it)
+    low_evidence: bool = False  # answered, but the evidence was just above the gate (the handoff button reads it)
     awaiting_confirmation: bool = False  # a tool call waits for the user's Confirm: the round stops, nothing cached
     tool_text_calls: int = 0  # tool calls the model wrote as text (taken out of the answer)
     sources_consulted_chars: int = 0  # length of the appended "Sources consulted" list (an uncited answer)

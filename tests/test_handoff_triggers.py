@@ -3,6 +3,8 @@ row, a failed tool; each switchable per bot profile. And a Slack DM customer is 
 
 from __future__ import annotations
 
+import asyncio
+
 from core.texts import text
 from tests.fakes.llm_server import Reply, ToolCalls
 from tests.support.handoff import handoff_profiles, handoff_rig, wait_for
@@ -25,25 +27,56 @@ async def test_an_abstained_answer_brings_a_colleague_in(telegram_api, llm_serve
         assert answer.rstrip().endswith(text("handoff_joining", "en"))
 
 
-async def test_two_thumbs_down_in_a_row_then_the_next_message_goes_to_a_person(
+async def ask_and_answer(rig, telegram_api, llm_server, question: str, language: str = "en"):
+    from tests.fakes.llm_server import Reply
+
+    llm_server.script("gpt-4o-mini", Reply("Please check the tracking page." if language == "en"
+                                           else "Проверьте страницу отслеживания."))
+    await rig.tg(telegram_api.message_update(CUSTOMER, question, language=language))
+    await rig.settle()
+    return telegram_api.chat_messages(CUSTOMER)[-1]
+
+
+async def thumbs_down(rig, telegram_api, answer) -> None:
+    down = answer.reply_markup["inline_keyboard"][0][1]["callback_data"]
+    await rig.tg(telegram_api.callback_update(CUSTOMER, answer.message_id, down))
+    await rig.settle()
+
+
+async def test_the_second_thumbs_down_in_a_row_brings_a_person_at_the_press(
         telegram_api, llm_server, redis, monkeypatch, tmp_path):
     profiles = handoff_profiles(tmp_path / "profiles")
     async with handoff_rig(telegram_api, llm_server, redis, monkeypatch, profiles) as rig:
-        for question in ("Where is my parcel?", "It still has not arrived, where is it?"):
-            llm_server.script("gpt-4o-mini", Reply("Please check the tracking page."))
-            await rig.tg(telegram_api.message_update(CUSTOMER, question))
-            await rig.settle()
-            answer = telegram_api.chat_messages(CUSTOMER)[-1]
-            down = answer.reply_markup["inline_keyboard"][0][1]["callback_data"]
-            await rig.tg(telegram_api.callback_update(CUSTOMER, answer.message_id, down))
-            await rig.settle()
-        assert not rig.inbox_roots(), "thumbs down alone posts nothing"
-        await rig.tg(telegram_api.message_update(CUSTOMER, "This is useless"))
-        await rig.settle()
+        first = await ask_and_answer(rig, telegram_api, llm_server, "Где моя посылка?", "ru")
+        await thumbs_down(rig, telegram_api, first)
+        second = await ask_and_answer(rig, telegram_api, llm_server, "Она всё ещё не пришла, где она?", "ru")
+        assert not rig.inbox_roots(), "one 👎 alone posts nothing"
+        await thumbs_down(rig, telegram_api, second)
+        # at the press: no further message from the customer needed
         await wait_for(lambda: len(rig.inbox_roots()) == 1)
         assert reasons(rig) == ["two 👎 in a row"]
+        await telegram_api.wait_for(lambda: rig.texts_to(CUSTOMER)[-1] == text("handoff_opened", "ru"))
+        assert len(llm_server.requests_for("gpt-4o-mini")) == 2
+        [root] = rig.inbox_roots()
+        assert any("Она всё ещё не пришла" in t for t in rig.thread(root.ts)), "the card shows the last turns"
+        await thumbs_down(rig, telegram_api, second)  # pressed again: still one handoff
+        assert len(rig.inbox_roots()) == 1
+
+
+async def test_a_thumbs_down_on_an_old_answer_does_not_count(telegram_api, llm_server, redis, monkeypatch,
+                                                             tmp_path):
+    profiles = handoff_profiles(tmp_path / "profiles")
+    async with handoff_rig(telegram_api, llm_server, redis, monkeypatch, profiles) as rig:
+        one = await ask_and_answer(rig, telegram_api, llm_server, "Where is my parcel?")
+        two = await ask_and_answer(rig, telegram_api, llm_server, "Which courier has it?")
+        three = await ask_and_answer(rig, telegram_api, llm_server, "When will it arrive?")
+        await thumbs_down(rig, telegram_api, three)
+        await thumbs_down(rig, telegram_api, one)  # old: not one of the last two answers
+        await asyncio.sleep(0.3)
+        assert not rig.inbox_roots()
+        await thumbs_down(rig, telegram_api, two)  # the last two are now both 👎
+        await wait_for(lambda: len(rig.inbox_roots()) == 1)
         assert rig.texts_to(CUSTOMER)[-1] == text("handoff_opened", "en")
-        assert len(llm_server.requests_for("gpt-4o-mini")) == 2, "the third message was not answered by the bot"
 
 
 async def test_a_failed_tool_brings_a_colleague_in_unless_the_profile_switches_it_off(

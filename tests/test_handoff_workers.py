@@ -17,8 +17,10 @@ from adapters.telegram.settings import TelegramSettings
 from bots.profile_loader import load_profiles
 from core.audience import Audience
 from core.handoff.desk import HandoffDesk
+from core.handoff.files import FileRef
 from core.handoff.settings import HandoffSettings
 from core.models import Inbound
+from core.texts import text
 from core.tools.tickets import TicketStore
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import TOKEN
@@ -165,7 +167,6 @@ async def test_a_late_reply_in_an_old_thread_never_reaches_a_newer_handoff(redis
 
 
 async def test_an_idle_handoff_resolves_itself(redis, telegram_api):
-    from core.texts import text
 
     async with FakeSlack() as slack, workers(redis, telegram_api, slack) as (one, two):
         h = await one.open(customer_message("human please", "m1"), reason="asked", language="en", history=[])
@@ -176,3 +177,41 @@ async def test_an_idle_handoff_resolves_itself(redis, telegram_api):
         assert await one.active(h.conversation) is None
         assert [m.text for m in telegram_api.chat_messages(CUSTOMER)][-1] == text("handoff_idle", "en")
         assert await one.tickets.count() == 0, "an idle handoff was answered: no ticket"
+
+
+async def test_two_workers_deliver_an_agents_file_once(redis, telegram_api):
+    async with FakeSlack() as slack, workers(redis, telegram_api, slack) as (one, two):
+        opened = await one.open(customer_message("I need a human", "m1"), reason="asked", language="en", history=[])
+        assert opened is not None
+        entry = slack.files.add_file("invoice.pdf", b"%PDF-1.7" + bytes(5000), "application/pdf")
+        ref = FileRef(name=entry["name"], ref=entry["url_private_download"], size=entry["size"],
+                      mime_type=entry["mimetype"])
+        results = await asyncio.gather(*(d.from_agent(INBOX, opened.inbox_ts, "1700000000.000990", "UAGENT", "", [ref])
+                                         for d in (one, two, one, two)))
+        assert sorted(results) == [False, False, False, True]
+        assert len(telegram_api.calls_of("sendDocument")) == 1, "one worker sent it, once"
+        assert [m.file.filename for m in telegram_api.chat_messages(CUSTOMER) if m.file] == ["invoice.pdf"]
+
+
+async def test_two_thumbs_down_pressed_at_once_on_two_workers_open_one_handoff(redis, telegram_api):
+    from core.handoff import votes
+    from core.handoff.votes import DownvoteTrigger
+    from core.models import Action
+    from core.ops.feedback import FeedbackStore
+
+    async with FakeSlack() as slack, workers(redis, telegram_api, slack) as desks:
+        conversation = customer_message("x", "m0").conversation_key
+        for reply_id in ("r1", "r2"):
+            await votes.remember(redis, conversation, reply_id, "ru")
+        stores = []
+        for desk in desks:
+            store = FeedbackStore(redis)
+            store.on_recorded.append(DownvoteTrigger(desk, redis, store).on_vote)
+            stores.append(store)
+        presses = [customer_message("", f"cb{i}").model_copy(update={"action": Action(kind="feedback_down", ref=r)})
+                   for i, r in enumerate(("r1", "r2"))]
+        for _ in range(3):  # the race either way: each worker records its press and checks
+            await asyncio.gather(stores[0].record(presses[0]), stores[1].record(presses[1]))
+        roots = [m for m in slack.channel_messages(INBOX) if not m.thread_ts]
+        assert len(roots) == 1
+        assert [m.text for m in telegram_api.chat_messages(CUSTOMER)] == [text("handoff_opened", "ru")]

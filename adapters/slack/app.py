@@ -26,6 +26,8 @@ from adapters.slack.normalize import action_inbound, is_user_message, mentions, 
 from adapters.slack.settings import SlackSettings
 from core.admin import AdminContext
 from core.dedupe import first_delivery
+from core.handoff.files import note
+from core.handoff.triggers import may_call_person
 from core.services import Services
 from core.state.keys import key
 from core.texts import text
@@ -35,7 +37,8 @@ log = structlog.get_logger("deskmate.slack")
 REDIS_DOWN = (RedisError, OSError)
 # Slack retries an event that got no 2xx (or no answer within 3 s) three times: X-Slack-Retry-Num 1, 2, 3.
 LAST_RETRY = 3
-ACTIONS = re.compile(rf"^({blocks.FEEDBACK_UP}|{blocks.FEEDBACK_DOWN}|{blocks.CONFIRM}|{blocks.CANCEL})$")
+ACTIONS = re.compile(
+    rf"^({blocks.FEEDBACK_UP}|{blocks.FEEDBACK_DOWN}|{blocks.CONFIRM}|{blocks.CANCEL}|{blocks.PERSON})$")
 
 
 class SlackReceiver:
@@ -180,6 +183,19 @@ class SlackReceiver:
         audience, locale = await self.edge.audience(body, user, str(channel))
         message = body.get("message") or {}
         assistant = await self._assistant_thread(team, str(channel), message.get("thread_ts"))
+        if action_id == blocks.PERSON:  # "talk to a person": like `/human`, in the answer's language
+            lang, owner, reply_id = blocks.person_press(ref)
+            press = action_inbound(body, "handoff", reply_id, self.settings.bot, audience, locale=lang,
+                                   assistant_thread=assistant)
+            refusal = None if may_call_person(press.audience, owner) else note("handoff_person", "not_yours", lang)
+            if refusal is None and self.services.handoff is not None \
+                    and await self.services.handoff.active(press.conversation_key) is not None:
+                refusal = note("handoff_person", "already", lang)
+            if refusal is not None:
+                await self._ephemeral(channel, user, refusal, body)
+                return
+            await self.services.dispatcher.submit(press)
+            return
         kind = "confirm" if action_id == blocks.CONFIRM else "cancel"
         inbound = action_inbound(body, kind, ref, self.settings.bot, audience, locale=locale,
                                  assistant_thread=assistant)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from adapters.slack.mrkdwn import escape, link
+from core.handoff.files import note
 from core.models import Citation, numbered
 from core.texts import text
 
@@ -13,6 +14,7 @@ FEEDBACK_UP = "deskmate_feedback_up"
 FEEDBACK_DOWN = "deskmate_feedback_down"
 CONFIRM = "deskmate_confirm"
 CANCEL = "deskmate_cancel"
+PERSON = "deskmate_person"
 SECTION_CHARS = 3_000  # Block Kit limit for a section's text
 CONTEXT_CHARS = 2_000
 
@@ -30,18 +32,29 @@ def sources(citations: Sequence[Citation], language: str | None = "en") -> list[
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": line[:CONTEXT_CHARS]}]}]
 
 
-def feedback(reply_id: str, language: str | None = "en") -> list[dict[str, Any]]:
-    return [{
-        "type": "actions", "block_id": f"feedback:{reply_id}"[:255],
-        "elements": [
-            {"type": "button", "action_id": FEEDBACK_UP, "value": reply_id,
-             "text": {"type": "plain_text", "text": "👍", "emoji": True},
-             "accessibility_label": text("button_helpful", language)},
-            {"type": "button", "action_id": FEEDBACK_DOWN, "value": reply_id,
-             "text": {"type": "plain_text", "text": "👎", "emoji": True},
-             "accessibility_label": text("button_not_helpful", language)},
-        ],
-    }]
+def feedback(reply_id: str, language: str | None = "en", person_for: str | None = None) -> list[dict[str, Any]]:
+    """👍 👎, and "talk to a person" when `person_for` (the asker's user id) is given: its value carries the
+    answer's language and the asker (`<lang>|<user>|<reply id>`), so a stranger's press can be refused."""
+    elements: list[dict[str, Any]] = [
+        {"type": "button", "action_id": FEEDBACK_UP, "value": reply_id,
+         "text": {"type": "plain_text", "text": "👍", "emoji": True},
+         "accessibility_label": text("button_helpful", language)},
+        {"type": "button", "action_id": FEEDBACK_DOWN, "value": reply_id,
+         "text": {"type": "plain_text", "text": "👎", "emoji": True},
+         "accessibility_label": text("button_not_helpful", language)},
+    ]
+    if person_for is not None:
+        lang = (language or "en")[:2]
+        elements.append({"type": "button", "action_id": PERSON, "value": f"{lang}|{person_for}|{reply_id}",
+                         "text": {"type": "plain_text", "text": note("handoff_person", "label", lang), "emoji": True}})
+    return [{"type": "actions", "block_id": f"feedback:{reply_id}"[:255], "elements": elements}]
+
+
+def person_press(value: str) -> tuple[str, str, str]:
+    """(language, asker, reply id) from a "talk to a person" button's value."""
+    lang, _, rest = value.partition("|")
+    owner, _, reply_id = rest.partition("|")
+    return lang or "en", owner, reply_id
 
 
 def confirmation(proposal_id: str, summary_mrkdwn: str, owner: str = "",

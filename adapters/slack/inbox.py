@@ -16,11 +16,14 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import files
 from adapters.slack.mrkdwn import escape
 from adapters.slack.normalize import is_user_message
 from core.handoff.desk import HandoffDesk
+from core.handoff.files import FileData, FileRef
 from core.handoff.ports import Card
 from core.handoff.state import Handoff
+from core.models import Attachment
 from core.texts import text
 
 log = structlog.get_logger("deskmate.slack.inbox")
@@ -119,6 +122,15 @@ class SlackInbox:
         label, blocks = self.ticket_blocks(number, status)
         await self.client.chat_postMessage(channel=self.channel, thread_ts=h.inbox_ts, text=label, blocks=blocks)
 
+    async def note_in(self, thread_ts: str, body: str) -> None:
+        await self.client.chat_postMessage(channel=self.channel, thread_ts=thread_ts, text=escape(body)[:3000],
+                                           unfurl_links=False, unfurl_media=False)
+
+    async def upload(self, h: Handoff, file: FileData, comment: str) -> None:
+        await files.upload(self.client, self.channel, h.inbox_ts, file, escape(comment))
+
+    async def fetch(self, file: FileRef, limit: int) -> bytes:
+        return await files.download(self.client, file.ref, limit)
 
     async def new_ticket(self, ticket: Any, show_summary: bool) -> None:
         """A ticket the bot created (create_ticket): posted in the inbox so agents can move its status."""
@@ -130,10 +142,20 @@ class SlackInbox:
 
 
 class SlackCustomerChannel:
-    """Reaches a Slack customer (a DM, or the thread they wrote in) with an agent's words."""
+    """Reaches a Slack customer (a DM, or the thread they wrote in) with an agent's words and files. A Slack
+    customer's own files are not fetched (their event carries file ids only): the thread gets a note instead."""
+
+    fetch_limit = 0
+    send_limit = 1024 * 1024 * 1024  # Slack's upload limit: 1 GB
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
+
+    async def fetch(self, h: Handoff, attachment: Attachment, limit: int) -> bytes:
+        raise ValueError("Slack customers' files are not copied")
+
+    async def send_file(self, h: Handoff, file: FileData) -> None:
+        await files.upload(self.client, h.channel, h.reply_to.get("reply_ts") or h.thread, file, "")
 
     async def deliver(self, h: Handoff, body: str) -> None:
         thread = h.reply_to.get("reply_ts") or h.thread
@@ -166,11 +188,13 @@ def attach_inbox(app: AsyncApp, client: AsyncWebClient, desk: HandoffDesk | None
         if not is_user_message(event):
             return  # our own posts into the thread, edits, joins
         body = str(event.get("text") or "")
-        if event.get("files"):
-            names = ", ".join(str(f.get("name") or f.get("title") or "file") for f in event["files"])
-            body = f"{body}\n[{text('handoff_attachment', desk.settings.inbox_language, kinds=names)}]".strip()
-        relayed = await desk.from_agent(channel, str(event["thread_ts"]), str(event["ts"]), str(event["user"]), body)
-        log.info("inbox_agent_message", relayed=relayed, chars=len(body))
+        attached = [FileRef(name=str(f.get("name") or f.get("title") or "file"),
+                            ref=str(f.get("url_private_download") or f.get("url_private") or ""),
+                            size=f.get("size"), mime_type=f.get("mimetype"))
+                    for f in event.get("files") or [] if f.get("url_private_download") or f.get("url_private")]
+        relayed = await desk.from_agent(channel, str(event["thread_ts"]), str(event["ts"]), str(event["user"]), body,
+                                        attached)
+        log.info("inbox_agent_message", relayed=relayed, chars=len(body), files=len(attached))
 
     async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()

@@ -73,7 +73,7 @@ class SlackReplySink:
         final, inbound, t = outcome.final, self.inbound, self.writer.target
         extra: list[dict[str, Any]] = blocks.sources(outcome.sources, self.lang)
         if final is not None:
-            extra += blocks.feedback(final.reply_id, self.lang)
+            extra += blocks.feedback(final.reply_id, self.lang, inbound.user if final.offer_person else None)
         self.ts = await self.writer.end(part, extra)
         if outcome.proposals:
             proposal = outcome.proposals[-1]

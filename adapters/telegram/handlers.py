@@ -13,20 +13,22 @@ import structlog
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import CallbackQuery, Message, ReplyParameters
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters
 from aiogram.utils.chat_action import ChatActionSender
 
 from adapters.telegram.admin import ADMIN_COMMANDS
 from adapters.telegram.edge import audience_of
 from adapters.telegram.filters import Addressed
 from adapters.telegram.format import escape, to_html
+from adapters.telegram.handoff import person_markup
 from adapters.telegram.inbound import from_callback, from_message
 from adapters.telegram.keyboards import ACTION_KINDS, ReplyButton
-from adapters.telegram.media import MediaTooLarge, describe_image, download, transcribe
+from adapters.telegram.media import MediaTooLarge, attachments_of, describe_image, download, transcribe
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.streamer import is_parse_error
 from core.admin import AdminContext
 from core.audience import Audience
+from core.language import reply_language
 from core.models import Action, Attachment
 from core.services import Services
 from core.texts import text
@@ -34,19 +36,20 @@ from core.texts import text
 log = structlog.get_logger("deskmate.telegram")
 
 
-async def say(bot: Bot, message: Message, body: str, flavor: str = "plain") -> None:
+async def say(bot: Bot, message: Message, body: str, flavor: str = "plain",
+              markup: InlineKeyboardMarkup | None = None) -> None:
     """A short direct reply (refusals, notices, admin output); HTML with a plain-text fallback."""
     thread = message.message_thread_id if message.is_topic_message else None
     reply = ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
     rendered = escape(body) if flavor == "plain" else to_html(body, flavor)
     try:
         await bot.send_message(chat_id=message.chat.id, text=rendered, parse_mode="HTML",
-                               message_thread_id=thread, reply_parameters=reply)
+                               message_thread_id=thread, reply_parameters=reply, reply_markup=markup)
     except TelegramBadRequest as exc:
         if not is_parse_error(exc):
             raise
         await bot.send_message(chat_id=message.chat.id, text=body, message_thread_id=thread,
-                               reply_parameters=reply)
+                               reply_parameters=reply, reply_markup=markup)
 
 
 def locale_of(message: Message) -> str | None:
@@ -64,9 +67,13 @@ def build_router() -> Router:
     router = Router(name="deskmate")
     router.message.filter(F.from_user, ~F.from_user.is_bot)  # bots (including ourselves) are never answered
 
+    def welcome(message: Message, services: Services, tg: TelegramSettings) -> InlineKeyboardMarkup | None:
+        lang = reply_language("", locale_of(message))
+        return person_markup(services, tg, str(message.from_user.id) if message.from_user else "", lang)
+
     @router.message(CommandStart())
-    async def on_start(message: Message, bot: Bot) -> None:
-        await say(bot, message, text("telegram_help", locale_of(message)))
+    async def on_start(message: Message, bot: Bot, services: Services, tg: TelegramSettings) -> None:
+        await say(bot, message, text("telegram_help", locale_of(message)), markup=welcome(message, services, tg))
 
     @router.message(Command(*ADMIN_COMMANDS))
     async def on_admin(message: Message, command: CommandObject, bot: Bot, services: Services,
@@ -75,7 +82,8 @@ def build_router() -> Router:
         log.info("telegram_admin_command", command=command.command, role=audience.role, chat_id=message.chat.id)
         if not audience.is_admin:
             key = "telegram_help" if command.command == "help" else "not_admin"
-            await say(bot, message, text(key, locale_of(message)))
+            await say(bot, message, text(key, locale_of(message)),
+                      markup=welcome(message, services, tg) if key == "telegram_help" else None)
             return
         ctx = AdminContext(platform="telegram", audience=audience, profile=services.profiles[tg.bot],
                            locale=locale_of(message), command_prefix="/")
@@ -87,6 +95,12 @@ def build_router() -> Router:
                          tg: TelegramSettings) -> None:
         locale = locale_of(message)
         audience = await audience_for(message, bot, services, tg)
+        files = attachments_of(message)
+        if files and services.handoff is not None:  # a person has the conversation: the file goes to them as it is
+            inbound = from_message(bot, tg, message, question, audience, files)
+            if await services.handoff.active(inbound.conversation_key) is not None:
+                await services.dispatcher.submit(inbound)
+                return
         if message.voice or message.audio:
             await _voice(message, question, bot, services, tg, audience)
         elif message.photo:

@@ -1,4 +1,5 @@
-"""Inline keyboards: feedback thumbs on a final answer, Confirm/Cancel on a proposed tool call."""
+"""Inline keyboards: feedback thumbs on a final answer (and "talk to a person" under uncertain ones), Confirm/Cancel
+on a proposed tool call."""
 
 from __future__ import annotations
 
@@ -24,10 +25,36 @@ ActionKind = Literal["feedback_up", "feedback_down", "confirm", "cancel"]
 ACTION_KINDS: dict[str, ActionKind] = {"up": "feedback_up", "down": "feedback_down", "ok": "confirm", "no": "cancel"}
 
 
-def feedback_keyboard(reply_id: str) -> InlineKeyboardMarkup:
+class PersonButton(CallbackData, prefix="dmh"):
+    """"Talk to a person": `dmh:<owner>:<lang>:<ref>` (<= 64 bytes). owner: the user the answer was for (in a
+    group only they, or a chat admin, may press it); lang: the answer's language; ref: the reply id or "start"."""
+
+    owner: str = ""
+    lang: str = "en"
+    ref: str = "start"
+
+
+def person_label(lang: str) -> str:
+    from core.handoff.files import note
+
+    return note("handoff_person", "label", lang)
+
+
+def feedback_keyboard(reply_id: str, person: tuple[str, str] | None = None) -> InlineKeyboardMarkup:
+    """👍 👎, and below them "talk to a person" when `person` = (owner, language) is given."""
     builder = InlineKeyboardBuilder()
     builder.button(text="👍", callback_data=ReplyButton(action="up", ref=reply_id))
     builder.button(text="👎", callback_data=ReplyButton(action="down", ref=reply_id))
+    if person is not None:
+        owner, lang = person
+        builder.button(text=person_label(lang), callback_data=PersonButton(owner=owner, lang=lang, ref=reply_id))
+        builder.adjust(2, 1)
+    return builder.as_markup()
+
+
+def person_keyboard(owner: str, lang: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=person_label(lang), callback_data=PersonButton(owner=owner, lang=lang))
     return builder.as_markup()
 
 

@@ -7,9 +7,11 @@ import io
 
 import structlog
 from aiogram import Bot
+from aiogram.types import Message
 
 from adapters.telegram.settings import TelegramSettings
 from core.llm.side import side_call
+from core.models import Attachment
 
 log = structlog.get_logger("deskmate.telegram.media")
 
@@ -74,3 +76,16 @@ async def describe_image(settings: TelegramSettings, image: bytes, mime_type: st
         **_endpoint(settings),
     ))
     return str(response.choices[0].message.content or "").strip()
+
+
+def attachments_of(message: Message) -> tuple[Attachment, ...]:
+    """The files of a message, as the handoff relays them (photo: the largest size). Stickers are not files."""
+    if message.photo:
+        p = message.photo[-1]
+        return (Attachment(kind="photo", ref=p.file_id, mime_type="image/jpeg", size=p.file_size, name="photo.jpg"),)
+    for kind, media in (("document", message.document), ("voice", message.voice), ("audio", message.audio),
+                        ("video", message.video), ("video", message.video_note), ("video", message.animation)):
+        if media is not None:
+            return (Attachment(kind=kind, ref=media.file_id, mime_type=getattr(media, "mime_type", None),  # type: ignore[arg-type]
+                               size=media.file_size, name=getattr(media, "file_name", None)),)
+    return ()

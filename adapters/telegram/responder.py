@@ -91,7 +91,7 @@ class TelegramReplySink:
         if final is not None:
             cited = outcome.sources
             footer = citations_footer(cited, text("telegram_sources", self.lang)) if cited else ("", "")
-            markup = feedback_keyboard(final.reply_id)
+            markup = feedback_keyboard(final.reply_id, (self.inbound.user, self.lang) if final.offer_person else None)
         rest = part.strip()
         if footer[0] and rest and len(rest) + visible_length(footer[0]) + 2 > SPLIT_AT:
             await self.seal(rest)  # the sources do not fit under the last part: they get their own message

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from core.handoff.desk import HandoffDesk
 from core.handoff.metrics import HandoffMetrics
 from core.handoff.settings import HandoffSettings
+from core.handoff.votes import DownvoteTrigger
 from core.profile import BotProfile
 
 
@@ -42,6 +43,8 @@ async def open_handoff(settings: HandoffSettings, redis: aioredis.Redis, profile
                      feedback=getattr(ops, "feedback", None), metrics=metrics, mask=pii_mask(pii, profiles))
     if pii is not None:  # the PII stage's own rule: masked when locked or the `pii` feature is on for the turn
         desk.pii_masks = lambda turn: bool(pii.locked or turn.enabled("pii"))
+    if desk.feedback is not None:  # two 👎 in a row open the handoff at the press
+        desk.feedback.on_recorded.append(DownvoteTrigger(desk, redis, desk.feedback).on_vote)
     if metrics is not None and tickets is not None:
         metrics.watch_tickets(ops.metrics, tickets)
     desk.start()

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 
+from core.handoff import files
+from core.handoff.files import FileRef
 from core.handoff.metrics import HandoffMetrics
 from core.handoff.ports import Card, CustomerChannel, Inbox
 from core.handoff.settings import HandoffOptions, HandoffSettings, parse_options
@@ -147,13 +149,17 @@ class HandoffDesk:
         """Relay the customer's message into the thread (once, whichever worker handles it)."""
         if self.inbox is None or not await self.store.claim_once(f"in:{h.id}:{inbound.message_id}"):
             return False
-        body = inbound.text
-        if inbound.attachments:
-            kinds = ", ".join(a.kind for a in inbound.attachments)
-            body = f"{body}\n[{text('handoff_attachment', self.settings.inbox_language, kinds=kinds)}]".strip()
-        await self.inbox.post(h, await self.shown(h, body, masked), "customer")
+        if inbound.text.strip():
+            await self.inbox.post(h, await self.shown(h, inbound.text, masked), "customer")
+        if inbound.attachments:  # the files themselves (or a note why not), core/handoff/files.py
+            await files.from_customer(self, h, inbound.attachments)
         await self.store.update(h.conversation, lambda x: _with(x, last_activity=time.time()))
-        await self.remember(h, "user", inbound.text, masked)
+        remembered, masked_memory = inbound.text, masked
+        if inbound.attachments:  # the kinds only: never a file's name or content
+            kinds = text("handoff_attachment", h.language, kinds=", ".join(a.kind for a in inbound.attachments))
+            remembered = f"{inbound.text}\n[{kinds}]".strip()
+            masked_memory = f"{masked}\n[{kinds}]".strip() if masked is not None else None
+        await self.remember(h, "user", remembered, masked_memory)
         return True
 
     async def note_once(self, h: Handoff) -> bool:
@@ -163,10 +169,18 @@ class HandoffDesk:
 
     # -- agents in the inbox
 
-    async def from_agent(self, channel: str, thread_ts: str, message_ts: str, agent: str, body: str) -> bool:
-        """Relay an agent's thread reply to the customer (once). A reply while waiting takes the handoff."""
+    async def from_agent(self, channel: str, thread_ts: str, message_ts: str, agent: str, body: str,
+                         attached: Sequence[FileRef] = ()) -> bool:
+        """Relay an agent's thread reply (text and files) to the customer (once). A reply while waiting takes the
+        handoff. In the thread of a handoff that is over, the agent is told it was not delivered."""
+        if (not body.strip() and not attached) or body.lstrip().startswith("//"):  # "//": internal note
+            return False
         h = await self.store.by_thread(channel, thread_ts)
-        if h is None or not h.active or not body.strip() or body.lstrip().startswith("//"):  # "//": internal note
+        if h is None or not h.active:
+            if self.inbox is not None and await self.store.known_thread(channel, thread_ts) \
+                    and await self.store.claim_once(f"out:{channel}:{message_ts}"):
+                await self.inbox.note_in(thread_ts, files.note("inbox_file_notes", "closed_out",
+                                                               self.settings.inbox_language))
             return False
         if not await self.store.claim_once(f"out:{channel}:{message_ts}"):
             return False
@@ -178,7 +192,13 @@ class HandoffDesk:
         if customer is None:
             log.warning("handoff_no_customer_channel", handoff=h.id, platform=after.platform)
             return False
-        await customer.deliver(after, body)
+        if body.strip():
+            await customer.deliver(after, body)
+        if attached:
+            await files.from_agent(self, after, attached)
+            kinds = text("handoff_attachment", after.language, kinds=", ".join(files.kind_of(f.mime_type)
+                                                                                for f in attached))
+            body = f"{body}\n[{kinds}]".strip()
         await self.remember(after, "assistant", body)
         if before.first_reply_at is None and self.metrics is not None:
             self.metrics.first_reply_after(after.platform, after.tenant, now - after.opened_at)
@@ -194,7 +214,7 @@ class HandoffDesk:
         _, after = await self.store.update(h.conversation, lambda x: _taken(x, agent, time.time()))
         if after is None:
             return None
-        await self._tell(after, text("handoff_taken", after.language))
+        await self.tell(after, text("handoff_taken", after.language))
         if self.inbox is not None:
             await self.inbox.refresh(after)
         log.info("handoff_taken", handoff=h.id, agent=agent)
@@ -222,13 +242,13 @@ class HandoffDesk:
         return after
 
     async def after_close(self, h: Handoff, customer_text: str, note: str | None = None) -> None:
-        await self._tell(h, customer_text)
+        await self.tell(h, customer_text)
         if self.inbox is not None:
             await self.inbox.refresh(h)
             if note:
                 await self.inbox.post(h, note, "note")
 
-    async def _tell(self, h: Handoff, body: str) -> None:
+    async def tell(self, h: Handoff, body: str) -> None:
         customer = self.customers.get(h.platform)
         if customer is None:
             return

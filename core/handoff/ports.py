@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from core.handoff.files import FileData, FileRef
 from core.handoff.state import Handoff
+from core.models import Attachment
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,31 @@ class Inbox(Protocol):
         """A ticket in the thread, with status buttons."""
         ...
 
+    async def note_in(self, thread_ts: str, text: str) -> None:
+        """A note in a thread whose handoff is over (e.g. "not delivered: back with the bot")."""
+        ...
+
+    async def upload(self, handoff: Handoff, file: FileData, comment: str) -> None:
+        """Put a customer's file into the thread, with `comment` (who sent what)."""
+        ...
+
+    async def fetch(self, file: FileRef, limit: int) -> bytes:
+        """Download a file an agent posted in the thread; FileTooLarge above `limit` bytes."""
+        ...
+
 
 class CustomerChannel(Protocol):
-    """Delivers an agent's words (or a status note) to the customer in their own chat."""
+    """Delivers an agent's words (or a status note) and files to the customer in their own chat, and fetches the
+    files the customer sends. `fetch_limit` / `send_limit`: the largest file (bytes) the platform lets a bot
+    download / send."""
+
+    fetch_limit: int
+    send_limit: int
 
     async def deliver(self, handoff: Handoff, text: str) -> None: ...
+
+    async def fetch(self, handoff: Handoff, attachment: Attachment, limit: int) -> bytes:
+        """The bytes of a customer's attachment; FileTooLarge above `limit`."""
+        ...
+
+    async def send_file(self, handoff: Handoff, file: FileData) -> None: ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,19 @@ class HandoffSettings(BaseModel):
     sweep_interval_s: float = Field(default=30.0, gt=0)  # how often timeouts are checked (any worker)
     keep_days: int = Field(default=90, ge=1)  # handoff records kept for `deskmate report`
     inbox_language: str = "en"  # language of the inbox cards and buttons agents see (en, ru)
+    # Files in a handoff. The PII masker cannot read file contents, so by default ("follow_pii") a customer's
+    # files reach agents only when agents may see personal data (show_pii); otherwise the thread gets a note and
+    # the customer is asked to describe it. "both": customers' files always reach agents (an explicit decision);
+    # "to_customer": only agents' files go out; "off": no file is copied, each side is told.
+    files: Literal["follow_pii", "both", "to_customer", "off"] = "follow_pii"
+
+    @property
+    def customer_files(self) -> bool:
+        return self.files == "both" or (self.files == "follow_pii" and self.show_pii)
+
+    @property
+    def agent_files(self) -> bool:
+        return self.files != "off"
 
 
 class Triggers(BaseModel):
@@ -40,6 +53,9 @@ class HandoffOptions(BaseModel):
     triggers: Triggers = Triggers()
     wait_minutes: float = Field(default=10.0, gt=0)  # no agent took it by then: ticket, back to the bot
     idle_hours: float = Field(default=24.0, gt=0)  # a handoff with no message for this long resolves itself
+    # the "talk to a person" button: under uncertain answers (abstained / low evidence) and the welcome text,
+    # under every answer, or nowhere (`/human` and asking in words still work)
+    button: Literal["uncertain", "always", "off"] = "uncertain"
 
     def on(self, reason: str) -> bool:
         return self.enabled and bool(getattr(self.triggers, reason, False))

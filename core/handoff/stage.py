@@ -1,25 +1,32 @@
 """The handoff stage (after PII masking): while a person has the conversation the bot stays silent and the message
-goes to the inbox thread; otherwise the triggers may open a handoff (asked for a person, two 👎 in a row before the
-message; an abstained answer or a failed tool after it)."""
+(text and files) goes to the inbox thread; otherwise the triggers may open a handoff (asked for a person, `/human` or
+the "talk to a person" button before the message; an abstained answer or a failed tool after it). Two 👎 in a row
+open it at the press (core/handoff/votes.py). Under uncertain answers the stage offers the button
+(`Final.offer_person`, per profile `handoff.button`)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from core.engine import Next
+from core.handoff import votes
 from core.handoff.desk import HandoffDesk
+from core.handoff.files import note
 from core.handoff.triggers import asks_for_person, is_command
 from core.language import reply_language
-from core.models import Error, Final, ReplyEvent, TextDelta, ToolResult
-from core.state.keys import key
+from core.models import Error, Final, Inbound, ReplyEvent, TextDelta, ToolResult
 from core.texts import text
 from core.turn import Turn
 
-REPLIES_KEPT_S = 86_400
+
+def wants_person(inbound: Inbound) -> bool:
+    """`/human` typed, or the "talk to a person" button pressed: a request, not words to detect."""
+    if inbound.action is not None:
+        return inbound.action.kind == "handoff"
+    return is_command(inbound.text)
 
 
 class HandoffStage:
@@ -34,9 +41,14 @@ class HandoffStage:
     async def run(self, turn: Turn, call_next: Next) -> AsyncIterator[ReplyEvent]:
         desk, inbound = self.desk, turn.inbound
         opts = desk.options(inbound.bot)
-        if not desk.available or not opts.enabled:
-            if inbound.action is None and is_command(inbound.text):  # `/human` with nobody to hand over to
-                language = reply_language("", inbound.locale or turn.profile.language)
+        request = wants_person(inbound)
+        if request or not inbound.text.strip() or inbound.text.lstrip().startswith("/"):
+            # no words to detect (a command, the button, a file alone): the user's (or the button's) language
+            language = reply_language("", inbound.locale or turn.profile.language)
+        else:
+            language = turn.language
+        if not desk.available or not opts.enabled or (request and not opts.on("asked")):
+            if request:  # `/human` or the button with nobody to hand over to
                 yield Error(code="handoff_unavailable", message=text("handoff_unavailable", language),
                             reply_id=turn.reply_id)
                 return
@@ -48,32 +60,34 @@ class HandoffStage:
         active = await desk.active(conversation)
         if active is not None:  # a person has it: relay, stay silent (one note)
             turn.facts["handoff"] = active.status
-            if inbound.action is None and (inbound.text.strip() or inbound.attachments):
-                await desk.from_customer(active, inbound, masked)
-            note = text("handoff_on_it", active.language) if await desk.note_once(active) else ""
-            yield Error(code="handoff_active", message=note, reply_id=turn.reply_id)
-            return
-
-        language = turn.language
-        if inbound.text.lstrip().startswith("/"):  # `/human`: no words to detect, the user's app language
-            language = reply_language("", inbound.locale or turn.profile.language)
-        reason = None
-        if inbound.action is None and opts.on("asked") and asks_for_person(inbound.text):
-            reason = "asked"
-        elif opts.on("downvotes") and await self._two_downs(conversation, inbound.user):
-            reason = "downvotes"
-        if reason is not None:
-            opened = await self._open(turn, reason, language, masked, answer=None)
-            if opened:
-                turn.facts["handoff"] = f"opened:{reason}"
-                yield Error(code="handoff_opened", message=text("handoff_opened", language), reply_id=turn.reply_id)
-                return
-            if reason == "asked" and not inbound.text.lstrip().startswith("/"):
-                pass  # no inbox or one already open: the bot answers as usual
-            elif reason == "asked":
-                yield Error(code="handoff_unavailable", message=text("handoff_unavailable", language),
+            if request:  # pressed twice, or `/human` again: already with a colleague
+                yield Error(code="handoff_active", message=note("handoff_person", "already", active.language),
                             reply_id=turn.reply_id)
                 return
+            if inbound.action is None and (inbound.text.strip() or inbound.attachments):
+                await desk.from_customer(active, inbound, masked)
+            on_it = text("handoff_on_it", active.language) if await desk.note_once(active) else ""
+            yield Error(code="handoff_active", message=on_it, reply_id=turn.reply_id)
+            return
+        if inbound.action is None and inbound.attachments and not inbound.text.strip():
+            # a file for the person, but the handoff ended before it was handled: say so, never answer emptiness
+            yield Error(code="handoff_file_closed", message=note("handoff_file_notes", "closed", language),
+                        reply_id=turn.reply_id)
+            return
+
+        if request or (inbound.action is None and opts.on("asked") and asks_for_person(inbound.text)):
+            opened = await self._open(turn, "asked", language, masked, answer=None)
+            if opened:
+                turn.facts["handoff"] = "opened:asked"
+                yield Error(code="handoff_opened", message=text("handoff_opened", language), reply_id=turn.reply_id)
+                return
+            if request:  # another press or worker opened it just now, or the inbox failed
+                already = await desk.active(conversation) is not None
+                yield Error(code="handoff_active" if already else "handoff_unavailable",
+                            message=note("handoff_person", "already", language) if already
+                            else text("handoff_unavailable", language), reply_id=turn.reply_id)
+                return
+            # asked in words but no inbox thread could be opened: the bot answers as usual
 
         tool_failed = False
         async for event in call_next(turn):
@@ -84,11 +98,15 @@ class HandoffStage:
                        else "tool_failed" if tool_failed and opts.on("tool_failed") else None)
                 if why is not None and await self._open(turn, why, turn.language, masked, answer=event.text):
                     turn.facts["handoff"] = f"opened:{why}"
-                    note = text("handoff_joining", turn.language)
-                    yield TextDelta(text=f"\n\n{note}")
-                    event = event.model_copy(update={"text": f"{event.text}\n\n{note}"})
+                    joining = text("handoff_joining", turn.language)
+                    yield TextDelta(text=f"\n\n{joining}")
+                    event = event.model_copy(update={"text": f"{event.text}\n\n{joining}"})
                 else:
-                    await self._remember_reply(conversation, event.reply_id)
+                    await votes.remember(self.redis, conversation, event.reply_id, turn.language)
+                    if inbound.action is None and opts.on("asked") and (
+                            opts.button == "always" or (opts.button == "uncertain"
+                                                        and (turn.abstained or turn.low_evidence))):
+                        event = event.model_copy(update={"offer_person": True})
             yield event
 
     async def _open(self, turn: Turn, reason: str, language: str, masked: str | None, answer: str | None) -> bool:
@@ -107,27 +125,3 @@ class HandoffStage:
             # the bot does not answer this message: keep it in memory for the person and the transcript
             await desk.remember(opened, "user", inbound.text, masked)
         return opened is not None
-
-    # -- two 👎 in a row (votes read through the feedback store's public API)
-
-    async def _remember_reply(self, conversation: str, reply_id: str) -> None:
-        name = key("handoff", "replies", conversation)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(name, f"{reply_id}|{time.time()}")
-            pipe.ltrim(name, 0, 1)
-            pipe.expire(name, REPLIES_KEPT_S)
-            await pipe.execute()
-
-    async def _two_downs(self, conversation: str, user: str) -> bool:
-        feedback = self.desk.feedback
-        if feedback is None:
-            return False
-        name = key("handoff", "replies", conversation)
-        recent = [r.decode().split("|")[0] for r in await self.redis.lrange(name, 0, 1)]
-        if len(recent) < 2:
-            return False
-        votes = [await feedback.vote(reply_id, user) for reply_id in recent]
-        if all(v is not None and v.value == "down" for v in votes):
-            await self.redis.delete(name)
-            return True
-        return False

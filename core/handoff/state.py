@@ -83,6 +83,10 @@ class HandoffStore:
         # a late press or reply in an old thread never reaches a newer handoff of the same conversation
         return h if h is not None and h.inbox_channel == channel and h.inbox_ts == ts else None
 
+    async def known_thread(self, channel: str, ts: str) -> bool:
+        """Whether this inbox thread was a handoff's (open or over)."""
+        return bool(await self.redis.exists(_thread_key(channel, ts)))
+
     async def create(self, handoff: Handoff) -> bool:
         """Open `handoff` unless the conversation already has an active one (then False)."""
         name = _conv_key(handoff.conversation)

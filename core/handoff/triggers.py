@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from core.audience import Audience
+
 _EN = re.compile(
     r"\b(?:(?:talk|speak|chat|connect\s+me|put\s+me\s+through)\s+(?:to|with)\s+(?:a\s+|an\s+|the\s+|some\s+)?"
     r"(?:real\s+|live\s+)?(?:human|person|agent|operator|someone|somebody|representative|rep|staff|support\s+team)"
@@ -37,3 +39,9 @@ def asks_for_person(text: str) -> bool:
     if stripped.lower() in ("human", "operator", "agent", "human please"):
         return True
     return bool(_EN.search(stripped) or _RU.search(stripped))
+
+
+def may_call_person(audience: Audience, owner: str) -> bool:
+    """Who may press "talk to a person" under an answer: in a private chat the one person there; in a shared place
+    (a group, a channel thread) the user the answer was for, or someone who administers that place."""
+    return not audience.shared_place or not owner or owner == audience.user or audience.is_admin

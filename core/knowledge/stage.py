@@ -143,6 +143,8 @@ class RetrievalStage:
                 if not turn.passages:
                     turn.facts["retrieval_empty"] = True
                 abstain = not found.confident and options.abstain
+                floor = MIN_CONFIDENCE if options.min_confidence is None else options.min_confidence
+                turn.low_evidence = found.confident and found.confidence < floor + LOW_EVIDENCE_MARGIN
                 if gated(turn.text):
                     await self._note(turn, found, collections, options, abstained=abstain)
                     if abstain:

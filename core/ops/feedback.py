@@ -50,6 +50,7 @@ class FeedbackStore:
         self.redis = redis
         self.retention_s = retention_days * 86_400
         self.evict = evict
+        self.on_recorded: list[Callable[[Inbound], Awaitable[None]]] = []  # e.g. the handoff's two-👎 trigger
 
     # -- reply facts
 
@@ -134,6 +135,11 @@ class FeedbackStore:
         value = "up" if action.kind == "feedback_up" else "down"
         await self.submit(action.ref, inbound.user, value, {"platform": inbound.platform, "tenant": tenant},
                           facts=facts)
+        for listener in self.on_recorded:
+            try:
+                await listener(inbound)
+            except Exception as exc:  # the vote is stored either way
+                log.warning("feedback_listener_failed", reply_id=action.ref, error=type(exc).__name__)
         return True
 
     async def vote(self, reply_id: str, user: str) -> Vote | None:

@@ -21,7 +21,7 @@ class InputStage:
         cleaned = "".join(ch for ch in turn.text if ch in "\n\t" or ch.isprintable()).strip()
         turn.facts["input_chars"] = len(cleaned)
         if turn.inbound.action is None:
-            if not cleaned:
+            if not cleaned and not turn.inbound.attachments:  # a file alone (e.g. for the person in a handoff)
                 raise InputRejected("empty_message")
             if len(cleaned) > self.max_chars:
                 raise InputRejected("message_too_long", length=len(cleaned), limit=self.max_chars)

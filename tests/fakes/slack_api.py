@@ -38,6 +38,7 @@ from aiohttp import web
 
 from tests.fakes.flood import Flood, Limit
 from tests.fakes.local_server import LocalServer, serve_app
+from tests.fakes.slack_files import SlackFiles
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -73,6 +74,7 @@ class Message:
     appends: int = 0
     kind: str = "message"  # "stream" | "message" | "ephemeral"
     user: str | None = None  # ephemeral: who sees it
+    files: list[dict[str, Any]] = field(default_factory=list)  # files shared with this message
 
 
 def _json_list(value: Any) -> list[dict[str, Any]]:
@@ -115,6 +117,7 @@ class FakeSlack(LocalServer):
         self._ts = itertools.count(1)
         self.sockets: list[web.WebSocketResponse] = []  # Socket Mode connections, newest last
         self.acks: dict[str, dict[str, Any]] = {}  # envelope_id -> the client's acknowledgement
+        self.files = SlackFiles(lambda: self.port)  # uploads (files.*ExternalUpload) and url_private_download
 
     # -- scripting
 
@@ -193,6 +196,7 @@ class FakeSlack(LocalServer):
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response", self._response_url)
         app.router.add_get("/socket", self._socket)
+        self.files.add_routes(app)
 
     # -- Socket Mode
 
@@ -361,6 +365,20 @@ class FakeSlack(LocalServer):
         self.messages[ts] = Message(str(args.get("channel")), ts, str(thread_ts) if thread_ts else None,
                                     text=str(args.get("text") or ""), kind="ephemeral", user=str(args.get("user")))
         return {"ok": True, "message_ts": ts}
+
+    def m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.files.get_upload_url(args)
+
+    def m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        answer, done = self.files.complete(args)
+        channel, thread_ts = args.get("channel_id"), args.get("thread_ts")
+        if answer.get("ok") and channel:
+            ts = self._new_ts()
+            self.messages[ts] = Message(str(channel), ts, str(thread_ts) if thread_ts else None,
+                                        text=str(args.get("initial_comment") or ""), files=answer["files"])
+            for f in done:
+                f.shared_in.append((str(channel), str(thread_ts) if thread_ts else None))
+        return answer
 
     def m_assistant_threads_setStatus(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}

@@ -31,6 +31,7 @@ from aiohttp import web
 
 from tests.fakes.flood import Flood, Limit
 from tests.fakes.local_server import LocalServer
+from tests.fakes.telegram_files import FOLDERS, Upload, check_upload, file_path, get_file
 
 BOT_ID = 7000001
 TOKEN = f"{BOT_ID}:TEST-token-abcdefghijklmnopqrstuvwxyz"
@@ -77,6 +78,7 @@ class SentMessage:
     thread_id: int | None = None
     reply_to: int | None = None
     edits: int = 0
+    file: Upload | None = None  # sendDocument / sendPhoto: the file the user receives
 
 
 class _Checker(HTMLParser):
@@ -127,6 +129,7 @@ class FakeBotAPI(LocalServer):
         self.messages: dict[tuple[int, int], SentMessage] = {}
         self.drafts: list[Call] = []
         self.files: dict[str, bytes] = {}
+        self.file_paths: dict[str, str] = {}
         self.chat_admins: dict[int, set[int]] = {}
         self.latency_s = 0.0  # added to every method call (a real server is ~50-150 ms away)
         self._failures: dict[str, deque[tuple[Failure, Callable[[dict[str, Any]], bool] | None]]] = {}
@@ -175,8 +178,10 @@ class FakeBotAPI(LocalServer):
     def chat_messages(self, chat_id: int) -> list[SentMessage]:
         return sorted((m for (c, _), m in self.messages.items() if c == chat_id), key=lambda m: m.message_id)
 
-    def add_file(self, file_id: str, data: bytes) -> None:
+    def add_file(self, file_id: str, data: bytes, kind: str = "voice", extension: str = "oga") -> None:
+        """A file a user sent (its file_id then goes in a message update); served by getFile + /file/."""
         self.files[file_id] = data
+        self.file_paths[file_id] = f"{FOLDERS.get(kind, 'documents')}/{file_id}.{extension}"
 
     async def wait_for(self, condition: Callable[[], bool], within_s: float = 10.0) -> None:
         deadline = time.monotonic() + within_s
@@ -281,6 +286,9 @@ class FakeBotAPI(LocalServer):
         form = await request.post()
         params: dict[str, Any] = {}
         for k, v in form.items():
+            if isinstance(v, web.FileField):  # multipart upload (sendDocument, sendPhoto)
+                params[k] = Upload(v.filename, v.file.read(), v.content_type)
+                continue
             if not isinstance(v, str):
                 continue
             params[k] = json.loads(v) if k in JSON_FIELDS else v
@@ -429,16 +437,40 @@ class FakeBotAPI(LocalServer):
         return self._ok({"status": status, "user": user})
 
     async def _m_getFile(self, params: dict[str, Any]) -> web.Response:
-        file_id = str(params["file_id"])
-        if file_id not in self.files:
-            return self._bad("invalid file_id")
-        return self._ok({"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files[file_id]),
-                         "file_path": f"voice/{file_id}.oga"})
+        found = get_file(self.files, self.file_paths, params)
+        return found if isinstance(found, web.Response) else self._ok(found)
+
+    async def _send_file(self, method: str, field: str, params: dict[str, Any]) -> web.Response:
+        upload = check_upload(method, field, params)
+        if isinstance(upload, web.Response):
+            return upload
+        chat_id, thread = int(params["chat_id"]), params.get("message_thread_id")
+        m = SentMessage(chat_id=chat_id, message_id=next(self._message_ids), text=str(params.get("caption") or ""),
+                        raw="", parse_mode=None, reply_markup=None, thread_id=int(thread) if thread else None,
+                        file=upload)
+        self.messages[(chat_id, m.message_id)] = m
+        result = self._message_json(m)
+        result.pop("text", None)  # a file message has a caption, not a text
+        if m.text:
+            result["caption"] = m.text
+        kind = "photo" if field == "photo" else "document"
+        result[kind] = {"file_id": f"sent{m.message_id}", "file_unique_id": f"us{m.message_id}",
+                        "file_size": len(upload.data), **({"file_name": upload.filename} if kind == "document" else
+                                                          {"width": 1, "height": 1})}
+        if kind == "photo":
+            result["photo"] = [result["photo"]]
+        return self._ok(result)
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> web.Response:
+        return await self._send_file("sendDocument", "document", params)
+
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> web.Response:
+        return await self._send_file("sendPhoto", "photo", params)
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["path"]
-        file_id = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        if request.match_info["token"] != TOKEN or file_id not in self.files:
+        file_id = next((f for f in self.files if file_path(self.file_paths, f) == path), None)
+        if request.match_info["token"] != TOKEN or file_id is None:
             raise web.HTTPNotFound()
         return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
