@@ -1,12 +1,12 @@
 """The knowledge-gap report: questions the knowledge base could not answer well, grouped by meaning.
 
 A question is a gap when the bot abstained (nothing reliable found), answered with low evidence (just
-above the gate's floor), or its answer got a thumbs-down. Gaps are reported per tenant, bot and
-collections; within one, questions are grouped by meaning: each question's search query is embedded
-(the knowledge base's own embedder) and joins the group whose mean vector is closest, if at least
-SIMILAR (cosine), else starts a new group. A group shows how often it was asked, why it is a gap, a few
-masked examples and the document that came closest. Questions whose text was not kept (masking was
-off) are counted, never shown.
+above the gate's floor), its answer got a thumbs-down, or the customer then asked for a person. Gaps are
+reported per tenant, bot and collections; within one, questions are grouped by meaning: each question's
+search query is embedded (the knowledge base's own embedder) and joins the group whose mean vector is
+closest, if at least SIMILAR (cosine), else starts a new group. A group shows how often it was asked, why
+it is a gap, a few masked examples and the document that came closest. Questions whose text was not kept
+(masking was off) are counted, never shown.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from core.knowledge.gaps import Asked
 # (tests/test_knowledge_gaps.py and a few more), paraphrases scored 0.64-0.84, also across English and
 # Russian; unrelated questions (parking vs pets vs football) at most 0.40.
 SIMILAR = 0.6
-REASONS = ("abstained", "low_evidence", "thumbs_down")
+REASONS = ("abstained", "low_evidence", "thumbs_down", "escalated")
 EXAMPLE_CHARS = 200
 
 
@@ -72,6 +72,8 @@ def reasons_of(asked: Asked, thumbs_down: Collection[str]) -> list[str]:
         found.append("low_evidence")
     if asked.reply_id in thumbs_down:
         found.append("thumbs_down")
+    if asked.escalated:
+        found.append("escalated")
     return found
 
 

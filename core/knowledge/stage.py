@@ -169,7 +169,8 @@ class RetrievalStage:
                 bot=inbound.bot, collections=tuple(collections), question=turn.text[:QUESTION_CHARS] if masked else "",
                 query=found.query[:QUESTION_CHARS] if masked else "", confidence=found.confidence, abstained=abstained,
                 low_evidence=not abstained and found.confidence < floor + LOW_EVIDENCE_MARGIN,
-                closest_title=top.title if top else "", closest_source=top.url if top else ""))
+                closest_title=top.title if top else "", closest_source=top.url if top else "",
+                conversation=inbound.conversation_key))
         except Exception as exc:  # bookkeeping never costs the user the answer
             log.warning("gap_record_failed", request_id=turn.reply_id, error=type(exc).__name__)
 
