@@ -136,6 +136,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         handoff = await stack.enter_async_context(open_handoff(settings.handoff, redis, profiles, memory=memory,
                                                                tickets=tools.tickets, ops=ops, pii=pii))
         tools.services.handoff = handoff  # escalate_to_human opens a real handoff when an inbox is configured
+        handoff.on_opened.append(lambda h: retrieval.gaps.escalated(h.conversation))  # a gap: the answer didn't help
 
         stages = build_stages(settings, ops=ops, flags=flags, pii=pii, tools=tools, memory=memory,
                               cache=CacheStage(cache), retrieval=retrieval, handoff=handoff)

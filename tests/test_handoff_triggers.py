@@ -143,3 +143,26 @@ async def test_a_ticket_the_bot_creates_appears_in_the_inbox_and_agents_resolve_
         tickets = rig.runtime.tools.tickets
         await wait_for(lambda: "Resolved" in rig.slack.messages[card.ts].text)
         assert (await tickets.get("DM-1001", "telegram", "telegram")).status == "resolved"
+
+
+async def test_a_question_followed_by_a_request_for_a_person_is_a_knowledge_gap(
+        telegram_api, llm_server, redis, monkeypatch, tmp_path):
+    import time
+
+    from tests.support.runtime import admin_context
+
+    profiles = handoff_profiles(tmp_path / "profiles")
+    async with handoff_rig(telegram_api, llm_server, redis, monkeypatch, profiles) as rig:
+        await ask_and_answer(rig, telegram_api, llm_server, "Where is my parcel?")
+        await ask_and_answer(rig, telegram_api, llm_server, "Which courier has it?")
+        await rig.tg(telegram_api.message_update(CUSTOMER, "This doesn't help, I want to talk to a human"))
+        await rig.settle()
+        await wait_for(lambda: len(rig.inbox_roots()) == 1)
+        asked = await rig.runtime.retrieval.gaps.asked(0, time.time() + 1)
+        escalated = {a.question for a in asked if a.escalated}
+        assert escalated == {"Which courier has it?"}  # the answer right before the request did not help
+        tenant = asked[0].tenant
+        report = await rig.runtime.admin.handle(admin_context(rig.runtime, platform="telegram", tenant=tenant),
+                                                "gaps")
+        assert "Which courier has it?" in report.text and text("gaps_reason_escalated", "en", count=1) in report.text
+        assert report.text.count(text("gaps_reason_escalated", "en", count=1)) == 1  # not the earlier question

@@ -63,6 +63,7 @@ class HandoffDesk:
         self._options = {name: parse_options(p.handoff, name) for name, p in profiles.items()}
         self._sweeper: asyncio.Task[None] | None = None
         self.pii_masks: Callable[[Any], bool] = lambda turn: False  # set by the builder from the PII stage
+        self.on_opened: list[Callable[[Handoff], Awaitable[object]]] = []  # e.g. the gap log marks the question
 
     # -- wiring
 
@@ -141,6 +142,11 @@ class HandoffDesk:
         if self.metrics is not None:
             self.metrics.opened(h.platform, h.tenant, reason)
         log.info("handoff_opened", handoff=h.id, platform=h.platform, tenant=h.tenant, reason=reason)
+        for listener in self.on_opened:
+            try:
+                await listener(h)
+            except Exception as exc:  # bookkeeping never stops a handoff
+                log.warning("handoff_listener_failed", handoff=h.id, error=type(exc).__name__)
         return opened
 
     # -- the customer writes while a person has the conversation
