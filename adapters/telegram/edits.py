@@ -9,6 +9,7 @@ deleted in Telegram therefore leaves its answer as it is (README: Edited and del
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -34,7 +35,7 @@ async def asked(services: Services, inbound: Inbound, message: Message) -> None:
     if services.edits is None:
         return
     try:
-        await services.edits.asked(inbound, message.date.timestamp())
+        await services.edits.asked(inbound, _seconds(message.date))
     except REDIS_DOWN as exc:  # still answered; only its edits are not followed
         log.warning("telegram_question_not_recorded", error=type(exc).__name__)
 
@@ -45,7 +46,7 @@ async def edited(message: Message, question: str, bot: Bot, services: Services, 
     if services.edits is None or message.text is None:  # a caption (voice, photo) is not followed
         return
     inbound = from_message(bot, tg, message, question, audience)
-    at = (message.edit_date or message.date).timestamp()
+    at = _seconds(message.edit_date or message.date)
     try:
         decision = await services.edits.edited(inbound, at)
     except REDIS_DOWN as exc:
@@ -55,6 +56,11 @@ async def edited(message: Message, question: str, bot: Bot, services: Services, 
              chars=len(question))
     if decision.status == "ok":
         await services.dispatcher.submit(as_edit(inbound, decision.version))
+
+
+def _seconds(value: datetime | int | float) -> float:
+    """A Bot API date (aiogram gives `date` as a datetime, `edit_date` as Unix seconds) in Unix seconds."""
+    return value.timestamp() if isinstance(value, datetime) else float(value)
 
 
 async def delete_parts(bot: Bot, chat_id: int, parts: list[Any]) -> None:

@@ -156,4 +156,5 @@ class TelegramResponder:
             writer.on_message = record
             await ReplyLoop(TelegramReplySink(self, inbound, writer)).run(answer.events)
             await delete_parts(self.bot, target.chat_id, answer.stale("message_id"))
-            answer.show({"message_id": [int(earlier)] * bool(earlier) + [i for i in writer.sent_ids if i != earlier]})
+            first = [int(earlier)] if earlier else []
+            answer.show({"message_id": first + [i for i in writer.sent_ids if i not in first]})
