@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.fakes.llm_server import Reply
-from tests.fakes.telegram_edits import edited_update
 from tests.fakes.telegram_api import BOT_USERNAME
+from tests.fakes.telegram_edits import edited_update
 from tests.support.telegram import running, telegram_env
 
 GROUP = -100200300
