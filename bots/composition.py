@@ -14,6 +14,7 @@ from bots.settings import Settings
 from core.admin import AdminCommands
 from core.cache import SemanticCache, open_cache
 from core.cache.stage import CacheStage
+from core.edits.ledger import QuestionLedger
 from core.engine import Engine, LogObserver, Stage
 from core.flags import FeatureFlags
 from core.handoff.build import open_handoff
@@ -153,7 +154,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         admin.add_command("limit", ops.limits.admin_command, "admin_help_limit")  # a text key
         admin.add_command("gaps", GapsCommand(retrieval.gaps, ops.feedback, knowledge.embedder), "admin_help_gaps")
         services = Services(engine=engine, dispatcher=dispatcher, admin=admin, flags=flags, redis=redis,
-                            profiles=profiles, metrics=ops.metrics, access=settings.access, handoff=handoff)
+                            profiles=profiles, metrics=ops.metrics, access=settings.access, handoff=handoff,
+                            edits=QuestionLedger(redis, settings.edits, seal_key, memory))  # edited questions
         runtime = Runtime(settings=settings, redis=redis, profiles=profiles, prompts=prompts, flags=flags,
                           gateway=gateway, memory=memory, knowledge=knowledge, retrieval=retrieval, cache=cache,
                           tools=tools, ops=ops, handoff=handoff, engine=engine, dispatcher=dispatcher, admin=admin,

@@ -12,6 +12,7 @@ from adapters.slack.settings import SlackSettings
 from adapters.telegram.settings import TelegramSettings
 from core.audience import AccessSettings
 from core.cache.settings import CacheSettings
+from core.edits.settings import EditSettings
 from core.errors import ConfigError
 from core.handoff.settings import HandoffSettings
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
@@ -54,6 +55,7 @@ class Settings(BaseSettings):
     feedback: FeedbackSettings = FeedbackSettings()
     access: AccessSettings = AccessSettings()
     handoff: HandoffSettings = HandoffSettings()
+    edits: EditSettings = EditSettings()  # edited and deleted questions (core/edits)
     slack: SlackSettings = SlackSettings()
     telegram: TelegramSettings = TelegramSettings()
 

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from core.admin import AdminCommands
 from core.audience import AccessSettings
 from core.dispatch import Dispatcher
+from core.edits.ledger import QuestionLedger
 from core.engine import Engine
 from core.flags import FeatureFlags
 from core.handoff.desk import HandoffDesk
@@ -28,6 +29,7 @@ class Services:
     metrics: Metrics  # Prometheus counters adapters add to (platform 429s and retries)
     access: AccessSettings = field(default_factory=AccessSettings)  # who administers and reads what
     handoff: HandoffDesk | None = None  # human handoff: inbox, relays, state (core/handoff)
+    edits: QuestionLedger | None = None  # edited and deleted questions (core/edits)
 
 
 class Platform(Protocol):

@@ -22,12 +22,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.edge import SlackEdge, tenant_of
+from adapters.slack.edits import CHANGES, SlackEdits
 from adapters.slack.normalize import action_inbound, is_user_message, mentions, message_inbound
 from adapters.slack.settings import SlackSettings
 from core.admin import AdminContext
 from core.dedupe import first_delivery
 from core.handoff.files import note
 from core.handoff.triggers import may_call_person
+from core.models import Inbound
 from core.services import Services
 from core.state.keys import key
 from core.texts import text
@@ -50,6 +52,7 @@ class SlackReceiver:
         self.client = client
         self.redis = services.redis
         self.edge = SlackEdge(settings, services.access, services.profiles[settings.bot], client, services.redis)
+        self.edits = SlackEdits(self, services.edits, client)  # edited and deleted questions
 
     # -- wiring
 
@@ -105,6 +108,9 @@ class SlackReceiver:
         await self._submit(body, context)
 
     async def on_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        if event.get("subtype") in CHANGES:
+            await self.edits.on_change(body, context)
+            return
         if not is_user_message(event):
             return
         team = tenant_of(body)
@@ -135,16 +141,24 @@ class SlackReceiver:
                 log.warning("slack_suggested_prompts_failed", error=exc.response.get("error"))
 
     async def _submit(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        inbound = await self.inbound_of(body, context)
+        log.info("slack_message", event_id=body.get("event_id"), team=inbound.tenant, channel=inbound.channel,
+                 private=inbound.is_private, assistant=inbound.extras["assistant"], chars=len(inbound.text))
+        if self.services.edits is not None:
+            try:  # its edits and deletion are followed from here on
+                await self.services.edits.asked(inbound, float(body["event"]["ts"]))
+            except REDIS_DOWN as exc:
+                log.warning("slack_question_not_recorded", error=type(exc).__name__)
+        await self.services.dispatcher.submit(inbound)
+
+    async def inbound_of(self, body: dict[str, Any], context: AsyncBoltContext) -> Inbound:
+        """A message event (or an edited message, core/edits) as an Inbound: who asks, where, what."""
         event = body["event"]
         audience, locale = await self.edge.audience(body, str(event["user"]), str(event["channel"]),
                                                     event.get("channel_type"))
-        team = audience.tenant
-        assistant = await self._assistant_thread(team, str(event["channel"]), event.get("thread_ts"))
-        inbound = message_inbound(body, self.settings.bot, context.bot_user_id, audience, locale=locale,
-                                  assistant_thread=assistant)
-        log.info("slack_message", event_id=body.get("event_id"), team=team, channel=inbound.channel,
-                 private=inbound.is_private, assistant=assistant, chars=len(inbound.text))
-        await self.services.dispatcher.submit(inbound)
+        assistant = await self._assistant_thread(audience.tenant, str(event["channel"]), event.get("thread_ts"))
+        return message_inbound(body, self.settings.bot, context.bot_user_id, audience, locale=locale,
+                               assistant_thread=assistant)
 
     async def _assistant_thread(self, team: str, channel: str, thread_ts: str | None) -> bool:
         """A thread of Slack's AI-assistant surface (a DM thread opened by assistant_thread_started)?"""

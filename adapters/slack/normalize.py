@@ -64,6 +64,7 @@ def message_inbound(body: dict[str, Any], bot: str, bot_user_id: str | None, aud
             "channel_type": event.get("channel_type") or "channel",
             "user_team": event.get("user_team") or event.get("team") or audience.tenant,
             "assistant": bool(private and assistant_thread),
+            "question": f"{event['channel']}:{event['ts']}",  # the platform message (its edits: core/edits)
         },
     )
 

@@ -98,7 +98,7 @@ def build_slack(settings: SlackSettings, services: Services, web_app: web.Applic
     )
     attach_inbox(app, client, services.handoff, services.handoff.tickets if services.handoff else None)  # first
     SlackReceiver(settings, services, client).attach(app)
-    services.dispatcher.register(SlackResponder(client, settings, services.redis))
+    services.dispatcher.register(SlackResponder(client, settings, services.redis, services.edits))
     platform = SlackPlatform(settings, app, client, session)
     if settings.app_token is None:
         web_app.router.add_post(settings.events_path, platform.handle_http)

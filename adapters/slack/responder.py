@@ -16,9 +16,12 @@ import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
+from adapters.slack.edits import delete_parts, note_deleted
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.settings import SlackSettings
 from adapters.slack.streamer import SlackWriter, Target
+from core.edits.answering import Answering
+from core.edits.ledger import QuestionLedger
 from core.language import reply_language
 from core.models import Inbound, ReplyEvent
 from core.reply.budget import RateBudget
@@ -93,22 +96,33 @@ class SlackReplySink:
 class SlackResponder:
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient, settings: SlackSettings, redis: aioredis.Redis | None = None) -> None:
+    def __init__(self, client: AsyncWebClient, settings: SlackSettings, redis: aioredis.Redis | None = None,
+                 edits: QuestionLedger | None = None) -> None:
         self.client = client
         self.settings = settings
         self.budget = RateBudget(redis) if redis is not None else None
         self.ids = PlatformIds(redis)
+        self.edits = edits
 
     async def respond(self, inbound: Inbound, events: AsyncIterator[ReplyEvent]) -> None:
         target = target_of(inbound)
-        earlier = (await self.ids.load(inbound)).get("ts")
-        if earlier:
-            log.info("slack_reply_taken_over", channel=target.channel, ts=earlier)
-        writer = SlackWriter(self.client, target, self.settings, self.budget, taken_over=earlier)
-
-        async def record(ts: str) -> None:
-            await self.ids.save(inbound, {"ts": ts})
-
-        writer.on_message = record
         lang = reply_language(inbound.text, inbound.locale)  # the engine answers in the message's language too
-        await ReplyLoop(SlackReplySink(self, inbound, writer, lang)).run(events)
+        async with Answering(self.edits, inbound, events, lang) as answer:  # edits and deletions (core/edits)
+            if answer.skip:
+                return
+            # A dead worker's half-written message, or the answer an edited question's answer replaces.
+            earlier = (await self.ids.load(inbound)).get("ts") or answer.replaces("ts")
+            if earlier:
+                log.info("slack_reply_taken_over", channel=target.channel, ts=earlier)
+            writer = SlackWriter(self.client, target, self.settings, self.budget, taken_over=earlier)
+
+            async def record(ts: str) -> None:
+                await self.ids.save(inbound, {"ts": ts})
+
+            writer.on_message = record
+            await ReplyLoop(SlackReplySink(self, inbound, writer, lang)).run(answer.events)
+            await delete_parts(self.client, target.channel, answer.stale("ts"))
+            shown = {"ts": writer.messages, "channel": target.channel, "thread": target.thread_ts}
+            answer.show(shown)
+        if answer.note_deleted:
+            await note_deleted(self.client, shown, lang)

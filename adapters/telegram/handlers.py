@@ -18,6 +18,7 @@ from aiogram.utils.chat_action import ChatActionSender
 
 from adapters.telegram.admin import ADMIN_COMMANDS
 from adapters.telegram.edge import audience_of
+from adapters.telegram.edits import asked, edited
 from adapters.telegram.filters import Addressed
 from adapters.telegram.format import escape, to_html
 from adapters.telegram.handoff import person_markup
@@ -66,6 +67,7 @@ async def audience_for(message: Message, bot: Bot, services: Services, tg: Teleg
 def build_router() -> Router:
     router = Router(name="deskmate")
     router.message.filter(F.from_user, ~F.from_user.is_bot)  # bots (including ourselves) are never answered
+    router.edited_message.filter(F.from_user, ~F.from_user.is_bot)
 
     def welcome(message: Message, services: Services, tg: TelegramSettings) -> InlineKeyboardMarkup | None:
         lang = reply_language("", locale_of(message))
@@ -106,10 +108,16 @@ def build_router() -> Router:
         elif message.photo:
             await _photo(message, question, bot, services, tg, audience)
         elif message.text is not None:
-            await services.dispatcher.submit(from_message(bot, tg, message, question, audience))
+            inbound = from_message(bot, tg, message, question, audience)
+            await asked(services, inbound, message)  # its edits are followed (core/edits)
+            await services.dispatcher.submit(inbound)
         else:
             log.info("telegram_unsupported_content", content_type=message.content_type, chat_id=message.chat.id)
             await say(bot, message, text("telegram_other_unsupported", locale))
+
+    @router.edited_message(Addressed())
+    async def on_edited(message: Message, question: str, bot: Bot, services: Services, tg: TelegramSettings) -> None:
+        await edited(message, question, bot, services, tg, await audience_for(message, bot, services, tg))
 
     @router.callback_query(ReplyButton.filter())
     async def on_button(query: CallbackQuery, callback_data: ReplyButton, bot: Bot, services: Services,

@@ -29,7 +29,9 @@ def from_message(bot: Bot, settings: TelegramSettings, message: Message, text: s
         text=text, message_id=f"{message.chat.id}:{message.message_id}", attachments=attachments,
         is_admin=audience.is_admin, is_private=message.chat.type == "private", audience=audience,
         locale=user.language_code if user else None,
-        extras=_extras(bot, message.chat, thread, message.message_id),
+        # "question": the platform message, whose edits are followed (core/edits)
+        extras={**_extras(bot, message.chat, thread, message.message_id),
+                "question": f"{message.chat.id}:{message.message_id}"},
     )
 
 

@@ -17,10 +17,12 @@ import structlog
 from aiogram import Bot
 from aiogram.utils.chat_action import ChatActionSender
 
+from adapters.telegram.edits import delete_parts
 from adapters.telegram.format import SPLIT_AT, citations_footer, visible_length
 from adapters.telegram.keyboards import confirm_keyboard, feedback_keyboard
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.streamer import Body, Limits, Target, TelegramWriter
+from core.edits.answering import Answering
 from core.language import reply_language
 from core.models import Inbound, NeedsConfirmation, ReplyEvent
 from core.reply.budget import RateBudget
@@ -138,13 +140,21 @@ class TelegramResponder:
 
     async def respond(self, inbound: Inbound, events: AsyncIterator[ReplyEvent]) -> None:
         target = target_of(inbound)
-        earlier = (await self.ids.load(inbound)).get("message_id")
-        if earlier:
-            log.info("telegram_reply_taken_over", chat_id=target.chat_id, message_id=earlier)
-        writer = self.writer(target, taken_over=int(earlier) if earlier else None)
+        lang = reply_language(inbound.text, inbound.locale)
+        async with Answering(self.services.edits, inbound, events, lang) as answer:  # edits (core/edits)
+            if answer.skip:
+                return
+            # A dead worker's half-written message, or the answer an edited question's answer replaces.
+            earlier = (await self.ids.load(inbound)).get("message_id") or answer.replaces("message_id")
+            if earlier:
+                log.info("telegram_reply_taken_over", chat_id=target.chat_id, message_id=earlier)
+            writer = self.writer(target, taken_over=int(earlier) if earlier else None)
 
-        async def record(message_id: int) -> None:
-            await self.ids.save(inbound, {"message_id": message_id})
+            async def record(message_id: int) -> None:
+                await self.ids.save(inbound, {"message_id": message_id})
 
-        writer.on_message = record
-        await ReplyLoop(TelegramReplySink(self, inbound, writer)).run(events)
+            writer.on_message = record
+            await ReplyLoop(TelegramReplySink(self, inbound, writer)).run(answer.events)
+            await delete_parts(self.bot, target.chat_id, answer.stale("message_id"))
+            first = [int(earlier)] if earlier else []
+            answer.show({"message_id": first + [i for i in writer.sent_ids if i not in first]})

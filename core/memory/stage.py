@@ -20,7 +20,8 @@ class MemoryStage:
 
     async def run(self, turn: Turn, call_next: Next) -> AsyncIterator[ReplyEvent]:
         conversation = turn.inbound.conversation_key
-        turn.summary, turn.history = await self.memory.load(conversation)
+        question = turn.inbound.extras.get("question")  # an edited question replaces its earlier exchange
+        turn.summary, turn.history = await self.memory.load(conversation, without=question)
         turn.facts["history_messages"] = len(turn.history)
         final: Final | None = None
         async for event in call_next(turn):
@@ -34,5 +35,5 @@ class MemoryStage:
             if user is not None and reply is not None:
                 await self.memory.append(
                     conversation, [{"role": "user", "content": user}, {"role": "assistant", "content": reply}],
-                    turn.reply_id,
+                    turn.reply_id, question=question,
                 )

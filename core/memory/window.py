@@ -26,7 +26,33 @@ from core.state.keys import key
 
 log = structlog.get_logger("deskmate.memory")
 SUMMARY_PROMPT = ("memory_summary", "v1")
-
+# Drop one question's exchange (it was edited or deleted) from a window, keeping the order and TTL of the rest.
+# While a fold runs (its lock is held) the entries are blanked in place instead, so the fold's LTRIM by count
+# still trims exactly what it summarised.
+_FORGET = """
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+local folding = redis.call('EXISTS', KEYS[2]) == 1
+local kept, dropped = {}, 0
+for i, item in ipairs(items) do
+  local ok, entry = pcall(cjson.decode, item)
+  if ok and type(entry) == 'table' and entry['q'] == ARGV[1] and not entry['gone'] then
+    dropped = dropped + 1
+    if folding then
+      redis.call('LSET', KEYS[1], i - 1, cjson.encode({role = entry['role'], content = '', tokens = 0,
+                                                         q = ARGV[1], gone = true}))
+    end
+  else
+    kept[#kept + 1] = item
+  end
+end
+if dropped > 0 and not folding then
+  local ttl = redis.call('PTTL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  for i = 1, #kept, 1000 do redis.call('RPUSH', KEYS[1], unpack(kept, i, math.min(i + 999, #kept))) end
+  if ttl > 0 and #kept > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+end
+return dropped
+"""
 
 def count_tokens(text: str, model: str) -> int:
     import litellm
@@ -43,12 +69,14 @@ class ConversationMemory:
         self.prompts = prompts
         self.token_model = token_model
         self._folds: set[asyncio.Task[None]] = set()
+        self._forget = redis.register_script(_FORGET)
 
     def _keys(self, conversation: str) -> tuple[str, str, str]:
         return key("mem", conversation), key("memsum", conversation), key("memlock", conversation)
 
-    async def load(self, conversation: str) -> tuple[str, list[dict[str, Any]]]:
-        """(summary, messages) for the conversation; refreshes its idle TTL."""
+    async def load(self, conversation: str, without: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+        """(summary, messages) for the conversation, without question `without`'s exchange (an edited question is
+        answered as if its earlier version had never been asked); refreshes its idle TTL."""
         turns_key, summary_key, _ = self._keys(conversation)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.lrange(turns_key, 0, -1)
@@ -56,7 +84,8 @@ class ConversationMemory:
             pipe.expire(turns_key, self.settings.ttl_s)
             pipe.expire(summary_key, self.settings.ttl_s)
             raw_turns, raw_summary, *_ = await pipe.execute()
-        messages = [json.loads(item) for item in raw_turns]
+        messages = [m for m in (json.loads(item) for item in raw_turns)
+                    if not m.get("gone") and (not without or m.get("q") != without)]
         summary = json.loads(raw_summary)["text"] if raw_summary else ""
         return summary, [{"role": m["role"], "content": m["content"]} for m in messages]
 
@@ -69,12 +98,18 @@ class ConversationMemory:
             count, has_summary = await pipe.execute()
         return int(count) + (2 if has_summary else 0)
 
-    async def append(self, conversation: str, messages: Sequence[dict[str, str]], request_id: str = "") -> None:
-        """Add masked messages; fold the oldest into the summary when over the token budget."""
+    async def append(self, conversation: str, messages: Sequence[dict[str, str]], request_id: str = "",
+                     question: str | None = None) -> None:
+        """Add masked messages; fold the oldest into the summary when over the token budget. With `question`
+        (the platform message they answer), an earlier exchange of that question is replaced: the window holds
+        an edited question once, with its latest answer."""
         turns_key, summary_key, _ = self._keys(conversation)
+        if question:
+            await self.forget(conversation, question)
+        tag = {"q": question} if question else {}
         entries = [
             json.dumps({"role": m["role"], "content": m["content"],
-                        "tokens": count_tokens(m["content"], self.token_model)})
+                        "tokens": count_tokens(m["content"], self.token_model), **tag})
             for m in messages
         ]
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -107,6 +142,12 @@ class ConversationMemory:
         except Exception as exc:  # nothing is lost: the turns stay in the window and fold next time
             log.warning("memory_fold_failed", request_id=request_id, error=type(exc).__name__)
 
+    async def forget(self, conversation: str, question: str) -> int:
+        """Drop question `question`'s exchange (it was edited or deleted); how many messages went. An exchange
+        already folded into the summary stays there."""
+        turns_key, _, lock_key = self._keys(conversation)
+        return int(await self._forget(keys=[turns_key, lock_key], args=[question]))
+
     async def clear(self, conversation: str) -> None:
         await self.redis.delete(*self._keys(conversation))
 
@@ -135,7 +176,8 @@ class ConversationMemory:
             old = turns[: len(turns) - kept]
             if not old:
                 return
-            text = await self._summarize(summary["text"], old, request_id)
+            real = [t for t in old if not t.get("gone")]  # forgotten (edited, deleted) exchanges are not summarised
+            text = await self._summarize(summary["text"], real, request_id) if real else summary["text"]
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.ltrim(turns_key, len(old), -1)
                 pipe.set(summary_key, json.dumps({"text": text, "tokens": count_tokens(text, self.token_model)}),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import structlog
@@ -15,9 +15,10 @@ from core.texts import text
 log = structlog.get_logger("deskmate.queue")
 
 
-async def closable(events: AsyncIterator[ReplyEvent], inbound: Inbound,
-                   cut_event: asyncio.Event) -> AsyncIterator[ReplyEvent]:
-    """Pass the engine's events through; when the drain deadline passes, end the stream cleanly.
+async def closable(events: AsyncIterator[ReplyEvent], inbound: Inbound, cut_event: asyncio.Event,
+                   ending: Callable[[], ReplyEvent] | None = None) -> AsyncIterator[ReplyEvent]:
+    """Pass the engine's events through; when the drain deadline passes, end the stream cleanly (with `ending()`
+    when given: an answer whose question was edited or deleted meanwhile, core/edits/answering.py).
 
     One watcher per message, not a task per event: when the cut comes while we wait for the engine's next
     event, the watcher cancels that wait (our own task, like asyncio.timeout does); while the adapter is
@@ -53,6 +54,9 @@ async def closable(events: AsyncIterator[ReplyEvent], inbound: Inbound,
                 if event is not None:
                     yield event  # on to the end: the engine reports the reply to observers after its terminal
                     continue
+            if ending is not None:
+                yield ending()
+                return
             log.info("stream_closed_on_shutdown", message_id=inbound.message_id)
             lang = reply_language(inbound.text, inbound.locale)
             yield Error(code="shutting_down", message=text("shutting_down", lang))

@@ -170,6 +170,7 @@ class FakeLLM(LocalServer):
         self.responder: Responder | None = None
         self.send_usage = True  # False: like llama-cpp-python's stream, no usage at all
         self.requests: list[RecordedRequest] = []
+        self.streams_completed = 0  # streamed answers sent to their end (a client that hung up stops one midway)
         # The semantic cache's verifier asks the same model when no judge model is configured. Those requests
         # (recognised by the judge prompt) go to `judge_requests` and are answered by `judge` (default "no"),
         # so they never consume a model's scripted answers. Requests to a model named in `judge_models` (a
@@ -387,6 +388,7 @@ class FakeLLM(LocalServer):
             await resp.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
+        self.streams_completed += 1
         return resp
 
     async def _embeddings(self, request: web.Request) -> web.Response:

@@ -359,6 +359,21 @@ class FakeSlack(LocalServer):
             msg.blocks = _json_list(args.get("blocks"))
         return {"ok": True, "channel": msg.channel, "ts": msg.ts, "text": msg.text}
 
+    def m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        msg = self.messages.get(str(args.get("ts")))
+        if msg is None or msg.channel != args.get("channel") or msg.kind == "ephemeral":
+            return {"ok": False, "error": "message_not_found"}
+        del self.messages[msg.ts]
+        return {"ok": True, "channel": msg.channel, "ts": msg.ts}
+
+    def m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The bot's messages of a thread (Slack would list the users' too), within oldest..latest."""
+        channel, thread = str(args.get("channel")), str(args.get("ts"))
+        low, high = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        found = [{"type": "message", "ts": m.ts, "thread_ts": m.thread_ts, "text": m.text, "blocks": m.blocks,
+                  "user": BOT_USER, "bot_id": BOT_ID} for m in self.thread(channel, thread) if low <= float(m.ts) <= high]
+        return {"ok": True, "messages": found[:int(args.get("limit") or 100)], "has_more": False}
+
     def m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         ts = self._new_ts()
         thread_ts = args.get("thread_ts")
@@ -402,6 +417,7 @@ class SlackRig:
         self.url = url
         self.session = session
         self._ts = 1000
+        self.asked: dict[str, dict[str, Any]] = {}  # ts -> the message event of each question sent (for edits)
 
     def next_ts(self) -> str:
         self._ts += 1
@@ -437,6 +453,7 @@ class SlackRig:
                  "team": team, "event_ts": ts}
         if thread_ts:
             event["thread_ts"] = thread_ts
+        self.asked[ts] = event
         resp = await self.event(event, event_id, team)
         assert resp.status == 200
         return ts
@@ -447,6 +464,7 @@ class SlackRig:
                  "team": "T1", "event_ts": ts}
         if thread_ts:
             event["thread_ts"] = thread_ts
+        self.asked[ts] = event
         resp = await self.event(event)
         assert resp.status == 200
         return ts

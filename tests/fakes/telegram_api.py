@@ -424,6 +424,11 @@ class FakeBotAPI(LocalServer):
         m.reply_markup = params.get("reply_markup")
         return self._ok(self._message_json(m))
 
+    async def _m_deleteMessage(self, params: dict[str, Any]) -> web.Response:
+        if self.messages.pop((int(params["chat_id"]), int(params["message_id"])), None) is None:
+            return self._bad("message to delete not found")
+        return self._ok(True)
+
     async def _m_getChatMember(self, params: dict[str, Any]) -> web.Response:
         chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
         status = "administrator" if user_id in self.chat_admins.get(chat_id, set()) else "member"
