@@ -15,7 +15,8 @@ from typing import Any, Literal
 import numpy as np
 import structlog
 
-from core.knowledge.embeddings import Embedder
+from core.knowledge.bridge import Bridge, script, words
+from core.knowledge.embeddings import MEMO_MAX_BATCH, Embedder
 from core.knowledge.ingest import embed_text
 from core.knowledge.keyword import KeywordIndex, identifiers, tokenize
 from core.knowledge.store import SHARED, Store, and_where
@@ -29,6 +30,7 @@ KEYWORD_CUTOFF = 0.4  # keyword hits scoring below this fraction of the best one
 OVERFETCH_FACTOR = 2.0  # unfiltered neighbours fetched = candidates / (share of chunks in scope) x this
 RERANK_TIMEOUT_S = 5.0  # per attempt; side_call bounds the whole step (retries included)
 OVERFETCH_MAX = 1000
+BRIDGE_WORDS = 12  # question words the cross-lingual bridge translates (one embedding batch)
 _LATIN_WORD = re.compile(r"[a-z]+")
 # Chosen on our tuning sets: postgresql-doc pages (138 pages: 3,494 such stems) vs the sample KB (393), where
 # everyday words of answerable questions ("fix", "much", "staff") are missing from the documents.
@@ -110,16 +112,20 @@ class Searcher:
     (a filtered Chroma query scans the metadata: ~300 ms at 100k chunks, against ~2 ms unfiltered) and
     the results are filtered here; only a scope too narrow for that falls back to Chroma's `where`."""
 
-    def __init__(self, store: Store, embedder: Embedder, reranker: Reranker | None = None) -> None:
+    def __init__(self, store: Store, embedder: Embedder, reranker: Reranker | None = None,
+                 bridge: bool = True) -> None:
         self.store = store
         self.embedder = embedder
         self.reranker = reranker
+        self.bridge = bridge  # cross-lingual keyword bridge (core/knowledge/bridge.py)
+        self._bridges: dict[str, tuple[int, Bridge]] = {}
         self._handles: dict[str, tuple[int, Any]] = {}
         self._indexes: dict[str, tuple[int, KeywordIndex]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._latin_counts: dict[int, tuple[dict[str, int], int]] = {}
 
     def clear(self) -> None:
+        self._bridges.clear()
         self._latin_counts.clear()
         self._handles.clear()
         self._indexes.clear()
@@ -149,6 +155,39 @@ class Searcher:
             log.info("bm25_index_built", collection=collection, chunks=len(index),
                      seconds=round(time.perf_counter() - started, 3))
             return index
+
+    async def bridge_for(self, collection: str, index: KeywordIndex, version: int) -> Bridge:
+        """The collection's cross-lingual bridge (its vocabulary embedded), rebuilt when its version changed."""
+        cached = self._bridges.get(collection)
+        if cached and cached[0] == version:
+            return cached[1]
+        async with self._locks.setdefault(f"bridge:{collection}", asyncio.Lock()):
+            cached = self._bridges.get(collection)
+            if cached and cached[0] == version:
+                return cached[1]
+            started = time.perf_counter()
+            texts = [embed_text(m, t) for m, t in zip(index.metadatas, index.texts, strict=True)]
+            bridge = await Bridge.build(texts, self.embedder.embed)
+            self._bridges[collection] = (version, bridge)
+            log.info("keyword_bridge_built", collection=collection, words=len(bridge),
+                     seconds=round(time.perf_counter() - started, 3))
+            return bridge
+
+    async def _bridged_terms(self, query: str, index: KeywordIndex, bridge: Bridge) -> dict[str, float]:
+        """The keyword query in the documents' other script: the question's words translated (weighted by their
+        similarity), with the question's own words already in that script (codes, product names)."""
+        found = list(dict.fromkeys(words(query)))[:BRIDGE_WORDS]
+        if not found:
+            return {}
+        latin = sum(1 for w in found if script(w) == "en")
+        home = "en" if latin * 2 > len(found) else "ru"
+        terms = {t: 1.0 for t in tokenize(query) if script(t) != home and t in index.vocab}
+        vectors: list[list[float]] = []
+        for start in range(0, len(found), MEMO_MAX_BATCH):  # small batches go through the embedder's memo
+            vectors.extend(await self.embedder.embed(found[start:start + MEMO_MAX_BATCH]))
+        for tr in bridge.translate(found, vectors):
+            terms[tr.stem] = max(terms.get(tr.stem, 0.0), tr.similarity)
+        return terms if any(script(t) != home for t in terms) else {}
 
     @staticmethod
     def _build_index(coll: Any) -> KeywordIndex:
@@ -258,13 +297,17 @@ class Searcher:
             for rank, (cid, similarity, text, meta) in enumerate(hits, start=1):
                 cand = add(rank, cid)
                 cand.text, cand.meta, cand.similarity = text, meta, similarity
-        if mode in ("hybrid", "keyword"):
-            hits = index.search(query, candidates, mask)
+        lists = [index.search(query, candidates, mask)] if mode in ("hybrid", "keyword") else []
+        if mode == "hybrid" and self.bridge:
+            terms = await self._bridged_terms(query, index, await self.bridge_for(collection, index, version))
+            if terms:
+                lists.append(index.search_terms(terms, candidates, mask))
+        for hits in lists:
             # Only strong keyword hits vote: a code's common prefix ("err" of ERR-4121) matches every code.
             hits = [(cid, score) for cid, score in hits if score >= KEYWORD_CUTOFF * hits[0][1]]
             for rank, (cid, score) in enumerate(hits, start=1):
                 cand = add(rank, cid)
-                cand.bm25 = score
+                cand.bm25 = max(cand.bm25, score)
                 if not cand.text:
                     pos = index.position[cid]
                     cand.text, cand.meta = index.texts[pos], dict(index.metadatas[pos])

@@ -1,0 +1,107 @@
+"""Cross-lingual keyword bridge: a Russian question's words matched to the English words of the documents (and an
+English question's to the Russian ones), so keyword search helps a question asked in the other language.
+
+Keyword search (BM25) alone cannot match «таблицу» to "table": the scripts differ, and a Russian question over
+English pages got nothing from it (only the multilingual vector search, whose cross-lingual similarities are weaker
+than same-language ones). The bridge uses the same multilingual embedder as a bilingual dictionary: every word of a
+collection's vocabulary is embedded once, when the collection's keyword index is (re)built; at query time the
+question's words are embedded (one small batch) and each is translated to the nearest vocabulary words written in
+the other script, when they are close enough (MIN_SIMILARITY). The translations, weighted by their similarity, form
+a keyword query of their own: one more ranked list in the fusion (core/knowledge/search.py).
+
+Only the question and the collection's own words are embedded, by the configured embedder; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.knowledge.keyword import stems, stop_word
+
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+MIN_SIMILARITY = 0.62  # a translation closer than this to the question's word (single-word cosine) is used
+SECOND_WITHIN = 0.05  # a second translation when it is this close to the best one ("table" / "tables")
+MAX_VOCABULARY = 20_000  # most frequent words of a collection embedded (~0.8 ms a word with the local model)
+MIN_DOCUMENT_FREQUENCY = 2  # words in fewer chunks are not worth embedding (names, typos) ...
+SMALL_COLLECTION = 500  # ... unless the collection is small
+
+
+def script(word: str) -> str:
+    return "ru" if _CYRILLIC.search(word) else "en"
+
+
+def words(text: str) -> list[str]:
+    """Content words of a text: letters only, 3+ long, not stop words, lower case, ё as е."""
+    return [w for w in _WORD.findall(text.lower().replace("ё", "е")) if not stop_word(w)]
+
+
+@dataclass(frozen=True)
+class Translation:
+    word: str  # the question's word
+    stem: str  # the keyword index's term it is translated to
+    target: str  # the vocabulary word (its most frequent surface form)
+    similarity: float
+
+
+class Bridge:
+    """A collection's vocabulary (one surface word per stem) with its embeddings, split by script."""
+
+    def __init__(self, surface: Sequence[str], term: Sequence[str], vectors: np.ndarray) -> None:
+        self.surface = list(surface)
+        self.term = list(term)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True) if len(vectors) else np.ones((0, 1))
+        self.vectors = (vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+        self.scripts = np.asarray([script(w) for w in self.surface])
+
+    def __len__(self) -> int:
+        return len(self.surface)
+
+    @staticmethod
+    def vocabulary(texts: Sequence[str]) -> tuple[list[str], list[str]]:
+        """(surface word, stem) of the words worth embedding: the most frequent surface form of each stem, stems in
+        at least MIN_DOCUMENT_FREQUENCY chunks (any, in a small collection), at most MAX_VOCABULARY."""
+        df: Counter[str] = Counter()
+        forms: Counter[tuple[str, str]] = Counter()
+        for text in texts:
+            found = words(text)
+            pairs = set(zip(stems(found), found, strict=True))
+            df.update({s for s, _ in pairs})
+            forms.update(pairs)
+        floor = 1 if len(texts) < SMALL_COLLECTION else MIN_DOCUMENT_FREQUENCY
+        best: dict[str, tuple[int, str]] = {}
+        for (stem, form), n in forms.items():
+            if n > best.get(stem, (0, ""))[0]:
+                best[stem] = (n, form)
+        kept = [s for s, n in df.most_common() if n >= floor][:MAX_VOCABULARY]
+        return [best[s][1] for s in kept], kept
+
+    @classmethod
+    async def build(cls, texts: Sequence[str],
+                    embed: Callable[[list[str]], Awaitable[list[list[float]]]]) -> Bridge:
+        surface, term = cls.vocabulary(texts)
+        vectors = np.asarray(await embed(surface), dtype=np.float32) if surface else np.zeros((0, 1), np.float32)
+        return cls(surface, term, vectors.reshape(len(surface), -1) if surface else vectors)
+
+    def translate(self, query_words: Sequence[str], vectors: Sequence[Sequence[float]]) -> list[Translation]:
+        """Each query word's nearest vocabulary words in the other script (at most two, above MIN_SIMILARITY)."""
+        if not len(self) or not query_words:
+            return []
+        q = np.asarray(vectors, dtype=np.float32)
+        q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-9)
+        sims = q @ self.vectors.T
+        out: list[Translation] = []
+        for i, word in enumerate(query_words):
+            row = np.where(self.scripts != script(word), sims[i], -1.0)
+            top = np.argsort(-row)[:2]
+            best = float(row[top[0]])
+            for j in top:
+                sim = float(row[j])
+                if sim >= MIN_SIMILARITY and sim >= best - SECOND_WITHIN:
+                    out.append(Translation(word, self.term[j], self.surface[j], round(sim, 4)))
+        return out
