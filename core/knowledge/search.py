@@ -30,6 +30,7 @@ KEYWORD_CUTOFF = 0.4  # keyword hits scoring below this fraction of the best one
 OVERFETCH_FACTOR = 2.0  # unfiltered neighbours fetched = candidates / (share of chunks in scope) x this
 RERANK_TIMEOUT_S = 5.0  # per attempt; side_call bounds the whole step (retries included)
 OVERFETCH_MAX = 1000
+_QUERY_WORD = re.compile(r"[^\W_]+(?:[-_./][^\W_]+)*")
 BRIDGE_WORDS = 12  # question words the cross-lingual bridge translates (one embedding batch)
 _LATIN_WORD = re.compile(r"[a-z]+")
 # Chosen on our tuning sets: postgresql-doc pages (138 pages: 3,494 such stems) vs the sample KB (393), where
@@ -173,21 +174,28 @@ class Searcher:
                      seconds=round(time.perf_counter() - started, 3))
             return bridge
 
-    async def _bridged_terms(self, query: str, index: KeywordIndex, bridge: Bridge) -> dict[str, float]:
-        """The keyword query in the documents' other script: the question's words translated (weighted by their
-        similarity), with the question's own words already in that script (codes, product names)."""
+    async def _bridged(self, query: str, index: KeywordIndex, bridge: Bridge) -> tuple[dict[str, float], str]:
+        """The question in the documents' other script: as keyword terms (its words translated, weighted by their
+        similarity, with its own words already in that script: codes, product names) and as a gloss (the best
+        translation of each word, in order) to embed as a second query vector. Empty when nothing translates."""
         found = list(dict.fromkeys(words(query)))[:BRIDGE_WORDS]
         if not found:
-            return {}
+            return {}, ""
         latin = sum(1 for w in found if script(w) == "en")
         home = "en" if latin * 2 > len(found) else "ru"
         terms = {t: 1.0 for t in tokenize(query) if script(t) != home and t in index.vocab}
         vectors: list[list[float]] = []
         for start in range(0, len(found), MEMO_MAX_BATCH):  # small batches go through the embedder's memo
             vectors.extend(await self.embedder.embed(found[start:start + MEMO_MAX_BATCH]))
+        gloss: dict[str, str] = {}
         for tr in bridge.translate(found, vectors):
             terms[tr.stem] = max(terms.get(tr.stem, 0.0), tr.similarity)
-        return terms if any(script(t) != home for t in terms) else {}
+            gloss.setdefault(tr.word, tr.target)
+        if not gloss:
+            return {}, ""
+        text = " ".join(gloss.get(w, w) for w in _QUERY_WORD.findall(query.lower().replace("ё", "е"))
+                        if w in gloss or script(w) != home)
+        return terms, text
 
     @staticmethod
     def _build_index(coll: Any) -> KeywordIndex:
@@ -275,6 +283,28 @@ class Searcher:
             return []  # a small knowledge base lacks most everyday words: a missing one says nothing
         return [t for t in terms if not any(t in v for v in vocab_sets)]
 
+    async def translations(self, query: str, collections: Sequence[str]) -> dict[str, set[str]]:
+        """The question's words translated by the collections' bridges: word -> the documents' words it stands for
+        (for the evidence gate's word coverage; the bridges and the words' vectors are cached by the search)."""
+        if not self.bridge or not query.strip():
+            return {}
+        found = list(dict.fromkeys(words(query)))[:BRIDGE_WORDS]
+        names = list(dict.fromkeys(collections))
+        out: dict[str, set[str]] = {}
+        if not found:
+            return out
+        vectors: list[list[float]] = []
+        for start in range(0, len(found), MEMO_MAX_BATCH):
+            vectors.extend(await self.embedder.embed(found[start:start + MEMO_MAX_BATCH]))
+        for name, version in zip(names, await self.store.versions(names), strict=True):
+            coll = await self.collection(name, version)
+            if coll is None:
+                continue
+            bridge = await self.bridge_for(name, await self.keyword_index(name, coll, version), version)
+            for tr in bridge.translate(found, vectors):
+                out.setdefault(tr.word, set()).add(tr.target)
+        return out
+
     def _latin_words(self, vocab: dict[str, int]) -> int:
         key = id(vocab)
         if self._latin_counts.get(key, (None, 0))[0] is not vocab:
@@ -299,7 +329,7 @@ class Searcher:
                 cand.text, cand.meta, cand.similarity = text, meta, similarity
         lists = [index.search(query, candidates, mask)] if mode in ("hybrid", "keyword") else []
         if mode == "hybrid" and self.bridge:
-            terms = await self._bridged_terms(query, index, await self.bridge_for(collection, index, version))
+            terms, _gloss = await self._bridged(query, index, await self.bridge_for(collection, index, version))
             if terms:
                 lists.append(index.search_terms(terms, candidates, mask))
         for hits in lists:

@@ -115,7 +115,8 @@ class RetrievalStage:
         )
         passages = diverse(ranked, options.top_k)
         unknown = await self.knowledge.searcher.unknown_terms(query, collections) if passages else []
-        score = confidence(query, passages, unknown)
+        translated = await self.knowledge.searcher.translations(query, collections) if passages else {}
+        score = confidence(query, passages, unknown, translated)
         floor = MIN_CONFIDENCE if options.min_confidence is None else options.min_confidence
         return Retrieved(query, passages, score, bool(passages) and score >= floor)
 
