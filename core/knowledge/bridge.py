@@ -14,14 +14,20 @@ Only the question and the collection's own words are embedded, by the configured
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import structlog
 
-from core.knowledge.keyword import stems, stop_word
+from core.knowledge.embeddings import MEMO_MAX_BATCH, Embedder
+from core.knowledge.keyword import stems, stop_word, tokenize
+
+log = structlog.get_logger("deskmate.knowledge")
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -30,6 +36,7 @@ SECOND_WITHIN = 0.05  # a second translation when it is this close to the best o
 MAX_VOCABULARY = 20_000  # most frequent words of a collection embedded (~0.8 ms a word with the local model)
 MIN_DOCUMENT_FREQUENCY = 2  # words in fewer chunks are not worth embedding (names, typos) ...
 SMALL_COLLECTION = 500  # ... unless the collection is small
+QUESTION_WORDS = 12  # question words translated (in small batches, through the embedder's memo)
 
 
 def script(word: str) -> str:
@@ -104,4 +111,60 @@ class Bridge:
                 sim = float(row[j])
                 if sim >= MIN_SIMILARITY and sim >= best - SECOND_WITHIN:
                     out.append(Translation(word, self.term[j], self.surface[j], round(sim, 4)))
+        return out
+
+
+class Bridges:
+    """Each collection's bridge (rebuilt when the collection's version changes) and the question side: its words
+    embedded (small batches, so the embedder's memo keeps frequent words) and translated."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._built: dict[str, tuple[int, Bridge]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def clear(self) -> None:
+        self._built.clear()
+
+    async def get(self, collection: str, version: int, texts: Callable[[], Sequence[str]]) -> Bridge:
+        cached = self._built.get(collection)
+        if cached and cached[0] == version:
+            return cached[1]
+        async with self._locks.setdefault(collection, asyncio.Lock()):
+            cached = self._built.get(collection)
+            if cached and cached[0] == version:
+                return cached[1]
+            started = time.perf_counter()
+            bridge = await Bridge.build(texts(), self.embedder.embed)
+            self._built[collection] = (version, bridge)
+            log.info("keyword_bridge_built", collection=collection, words=len(bridge),
+                     seconds=round(time.perf_counter() - started, 3))
+            return bridge
+
+    async def _translate(self, query: str, bridge: Bridge) -> tuple[list[Translation], str]:
+        found = list(dict.fromkeys(words(query)))[:QUESTION_WORDS]
+        if not found or not len(bridge):
+            return [], "en"
+        vectors: list[list[float]] = []
+        for start in range(0, len(found), MEMO_MAX_BATCH):
+            vectors.extend(await self.embedder.embed(found[start:start + MEMO_MAX_BATCH]))
+        home = "en" if sum(1 for w in found if script(w) == "en") * 2 > len(found) else "ru"
+        return bridge.translate(found, vectors), home
+
+    async def terms(self, query: str, vocab: Mapping[str, int], bridge: Bridge) -> dict[str, float]:
+        """The question as a keyword query in the documents' other script: its words translated (weighted by their
+        similarity) with its own words already in that script (codes, product names). Empty when none translate."""
+        translated, home = await self._translate(query, bridge)
+        if not translated:
+            return {}
+        terms = {t: 1.0 for t in tokenize(query) if script(t) != home and t in vocab}
+        for tr in translated:
+            terms[tr.stem] = max(terms.get(tr.stem, 0.0), tr.similarity)
+        return terms
+
+    async def translations(self, query: str, bridges: Sequence[Bridge]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for bridge in bridges:
+            for tr in (await self._translate(query, bridge))[0]:
+                out.setdefault(tr.word, set()).add(tr.target)
         return out

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import numpy as np
 import structlog
 
-from core.knowledge.bridge import Bridge, script, words
-from core.knowledge.embeddings import MEMO_MAX_BATCH, Embedder
+from core.knowledge.bridge import Bridge, Bridges
+from core.knowledge.embeddings import Embedder
 from core.knowledge.ingest import embed_text
 from core.knowledge.keyword import KeywordIndex, identifiers, tokenize
 from core.knowledge.store import SHARED, Store, and_where
@@ -30,8 +30,6 @@ KEYWORD_CUTOFF = 0.4  # keyword hits scoring below this fraction of the best one
 OVERFETCH_FACTOR = 2.0  # unfiltered neighbours fetched = candidates / (share of chunks in scope) x this
 RERANK_TIMEOUT_S = 5.0  # per attempt; side_call bounds the whole step (retries included)
 OVERFETCH_MAX = 1000
-_QUERY_WORD = re.compile(r"[^\W_]+(?:[-_./][^\W_]+)*")
-BRIDGE_WORDS = 12  # question words the cross-lingual bridge translates (one embedding batch)
 _LATIN_WORD = re.compile(r"[a-z]+")
 # Chosen on our tuning sets: postgresql-doc pages (138 pages: 3,494 such stems) vs the sample KB (393), where
 # everyday words of answerable questions ("fix", "much", "staff") are missing from the documents.
@@ -119,14 +117,14 @@ class Searcher:
         self.embedder = embedder
         self.reranker = reranker
         self.bridge = bridge  # cross-lingual keyword bridge (core/knowledge/bridge.py)
-        self._bridges: dict[str, tuple[int, Bridge]] = {}
+        self.bridges = Bridges(embedder)
         self._handles: dict[str, tuple[int, Any]] = {}
         self._indexes: dict[str, tuple[int, KeywordIndex]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._latin_counts: dict[int, tuple[dict[str, int], int]] = {}
 
     def clear(self) -> None:
-        self._bridges.clear()
+        self.bridges.clear()
         self._latin_counts.clear()
         self._handles.clear()
         self._indexes.clear()
@@ -158,44 +156,9 @@ class Searcher:
             return index
 
     async def bridge_for(self, collection: str, index: KeywordIndex, version: int) -> Bridge:
-        """The collection's cross-lingual bridge (its vocabulary embedded), rebuilt when its version changed."""
-        cached = self._bridges.get(collection)
-        if cached and cached[0] == version:
-            return cached[1]
-        async with self._locks.setdefault(f"bridge:{collection}", asyncio.Lock()):
-            cached = self._bridges.get(collection)
-            if cached and cached[0] == version:
-                return cached[1]
-            started = time.perf_counter()
-            texts = [embed_text(m, t) for m, t in zip(index.metadatas, index.texts, strict=True)]
-            bridge = await Bridge.build(texts, self.embedder.embed)
-            self._bridges[collection] = (version, bridge)
-            log.info("keyword_bridge_built", collection=collection, words=len(bridge),
-                     seconds=round(time.perf_counter() - started, 3))
-            return bridge
-
-    async def _bridged(self, query: str, index: KeywordIndex, bridge: Bridge) -> tuple[dict[str, float], str]:
-        """The question in the documents' other script: as keyword terms (its words translated, weighted by their
-        similarity, with its own words already in that script: codes, product names) and as a gloss (the best
-        translation of each word, in order) to embed as a second query vector. Empty when nothing translates."""
-        found = list(dict.fromkeys(words(query)))[:BRIDGE_WORDS]
-        if not found:
-            return {}, ""
-        latin = sum(1 for w in found if script(w) == "en")
-        home = "en" if latin * 2 > len(found) else "ru"
-        terms = {t: 1.0 for t in tokenize(query) if script(t) != home and t in index.vocab}
-        vectors: list[list[float]] = []
-        for start in range(0, len(found), MEMO_MAX_BATCH):  # small batches go through the embedder's memo
-            vectors.extend(await self.embedder.embed(found[start:start + MEMO_MAX_BATCH]))
-        gloss: dict[str, str] = {}
-        for tr in bridge.translate(found, vectors):
-            terms[tr.stem] = max(terms.get(tr.stem, 0.0), tr.similarity)
-            gloss.setdefault(tr.word, tr.target)
-        if not gloss:
-            return {}, ""
-        text = " ".join(gloss.get(w, w) for w in _QUERY_WORD.findall(query.lower().replace("ё", "е"))
-                        if w in gloss or script(w) != home)
-        return terms, text
+        """The collection's cross-lingual bridge, rebuilt when its version changed."""
+        return await self.bridges.get(collection, version, lambda: [
+            embed_text(m, t) for m, t in zip(index.metadatas, index.texts, strict=True)])
 
     @staticmethod
     def _build_index(coll: Any) -> KeywordIndex:
@@ -285,25 +248,16 @@ class Searcher:
 
     async def translations(self, query: str, collections: Sequence[str]) -> dict[str, set[str]]:
         """The question's words translated by the collections' bridges: word -> the documents' words it stands for
-        (for the evidence gate's word coverage; the bridges and the words' vectors are cached by the search)."""
+        (for the evidence gate's word coverage; the bridges and the words' vectors are cached)."""
         if not self.bridge or not query.strip():
             return {}
-        found = list(dict.fromkeys(words(query)))[:BRIDGE_WORDS]
         names = list(dict.fromkeys(collections))
-        out: dict[str, set[str]] = {}
-        if not found:
-            return out
-        vectors: list[list[float]] = []
-        for start in range(0, len(found), MEMO_MAX_BATCH):
-            vectors.extend(await self.embedder.embed(found[start:start + MEMO_MAX_BATCH]))
+        found: list[Bridge] = []
         for name, version in zip(names, await self.store.versions(names), strict=True):
             coll = await self.collection(name, version)
-            if coll is None:
-                continue
-            bridge = await self.bridge_for(name, await self.keyword_index(name, coll, version), version)
-            for tr in bridge.translate(found, vectors):
-                out.setdefault(tr.word, set()).add(tr.target)
-        return out
+            if coll is not None:
+                found.append(await self.bridge_for(name, await self.keyword_index(name, coll, version), version))
+        return await self.bridges.translations(query, found)
 
     def _latin_words(self, vocab: dict[str, int]) -> int:
         key = id(vocab)
@@ -329,7 +283,7 @@ class Searcher:
                 cand.text, cand.meta, cand.similarity = text, meta, similarity
         lists = [index.search(query, candidates, mask)] if mode in ("hybrid", "keyword") else []
         if mode == "hybrid" and self.bridge:
-            terms, _gloss = await self._bridged(query, index, await self.bridge_for(collection, index, version))
+            terms = await self.bridges.terms(query, index.vocab, await self.bridge_for(collection, index, version))
             if terms:
                 lists.append(index.search_terms(terms, candidates, mask))
         for hits in lists:
