@@ -141,20 +141,24 @@ class Bridges:
                      seconds=round(time.perf_counter() - started, 3))
             return bridge
 
-    async def _translate(self, query: str, bridge: Bridge) -> tuple[list[Translation], str]:
+    async def _translate(self, query: str, bridge: Bridge, vocab: Mapping[str, int]
+                         ) -> tuple[list[Translation], str]:
+        """The question's words the collection does not hold (a word it holds needs no translation: "warranty"
+        asked over a page saying "warranty" is not also looked up in the Russian pages), translated."""
         found = list(dict.fromkeys(words(query)))[:QUESTION_WORDS]
+        home = "en" if sum(1 for w in found if script(w) == "en") * 2 > len(found) else "ru"
+        found = [w for w, s in zip(found, stems(found), strict=True) if s not in vocab]
         if not found or not len(bridge):
-            return [], "en"
+            return [], home
         vectors: list[list[float]] = []
         for start in range(0, len(found), MEMO_MAX_BATCH):
             vectors.extend(await self.embedder.embed(found[start:start + MEMO_MAX_BATCH]))
-        home = "en" if sum(1 for w in found if script(w) == "en") * 2 > len(found) else "ru"
         return bridge.translate(found, vectors), home
 
     async def terms(self, query: str, vocab: Mapping[str, int], bridge: Bridge) -> dict[str, float]:
         """The question as a keyword query in the documents' other script: its words translated (weighted by their
         similarity) with its own words already in that script (codes, product names). Empty when none translate."""
-        translated, home = await self._translate(query, bridge)
+        translated, home = await self._translate(query, bridge, vocab)
         if not translated:
             return {}
         terms = {t: 1.0 for t in tokenize(query) if script(t) != home and t in vocab}
@@ -162,9 +166,10 @@ class Bridges:
             terms[tr.stem] = max(terms.get(tr.stem, 0.0), tr.similarity)
         return terms
 
-    async def translations(self, query: str, bridges: Sequence[Bridge]) -> dict[str, set[str]]:
+    async def translations(self, query: str, bridges: Sequence[tuple[Bridge, Mapping[str, int]]]
+                           ) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
-        for bridge in bridges:
-            for tr in (await self._translate(query, bridge))[0]:
+        for bridge, vocab in bridges:
+            for tr in (await self._translate(query, bridge, vocab))[0]:
                 out.setdefault(tr.word, set()).add(tr.target)
         return out

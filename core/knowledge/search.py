@@ -16,7 +16,7 @@ import numpy as np
 import structlog
 
 from core.knowledge.bridge import Bridge, Bridges
-from core.knowledge.embeddings import Embedder
+from core.knowledge.embeddings import Embedder, LocalEmbedder
 from core.knowledge.ingest import embed_text
 from core.knowledge.keyword import KeywordIndex, identifiers, tokenize
 from core.knowledge.store import SHARED, Store, and_where
@@ -112,11 +112,13 @@ class Searcher:
     the results are filtered here; only a scope too narrow for that falls back to Chroma's `where`."""
 
     def __init__(self, store: Store, embedder: Embedder, reranker: Reranker | None = None,
-                 bridge: bool = True) -> None:
+                 bridge: bool | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.reranker = reranker
-        self.bridge = bridge  # cross-lingual keyword bridge (core/knowledge/bridge.py)
+        # The cross-lingual keyword bridge (core/knowledge/bridge.py); by default with the local multilingual model
+        # only: with a provider's embedder it would send every word of the vocabulary on each re-index.
+        self.bridge = isinstance(embedder, LocalEmbedder) if bridge is None else bridge
         self.bridges = Bridges(embedder)
         self._handles: dict[str, tuple[int, Any]] = {}
         self._indexes: dict[str, tuple[int, KeywordIndex]] = {}
@@ -252,11 +254,12 @@ class Searcher:
         if not self.bridge or not query.strip():
             return {}
         names = list(dict.fromkeys(collections))
-        found: list[Bridge] = []
+        found: list[tuple[Bridge, Mapping[str, int]]] = []
         for name, version in zip(names, await self.store.versions(names), strict=True):
             coll = await self.collection(name, version)
             if coll is not None:
-                found.append(await self.bridge_for(name, await self.keyword_index(name, coll, version), version))
+                index = await self.keyword_index(name, coll, version)
+                found.append((await self.bridge_for(name, index, version), index.vocab))
         return await self.bridges.translations(query, found)
 
     def _latin_words(self, vocab: dict[str, int]) -> int:
