@@ -174,6 +174,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", choices=("corpus", "sample_kb", "tuning", "dev_corpus", "dev_kb"), default="corpus")
     parser.add_argument("--misses", action="store_true", help="list the questions not found (dev sets only)")
+    parser.add_argument("--no-bridge", action="store_true", help="without the cross-lingual keyword bridge (before)")
     parser.add_argument("--data", type=Path, default=None, help="keep the index here (re-runs ingest incrementally)")
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--no-gate", action="store_true", help="retrieval numbers only")
@@ -184,6 +185,7 @@ async def main() -> None:
         data.mkdir(parents=True, exist_ok=True)
         async with open_redis(None, data) as redis:
             kb = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), data, redis)
+            kb.searcher.bridge = kb.searcher.bridge and not args.no_bridge
             await kb.embedder.embed(["warm up"])  # the model loads on its first call
             print(f"RSS after start-up: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
             await run(kb, args.set, args.k, not args.no_gate, args.misses)
