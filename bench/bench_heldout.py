@@ -3,11 +3,19 @@
     .venv/bin/python bench/bench_heldout.py                  # the PostgreSQL corpus (197 pages, 226 questions)
     .venv/bin/python bench/bench_heldout.py --set sample_kb  # the sample KB (87 questions)
     .venv/bin/python bench/bench_heldout.py --set tuning     # NOT held-out: our own tuning set (see below)
+    .venv/bin/python bench/bench_heldout.py --set dev_corpus  # NOT held-out: the implementer's dev set (see below)
+    .venv/bin/python bench/bench_heldout.py --set dev_kb      # the same dev set's sample-KB questions
     ... --data /tmp/pg   # keep the index in this folder: a second run re-ingests incrementally (seconds)
 
 `--set tuning` is what retrieval changes are tuned on: bench/data/tuning/pg_questions.jsonl (36 questions on 38
 postgresql-doc-15 pages that are not in the held-out subset) over those pages plus 100 more pages of the same
 manual that are in neither set (distractors), and bench/data/tuning/postgres_unanswerable.jsonl.
+
+`--set dev_corpus` / `dev_kb` is bench/data/dev/retrieval_dev.jsonl, written by the retrieval implementer (who
+has read the code) over the same 197 held-out corpus pages and the sample KB (en and ru versions of each question,
+plus unanswerable ones): what cross-lingual retrieval was tuned on. Its per-language rows are the combinations
+question language -> document language ("ru->en", "ru->ru+en" when a Russian page also answers); `--misses` lists
+the questions not found (dev sets only: never print held-out misses to tune on them).
 
 The corpus is Debian's postgresql-doc-15 HTML (apt-get install -y postgresql-doc-15); only the pages in
 bench/data/heldout/retrieval/corpus_pages.txt are ingested, with the real `Knowledge.ingest`. Each question goes
@@ -25,6 +33,8 @@ import asyncio
 import json
 import os
 import re
+import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -43,6 +53,7 @@ from core.log import configure_logging
 from core.state.redis import open_redis
 
 HELDOUT = Path(__file__).parent / "data" / "heldout" / "retrieval"
+DEV = Path(__file__).parent / "data" / "dev" / "retrieval_dev.jsonl"
 TUNING = Path(__file__).parent / "data" / "tuning"
 DISTRACTORS = 100
 NAVIGATION = re.compile(r"\b(Prev|Next)\b.*\b(Up|Home|Next)\b", re.S)
@@ -74,6 +85,23 @@ def tuning_files() -> tuple[list[str], Path]:
     return [str(base / p) for p in pages], questions
 
 
+def dev_questions(which: str) -> Path:
+    """The dev set's questions of one part, `lang` rewritten as the question -> document language combination."""
+    part = {"dev_corpus": "corpus", "dev_kb": "sample_kb"}[which]
+    questions = Path(tempfile.mkstemp(suffix=".jsonl")[1])
+    rows = [json.loads(x) for x in DEV.read_text().splitlines() if x.strip()]
+    out = []
+    for r in rows:
+        if r["set"] == part:
+            docs = "+".join(sorted({RUSSIAN_DOCS.get(e, "en") for e in r["expected"]}, reverse=True)) or "none"
+            out.append({**r, "lang": f"{r['lang']}->{docs}"})
+    questions.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out))
+    return questions
+
+
+RUSSIAN_DOCS = {"dostavka.md": "ru", "vozvrat.md": "ru", "podpiska.md": "ru"}  # the sample KB's Russian pages
+
+
 async def chrome_chunks(kb: Knowledge, collection: str) -> tuple[int, int, list[str]]:
     coll = await kb.store.get(collection)
     rows = await asyncio.to_thread(Store.get_all_sync, coll, ["documents"])
@@ -82,7 +110,7 @@ async def chrome_chunks(kb: Knowledge, collection: str) -> tuple[int, int, list[
     return len(docs), len(nav), nav[:3]
 
 
-async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
+async def run(kb: Knowledge, which: str, k: int, gate: bool, misses: bool = False) -> None:
     from core.knowledge.evidence import gated
     from core.knowledge.options import RetrievalOptions
     from core.knowledge.search import Scope
@@ -90,8 +118,8 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
 
     collection = "heldout"
     # The sample KB as the held-out questions were written on: the internal and public folders (9 files).
-    paths = corpus_files() if which == "corpus" else [str(SAMPLE_DIR), str(SAMPLE_PUBLIC_DIR)]
-    questions = HELDOUT / f"{which}_questions.jsonl"
+    paths = corpus_files() if which in ("corpus", "dev_corpus") else [str(SAMPLE_DIR), str(SAMPLE_PUBLIC_DIR)]
+    questions = dev_questions(which) if which.startswith("dev") else HELDOUT / f"{which}_questions.jsonl"
     if which == "tuning":
         paths, questions = tuning_files()
     started = time.perf_counter()
@@ -106,13 +134,18 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
     floor = RetrievalOptions().min_similarity
     configs.append((f"retrieval stage (floor {floor:.2f}, <= {PER_DOCUMENT} passages per document, evidence gate)",
                     RetrievalOptions()))
+    embed_ms: list[float] = []
+    search_ms: list[float] = []
     for label, options in configs:
         outcomes: list[Outcome] = []
         started = time.perf_counter()
         for item in items:
             if options is None:
+                timings: dict[str, float] = {}
                 passages = await kb.searcher.search(item.question, [collection], Scope("bench"), top_k=k,
-                                                    min_similarity=0.3)
+                                                    min_similarity=0.3, timings=timings)
+                embed_ms.append(timings.get("embed_s", 0.0) * 1000)  # the first pass: not memoized yet
+                search_ms.append(timings.get("search_s", 0.0) * 1000)
                 outcomes.append(Outcome(item, ranked_sources(p.url for p in passages)))
                 continue
             found = await stage.retrieve(item.question, (collection,), Scope("bench"), options)
@@ -126,6 +159,12 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
         for lang, row in m.by_lang.items():
             print(f"    {lang}: recall@{k} = {row['recall_at_k']:.3f}   MRR = {row['mrr']:.3f}   "
                   f"({row['answerable']:.0f})")
+        if options is None:
+            print(f"  query embedding p50 = {statistics.median(embed_ms):.1f} ms   search after it p50 = "
+                  f"{statistics.median(search_ms):.1f} ms   "
+                  f"RSS (max so far) = {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        if misses and which.startswith("dev"):
+            print("  missed: " + " ".join(m.misses))
         if gate and options is not None:
             print(f"  abstention precision = {m.abstention_precision}   recall = {m.abstention_recall}   "
                   f"answerable abstained on = {m.false_abstention_rate:.3f}")
@@ -133,7 +172,9 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", choices=("corpus", "sample_kb", "tuning"), default="corpus")
+    parser.add_argument("--set", choices=("corpus", "sample_kb", "tuning", "dev_corpus", "dev_kb"), default="corpus")
+    parser.add_argument("--misses", action="store_true", help="list the questions not found (dev sets only)")
+    parser.add_argument("--no-bridge", action="store_true", help="without the cross-lingual keyword bridge (before)")
     parser.add_argument("--data", type=Path, default=None, help="keep the index here (re-runs ingest incrementally)")
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--no-gate", action="store_true", help="retrieval numbers only")
@@ -144,7 +185,10 @@ async def main() -> None:
         data.mkdir(parents=True, exist_ok=True)
         async with open_redis(None, data) as redis:
             kb = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), data, redis)
-            await run(kb, args.set, args.k, not args.no_gate)
+            kb.searcher.bridge = kb.searcher.bridge and not args.no_bridge
+            await kb.embedder.embed(["warm up"])  # the model loads on its first call
+            print(f"RSS after start-up: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+            await run(kb, args.set, args.k, not args.no_gate, args.misses)
             await kb.aclose()
 
 

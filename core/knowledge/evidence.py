@@ -20,7 +20,7 @@ outside the held-out subset; abstention precision 0.29 -> 0.50, recall 0.33 -> 0
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from core.knowledge.keyword import identifiers
 from core.models import Passage
@@ -47,15 +47,18 @@ def codes(text: str) -> set[str]:
     return {t for t in identifiers(text) if "_" in t or (_DIGIT.search(t) and _ALPHA.search(t))}
 
 
-def confidence(query: str, passages: Sequence[Passage], unknown: Sequence[str] = ()) -> float:
+def confidence(query: str, passages: Sequence[Passage], unknown: Sequence[str] = (),
+               translated: Mapping[str, Iterable[str]] | None = None) -> float:
     """`unknown`: the query's words that no document of the searched collections contains (a product or a
-    name the knowledge base never mentions: "MySQL", "MongoDB"); any of them costs UNKNOWN_PENALTY."""
+    name the knowledge base never mentions: "MySQL", "MongoDB"); any of them costs UNKNOWN_PENALTY.
+    `translated`: the query's words in the documents' other language (core/knowledge/bridge.py): a Russian word
+    counts as covered by a passage holding one of its English translations."""
     if not passages:
         return 0.0
     wanted = codes(query)
     if wanted and any(wanted & codes(f"{p.title} {p.section} {p.text}") for p in passages):
         return 1.0
-    best = max(p.score + COVERAGE_WEIGHT * coverage(query, p) for p in passages[:CONSIDERED])
+    best = max(p.score + COVERAGE_WEIGHT * coverage(query, p, translated) for p in passages[:CONSIDERED])
     if unknown:
         best -= UNKNOWN_PENALTY
     return round(float(best), 4)
@@ -74,13 +77,18 @@ _STOP = frozenset(
 
 
 def _terms(text: str) -> set[str]:
-    return {w[:5] for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOP and not w.isdigit()}
+    found = _WORD.findall(text.lower().replace("ё", "е"))
+    return {w[:5] for w in found if len(w) > 2 and w not in _STOP and not w.isdigit()}
 
 
-def coverage(query: str, passage: Passage) -> float:
-    """Share of the query's content words (first five letters) that the passage (with its headings) holds."""
+def coverage(query: str, passage: Passage, translated: Mapping[str, Iterable[str]] | None = None) -> float:
+    """Share of the query's content words (first five letters) that the passage (with its headings) holds, itself
+    or (`translated`) as one of its translations."""
     wanted = _terms(query)
     if not wanted:
         return 0.0
     have = _terms(f"{passage.title} {passage.section} {passage.text}")
-    return len(wanted & have) / len(wanted)
+    alternatives: dict[str, set[str]] = {}
+    for word, targets in (translated or {}).items():
+        alternatives.setdefault(word.lower().replace("ё", "е")[:5], set()).update(_terms(" ".join(targets)))
+    return sum(1 for w in wanted if w in have or alternatives.get(w, set()) & have) / len(wanted)

@@ -56,6 +56,15 @@ def _stem(words: list[str]) -> list[str]:
     return [get(w, w) for w in words]
 
 
+def stems(words: list[str]) -> list[str]:
+    """The index's terms for these (lower-case) words: their Snowball stems by script."""
+    return _stem(list(words))
+
+
+def stop_word(word: str) -> bool:
+    return word in _STOP
+
+
 def tokenize(text: str) -> list[str]:
     """Stemmed words minus stop words; a compound (`ERR-4031`, `pg_dump`) is kept whole and its parts added.
 
@@ -143,12 +152,22 @@ class KeywordIndex:
 
     def search(self, query: str, limit: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """The best `limit` (id, bm25 score) pairs with a positive score among rows where `mask` is true."""
+        return self.search_terms(dict.fromkeys(tokenize(query), 1.0), limit, mask)
+
+    def search_terms(self, terms: dict[str, float], limit: int, mask: np.ndarray | None = None
+                     ) -> list[tuple[str, float]]:
+        """Like `search`, for index terms each with a weight (a term's BM25 score counts that many times)."""
         if self.matrix is None:
             return []
-        term_ids = sorted({self.vocab[t] for t in tokenize(query) if t in self.vocab})
-        if not term_ids:
+        weights: dict[int, float] = {}
+        for t, w in terms.items():
+            if t in self.vocab:
+                weights[self.vocab[t]] = max(weights.get(self.vocab[t], 0.0), w)
+        if not weights:
             return []
-        scores = np.asarray(self.matrix[term_ids].sum(axis=0)).ravel()
+        term_ids = sorted(weights)
+        row = np.asarray([weights[i] for i in term_ids], dtype=np.float32)
+        scores = np.asarray(row @ self.matrix[term_ids]).ravel()
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         positive = np.flatnonzero(scores > 0)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 import numpy as np
 import structlog
 
-from core.knowledge.embeddings import Embedder
+from core.knowledge.bridge import Bridge, Bridges
+from core.knowledge.embeddings import Embedder, LocalEmbedder
 from core.knowledge.ingest import embed_text
 from core.knowledge.keyword import KeywordIndex, identifiers, tokenize
 from core.knowledge.store import SHARED, Store, and_where
@@ -110,16 +111,22 @@ class Searcher:
     (a filtered Chroma query scans the metadata: ~300 ms at 100k chunks, against ~2 ms unfiltered) and
     the results are filtered here; only a scope too narrow for that falls back to Chroma's `where`."""
 
-    def __init__(self, store: Store, embedder: Embedder, reranker: Reranker | None = None) -> None:
+    def __init__(self, store: Store, embedder: Embedder, reranker: Reranker | None = None,
+                 bridge: bool | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.reranker = reranker
+        # The cross-lingual keyword bridge (core/knowledge/bridge.py); by default with the local multilingual model
+        # only: with a provider's embedder it would send every word of the vocabulary on each re-index.
+        self.bridge = isinstance(embedder, LocalEmbedder) if bridge is None else bridge
+        self.bridges = Bridges(embedder)
         self._handles: dict[str, tuple[int, Any]] = {}
         self._indexes: dict[str, tuple[int, KeywordIndex]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._latin_counts: dict[int, tuple[dict[str, int], int]] = {}
 
     def clear(self) -> None:
+        self.bridges.clear()
         self._latin_counts.clear()
         self._handles.clear()
         self._indexes.clear()
@@ -149,6 +156,11 @@ class Searcher:
             log.info("bm25_index_built", collection=collection, chunks=len(index),
                      seconds=round(time.perf_counter() - started, 3))
             return index
+
+    async def bridge_for(self, collection: str, index: KeywordIndex, version: int) -> Bridge:
+        """The collection's cross-lingual bridge, rebuilt when its version changed."""
+        return await self.bridges.get(collection, version, lambda: [
+            embed_text(m, t) for m, t in zip(index.metadatas, index.texts, strict=True)])
 
     @staticmethod
     def _build_index(coll: Any) -> KeywordIndex:
@@ -236,6 +248,20 @@ class Searcher:
             return []  # a small knowledge base lacks most everyday words: a missing one says nothing
         return [t for t in terms if not any(t in v for v in vocab_sets)]
 
+    async def translations(self, query: str, collections: Sequence[str]) -> dict[str, set[str]]:
+        """The question's words translated by the collections' bridges: word -> the documents' words it stands for
+        (for the evidence gate's word coverage; the bridges and the words' vectors are cached)."""
+        if not self.bridge or not query.strip():
+            return {}
+        names = list(dict.fromkeys(collections))
+        found: list[tuple[Bridge, Mapping[str, int]]] = []
+        for name, version in zip(names, await self.store.versions(names), strict=True):
+            coll = await self.collection(name, version)
+            if coll is not None:
+                index = await self.keyword_index(name, coll, version)
+                found.append((await self.bridge_for(name, index, version), index.vocab))
+        return await self.bridges.translations(query, found)
+
     def _latin_words(self, vocab: dict[str, int]) -> int:
         key = id(vocab)
         if self._latin_counts.get(key, (None, 0))[0] is not vocab:
@@ -258,13 +284,17 @@ class Searcher:
             for rank, (cid, similarity, text, meta) in enumerate(hits, start=1):
                 cand = add(rank, cid)
                 cand.text, cand.meta, cand.similarity = text, meta, similarity
-        if mode in ("hybrid", "keyword"):
-            hits = index.search(query, candidates, mask)
+        lists = [index.search(query, candidates, mask)] if mode in ("hybrid", "keyword") else []
+        if mode == "hybrid" and self.bridge:
+            terms = await self.bridges.terms(query, index.vocab, await self.bridge_for(collection, index, version))
+            if terms:
+                lists.append(index.search_terms(terms, candidates, mask))
+        for hits in lists:
             # Only strong keyword hits vote: a code's common prefix ("err" of ERR-4121) matches every code.
             hits = [(cid, score) for cid, score in hits if score >= KEYWORD_CUTOFF * hits[0][1]]
             for rank, (cid, score) in enumerate(hits, start=1):
                 cand = add(rank, cid)
-                cand.bm25 = score
+                cand.bm25 = max(cand.bm25, score)
                 if not cand.text:
                     pos = index.position[cid]
                     cand.text, cand.meta = index.texts[pos], dict(index.metadatas[pos])

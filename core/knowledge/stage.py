@@ -8,7 +8,6 @@ sources, shall it open a ticket or call a person. The model is not asked to answ
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
     from core.knowledge.build import Knowledge
 
 log = structlog.get_logger("deskmate.retrieval")
-_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
 def scope_for(turn: Turn, options: RetrievalOptions) -> tuple[tuple[str, ...], Scope]:
@@ -46,14 +43,6 @@ def scope_for(turn: Turn, options: RetrievalOptions) -> tuple[tuple[str, ...], S
     since = time.time() - options.max_age_days * 86_400 if options.max_age_days else None
     return tuple(collections), Scope(tenant=audience.tenant, access_groups=audience.access_groups,
                                      tags=dict(options.tags), updated_since=since)
-
-
-def reply_language(turn: Turn) -> str:
-    """The user's language: Russian when the message is mostly Cyrillic and the bot speaks it."""
-    letters = len(_LETTER.findall(turn.text))
-    if "ru" in turn.profile.languages and letters and len(_CYRILLIC.findall(turn.text)) / letters >= 0.5:
-        return "ru"
-    return turn.language
 
 
 OVERSAMPLE = 3  # passages fetched per passage kept, so that a long page does not fill every slot
@@ -115,7 +104,8 @@ class RetrievalStage:
         )
         passages = diverse(ranked, options.top_k)
         unknown = await self.knowledge.searcher.unknown_terms(query, collections) if passages else []
-        score = confidence(query, passages, unknown)
+        translated = await self.knowledge.searcher.translations(query, collections) if passages else {}
+        score = confidence(query, passages, unknown, translated)
         floor = MIN_CONFIDENCE if options.min_confidence is None else options.min_confidence
         return Retrieved(query, passages, score, bool(passages) and score >= floor)
 
@@ -180,7 +170,7 @@ class RetrievalStage:
         turn.facts["abstained"] = True
         turn.abstained = True
         turn.retrieval_only = True  # an answer made without the model: never cached as a model answer
-        lang = reply_language(turn)
+        lang = turn.language  # the message's language (core/language.py, set by the engine)
         parts = [text("kb_nothing_reliable", lang)]
         sources: list[Passage] = []
         for passage in closest:
