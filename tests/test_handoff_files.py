@@ -215,3 +215,22 @@ async def test_a_file_that_arrives_after_the_handoff_ended_is_not_answered_by_th
         await rig.settle()
         await telegram_api.wait_for(lambda: note("handoff_file_notes", "closed", "ru") in rig.texts_to(CUSTOMER))
         assert not llm_server.requests_for("gpt-4o-mini") and not rig.inbox_roots()
+
+
+async def test_a_slack_dm_customers_file_appears_in_the_thread(telegram_api, llm_server, redis, monkeypatch,
+                                                                tmp_path):
+    profiles = handoff_profiles(tmp_path / "profiles")
+    async with handoff_rig(telegram_api, llm_server, redis, monkeypatch, profiles, files="both") as rig:
+        await rig.slack_rig.dm("I need a person, please", channel="D9", user="U9")
+        await wait_for(lambda: len(rig.inbox_roots()) == 1)
+        [root] = rig.inbox_roots()
+        shot = rig.slack.files.add_file("screen shot.png", PNG, "image/png")
+        ts = rig.slack_rig.next_ts()
+        await rig.slack_rig.event({"type": "message", "subtype": "file_share", "channel_type": "im", "channel": "D9",
+                                   "user": "U9", "text": "", "ts": ts, "files": [shot], "team": "T1",
+                                   "event_ts": ts})
+        await wait_for(lambda: len(thread_files(rig, root.ts)) == 1)
+        copied = [f for f in rig.slack.files.store.values() if f.shared_in == [(INBOX, root.ts)]]
+        assert [f.data for f in copied] == [PNG], "the customer's bytes, really copied into the handoff's thread"
+        assert (shot["id"], True) in rig.slack.files.downloads, "fetched with the bot token"
+        assert not llm_server.requests_for("gpt-4o-mini"), "no file went to the model"

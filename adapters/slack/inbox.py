@@ -27,6 +27,7 @@ from core.models import Attachment
 from core.texts import text
 
 log = structlog.get_logger("deskmate.slack.inbox")
+CUSTOMER_FILE_LIMIT = 50 * 1024 * 1024  # a Slack customer's file, held in memory on its way to the inbox
 
 TAKE, RESOLVE, BACK, TICKET = "handoff_take", "handoff_resolve", "handoff_back", "handoff_ticket"
 ACTIONS = re.compile(rf"^({TAKE}|{RESOLVE}|{BACK}|{TICKET}_(open|pending|resolved))$")
@@ -142,17 +143,17 @@ class SlackInbox:
 
 
 class SlackCustomerChannel:
-    """Reaches a Slack customer (a DM, or the thread they wrote in) with an agent's words and files. A Slack
-    customer's own files are not fetched (their event carries file ids only): the thread gets a note instead."""
+    """Reaches a Slack customer (a DM, or the thread they wrote in) with an agent's words and files, and fetches
+    the customer's own files for the inbox (their `url_private_download`, with the bot token, Slack hosts only)."""
 
-    fetch_limit = 0
+    fetch_limit = CUSTOMER_FILE_LIMIT
     send_limit = 1024 * 1024 * 1024  # Slack's upload limit: 1 GB
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
     async def fetch(self, h: Handoff, attachment: Attachment, limit: int) -> bytes:
-        raise ValueError("Slack customers' files are not copied")
+        return await files.download(self.client, attachment.ref, limit)
 
     async def send_file(self, h: Handoff, file: FileData) -> None:
         await files.upload(self.client, h.channel, h.reply_to.get("reply_ts") or h.thread, file, "")

@@ -36,7 +36,8 @@ def attachments(event: dict[str, Any]) -> tuple[Attachment, ...]:
         kind = ("voice" if f.get("subtype") == "slack_audio" else "audio" if mime.startswith("audio/")
                 else "photo" if mime.startswith("image/") else "video" if mime.startswith("video/")
                 else "document" if mime else "other")
-        found.append(Attachment(kind=kind, ref=str(f.get("id", "")), mime_type=mime or None,
+        ref = str(f.get("url_private_download") or f.get("id", ""))  # what a handoff downloads (with the token)
+        found.append(Attachment(kind=kind, ref=ref, mime_type=mime or None,
                                 size=f.get("size"), name=f.get("name")))
     return tuple(found)
 
