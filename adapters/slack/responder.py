@@ -13,10 +13,11 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
-from adapters.slack.edits import delete_parts, note_deleted
+from adapters.slack.edits import note_deleted
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.settings import SlackSettings
 from adapters.slack.streamer import SlackWriter, Target
@@ -26,6 +27,7 @@ from core.language import reply_language
 from core.models import Inbound, ReplyEvent
 from core.reply.budget import RateBudget
 from core.reply.loop import ReplyLoop, ReplyOutcome
+from core.reply.record import ReplyParts
 from core.reply.record import ReplyRecords as PlatformIds
 from core.texts import text
 
@@ -78,6 +80,7 @@ class SlackReplySink:
         if final is not None:
             extra += blocks.feedback(final.reply_id, self.lang, inbound.user if final.offer_person else None)
         self.ts = await self.writer.end(part, extra)
+        await self._drop_leftovers()
         if outcome.proposals:
             proposal = outcome.proposals[-1]
             await self.responder.client.chat_postMessage(
@@ -88,6 +91,18 @@ class SlackReplySink:
         log.info("slack_replied", channel=t.channel, messages=len(self.writer.messages), calls=self.writer.calls,
                  chars=len(self.writer.text), native=self.writer.native, waited_s=round(self.writer.waited_s, 2),
                  outcome="final" if final else "error", **outcome.tail_ms())
+
+    async def _drop_leftovers(self) -> None:
+        """Taken over with a shorter answer: the dead worker's extra messages go, so no stale part stays."""
+        parts = self.writer.parts
+        if parts is None or not parts.leftovers():
+            return
+        for ts in parts.leftovers():
+            try:
+                await self.responder.client.chat_delete(channel=self.writer.target.channel, ts=str(ts))
+            except SlackApiError as exc:
+                log.warning("slack_leftover_delete_failed", error=str(exc.response.get("error")))
+        await parts.forget_leftovers()
 
     async def close(self) -> None:
         return None
@@ -110,18 +125,15 @@ class SlackResponder:
         async with Answering(self.edits, inbound, events, lang) as answer:  # edits and deletions (core/edits)
             if answer.skip:
                 return
-            # A dead worker's half-written message, or the answer an edited question's answer replaces.
-            earlier = (await self.ids.load(inbound)).get("ts") or answer.replaces("ts")
-            if earlier:
-                log.info("slack_reply_taken_over", channel=target.channel, ts=earlier)
-            writer = SlackWriter(self.client, target, self.settings, self.budget, taken_over=earlier)
-
-            async def record(ts: str) -> None:
-                await self.ids.save(inbound, {"ts": ts})
-
-            writer.on_message = record
+            # A dead worker's half-written messages, or the answer an edited question's answer replaces: each part
+            # goes into the earlier message for it; the sink deletes the ones no longer needed.
+            parts = await ReplyParts.load(self.ids, inbound, "ts")
+            if not parts.taken_over and answer.replaces("ts"):
+                parts = ReplyParts(self.ids, inbound, "ts", [answer.replaces("ts"), *answer.stale("ts")])
+            if parts.taken_over:
+                log.info("slack_reply_taken_over", channel=target.channel, messages=len(parts.earlier))
+            writer = SlackWriter(self.client, target, self.settings, self.budget, parts=parts)
             await ReplyLoop(SlackReplySink(self, inbound, writer, lang)).run(answer.events)
-            await delete_parts(self.client, target.channel, answer.stale("ts"))
             shown = {"ts": writer.messages, "channel": target.channel, "thread": target.thread_ts}
             answer.show(shown)
         if answer.note_deleted:

@@ -6,8 +6,8 @@ Native: `chat.startStream` -> `chat.appendStream`* -> `chat.stopStream` through 
 dies (`message_not_in_streaming_state` after ~5 minutes) the sink continues with `chat.postMessage` +
 `chat.update` without losing text: the whole text so far is written into the streamed message (or a new one).
 The streamed Markdown goes through `stream_markdown` (tables as aligned code blocks, held back until whole).
-The message's ts is recorded (core/reply/record.py) as soon as it exists, so a worker that takes the message
-over after a crash replaces that message instead of posting a second one.
+Every message's ts is recorded (core/reply/record.py `ReplyParts`) as soon as it exists, so a worker that takes
+the message over after a crash writes each part into the dead worker's message for it instead of posting again.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from adapters.slack.mrkdwn import stream_markdown, to_mrkdwn
 from adapters.slack.settings import SlackSettings
 from core.reply.budget import RateBudget, Scope
 from core.reply.markdown import balance
+from core.reply.record import ReplyParts
 
 log = structlog.get_logger("deskmate.slack.stream")
 
@@ -60,7 +61,8 @@ class SlackWriter:
     """The platform calls of one reply's text; `SlackReplySink` (responder.py) adds what goes under it."""
 
     def __init__(self, client: AsyncWebClient, target: Target, settings: SlackSettings,
-                 budget: RateBudget | None = None, taken_over: str | None = None) -> None:
+                 budget: RateBudget | None = None, taken_over: str | None = None,
+                 parts: ReplyParts | None = None) -> None:
         self.client = client
         self.target = target
         self.settings = settings
@@ -73,12 +75,14 @@ class SlackWriter:
         self.messages: list[str] = []  # ts of every message this answer used
         self.calls = 0
         self.waited_s = 0.0  # time the budget held calls back
-        self.on_message: Any = None  # async callback(ts) once a message exists (the crash record)
+        self.on_message: Any = None  # async callback(ts) once a message exists
+        self.parts = parts  # the crash record: every message of this answer, part by part
         self._msg = ""  # Markdown of the current message (what the loop gave last)
         self._sent = ""  # native: the streamed Markdown Slack already has
         self._stream: AsyncChatStream | None = None
         self._ts: str | None = None  # the current message's ts
         self._done_text = ""
+        self._dead_stream = taken_over or (str(parts.earlier[-1]) if parts and parts.earlier else None)
         if taken_over:  # a previous worker's half-written message: replace it, do not post a second one
             self.native = False
             self._ts = taken_over
@@ -86,10 +90,10 @@ class SlackWriter:
     # -- the loop's calls
 
     async def begin(self) -> None:
-        if self._ts is not None:  # taken over: a dead worker's stream may still be open; close it first
+        if self._dead_stream is not None:  # taken over: a dead worker's stream may still be open; close it first
             try:
                 await self._must("chat.stopStream")
-                await self.client.chat_stopStream(channel=self.target.channel, ts=self._ts)
+                await self.client.chat_stopStream(channel=self.target.channel, ts=self._dead_stream)
             except SlackApiError as exc:
                 log.info("slack_takeover_stop", error=_code(exc))
 
@@ -108,6 +112,7 @@ class SlackWriter:
 
     async def preview(self, part: str) -> float:
         self._msg = part
+        await self._claim()
         if self.native:
             delta = stream_markdown(part, final=False)[len(self._sent):]
             if not delta:
@@ -178,7 +183,16 @@ class SlackWriter:
         if new_stream and self._ts:
             await self._announce(self._ts)
 
+    async def _claim(self) -> None:
+        """Taken over: the part about to start goes into the dead worker's message for it, if there is one."""
+        earlier = self.parts.reuse() if self.parts is not None and self._ts is None and self._stream is None else None
+        if earlier is not None:
+            self.native, self._ts = False, str(earlier)
+            await self._announce(self._ts)
+
     async def _announce(self, ts: str) -> None:
+        if self.parts is not None:
+            await self.parts.shown(ts)
         if self.on_message is not None:
             await self.on_message(ts)
 
@@ -213,13 +227,15 @@ class SlackWriter:
         await self._announce(self._ts)
 
     async def _end_message(self, blocks: list[dict[str, Any]] | None) -> None:
+        await self._claim()
         if self.native:
             if self._stream is None and not self._msg:
                 if blocks:  # nothing was streamed, only blocks to show
                     await self._must("chat.postMessage")
                     resp = await self.client.chat_postMessage(channel=self.target.channel,
                                                               thread_ts=self.target.thread_ts, text=" ", blocks=blocks)
-                    self.messages.append(str(resp["ts"]))
+                    await self._announce(str(resp["ts"]))
+                    self._finish_message(str(resp["ts"]))
                 return
             if self._stream is None or self._stream.ts is None:
                 await self._must("chat.startStream")
@@ -243,6 +259,8 @@ class SlackWriter:
     def _finish_message(self, ts: str | None) -> None:
         if ts:
             self.messages.append(ts)
+        if self.parts is not None:
+            self.parts.next()
         self._msg, self._sent, self._stream, self._ts = "", "", None, None
         self.native = self.settings.native_streaming
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import structlog
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.chat_action import ChatActionSender
 
-from adapters.telegram.edits import delete_parts
 from adapters.telegram.format import SPLIT_AT, citations_footer, visible_length
 from adapters.telegram.keyboards import confirm_keyboard, feedback_keyboard
 from adapters.telegram.settings import TelegramSettings
@@ -27,7 +27,7 @@ from core.language import reply_language
 from core.models import Inbound, NeedsConfirmation, ReplyEvent
 from core.reply.budget import RateBudget
 from core.reply.loop import ReplyLoop, ReplyOutcome
-from core.reply.record import ReplyRecords
+from core.reply.record import ReplyParts, ReplyRecords
 from core.services import Services
 from core.texts import text
 
@@ -101,12 +101,25 @@ class TelegramReplySink:
         body = Body.of(rest, footer)
         if body.plain.strip():
             await w.persist(body, markup)
+        await self._drop_leftovers()
         for proposal in outcome.proposals:
             await self.send_proposal(proposal)
         log.info("telegram_replied", request_id=final.reply_id if final else None, chat_id=w.target.chat_id,
                  mode=w.mode, api_calls=w.calls, messages=len(w.sent_ids), plain=w.plain, refusals=w.refusals,
                  outcome="final" if final else "error" if outcome.error else "none",
                  total_ms=round((time.perf_counter() - self.started) * 1000, 1), **outcome.tail_ms())
+
+    async def _drop_leftovers(self) -> None:
+        """Taken over with a shorter answer: the dead worker's extra messages go, so no stale part stays."""
+        parts = self.writer.parts
+        if parts is None or not parts.leftovers():
+            return
+        for message_id in parts.leftovers():
+            try:
+                await self.writer.bot.delete_message(chat_id=self.writer.target.chat_id, message_id=int(message_id))
+            except TelegramAPIError as exc:
+                log.warning("telegram_leftover_delete_failed", error=type(exc).__name__)
+        await parts.forget_leftovers()
 
     async def send_proposal(self, proposal: NeedsConfirmation) -> None:
         markup = confirm_keyboard(proposal.proposal_id, self.lang, self.inbound.user)
@@ -132,11 +145,12 @@ class TelegramResponder:
         self.ids = ReplyRecords(services.redis)
         self.limits = Limits(draft_per_s=1 / settings.draft_interval_s)  # drafts: our own pace (no documented limit)
 
-    def writer(self, target: Target, taken_over: int | None = None) -> TelegramWriter:
+    def writer(self, target: Target, taken_over: int | None = None,
+               parts: ReplyParts | None = None) -> TelegramWriter:
         s = self.settings
         return TelegramWriter(self.bot, target, draft_interval_s=s.draft_interval_s,
                               edit_interval_s=s.edit_interval_s, metrics=self.services.metrics,
-                              budget=self.budget, limits=self.limits, taken_over=taken_over)
+                              budget=self.budget, limits=self.limits, taken_over=taken_over, parts=parts)
 
     async def respond(self, inbound: Inbound, events: AsyncIterator[ReplyEvent]) -> None:
         target = target_of(inbound)
@@ -144,17 +158,14 @@ class TelegramResponder:
         async with Answering(self.services.edits, inbound, events, lang) as answer:  # edits (core/edits)
             if answer.skip:
                 return
-            # A dead worker's half-written message, or the answer an edited question's answer replaces.
-            earlier = (await self.ids.load(inbound)).get("message_id") or answer.replaces("message_id")
-            if earlier:
-                log.info("telegram_reply_taken_over", chat_id=target.chat_id, message_id=earlier)
-            writer = self.writer(target, taken_over=int(earlier) if earlier else None)
-
-            async def record(message_id: int) -> None:
-                await self.ids.save(inbound, {"message_id": message_id})
-
-            writer.on_message = record
+            # A dead worker's half-written messages, or the answer an edited question's answer replaces: each part
+            # goes into the earlier message for it; the sink deletes the ones no longer needed.
+            parts = await ReplyParts.load(self.ids, inbound, "message_id")
+            if not parts.taken_over and answer.replaces("message_id"):
+                earlier = [answer.replaces("message_id"), *answer.stale("message_id")]
+                parts = ReplyParts(self.ids, inbound, "message_id", earlier)
+            if parts.taken_over:
+                log.info("telegram_reply_taken_over", chat_id=target.chat_id, messages=len(parts.earlier))
+            writer = self.writer(target, parts=parts)
             await ReplyLoop(TelegramReplySink(self, inbound, writer)).run(answer.events)
-            await delete_parts(self.bot, target.chat_id, answer.stale("message_id"))
-            first = [int(earlier)] if earlier else []
-            answer.show({"message_id": first + [i for i in writer.sent_ids if i not in first]})
+            answer.show({"message_id": [int(i) for i in parts.ids]})

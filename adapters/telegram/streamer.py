@@ -3,7 +3,8 @@ each call paid from shared rate budgets (per chat, per group, per bot; core/repl
 
 Private chats preview with `sendMessageDraft` and persist with `sendMessage`; groups (or when drafts are
 refused) send a first message and `editMessageText` it. When and what to show is decided by the shared reply
-loop (core/reply/loop.py); this class only knows the Bot API.
+loop (core/reply/loop.py); this class only knows the Bot API. Every message of the answer is recorded
+(core/reply/record.py `ReplyParts`); a takeover edits the dead worker's messages part by part.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 from adapters.telegram.format import to_html
 from core.reply.budget import RateBudget, Scope
 from core.reply.markdown import balance
+from core.reply.record import ReplyParts
 
 log = structlog.get_logger("deskmate.telegram.stream")
 
@@ -100,7 +102,7 @@ class TelegramWriter:
 
     def __init__(self, bot: Bot, target: Target, *, draft_interval_s: float, edit_interval_s: float,
                  metrics: Any = None, budget: RateBudget | None = None, limits: Limits | None = None,
-                 taken_over: int | None = None) -> None:
+                 taken_over: int | None = None, parts: ReplyParts | None = None) -> None:
         self.bot = bot
         self.metrics = metrics  # core.ops.metrics.Metrics (services.metrics): 429s and retries
         self.target = target
@@ -111,7 +113,8 @@ class TelegramWriter:
         self.edit_interval_s = edit_interval_s
         self.plain = False  # set once Telegram rejects our formatting: the rest goes as plain text
         self.message_id: int | None = taken_over  # edit mode: the message showing the current part
-        if taken_over is not None:  # a dead worker's half-written message: finish that one
+        self.parts = parts  # the crash record: every message of this answer, part by part
+        if taken_over is not None or (parts is not None and parts.taken_over):  # finish the dead worker's messages
             self.mode = "edit"
         self.draft_id = random.randint(1, 2**31 - 1)
         self.sent_ids: list[int] = []
@@ -134,13 +137,12 @@ class TelegramWriter:
             if wait > 0:
                 return wait
         body = Body.of(balance(text))
+        await self._claim()
         try:
             if draft:
                 await self._draft(body)
             elif self.message_id is None:
                 self.message_id = await self._send(body, markup=None)
-                if self.on_message is not None:
-                    await self.on_message(self.message_id)
             else:
                 await self._edit(self.message_id, body, markup=None)
         except TelegramRetryAfter as exc:
@@ -164,8 +166,6 @@ class TelegramWriter:
             log.info("telegram_drafts_refused", error=type(exc).__name__)
             self.mode = "edit"
             self.message_id = await self._send(body, markup=None)
-            if self.on_message is not None:
-                await self.on_message(self.message_id)
 
     # -- the calls
 
@@ -183,9 +183,22 @@ class TelegramWriter:
         self.calls += 1
         return await call(body.plain, None)
 
-    async def _send(self, body: Body, markup: InlineKeyboardMarkup | None) -> int:
+    async def _claim(self) -> None:
+        """Taken over: the part about to start goes into the dead worker's message for it, if there is one."""
+        earlier = self.parts.reuse() if self.parts is not None and self.message_id is None else None
+        if earlier is not None:
+            self.mode, self.message_id = "edit", int(earlier)
+            await self._announce(self.message_id)
+
+    async def _announce(self, message_id: int) -> None:
+        if self.parts is not None:
+            await self.parts.shown(message_id)
+        if self.on_message is not None:
+            await self.on_message(message_id)
+
+    async def _send(self, body: Body, markup: InlineKeyboardMarkup | None, part: bool = True) -> int:
         reply = (ReplyParameters(message_id=self.target.reply_to, allow_sending_without_reply=True)
-                 if self.target.reply_to and not self.sent_ids else None)
+                 if self.target.reply_to and not self.sent_ids and not (self.parts and self.parts.ids) else None)
         message = await self._call_formatted(
             lambda value, mode: self.bot.send_message(
                 chat_id=self.target.chat_id, text=value, parse_mode=mode, message_thread_id=self.target.thread_id,
@@ -194,6 +207,8 @@ class TelegramWriter:
             body,
         )
         self.sent_ids.append(message.message_id)
+        if part:
+            await self._announce(int(message.message_id))
         return int(message.message_id)
 
     async def _edit(self, message_id: int, body: Body, markup: InlineKeyboardMarkup | None) -> None:
@@ -242,6 +257,7 @@ class TelegramWriter:
 
     async def persist(self, body: Body, markup: InlineKeyboardMarkup | None) -> None:
         """Make `body` a permanent message: edit the streamed one (edit mode) or send a new one."""
+        await self._claim()
         if self.mode == "edit" and self.message_id is not None:
             message_id = self.message_id
             try:
@@ -252,8 +268,10 @@ class TelegramWriter:
         else:
             await self._must(lambda: self._send(body, markup))
         self.message_id = None
+        if self.parts is not None:
+            self.parts.next()
         self.draft_id = random.randint(1, 2**31 - 1)
 
     async def send_new(self, body: Body, markup: InlineKeyboardMarkup | None) -> None:
         """A separate message after the answer (a proposal with its Confirm/Cancel buttons)."""
-        await self._must(lambda: self._send(body, markup))
+        await self._must(lambda: self._send(body, markup, part=False))

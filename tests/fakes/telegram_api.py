@@ -494,6 +494,11 @@ class FakeBotAPI(LocalServer):
         limit = int(params.get("limit") or 100)
         return self._ok(self._updates[:limit])
 
+    async def _m_deleteMessage(self, params: dict[str, Any]) -> web.Response:
+        if self.messages.pop((int(params["chat_id"]), int(params["message_id"])), None) is None:
+            return self._bad("message to delete not found")
+        return self._ok(True)
+
     async def _simple_true(self, params: dict[str, Any]) -> web.Response:
         return self._ok(True)
 
