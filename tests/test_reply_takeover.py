@@ -84,3 +84,52 @@ async def test_worker_killed_mid_stream_leaves_one_complete_message(telegram_api
                     proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+async def test_takeover_after_part_two_of_three_edits_parts_one_and_two_and_sends_part_three(
+        telegram_api, llm_server, redis, monkeypatch):
+    """A three-part answer in a private chat (drafts, then one sendMessage per part): the first worker dies while
+    part 2 is permanent and part 3 is only a draft. The answer run again for the same message edits message 1 and
+    message 2 with its own parts and sends part 3: part 1 is never shown twice, nothing stale is left."""
+    import random
+
+    from core.models import Final, Inbound, TextDelta
+
+    telegram_env(monkeypatch, telegram_api, llm_server, redis, mode="polling")
+    rng = random.Random(5)
+    words = lambda tag: " ".join(f"{tag}{rng.randint(0, 99_999)}" for _ in range(400))  # noqa: E731  ~3.6k chars
+    chat = 4242
+    inbound = Inbound(platform="telegram", bot="default", tenant="1", channel=str(chat), user=str(chat),
+                      text="explain everything", message_id=f"{chat}:7", is_private=True,
+                      extras={"chat_id": chat, "chat_type": "private"})
+
+    async def died_in_part_three(text: str):
+        for i in range(0, len(text), 400):
+            yield TextDelta(text=text[i:i + 400])
+            await asyncio.sleep(0.1)  # a model's pace: the loop previews and seals parts as they fill
+        raise RuntimeError("worker killed")  # the stream ends without a Final: nothing is finished
+
+    async def whole(text: str):
+        for i in range(0, len(text), 400):
+            yield TextDelta(text=text[i:i + 400])
+            await asyncio.sleep(0.1)  # a model's pace: the loop previews and seals parts as they fill
+        yield Final(reply_id="r2", text=text)
+
+    async with running(telegram_api, llm_server) as app:
+        responder = app.platform.responder
+        first = words("old") + " " + words("old") + " " + words("old")[:1500]
+        try:
+            await responder.respond(inbound, died_in_part_three(first))
+        except RuntimeError:
+            pass
+        before = telegram_api.chat_messages(chat)
+        assert len(before) == 2, [len(m.text) for m in before]  # parts 1 and 2 sent, part 3 was a draft
+        second = words("new") + " " + words("new") + " " + words("new")[:1500]
+        await responder.respond(inbound, whole(second))
+        after = telegram_api.chat_messages(chat)
+    assert [m.message_id for m in after[:2]] == [m.message_id for m in before], "parts 1-2 edited in place"
+    assert len(after) == 3, [m.text[:30] for m in after]
+    shown = " ".join(m.text for m in after)
+    assert "old" not in shown, "no stale text of the dead worker's answer"
+    assert shown.split() == second.split(), "the new answer, whole, once, in order"
+    assert after[-1].reply_markup is not None
