@@ -35,6 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.offline import isolate  # noqa: E402
+from bench.reveal import ungated_profiles  # noqa: E402
 
 isolate()
 
@@ -365,6 +366,7 @@ async def run(args: argparse.Namespace, log_to: Any) -> None:
             os.environ["DESKMATE_DATA_DIR"] = tmp
             os.environ["DESKMATE_LIMITS__USER_PER_MINUTE"] = "0"
             os.environ["DESKMATE_LIMITS__TENANT_PER_MINUTE"] = "0"
+            os.environ["DESKMATE_PROFILES_DIR"] = str(ungated_profiles(Path(tmp) / "profiles"))  # model calls
             async with FakeLLM() as llm:
                 try:
                     row = await SCENARIOS[name](llm, args, Path(tmp))

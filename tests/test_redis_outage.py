@@ -105,3 +105,31 @@ async def test_telegram_webhook_while_redis_is_down_gets_503_then_the_redelivery
         assert len(telegram_api.chat_messages(PRIVATE)) == 1
         assert len(llm_server.requests_for("gpt-4o-mini")) == 1
     assert "Traceback" not in logs.text
+
+
+async def test_telegram_polling_while_redis_restarts_answers_every_update_once(
+        telegram_api, llm_server, redis, monkeypatch, tmp_path, logs):
+    """Long polling (no webhook, so no redelivery: getUpdates has confirmed the offset) while a real redis-server is
+    killed -9 and started again 3 s later on the same port: updates fetched meanwhile are held locally and answered
+    once Redis is back, the ones before and after as usual; none lost, none twice."""
+    chats = [PRIVATE + n for n in range(8)]
+    async with RestartableRedis(tmp_path / "redis") as server:
+        telegram_env(monkeypatch, telegram_api, llm_server, redis, mode="polling")
+        monkeypatch.setenv("DESKMATE_REDIS_URL", server.url)
+        async with running(telegram_api, llm_server) as app:
+            telegram_api.push_update(telegram_api.message_update(chats[0], "asked before the outage"))
+            await telegram_api.wait_for(lambda: bool(telegram_api.chat_messages(chats[0])), within_s=20)
+            server.kill()
+            for chat in chats[1:6]:  # fetched by getUpdates while Redis is down
+                telegram_api.push_update(telegram_api.message_update(chat, f"asked while redis is down {chat}"))
+                await asyncio.sleep(0.6)
+            await server.start()  # empty: kill -9 saved nothing
+            for chat in chats[6:]:
+                telegram_api.push_update(telegram_api.message_update(chat, f"asked after the restart {chat}"))
+            await telegram_api.wait_for(lambda: all(telegram_api.chat_messages(c) for c in chats), within_s=60)
+            await asyncio.sleep(2.0)  # a second answer (a replayed spool, a takeover) would come now
+            await app.settle(within_s=30)
+        answers = {c: len(telegram_api.chat_messages(c)) for c in chats}
+        assert answers == {c: 1 for c in chats}, answers
+        assert len(llm_server.requests_for("gpt-4o-mini")) == len(chats)
+    assert "Traceback" not in logs.text

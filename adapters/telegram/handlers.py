@@ -165,7 +165,7 @@ async def _voice(message: Message, question: str, bot: Bot, services: Services, 
         await say(bot, message, text("telegram_voice_unsupported", locale))
         return
     async def to_text(audio: bytes) -> str:
-        return await transcribe(tg, audio, "voice.ogg", locale)
+        return await transcribe(tg, audio, "voice.ogg", locale, tenant=audience.tenant)
 
     transcript = await _media_to_text(bot, message, tg, media.file_id, media.file_size, to_text,
                                       "telegram_transcription_failed")
@@ -189,7 +189,7 @@ async def _photo(message: Message, question: str, bot: Bot, services: Services, 
         await say(bot, message, text("telegram_photo_unsupported", locale))
         return
     async def to_text(image: bytes) -> str:
-        return await describe_image(tg, image)
+        return await describe_image(tg, image, tenant=audience.tenant)
 
     description = await _media_to_text(bot, message, tg, photo.file_id, photo.file_size, to_text,
                                        "telegram_vision_failed")

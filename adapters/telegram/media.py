@@ -48,7 +48,8 @@ def _endpoint(settings: TelegramSettings) -> dict[str, str]:
     return options
 
 
-async def transcribe(settings: TelegramSettings, audio: bytes, filename: str, language: str | None) -> str:
+async def transcribe(settings: TelegramSettings, audio: bytes, filename: str, language: str | None,
+                     tenant: str = "") -> str:
     import litellm
 
     assert settings.speech_model
@@ -57,11 +58,13 @@ async def transcribe(settings: TelegramSettings, audio: bytes, filename: str, la
         extra["language"] = language.split("-")[0]
     model = settings.speech_model
     response = await side_call("speech_to_text", model, lambda: litellm.atranscription(
-        model=model, file=(filename, audio), timeout=MEDIA_TIMEOUT_S, **_endpoint(settings), **extra))
+        model=model, file=(filename, audio), timeout=MEDIA_TIMEOUT_S, **_endpoint(settings), **extra),
+        platform="telegram", tenant=tenant)  # charged to the tenant before its message becomes a turn
     return str(response.text or "").strip()
 
 
-async def describe_image(settings: TelegramSettings, image: bytes, mime_type: str = "image/jpeg") -> str:
+async def describe_image(settings: TelegramSettings, image: bytes, mime_type: str = "image/jpeg",
+                         tenant: str = "") -> str:
     import litellm
 
     assert settings.vision_model
@@ -74,7 +77,7 @@ async def describe_image(settings: TelegramSettings, image: bytes, mime_type: st
             {"type": "image_url", "image_url": {"url": data_url}},
         ]}],
         **_endpoint(settings),
-    ))
+    ), platform="telegram", tenant=tenant)
     return str(response.choices[0].message.content or "").strip()
 
 

@@ -1,5 +1,7 @@
 """`deskmate report`: satisfaction and cost per prompt version and per model, and human handoffs and tickets per
-tenant, for a time range; `--platform`/`--tenant` limit it to one audience's own figures."""
+tenant, and model spend per tenant split into the main answer and the side calls (cache judge, rewrite, summary,
+rerank, embeddings, speech-to-text, vision), for a time range; `--platform`/`--tenant` limit it to one audience's
+own figures."""
 
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_range_arguments(parser)
     parser.add_argument("--by", choices=("prompt", "model", "both"), default="both", help="grouping (default both)")
     parser.add_argument("--format", choices=("table", "csv"), default="table", help="table (default) or csv")
-    parser.add_argument("--what", choices=("all", "feedback", "handoffs"), default="all",
-                        help="sections (default all; csv prints one: feedback unless `handoffs`)")
+    parser.add_argument("--what", choices=("all", "feedback", "handoffs", "spend"), default="all",
+                        help="sections (default all; csv prints one: feedback unless `handoffs` or `spend`)")
     parser.add_argument("--platform", default=None, help="only this platform's figures (slack, telegram, console)")
     parser.add_argument("--tenant", default=None, help="only this tenant's figures (a Slack team id, the Telegram "
                                                        "deployment tenant)")
@@ -141,6 +143,24 @@ def render_handoffs(rows: list[Any], csv_format: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_spend(table: list[list[str]], csv_format: bool) -> str:
+    """Model spend per tenant: main answer vs side calls (core/ops/spend.py)."""
+    if csv_format:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(table)
+        return buf.getvalue()
+    if len(table) == 1:
+        return "\nModel spend per tenant: none in this range.\n"
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = ["", "Model spend per tenant (main answer vs side calls; whole UTC days)"]
+    for n, cells in enumerate(table):
+        lines.append("  ".join(c.ljust(w) if i in (0, 1, 6) else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
 def render_csv(rows: list[Row]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -159,6 +179,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     from core.handoff.report import figures
     from core.handoff.state import HandoffStore
     from core.ops.feedback import FeedbackStore
+    from core.ops.spend import spend_between, spend_table
     from core.state.redis import open_redis
     from core.tools.tickets import TicketStore
 
@@ -173,10 +194,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         votes = [v for v in await store.votes(since, until) if _scoped(v.facts, platform, tenant)]
         handoffs = await HandoffStore(redis, settings.handoff.keep_days).history(since, until)
         tickets = await TicketStore(redis, settings.tools.ticket_prefix).by_status(platform, tenant)
+        spend = spend_table(await spend_between(redis, since, until, platform, tenant))
     rows = build_rows(replies, votes, args.by)
     what, csv_format = args.what, args.format == "csv"
-    if what in ("all", "feedback") and not (csv_format and what == "handoffs"):
+    if what in ("all", "feedback"):
         sys.stdout.write(render_csv(rows) if csv_format else render_table(rows, since, until))
     if what == "handoffs" or (what == "all" and not csv_format):
         sys.stdout.write(render_handoffs(figures(handoffs, tickets, platform, tenant), csv_format))
+    if what == "spend" or (what == "all" and not csv_format):
+        sys.stdout.write(render_spend(spend, csv_format))
     return 0

@@ -123,7 +123,7 @@ class ModelVerifier:
         try:
             async with asyncio.timeout(self.timeout_s):
                 completion = await self.gateway.complete(self.messages(stored, query), max_tokens=3,
-                                                         request_id=request_id)
+                                                         request_id=request_id, kind="cache_judge")
         except TimeoutError:
             log.info("cache_judge_timeout", request_id=request_id, timeout_s=self.timeout_s)
             return Judgement("timeout")

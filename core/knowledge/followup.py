@@ -84,7 +84,8 @@ class QueryRewriter:
                         {"role": "user", "content": template.render("user", summary=summary, messages=recent,
                                                                     question=text)}]
             try:
-                completion = await self.gateway.complete(messages, max_tokens=self.max_tokens, request_id=request_id)
+                completion = await self.gateway.complete(messages, max_tokens=self.max_tokens, request_id=request_id,
+                                                          kind="followup")
                 rewritten = completion.text.strip().strip('"').strip()
                 if rewritten and "\n" not in rewritten and len(rewritten) <= 4 * len(text) + 300:
                     return rewritten, "model"

@@ -6,6 +6,12 @@ hanging, the user's first visible text comes `answer_deadline_s` after the answe
 plus the stages. Once a model has started answering, later requests of the same answer (tool rounds) get a
 budget of their own (their text cannot be replaced by the retrieval-only answer any more). Without a clock
 (the console, a direct gateway call) the budget counts from the request.
+
+The budget is for the user's *visible* text, so two things come out of it structurally:
+  the time the message waited before a worker took it (from `Inbound.received_at`, at most QUEUE_CREDIT_S, so a
+  backlog or a clock skew between receiver and worker never leaves the models no time at all);
+  FALLBACK_RESERVE_S at the end: the models stop that much before the deadline, so the retrieval-only answer is
+  built and on the platform by the deadline, not after it.
 """
 
 from __future__ import annotations
@@ -24,9 +30,15 @@ class AnswerClock:
 _CLOCK: ContextVar[AnswerClock | None] = ContextVar("deskmate_answer_clock", default=None)
 
 
-def start_answer() -> AnswerClock:
-    """Start the clock for the answer run in the current task (its context)."""
-    clock = AnswerClock()
+QUEUE_CREDIT_S = 1.0  # at most this much of the wait before pickup comes out of the answer's budget
+FALLBACK_RESERVE_S = 0.3  # the models' share of the budget ends this long before the deadline
+
+
+def start_answer(received_at: float | None = None) -> AnswerClock:
+    """Start the clock for the answer run in the current task (its context); `received_at` (wall clock, when the
+    platform's message arrived) moves the start back by the time it waited, up to QUEUE_CREDIT_S."""
+    waited = min(max(0.0, time.time() - received_at), QUEUE_CREDIT_S) if received_at else 0.0
+    clock = AnswerClock(started=time.monotonic() - waited)
     _CLOCK.set(clock)
     return clock
 

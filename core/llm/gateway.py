@@ -31,11 +31,12 @@ from core.llm.assemble import StreamAssembler, close_stream, first_chunks
 from core.llm.breaker import CircuitBreaker
 from core.llm.capabilities import Capabilities, missing_key, resolve
 from core.llm.completions import completion_of, streamed_completion
-from core.llm.deadline import budget_start, mark_answered
+from core.llm.deadline import FALLBACK_RESERVE_S, budget_start, mark_answered
 from core.llm.health import ModelHealth, config_problem
 from core.llm.provider_errors import retry_after_s, status_of
 from core.llm.router import build_router, litellm_module
 from core.llm.settings import LLMSettings, ModelEndpoint
+from core.llm.side import charge_side
 from core.llm.types import Completion, TextChunk
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
@@ -249,7 +250,8 @@ class LiteLLMGateway:
     ) -> AsyncIterator[TextChunk | Completion]:
         models = self._models()
         self._get_router()  # built before any timer starts (first use imports litellm's Router)
-        deadline = budget_start() + self.answer_deadline_s  # one budget for the whole chain (core/llm/deadline.py)
+        # One budget for the whole chain, ending early enough for the fallback to be shown by the deadline.
+        deadline = budget_start() + self.answer_deadline_s - FALLBACK_RESERVE_S
         for index, ep in enumerate(models):
             name = self._name(index)
             remaining = deadline - time.monotonic()
@@ -339,8 +341,11 @@ class LiteLLMGateway:
         raise ModelUnavailable(f"all {len(self._chain)} models failed or are circuit-broken")
 
     async def complete(
-        self, messages: Sequence[dict[str, Any]], *, max_tokens: int | None = None, request_id: str = ""
+        self, messages: Sequence[dict[str, Any]], *, max_tokens: int | None = None, request_id: str = "",
+        kind: str = "side",
     ) -> Completion:
+        """One whole completion: only side calls use it (`kind`: cache_judge, followup, summary...), charged as
+        side usage to the tenant being answered (core/llm/side.py)."""
         for index, ep in enumerate(self._models()):
             name = self._name(index)
             if not await self._closed_breaker(name, request_id, index):
@@ -366,7 +371,10 @@ class LiteLLMGateway:
                 completion_tokens=completion.usage.completion_tokens,
                 usage_estimated=completion.usage.estimated,
                 fallbacks=fallbacks,
+                kind=kind,
             )
+            usage = completion.usage
+            await charge_side(kind, usage.prompt_tokens + usage.completion_tokens, usage.cost_usd)
             return completion
         raise ModelUnavailable(f"all {len(self._chain)} models failed or are circuit-broken")
 

@@ -59,7 +59,9 @@ class Gateway(Protocol):
         ...
 
     async def complete(
-        self, messages: Sequence[dict[str, Any]], *, max_tokens: int | None = None, request_id: str = ""
+        self, messages: Sequence[dict[str, Any]], *, max_tokens: int | None = None, request_id: str = "",
+        kind: str = "side",
     ) -> Completion:
-        """One non-streaming call through the same chain (used for summaries, query rewrites)."""
+        """One non-streaming call through the same chain (used for summaries, query rewrites), charged to the
+        tenant as side usage of `kind`."""
         ...

@@ -197,7 +197,7 @@ class ConversationMemory:
             ]
             try:
                 completion = await self.gateway.complete(
-                    messages, max_tokens=self.settings.summary_max_tokens, request_id=request_id)
+                    messages, max_tokens=self.settings.summary_max_tokens, request_id=request_id, kind="summary")
                 if completion.text.strip():
                     return completion.text.strip()
             except Exception as exc:

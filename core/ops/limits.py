@@ -2,8 +2,10 @@
 
 - messages per minute per user and per tenant: a sliding window (a sorted set of message times per
   key), checked and counted atomically by one Lua script; a refused message is not counted;
-- tokens and cost per tenant per UTC day: counted from `turn.usage` when a reply is final, checked
-  before the next message starts (a reply in progress is never cut because of its own cost);
+- tokens and cost per tenant per UTC day: counted from `turn.usage` when a reply is final, and from every side
+  model call as it ends (`charge_side`: cache judge, rewrite, summary, rerank, embeddings, STT, vision), checked
+  before the next message starts (a reply in progress is never cut because of its own cost); the same amounts
+  go to the spend ledger (core/ops/spend.py), split main vs side, for `deskmate report`;
 - per-tenant overrides set by admins (`limit ...` admin command) win over the deployment settings.
 
 Keys: dm:rate:<platform>:<tenant>:user:<user> / dm:rate:<platform>:<tenant>:tenant (sorted sets),
@@ -25,8 +27,10 @@ import structlog
 from core.admin import AdminContext, AdminReply
 from core.engine import Next
 from core.errors import PolicyBlocked
+from core.llm.side import pay_as
 from core.models import Final, ReplyEvent
 from core.ops.settings import LimitsSettings
+from core.ops.spend import SPEND_TTL_S, spend_fields, spend_key
 from core.state.keys import key
 from core.texts import render, text
 from core.turn import Turn
@@ -159,15 +163,29 @@ class Limits:
         usage = turn.usage
         tokens = usage.prompt_tokens + usage.completion_tokens
         if tokens or usage.cost_usd:
+            micro = round(usage.cost_usd * 1e6)
             await self._count(turn.inbound.platform, turn.inbound.tenant, time.time() if now is None else now,
-                              tokens=tokens, cost_micro_usd=round(usage.cost_usd * 1e6))
+                              spend=spend_fields("main", tokens, micro), tokens=tokens, cost_micro_usd=micro)
 
-    async def _count(self, platform: str, tenant: str, now: float, **amounts: int) -> None:
+    async def charge_side(self, platform: str, tenant: str, kind: str, tokens: int, cost_usd: float,
+                          now: float | None = None) -> None:
+        """A side model call's usage: in the tenant's daily budget like the answer's, and in the ledger as side."""
+        micro = round(cost_usd * 1e6)
+        await self._count(platform, tenant, time.time() if now is None else now,
+                          spend=spend_fields("side", tokens, micro, kind), tokens=tokens, cost_micro_usd=micro)
+
+    async def _count(self, platform: str, tenant: str, now: float, spend: dict[str, int] | None = None,
+                     **amounts: int) -> None:
         k = key("usage", platform, tenant, _day(now))
         async with self.redis.pipeline(transaction=True) as pipe:
             for name, amount in amounts.items():
                 pipe.hincrby(k, name, amount)
             pipe.expire(k, USAGE_TTL_S)
+            if spend:
+                ledger = spend_key(platform, tenant, now)
+                for name, amount in spend.items():
+                    pipe.hincrby(ledger, name, amount)
+                pipe.expire(ledger, SPEND_TTL_S)
             await pipe.execute()
 
     # -- admin
@@ -248,6 +266,7 @@ class LimitsStage:
         self.limits = limits
 
     async def run(self, turn: Turn, call_next: Next) -> AsyncIterator[ReplyEvent]:
+        pay_as(turn.inbound.platform, turn.inbound.tenant)  # side calls of this answer are charged to its tenant
         await self.limits.check(turn)
         async for event in call_next(turn):
             if isinstance(event, Final):

@@ -341,7 +341,7 @@ class RedisStreamDispatcher:
         if self.metrics is not None:
             self.metrics.queue_in_flight.inc()
         try:
-            start_answer()  # the model chain's shared budget counts from here (core/llm/deadline.py)
+            start_answer(inbound.received_at)  # the model chain's shared budget (core/llm/deadline.py)
             events = closable(self.engine.handle(inbound), inbound, self._cut)
             answered = await self._respond(responder, inbound, events)
         finally:

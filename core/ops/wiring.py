@@ -19,6 +19,7 @@ import structlog
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 from core.engine import Engine, Observer
+from core.llm import side
 from core.llm.gateway import LiteLLMGateway
 from core.ops import tracing
 from core.ops.feedback import Evictor, FeedbackStore
@@ -91,9 +92,12 @@ async def open_ops(redis: aioredis.Redis, settings: OpsSettings, gateway: LiteLL
         callback = make_callback(metrics)
         install_callback(callback)
         metrics.watch_breakers(gateway.breaker, list(gateway.models))
+    guard = side.SideGuard(breaker=gateway.breaker if gateway is not None else None, charge=limits.charge_side)
+    side.install(guard)  # side model calls: the gateway's breaker, charged to the tenant (core/llm/side.py)
     try:
         yield ops
     finally:
+        side.uninstall(guard)
         if ops.queue is not None and ops.queue.accepting:  # not drained by `serve` already (tests, `chat`)
             await ops.queue.drain(0)
         if callback is not None:
