@@ -13,6 +13,9 @@ retry, which is shown as "503 retry" (the receiver asks for the redelivery; noth
 Target: answered once = sent, and 0 of the rest.
 
     python bench/bench_faults.py [--only NAME ...] [--down-s 3]
+
+More scenarios (worker processes killed mid-answer, Telegram polling with Redis down, every model hanging, a side
+provider answering 429 forever) are in bench/faults_more.py.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from bench.reveal import ungated_profiles  # noqa: E402
 isolate()
 
 from core.log import configure_logging  # noqa: E402
-from tests.fakes.llm_server import FakeLLM, Hang, Reply  # noqa: E402
+from tests.fakes.llm_server import FakeLLM, Reply  # noqa: E402
 from tests.fakes.slack_api import SECRET, SlackRig, slack_rig  # noqa: E402
 from tests.fakes.telegram_api import FakeBotAPI  # noqa: E402
 from tests.support.redis_faults import RestartableRedis  # noqa: E402
@@ -312,54 +315,26 @@ class _Path:
         self.connection_pool = type("P", (), {"connection_kwargs": {"path": "/nonexistent"}})()
 
 
-async def models_hang_slack(llm: FakeLLM, args: argparse.Namespace, tmp: Path) -> Row:
-    ftt = 3.0
-    row = Row(f"slack: every model hangs (2 models, first-token timeout {ftt:g} s), 3 messages")
-
-    hang = asyncio.Event()
-
-    def responder(body: dict) -> Hang | Reply:
-        return Hang() if hang.is_set() else Reply(ANSWER)
-
-    llm.responder = responder
-    async with slack_rig(llm, _Env(), DESKMATE_LLM__FALLBACKS="openai/gpt-4o",
-                         DESKMATE_LLM__FIRST_TOKEN_TIMEOUT_S=str(ftt)) as rig:
-        await rig.runtime.flags.set("slack", "T1", "cache", False, "bench")
-        sim = SlackPlatformSim(rig, row)
-        warm = sim.send("warm up: a first question while the models still answer", 99)  # a server that has run
-        await wait_answers(rig, [warm], 30)
-        row.sent -= 1
-        hang.set()
-        asked_before = len(llm.requests)
-        started = time.perf_counter()
-        threads = [sim.send(f"question {n} nobody can answer fast", n) for n in range(3)]
-        await sim.settle()
-        await until(lambda: all(first_text_at(rig, ts) for ts in threads), 60)
-        firsts = [first_text_at(rig, ts) or float("nan") for ts in threads]
-        await rig.idle()
-        tally_slack(rig, row, threads)
-        worst = max((f - started for f in firsts), default=float("nan"))
-        asked = min((r.at for r in llm.requests[asked_before:]), default=started) - started
-        row.note = (f"first visible text after {worst:.2f} s (target <= {ftt + 2:g} s; "
-                    f"first model request {asked:.2f} s after the event)")
-    llm.responder = None
-    return row
-
-
 SCENARIOS = {
     "junk": junk_slack,
     "surrogates": surrogates_slack,
     "redis_restart": redis_restart_slack,
     "redis_mid_answer": redis_mid_answer_slack,
     "redis_telegram": redis_restart_telegram,
-    "models_hang": models_hang_slack,
 }
+
+
+def scenarios() -> dict[str, Any]:
+    """Every scenario: the ones above and those in bench/faults_more.py (worker kills, polling, hangs, side 429s)."""
+    from bench.faults_more import SCENARIOS as MORE
+
+    return {**SCENARIOS, **MORE}
 
 
 async def run(args: argparse.Namespace, log_to: Any) -> None:
     configure_logging("info" if args.log else "error", "json", log_to)
     rows: list[Row] = []
-    for name in args.only or list(SCENARIOS):
+    for name in args.only or list(scenarios()):
         for leftover in [n for n in os.environ if n.startswith("DESKMATE_")]:
             del os.environ[leftover]  # each scenario configures its own platform and Redis
         with tempfile.TemporaryDirectory() as tmp:
@@ -369,7 +344,7 @@ async def run(args: argparse.Namespace, log_to: Any) -> None:
             os.environ["DESKMATE_PROFILES_DIR"] = str(ungated_profiles(Path(tmp) / "profiles"))  # model calls
             async with FakeLLM() as llm:
                 try:
-                    row = await SCENARIOS[name](llm, args, Path(tmp))
+                    row = await scenarios()[name](llm, args, Path(tmp))
                 except Exception as exc:  # a scenario that cannot even run is a result too
                     row = Row(name, note=f"scenario failed: {type(exc).__name__}: {exc}"[:160])
             rows.append(row)
@@ -382,7 +357,7 @@ async def run(args: argparse.Namespace, log_to: Any) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="*", choices=list(SCENARIOS))
+    parser.add_argument("--only", nargs="*", choices=list(scenarios()))
     parser.add_argument("--log", help="write the product's structured logs (info) to this file")
     parser.add_argument("--down-s", type=float, default=3.0, help="how long Redis stays down")
     args = parser.parse_args()
