@@ -96,7 +96,8 @@ async def test_stream_dying_midway_continues_with_update_without_losing_text(llm
         long = " ".join(f"part{i}" for i in range(120)) + " [1]"
         llm_server.script("gpt-4o-mini", Reply(long))
         ts = await rig.mention("long please")
-        text = await rig.answered("C1", ts)
+        # the rest goes by chat.update, paced by its shared Tier 3 budget: slow by design, but complete
+        text = await rig.answered("C1", ts, within_s=60.0)
         assert text == long
         assert any(c.error == "message_not_in_streaming_state" for c in rig.slack.calls)
         assert len(rig.slack.thread("C1", ts)) == 1  # the streamed message itself was completed

@@ -30,8 +30,8 @@ class SlackSettings(BaseModel):
     update_interval_s: float = Field(default=1.0, ge=0)  # fallback: at most one chat.update per this long
     max_message_chars: int = Field(default=3_900, ge=200, le=12_000)  # longer answers continue in a new message
     rate_limit_retries: int = Field(default=5, ge=0, le=20)  # 429: waits Retry-After, this many times per call
-    thinking_text: str | None = None  # assistant thread status while the answer is prepared; unset = core/texts.py
-    suggested_prompts: CommaList = []  # assistant thread prompts; empty = core/texts.py in the user's language
+    thinking_text: str | None = None  # assistant thread status while the answer is prepared; unset = core/texts/
+    suggested_prompts: CommaList = []  # assistant thread prompts; empty = core/texts/ in the user's language
     user_cache_s: int = Field(default=600, ge=0)  # users.info (admin flag, locale) cached this long in Redis
     thread_memory_s: int = Field(default=7 * 86_400, ge=60)  # threads the bot follows up in without a mention
 

@@ -8,7 +8,7 @@
         \"\"\"Look up an order's delivery status.\"\"\"
 
 `acting=True` marks a tool with side effects (creating, sending, changing): it is proposed to the user
-and runs only after the same user confirms. `confirm_key` names the text in core/texts.py shown on the
+and runs only after the same user confirms. `confirm_key` names the text in core/texts/ shown on the
 proposal (formatted with the arguments); the default is the generic `tool_confirm`.
 """
 

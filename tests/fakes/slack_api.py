@@ -494,13 +494,13 @@ class SlackRig:
         resp = await self.post(form_body({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
         assert resp.status == 200
 
-    async def answered(self, channel: str, thread_ts: str, count: int = 1) -> str:
-        """Wait until `count` answers in the thread are finished; return the thread's text."""
+    async def answered(self, channel: str, thread_ts: str, count: int = 1, within_s: float = 20.0) -> str:
+        """Wait until `count` answers in the thread are finished (at most `within_s`); return the thread's text."""
         def done() -> bool:
             stops = [c for c in self.slack.calls_to("chat.stopStream", "chat.update", "chat.postMessage")
                      if c.ok and c.args.get("channel") == channel and _has_feedback(c.args.get("blocks"))]
             return len([c for c in stops if _thread_of(self.slack, c) == thread_ts]) >= count
-        await wait_for(done)
+        await wait_for(done, within_s)
         await self.idle()
         return self.slack.thread_text(channel, thread_ts)
 
