@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 from tests.fakes.llm_server import Reply
 from tests.fakes.telegram_api import BOT_USERNAME
 from tests.support.telegram import running, telegram_env
+from tests.support.workers import stop_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = -100777888
@@ -77,13 +78,7 @@ async def test_worker_killed_mid_stream_leaves_one_complete_message(telegram_api
         assert message.reply_markup is not None, "with its feedback buttons"
         assert len(llm_server.requests_for("gpt-4o-mini")) >= 2, "the second worker answered anew"
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        stop_processes(first, second)
 
 
 async def test_takeover_after_part_two_of_three_edits_parts_one_and_two_and_sends_part_three(

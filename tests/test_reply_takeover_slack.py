@@ -17,7 +17,7 @@ from tests.fakes.llm_server import Reply
 from tests.fakes.slack_api import slack_rig, wait_for
 from tests.support.queue import redis_url
 from tests.support.redis_faults import free_port
-from tests.support.workers import SHARED_VAULT_KEY
+from tests.support.workers import SHARED_VAULT_KEY, stop_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 PART = 300  # characters per Slack message: the answer below takes 4-5 messages
@@ -29,15 +29,6 @@ def _worker(tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "bots.cli", "serve", "--role", "worker"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
-
-def _stop(*procs: subprocess.Popen[bytes] | None) -> None:
-    for proc in procs:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 async def test_slack_worker_killed_in_part_two_leaves_one_complete_answer(llm_server, redis, monkeypatch,
@@ -85,4 +76,4 @@ async def test_slack_worker_killed_in_part_two_leaves_one_complete_answer(llm_se
             updated = {c.args.get("ts") for c in rig.slack.calls_to("chat.update") if c.ok}
             assert {ts for ts, _ in before} <= updated, "worker B edited A's messages instead of posting again"
     finally:
-        _stop(first, second)
+        stop_processes(first, second)

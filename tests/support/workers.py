@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -92,3 +93,14 @@ async def wait_for(predicate, seconds: float = 30.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
+
+
+def stop_processes(*procs: subprocess.Popen[bytes] | None) -> None:
+    """Terminate what is still running (SIGKILL after 20 s)."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
