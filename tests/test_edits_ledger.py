@@ -89,3 +89,26 @@ async def test_forgetting_while_a_fold_runs_blanks_in_place(redis: aioredis.Redi
     assert await redis.llen("dm:mem:c2") == 3
     _, history = await memory.load("c2")
     assert [m["content"] for m in history] == ["q1", "q2"]
+
+
+async def test_a_deletion_seen_after_the_answer_ended_still_gets_its_note(redis: aioredis.Redis) -> None:
+    """The watcher may see the deletion after the stream's last event: no ending note went into the stream, so
+    the adapter must add it (it used to be skipped: the Slack answer kept no "question was deleted")."""
+    from core.edits.answering import Answering
+    from core.models import Final, TextDelta
+
+    ledger = QuestionLedger(redis, EditSettings(poll_s=0.02), b"k" * 32)
+    asked = question("tell me a story")
+    await ledger.asked(asked, at=100.0)
+
+    async def answer():
+        yield TextDelta(text="Once upon a time.")
+        yield Final(reply_id="r1", text="Once upon a time.")
+
+    async with Answering(ledger, asked, answer(), "en") as answering:
+        seen = [event async for event in answering.events]
+        deletion = await ledger.deleted("slack", "T1", "C1:100.000001")
+        await asyncio.sleep(0.2)  # the watcher sees it now, after the stream's end
+        answering.show({"ts": ["200.000001"]})
+    assert [type(e).__name__ for e in seen] == ["TextDelta", "Final"]  # no ending: the answer had ended
+    assert deletion.busy and answering.note_deleted

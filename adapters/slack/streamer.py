@@ -168,7 +168,8 @@ class SlackWriter:
             )
         markdown = stream_markdown(part, final=final)
         if not markdown.startswith(self._sent):  # never retract streamed text: only extend it
-            markdown = self._sent
+            kept = self._sent.rstrip()  # only trailing white space differs: what follows still goes out
+            markdown = self._sent + markdown[len(kept):].lstrip(" \t") if markdown.startswith(kept) else self._sent
         delta = markdown[len(self._sent):]
         if not delta:
             return

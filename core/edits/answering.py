@@ -56,6 +56,7 @@ class Answering:
         self.skip = False
         self.previous: dict[str, Any] = {}  # the platform ids of the answer this one replaces
         self.cut_reason: str | None = None  # "edited" | "deleted": why the stream was ended early
+        self.cut_shown = False  # the ending note was put in the stream (not so when the stream had ended first)
         self.note_deleted = False  # set on exit: deleted while finishing, the adapter must add the note
         self.token: str | None = None
         self._ids: dict[str, Any] | None = None
@@ -120,7 +121,8 @@ class Answering:
         except REDIS_DOWN as exc_:
             log.warning("edits_unavailable", error=type(exc_).__name__, message_id=self.inbound.message_id)
             return False
-        self.note_deleted = ended.deleted and exc is None and self.cut_reason != "deleted" and bool(self._ids)
+        # The watcher may see the deletion after the stream's last event: then no ending went out, the adapter notes.
+        self.note_deleted = ended.deleted and exc is None and not self.cut_shown and bool(self._ids)
         if self.cut_reason:
             log.info("answer_cut", reason=self.cut_reason, message_id=self.inbound.message_id,
                      version=self.version)
@@ -189,6 +191,7 @@ class Answering:
                 return
 
     def _ending(self) -> ReplyEvent:
+        self.cut_shown = True
         note = "question_deleted" if self.cut_reason == "deleted" else "answer_superseded"
         return Error(code=f"question_{self.cut_reason or 'edited'}", message=text(note, self.lang))
 

@@ -258,8 +258,10 @@ class ReplyLoop:
                 elif not self.committed and not outcome.streamed:
                     self.pending = final.text
             elif final is None and outcome.error is not None:
-                shown = self.pending.strip()
-                self.pending = f"{self.pending.rstrip()}\n\n{outcome.error.message}" if shown \
+                # After what is shown, as it is: trimming its trailing space would take shown text back, which a
+                # Slack stream cannot do (the note was then lost).
+                gap = "" if self.pending.endswith("\n\n") else "\n" if self.pending.endswith("\n") else "\n\n"
+                self.pending = f"{self.pending}{gap}{outcome.error.message}" if self.pending.strip() \
                     else outcome.error.message
             await self._seal_overflow()
             await self.sink.finish(self.pending, outcome)
