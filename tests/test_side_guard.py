@@ -82,3 +82,17 @@ async def test_side_call_cost_counts_in_the_tenant_budget_and_in_report(llm_serv
     assert float(row["side_cost_usd"]) == pytest.approx(completion.usage.cost_usd, abs=2e-6)
     assert int(row["side_tokens"]) == spent and float(row["main_cost_usd"]) == 0.0
     assert "summary=" in row["side_by_kind"]
+
+
+async def test_the_cache_judge_settled_after_its_answer_is_still_charged_to_the_tenant(llm_server, redis, tmp_path):
+    async with running(tmp_path / "var", llm_server, redis_url=redis_url(redis)) as runtime:
+        limits = runtime.ops.limits
+        before = await limits.usage("slack", "T1")
+        pay_as("slack", "T1")
+        completion = await runtime.gateway.complete([{"role": "user", "content": "same question? yes or no"}],
+                                                    max_tokens=3, kind="cache_judge", settle_later=True)
+        await runtime.gateway.settled()
+        after = await limits.usage("slack", "T1")
+    assert completion.text, "the caller gets the verdict at once"
+    assert after["tokens"] > before["tokens"], "the judge's tokens still reach the tenant's budget"
+    assert after["cost_usd"] > before["cost_usd"]

@@ -57,6 +57,7 @@ class Lookup:
     hit: Hit | None  # decided: an exact repeat, or (after `verify`) the candidate the verifier accepted
     candidates: list[Hit]  # for the verifier: near, same negation and anchors, readable by this audience
     started: float
+    verified: tuple[str, ...] = ()  # the verifier's outcomes, counted with the decision (not before it)
 
     @property
     def question(self) -> str:
@@ -266,8 +267,7 @@ class SemanticCache:
             events.append("verify_memo" if judgement.memoised else f"verify_{judgement.outcome}")
         turn.facts["cache_verify"] = ",".join(j.outcome for j in judgements)
         turn.facts["cache_verify_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-        if events:
-            await self.numbers.count(lookup.scope, *events)
+        lookup.verified = tuple(events)  # counted in `decided`: a user waits on the hit, not on the counters
         lookup.hit = next((c for c, j in zip(lookup.candidates, judgements, strict=True) if j.same), None)
         return lookup.hit
 
@@ -275,7 +275,8 @@ class SemanticCache:
         """Count the lookup's outcome (after verification) and remember a hit's entry for thumbs-down."""
         hit = lookup.hit
         seconds = time.perf_counter() - lookup.started
-        await self.numbers.count(lookup.scope, "hits" if hit else "misses", hit_s=seconds if hit else None)
+        await self.numbers.count(lookup.scope, "hits" if hit else "misses", *lookup.verified,
+                                 hit_s=seconds if hit else None)
         if hit is not None:
             ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
             await self._remember_reply(turn.reply_id, lookup.scope, hit.entry_id, hit.entry.reply_id, ttl)

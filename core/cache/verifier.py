@@ -92,12 +92,15 @@ class ModelVerifier:
         self.model_name = model_name
         self.timeout_s = timeout_s
         self.memo_ttl_s = memo_ttl_s
+        self._remembering: set[asyncio.Task[None]] = set()
 
     @property
     def available(self) -> bool:
         return self.gateway.available
 
     async def aclose(self) -> None:
+        if self._remembering:
+            await asyncio.gather(*self._remembering, return_exceptions=True)
         if self.owns_gateway:
             await self.gateway.aclose()
 
@@ -123,7 +126,8 @@ class ModelVerifier:
         try:
             async with asyncio.timeout(self.timeout_s):
                 completion = await self.gateway.complete(self.messages(stored, query), max_tokens=3,
-                                                         request_id=request_id, kind="cache_judge")
+                                                         request_id=request_id, kind="cache_judge",
+                                                         settle_later=True)  # a user waits on the decision
         except TimeoutError:
             log.info("cache_judge_timeout", request_id=request_id, timeout_s=self.timeout_s)
             return Judgement("timeout")
@@ -131,11 +135,16 @@ class ModelVerifier:
             log.info("cache_judge_failed", request_id=request_id, error=type(exc).__name__)
             return Judgement("error")
         same = first_word_yes(completion.text or "")
+        remember = asyncio.create_task(self._remember(memo, same, request_id), name="cache-judge-memo")
+        self._remembering.add(remember)  # after the decision: the user does not wait on the write
+        remember.add_done_callback(self._remembering.discard)
+        return Judgement("yes" if same else "no")
+
+    async def _remember(self, memo: str, same: bool, request_id: str) -> None:
         try:
             await self.redis.set(memo, "1" if same else "0", ex=self.memo_ttl_s)
         except Exception as exc:
             log.warning("cache_judge_memo_failed", request_id=request_id, error=type(exc).__name__)
-        return Judgement("yes" if same else "no")
 
 
 def build_verifier(gateway: LiteLLMGateway | None, prompts: PromptLibrary, redis: aioredis.Redis,

@@ -38,6 +38,7 @@ from core.llm.router import build_router, litellm_module
 from core.llm.settings import LLMSettings, ModelEndpoint
 from core.llm.side import charge_side
 from core.llm.types import Completion, TextChunk
+from core.models import Usage
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
 os.environ.setdefault("LITELLM_TELEMETRY", "False")
@@ -77,6 +78,7 @@ class LiteLLMGateway:
             trial_lease_s=per_call * (settings.num_retries + 1) + 10,
         )
         self._router: Any = None
+        self._settling: set[asyncio.Task[Completion | None]] = set()  # complete(settle_later=True) bookkeeping
         self.health = ModelHealth()  # configuration problems (bad key, model string...), per model
         self._unroutable: set[int] = set()  # chain positions litellm cannot route (never tried)
 
@@ -167,8 +169,15 @@ class LiteLLMGateway:
 
         asyncio.run(mock_stream())
 
+    async def settled(self) -> None:
+        """Wait for the bookkeeping of every `complete(settle_later=True)` made so far."""
+        if self._settling:
+            await asyncio.gather(*self._settling, return_exceptions=True)
+
     async def aclose(self) -> None:
-        """Unhook the Router from litellm's global callback lists (one Router per gateway)."""
+        """Settle what is still being settled; unhook the Router from litellm's global callback lists (one Router
+        per gateway)."""
+        await self.settled()
         if self._router is not None:
             self._router.discard()
             self._router = None
@@ -342,10 +351,12 @@ class LiteLLMGateway:
 
     async def complete(
         self, messages: Sequence[dict[str, Any]], *, max_tokens: int | None = None, request_id: str = "",
-        kind: str = "side",
+        kind: str = "side", settle_later: bool = False,
     ) -> Completion:
         """One whole completion: only side calls use it (`kind`: cache_judge, followup, summary...), charged as
-        side usage to the tenant being answered (core/llm/side.py)."""
+        side usage to the tenant being answered (core/llm/side.py). `settle_later`: the caller needs only the
+        text at once (the cache judge, which a user waits on): the breaker, the cost and the charge are settled
+        in a task right after (awaited by `aclose`), and the Completion returned carries no usage."""
         for index, ep in enumerate(self._models()):
             name = self._name(index)
             if not await self._closed_breaker(name, request_id, index):
@@ -360,6 +371,23 @@ class LiteLLMGateway:
             except Exception as exc:
                 await self._failed(name, exc, request_id, started, "error")
                 continue
+            if settle_later:
+                task = asyncio.create_task(self._settle(name, ep, response, fallbacks, messages, request_id,
+                                                        started, kind, quiet=True), name=f"llm-settle:{kind}")
+                self._settling.add(task)
+                task.add_done_callback(self._settling.discard)
+                return Completion(model=ep.model, text=response.choices[0].message.content or "", usage=Usage(),
+                                  finish_reason=response.choices[0].finish_reason, fallbacks_used=fallbacks)
+            settled = await self._settle(name, ep, response, fallbacks, messages, request_id, started, kind)
+            assert settled is not None
+            return settled
+        raise ModelUnavailable(f"all {len(self._chain)} models failed or are circuit-broken")
+
+    async def _settle(self, name: str, ep: ModelEndpoint, response: Any, fallbacks: int,
+                      messages: Sequence[dict[str, Any]], request_id: str, started: float, kind: str,
+                      quiet: bool = False) -> Completion | None:
+        """A whole completion's bookkeeping: the breaker, the cost, the log line, the tenant's side charge."""
+        try:
             await self.breaker.record_success(name)
             self.health.clear(name)
             completion = completion_of(response, ep, fallbacks, messages)
@@ -376,5 +404,9 @@ class LiteLLMGateway:
             usage = completion.usage
             await charge_side(kind, usage.prompt_tokens + usage.completion_tokens, usage.cost_usd)
             return completion
-        raise ModelUnavailable(f"all {len(self._chain)} models failed or are circuit-broken")
+        except Exception as exc:
+            log.warning("llm_settle_failed", model=name, kind=kind, request_id=request_id, error=type(exc).__name__)
+            if quiet:  # in the background: logged, never an unretrieved task exception
+                return None
+            raise
 
