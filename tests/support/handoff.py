@@ -3,6 +3,7 @@ fake LLM (real Redis, real stages): what the handoff tests drive."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +26,7 @@ from tests.fakes.llm_server import FakeLLM
 from tests.fakes.slack_api import SECRET as SLACK_SECRET
 from tests.fakes.slack_api import FakeSlack, SlackRig, wait_for
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.support.telegram import SECRET, telegram_env
+from tests.support.telegram import SECRET, describe, telegram_env
 
 INBOX = "CINBOX"
 AGENT = "UAGENT"
@@ -63,12 +64,12 @@ class Rig:
         async def busy() -> bool:
             stream = getattr(dispatcher, "stream", None)
             return bool(getattr(dispatcher, "tasks", ()) or (stream and await self.runtime.redis.xlen(stream)))
-        for _ in range(1500):
-            if not await busy():
-                return
-            import asyncio
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60  # a wait, not a speed check: the deadline only ends a hang
+        while await busy():
+            if loop.time() > deadline:
+                raise AssertionError(f"answers still in flight after 60 s: {describe(dispatcher)}")
             await asyncio.sleep(0.02)
-        raise AssertionError("answers still in flight")
 
     def texts_to(self, chat_id: int) -> list[str]:
         return [m.text for m in self.telegram.chat_messages(chat_id)]

@@ -41,14 +41,15 @@ class Deskmate:
         ) as resp:
             return resp.status
 
-    async def settle(self, within_s: float = 15.0) -> None:
-        """Wait until every submitted answer has been rendered (queue empty, nothing in flight)."""
+    async def settle(self, within_s: float = 60.0) -> None:
+        """Wait until every submitted answer has been rendered (queue empty, nothing in flight). A wait, not a
+        speed check: the deadline only ends a hang (a loaded CI machine ran a 3 s answer past 15 s)."""
         dispatcher = self.runtime.dispatcher
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
         while await self._in_flight(dispatcher):
             if loop.time() > deadline:
-                raise AssertionError("answers still in flight")
+                raise AssertionError(f"answers still in flight after {within_s} s: {describe(dispatcher)}")
             await asyncio.sleep(0.02)
 
     async def _in_flight(self, dispatcher: Any) -> bool:
@@ -56,6 +57,12 @@ class Deskmate:
             return True
         stream = getattr(dispatcher, "stream", None)  # the Redis Stream dispatcher: entries are deleted when done
         return bool(stream and await self.runtime.redis.xlen(stream))
+
+
+def describe(dispatcher: Any) -> str:
+    """What is in flight, for the failure message."""
+    tasks = getattr(dispatcher, "tasks", ())
+    return ", ".join(t.get_name() for t in tasks if hasattr(t, "get_name")) or "the queue is not empty"
 
 
 def telegram_env(monkeypatch: pytest.MonkeyPatch, fake: FakeBotAPI, llm: FakeLLM, redis: aioredis.Redis,
