@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 import redis.asyncio as aioredis
 import structlog
 
+from core.background import Background
 from core.cache.settings import CacheSettings
 from core.llm.gateway import LiteLLMGateway
 from core.prompts import PromptLibrary
@@ -92,15 +93,14 @@ class ModelVerifier:
         self.model_name = model_name
         self.timeout_s = timeout_s
         self.memo_ttl_s = memo_ttl_s
-        self._remembering: set[asyncio.Task[None]] = set()
+        self._remembering = Background()  # the memo is written after the decision: the user does not wait on it
 
     @property
     def available(self) -> bool:
         return self.gateway.available
 
     async def aclose(self) -> None:
-        if self._remembering:
-            await asyncio.gather(*self._remembering, return_exceptions=True)
+        await self._remembering.drain()
         if self.owns_gateway:
             await self.gateway.aclose()
 
@@ -135,9 +135,7 @@ class ModelVerifier:
             log.info("cache_judge_failed", request_id=request_id, error=type(exc).__name__)
             return Judgement("error")
         same = first_word_yes(completion.text or "")
-        remember = asyncio.create_task(self._remember(memo, same, request_id), name="cache-judge-memo")
-        self._remembering.add(remember)  # after the decision: the user does not wait on the write
-        remember.add_done_callback(self._remembering.discard)
+        self._remembering.spawn(self._remember(memo, same, request_id), name="cache-judge-memo")
         return Judgement("yes" if same else "no")
 
     async def _remember(self, memo: str, same: bool, request_id: str) -> None:

@@ -21,6 +21,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 
+class FirstTokenTimeout(Exception):
+    """A model accepted the request and sent no first token in time."""
+
+
+class IdleTimeout(Exception):
+    """A model stopped sending between chunks."""
+
+
+class DeadlineSpent(Exception):
+    """The answer's shared budget ran out while this model had not started: not the model's fault alone."""
+
+
 @dataclass
 class AnswerClock:
     started: float = field(default_factory=time.monotonic)

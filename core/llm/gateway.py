@@ -26,12 +26,20 @@ from typing import Any
 import redis.asyncio as aioredis
 import structlog
 
+from core.background import Background
 from core.errors import ModelUnavailable, StreamInterrupted
 from core.llm.assemble import StreamAssembler, close_stream, first_chunks
 from core.llm.breaker import CircuitBreaker
 from core.llm.capabilities import Capabilities, missing_key, resolve
 from core.llm.completions import completion_of, streamed_completion
-from core.llm.deadline import FALLBACK_RESERVE_S, budget_start, mark_answered
+from core.llm.deadline import (
+    FALLBACK_RESERVE_S,
+    DeadlineSpent,
+    FirstTokenTimeout,
+    IdleTimeout,
+    budget_start,
+    mark_answered,
+)
 from core.llm.health import ModelHealth, config_problem
 from core.llm.provider_errors import retry_after_s, status_of
 from core.llm.router import build_router, litellm_module
@@ -47,18 +55,6 @@ log = structlog.get_logger("core.llm.gateway")
 
 # Client errors that say nothing about the model's health: fall back, but do not count them in the breaker.
 _NOT_HEALTH = {400, 404, 413, 422}
-
-
-class _FirstTokenTimeout(Exception):
-    pass
-
-
-class _IdleTimeout(Exception):
-    pass
-
-
-class _DeadlineSpent(Exception):
-    """The answer's shared budget ran out while this model had not started: not the model's fault alone."""
 
 
 DEADLINE_SLACK_S = 2.0  # the default budget: the primary's first-token timeout + this
@@ -78,7 +74,7 @@ class LiteLLMGateway:
             trial_lease_s=per_call * (settings.num_retries + 1) + 10,
         )
         self._router: Any = None
-        self._settling: set[asyncio.Task[Completion | None]] = set()  # complete(settle_later=True) bookkeeping
+        self._settling = Background()  # complete(settle_later=True) bookkeeping
         self.health = ModelHealth()  # configuration problems (bad key, model string...), per model
         self._unroutable: set[int] = set()  # chain positions litellm cannot route (never tried)
 
@@ -171,8 +167,7 @@ class LiteLLMGateway:
 
     async def settled(self) -> None:
         """Wait for the bookkeeping of every `complete(settle_later=True)` made so far."""
-        if self._settling:
-            await asyncio.gather(*self._settling, return_exceptions=True)
+        await self._settling.drain()
 
     async def aclose(self) -> None:
         """Settle what is still being settled; unhook the Router from litellm's global callback lists (one Router
@@ -205,27 +200,14 @@ class LiteLLMGateway:
             await self.breaker.release_trial(name)
         else:
             await self.breaker.record_failure(name, retry_after_s=wait)
-        log.warning(
-            "llm.attempt",
-            request_id=request_id,
-            model=name,
-            outcome=outcome,
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
-            error=type(exc).__name__,
-            status=status,
-            retry_after_s=wait,
-        )
+        log.warning("llm.attempt", request_id=request_id, model=name, outcome=outcome,
+                    latency_ms=round((time.perf_counter() - started) * 1000, 1), error=type(exc).__name__,
+                    status=status, retry_after_s=wait)
 
     @staticmethod
     def _log_ok(name: str, request_id: str, started: float, **extra: Any) -> None:
-        log.info(
-            "llm.attempt",
-            request_id=request_id,
-            model=name,
-            outcome="ok",
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
-            **extra,
-        )
+        log.info("llm.attempt", request_id=request_id, model=name, outcome="ok",
+                 latency_ms=round((time.perf_counter() - started) * 1000, 1), **extra)
 
     def _models(self) -> list[ModelEndpoint]:
         """The chain, primary first; none configured is ModelUnavailable (the engine answers from the KB)."""
@@ -294,8 +276,8 @@ class LiteLLMGateway:
                         pending = await first_chunks(chunks, parts)
                 except TimeoutError as exc:
                     if wait < caps.first_token_timeout_s:
-                        raise _DeadlineSpent() from exc
-                    raise _FirstTokenTimeout() from exc
+                        raise DeadlineSpent() from exc
+                    raise FirstTokenTimeout() from exc
                 mark_answered()  # a model answers: later requests of this answer get their own budget
                 for text in pending:
                     yielded_text = True
@@ -307,7 +289,7 @@ class LiteLLMGateway:
                     except StopAsyncIteration:
                         break
                     except TimeoutError as exc:
-                        raise _IdleTimeout() from exc
+                        raise IdleTimeout() from exc
                     text = parts.add(chunk)
                     if text:
                         yielded_text = True
@@ -316,7 +298,7 @@ class LiteLLMGateway:
                 await close_stream(response)
                 await self.breaker.release_trial(name)
                 raise
-            except _DeadlineSpent:
+            except DeadlineSpent:
                 await close_stream(response)
                 await self.breaker.release_trial(name)
                 log.warning("llm.attempt", request_id=request_id, model=name, outcome="deadline_spent",
@@ -324,7 +306,7 @@ class LiteLLMGateway:
                 continue
             except Exception as exc:
                 await close_stream(response)
-                outcome = {_FirstTokenTimeout: "first_token_timeout", _IdleTimeout: "idle_timeout"}.get(
+                outcome = {FirstTokenTimeout: "first_token_timeout", IdleTimeout: "idle_timeout"}.get(
                     type(exc), "interrupted" if yielded_text else "error"
                 )
                 await self._failed(name, exc, request_id, started, outcome)
@@ -372,10 +354,8 @@ class LiteLLMGateway:
                 await self._failed(name, exc, request_id, started, "error")
                 continue
             if settle_later:
-                task = asyncio.create_task(self._settle(name, ep, response, fallbacks, messages, request_id,
-                                                        started, kind, quiet=True), name=f"llm-settle:{kind}")
-                self._settling.add(task)
-                task.add_done_callback(self._settling.discard)
+                self._settling.spawn(self._settle(name, ep, response, fallbacks, messages, request_id, started,
+                                                  kind, quiet=True), name=f"llm-settle:{kind}")
                 return Completion(model=ep.model, text=response.choices[0].message.content or "", usage=Usage(),
                                   finish_reason=response.choices[0].finish_reason, fallbacks_used=fallbacks)
             settled = await self._settle(name, ep, response, fallbacks, messages, request_id, started, kind)
