@@ -156,7 +156,7 @@ def read_word(word: str) -> str | None:
         if pos == len(word):
             checks += 1
             if morph.word_is_known(out) and _common(out, morph):
-                return _infinitive(out, morph)
+                return out
             continue
         for size in range(1, _LONGEST + 1):
             for cyr, extra in RULES.get(word[pos:pos + size], ()):
@@ -172,14 +172,6 @@ def _read_compound(word: str) -> str | None:
     """A word's reading; a hyphenated one ("ekspress-dostavka", "kak-to") when every part has one."""
     parts = [read_word(p) for p in word.split("-")]
     return None if None in parts else "-".join(p for p in parts if p)
-
-
-def _infinitive(cyrillic: str, morph: Any) -> str:
-    """«сбросит» -> «сбросить» when that is an infinitive: a dropped soft sign is far more often the verb's."""
-    if cyrillic.endswith("т") and morph.word_is_known(cyrillic + "ь"):
-        if any("INFN" in str(p.tag) for p in morph.parse(cyrillic + "ь")):
-            return cyrillic + "ь"
-    return cyrillic
 
 
 def _common(cyrillic: str, morph: Any) -> bool:
@@ -208,32 +200,33 @@ def reading(text: str) -> Reading | None:
     if not text or not re.search(r"[A-Za-z]", text):
         return None
     chunks = _CHUNK.findall(text)[: MAX_WORDS * 2]
-    russian = plain = english_only = 0
-    judged: list[tuple[str, str | None, bool]] = []  # (chunk, reading, a Russian word)
+    plain: list[str | None] = []  # per chunk: the plain word to read, or None
     first = True
     for chunk in chunks:
-        word = _plain(chunk, first) if len(judged) < MAX_WORDS else None
+        plain.append(_plain(chunk, first) if sum(w is not None for w in plain) < MAX_WORDS else None)
         first = chunk[-1:] in ".!?"
-        if word is None:
-            judged.append((chunk, None, False))
-            continue
-        plain += 1
-        cyr = _read_compound(word)
-        is_english = english(word)
-        strong = cyr is not None and len(word) > 1 and not is_english
-        russian += strong
-        english_only += cyr is None and is_english
-        judged.append((chunk, cyr, strong))
-    readable = sum(1 for _, cyr, _ in judged if cyr is not None)
-    one_word = plain == 1 and russian == 1 and any(len(_core(c)) >= ONE_WORD_LETTERS for c, _, s in judged
-                                                    if s)
-    if not (russian >= MIN_RUSSIAN or one_word) or readable < MIN_SHARE * plain:
+    found = [w for w in plain if w is not None]
+    if not found:
         return None
-    if russian < 2 * english_only:
-        return None  # English words with no Russian reading: an English message with a few look-alikes
+    is_english = {w: english(w) for w in found}
+    # Cheap first: only words that are not English can make a message Russian, so an English message (nearly all
+    # its words in the lexicon) is decided without reading any of them.
+    own = [w for w in found if not is_english[w] and len(w) > 1]
+    one_word = len(found) == 1 and len(found[0]) >= ONE_WORD_LETTERS
+    if len(own) < MIN_RUSSIAN and not (one_word and own):
+        return None
+    russian = sum(1 for w in own if _read_compound(w) is not None)
+    if russian < MIN_RUSSIAN and not (one_word and russian):
+        return None
+    readings = {w: _read_compound(w) for w in found}
+    readable = sum(1 for w in found if readings[w] is not None)
+    english_only = sum(1 for w in found if readings[w] is None and is_english[w])
+    if readable < MIN_SHARE * len(found) or russian < 2 * english_only:
+        return None  # unreadable or English words with no Russian reading: English with a few look-alikes
+    judged = [(chunk, readings[w] if w is not None else None) for chunk, w in zip(chunks, plain, strict=True)]
     out: list[str] = []
     words: list[tuple[str, str]] = []
-    for chunk, cyr, _ in judged:
+    for chunk, cyr in judged:
         if cyr is None:
             out.append(chunk)
             continue
