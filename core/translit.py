@@ -61,7 +61,11 @@ MAX_WORD = 24  # longer "words" are not read
 MAX_WORDS = 60  # words of a message read (a long paste is judged on its start)
 _NOT_A_WORD = ("Name", "Surn", "Patr", "Geox", "Orgn", "Abbr", "Init", "Trad")
 # Whole-word spellings no letter rule gives.
-SPECIAL = {"shto": "что", "chto": "что", "che": "чё", "sho": "что", "tolko": "только", "eshe": "ещё"}
+SPECIAL = {"shto": "что", "chto": "что", "che": "чё", "sho": "что", "tolko": "только", "eshe": "ещё", "4to": "что",
+           "4e": "чё", "4ego": "чего"}
+# Russian function words the English lexicon also lists (as abbreviations or rare senses: "NE", "DA", "tam"): far
+# more often Russian in a message. ("no", "to", "net", "on" stay English: they are common English words too.)
+RUSSIAN_FIRST = frozenset("ne da tam po nu est kto ni li za ot iz ili vot gde mne eto uzhe tut".split())
 # English words no lexicon lemma covers: chat shorthand (several have a Russian reading: "lol", "u").
 CHAT = frozenset("ok okay lol u ur pls plz thx thanks ty np btw hi hey hello yes yeah yep nope bye omg idk imo "
                  "asap fyi pc im ive id dont doesnt cant wont isnt arent didnt wasnt hes shes thats whats".split())
@@ -124,6 +128,8 @@ def _english() -> tuple[frozenset[str], frozenset[str]]:
 
 def english(word: str) -> bool:
     _, lexicon, stems = load()
+    if word in RUSSIAN_FIRST or word in SPECIAL:
+        return False
     if word in lexicon or _CONTRACTION.search(word):
         return True
     return _english_stem(word) in stems
@@ -174,6 +180,13 @@ def _read_compound(word: str) -> str | None:
     return None if None in parts else "-".join(p for p in parts if p)
 
 
+@lru_cache(maxsize=8192)
+def _loanword(cyrillic: str) -> bool:
+    """An indeclinable word only («какапо», «кафе», «метро»): borrowed, so no evidence that a message is Russian."""
+    parses = load()[0].parse(cyrillic.split("-")[-1])
+    return bool(parses) and all("Fixd" in str(p.tag) for p in parses)
+
+
 def _common(cyrillic: str, morph: Any) -> bool:
     return any(not any(tag in str(p.tag) for tag in _NOT_A_WORD) for p in morph.parse(cyrillic))
 
@@ -185,6 +198,8 @@ def _core(chunk: str) -> str:
 def _plain(chunk: str, first: bool) -> str | None:
     """The chunk as a plain lower-case word to read, or None (a code, an acronym, a name, mixed scripts)."""
     core = _core(chunk)
+    if core.lower() in SPECIAL:
+        return core.lower()
     if not core or not _PLAIN.fullmatch(core):
         return None
     if len(core) > 1 and core[1:] != core[1:].lower():
@@ -215,7 +230,7 @@ def reading(text: str) -> Reading | None:
     one_word = len(found) == 1 and len(found[0]) >= ONE_WORD_LETTERS
     if len(own) < MIN_RUSSIAN and not (one_word and own):
         return None
-    russian = sum(1 for w in own if _read_compound(w) is not None)
+    russian = sum(1 for w in own if _read_compound(w) is not None and not _loanword(_read_compound(w) or ""))
     if russian < MIN_RUSSIAN and not (one_word and russian):
         return None
     readings = {w: _read_compound(w) for w in found}

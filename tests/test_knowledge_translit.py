@@ -18,7 +18,8 @@ from tests.support.runtime import ask, running
 ENGLISH = ("How many vacation days do I get?", "how do I reset my password", "printer status", "test plan",
            "monitor not working", "hotel limit per night in London", "kakapo parrot facts", "The DA office",
            "lol u there", "no", "net", "da", "what is pg_dump", "ERR-4031", "DM-PRO-200 warranty", "Ivan Petrov",
-           "privet hedge", "sort the data by status", "plan a test of the bank portal")
+           "privet hedge", "sort the data by status", "plan a test of the bank portal", "kakapo", "pay day",
+           "Hola, como estas", "bonjour, je voudrais annuler ma commande", "sudo apt install nginx", "Moskva")
 
 
 async def _ingested(kb: Knowledge) -> Knowledge:
@@ -75,6 +76,8 @@ def test_the_message_language_of_latin_letter_russian_is_russian() -> None:
     assert detect_language("u menya ne rabotaet vpn") == "ru"
     assert detect_language("skolko dnei отпуска") == "ru", "mixed scripts: the Latin part read too"
     assert reply_language("spasibo", "en") == "ru", "one long Russian word is enough"
+    assert detect_language("vpn ne rabotaet") == "ru", "«не» counts though the English lexicon lists NE"
+    assert detect_language("4to takoe vpn") == "ru", "the digit spelling of «что»"
     for text in ENGLISH:
         assert detect_language(text) in ("en", None), text
     assert reply_language("da", "ru") == "ru" and reply_language("da", "en") == "en", "too short: the fallback"
