@@ -5,6 +5,7 @@
     .venv/bin/python bench/bench_heldout.py --set tuning     # NOT held-out: our own tuning set (see below)
     .venv/bin/python bench/bench_heldout.py --set dev_corpus  # NOT held-out: the implementer's dev set (see below)
     .venv/bin/python bench/bench_heldout.py --set dev_kb      # the same dev set's sample-KB questions
+    .venv/bin/python bench/bench_heldout.py --set translit    # NOT held-out: Russian typed in Latin letters
     ... --data /tmp/pg   # keep the index in this folder: a second run re-ingests incrementally (seconds)
 
 `--set tuning` is what retrieval changes are tuned on: bench/data/tuning/pg_questions.jsonl (36 questions on 38
@@ -15,7 +16,7 @@ manual that are in neither set (distractors), and bench/data/tuning/postgres_una
 has read the code) over the same 197 held-out corpus pages and the sample KB (en and ru versions of each question,
 plus unanswerable ones): what cross-lingual retrieval was tuned on. Its per-language rows are the combinations
 question language -> document language ("ru->en", "ru->ru+en" when a Russian page also answers); `--misses` lists
-the questions not found (dev sets only: never print held-out misses to tune on them).
+the questions not found (dev and translit sets only: never print held-out misses to tune on them).
 
 The corpus is Debian's postgresql-doc-15 HTML (apt-get install -y postgresql-doc-15); only the pages in
 bench/data/heldout/retrieval/corpus_pages.txt are ingested, with the real `Knowledge.ingest`. Each question goes
@@ -120,6 +121,8 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool, misses: bool = Fals
     # The sample KB as the held-out questions were written on: the internal and public folders (9 files).
     paths = corpus_files() if which in ("corpus", "dev_corpus") else [str(SAMPLE_DIR), str(SAMPLE_PUBLIC_DIR)]
     questions = dev_questions(which) if which.startswith("dev") else HELDOUT / f"{which}_questions.jsonl"
+    if which == "translit":  # NOT held-out: Latin-letter Russian questions written by the implementer
+        questions = TUNING / "translit_questions.jsonl"
     if which == "tuning":
         paths, questions = tuning_files()
     started = time.perf_counter()
@@ -163,7 +166,7 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool, misses: bool = Fals
             print(f"  query embedding p50 = {statistics.median(embed_ms):.1f} ms   search after it p50 = "
                   f"{statistics.median(search_ms):.1f} ms   "
                   f"RSS (max so far) = {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-        if misses and which.startswith("dev"):
+        if misses and (which.startswith("dev") or which == "translit"):
             print("  missed: " + " ".join(m.misses))
         if gate and options is not None:
             print(f"  abstention precision = {m.abstention_precision}   recall = {m.abstention_recall}   "
@@ -172,7 +175,8 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool, misses: bool = Fals
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", choices=("corpus", "sample_kb", "tuning", "dev_corpus", "dev_kb"), default="corpus")
+    parser.add_argument("--set", choices=("corpus", "sample_kb", "tuning", "dev_corpus", "dev_kb",
+                                                     "translit"), default="corpus")
     parser.add_argument("--misses", action="store_true", help="list the questions not found (dev sets only)")
     parser.add_argument("--no-bridge", action="store_true", help="without the cross-lingual keyword bridge (before)")
     parser.add_argument("--data", type=Path, default=None, help="keep the index here (re-runs ingest incrementally)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -11,6 +12,7 @@ import redis.asyncio as aioredis
 
 from bots.profile_loader import load_profiles
 from bots.settings import Settings
+from core import translit
 from core.admin import AdminCommands
 from core.cache import SemanticCache, open_cache
 from core.cache.stage import CacheStage
@@ -109,6 +111,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         memory = ConversationMemory(redis, settings.memory, gateway, prompts,
                                     token_model=chain[0].model if chain else "gpt-4o-mini")
         knowledge = await open_knowledge(settings.embeddings, settings.chroma, settings.data_dir, redis)
+        await asyncio.to_thread(translit.load)  # Latin-letter Russian's dictionaries, before the first message
         stack.push_async_callback(knowledge.aclose)
         for collection in sorted({c for p in profiles.values() for c in p.collections}):
             await knowledge.ensure_sample(collection)  # first run: the bundled sample KB, so there is an answer

@@ -5,11 +5,15 @@ English-locale Slack gets a Russian answer. Russian and English are told apart b
 letters are mostly Cyrillic is Russian, one whose letters are mostly Latin is English. Letters inside codes
 and versions (`ERR-4040`, `v15`, `DM-PRO-200`) do not count, and a message with too few letters left
 (an emoji, "ok", a bare ticket number) has no language of its own: the caller's fallback decides.
+Russian typed in Latin letters ("skolko dnei otpuska mne polozheno") is Russian (core/translit.py: its words
+read as Russian dictionary words that are not English ones).
 """
 
 from __future__ import annotations
 
 import re
+
+from core.translit import russian_reading
 
 _TOKEN = re.compile(r"\S+")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -28,7 +32,7 @@ def detect_language(text: str) -> str | None:
     if cyrillic >= MIN_CYRILLIC and cyrillic * 2 >= letters:
         return "ru"
     if letters >= MIN_LETTERS and len(_LATIN.findall(joined)) * 2 > letters:
-        return "en"
+        return "ru" if russian_reading(text) else "en"
     return None
 
 

@@ -22,6 +22,7 @@ from core.knowledge.keyword import KeywordIndex, identifiers, tokenize
 from core.knowledge.store import SHARED, Store, and_where
 from core.llm.side import SideCallFailed, side_call
 from core.models import Passage
+from core.translit import russian_reading
 
 log = structlog.get_logger("deskmate.knowledge")
 
@@ -201,14 +202,16 @@ class Searcher:
                 opened.append((collection, coll, version))
         if not opened:
             return []
+        reading = russian_reading(query)  # Russian typed in Latin letters: also searched in Cyrillic (core/translit.py)
         if query_vector is None:
-            query_vector = (await self.embedder.embed([query]))[0]
+            query_vector = (await self.embedder.embed([reading or query]))[0]
         t_embed = time.perf_counter()
         found: dict[str, Candidate] = {}
         handles: dict[str, Any] = {}
         for collection, coll, version in opened:
             handles[collection] = coll
-            await self._collect(query, query_vector, collection, coll, version, scope, candidates, rrf_k, mode, found)
+            await self._collect(query, reading, query_vector, collection, coll, version, scope, candidates, rrf_k,
+                                mode, found)
         ranked = sorted(found.values(), key=lambda c: c.rrf, reverse=True)[: max(candidates, top_k)]
         await self._fill_similarity(ranked, query_vector, handles)
         wanted = identifiers(query)
@@ -268,8 +271,9 @@ class Searcher:
             self._latin_counts[key] = (vocab, sum(1 for t in vocab if _LATIN_WORD.fullmatch(t)))
         return self._latin_counts[key][1]
 
-    async def _collect(self, query: str, vector: list[float], collection: str, coll: Any, version: int, scope: Scope,
-                       candidates: int, rrf_k: int, mode: Mode, found: dict[str, Candidate]) -> None:
+    async def _collect(self, query: str, reading: str | None, vector: list[float], collection: str, coll: Any,
+                       version: int, scope: Scope, candidates: int, rrf_k: int, mode: Mode,
+                       found: dict[str, Candidate]) -> None:
         def add(rank: int, cid: str) -> Candidate:
             cand = found.get(cid)
             if cand is None:
@@ -284,9 +288,10 @@ class Searcher:
             for rank, (cid, similarity, text, meta) in enumerate(hits, start=1):
                 cand = add(rank, cid)
                 cand.text, cand.meta, cand.similarity = text, meta, similarity
-        lists = [index.search(query, candidates, mask)] if mode in ("hybrid", "keyword") else []
-        if mode == "hybrid" and self.bridge:
-            terms = await self.bridges.terms(query, index.vocab, await self.bridge_for(collection, index, version))
+        lists = [index.search(q, candidates, mask) for q in (query, reading) if q] if mode != "vector" else []
+        if mode == "hybrid" and self.bridge:  # a Latin-letter Russian question is bridged from its Cyrillic reading
+            terms = await self.bridges.terms(reading or query, index.vocab,
+                                             await self.bridge_for(collection, index, version))
             if terms:
                 lists.append(index.search_terms(terms, candidates, mask))
         for hits in lists:

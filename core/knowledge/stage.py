@@ -24,6 +24,7 @@ from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
 from core.models import CitationEvent, Final, Passage, ReplyEvent, Status, TextDelta
 from core.texts import text
+from core.translit import russian_reading
 from core.turn import Turn
 
 if TYPE_CHECKING:
@@ -103,9 +104,10 @@ class RetrievalStage:
             min_rerank_score=options.min_rerank_score, timings=timings,
         )
         passages = diverse(ranked, options.top_k)
-        unknown = await self.knowledge.searcher.unknown_terms(query, collections) if passages else []
-        translated = await self.knowledge.searcher.translations(query, collections) if passages else {}
-        score = confidence(query, passages, unknown, translated)
+        judged = russian_reading(query) or query  # Russian typed in Latin letters: judged on its Cyrillic reading
+        unknown = await self.knowledge.searcher.unknown_terms(judged, collections) if passages else []
+        translated = await self.knowledge.searcher.translations(judged, collections) if passages else {}
+        score = confidence(judged, passages, unknown, translated)
         floor = MIN_CONFIDENCE if options.min_confidence is None else options.min_confidence
         return Retrieved(query, passages, score, bool(passages) and score >= floor)
 
