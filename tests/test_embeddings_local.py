@@ -35,3 +35,21 @@ def test_the_local_embedder_loads_no_torch_and_no_model_hub() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == ""
+
+
+async def test_a_question_asked_while_a_document_batch_is_embedded_gets_the_same_vector() -> None:
+    """A question is embedded on the event loop only when the model is free; during an ingest batch it waits in a
+    thread. Either way the vectors are those of a plain call (the shared model's buffers are not mixed up)."""
+    import asyncio
+
+    from core.knowledge.embeddings import LocalEmbedder
+
+    embedder = LocalEmbedder(memo_size=0)
+    await embedder.warm()
+    question = "How do I connect to the VPN from home?"
+    alone = (await embedder.embed([question]))[0]
+    pages = [f"Page {i}: the office printer on floor {i} needs a badge and a PIN." for i in range(256)]
+    batch, during = await asyncio.gather(embedder.embed(pages), embedder.embed([question]))
+    assert np.allclose(during[0], alone, atol=1e-5)
+    assert np.allclose(batch[3], (await embedder.embed([pages[3]]))[0], atol=1e-5)
+    assert len(batch) == 256

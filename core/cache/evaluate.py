@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.cache.match import MatchRules
-from core.cache.semantic import exact_repeat, placeholder_reason, search_texts
+from core.cache.match import MatchRules, placeholder_reason
+from core.cache.semantic import exact_repeat, search_texts
 from core.cache.settings import CacheSettings
 from core.cache.store import Entry, Hit, Scope, ScopeStore, for_verifier
 from core.cache.verifier import Asked

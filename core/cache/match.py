@@ -119,3 +119,12 @@ def looks_like_followup(text: str) -> bool:
         return True
     content = [t for t in tokens if t not in STOPWORDS and t not in NEGATIONS]
     return len(content) < 2
+
+
+def placeholder_reason(text: str, followup: bool, verifier: bool) -> str | None:
+    """Why a question holding placeholders must not be looked up: placeholders are numbered per conversation,
+    so one is served only when the question stands alone (the model then knew nothing about the person but
+    the placeholder) and a verifier judges it; the anchors rule demands the very same placeholders."""
+    if PLACEHOLDER.search(text) and (followup or not verifier):
+        return "personal_data"
+    return None

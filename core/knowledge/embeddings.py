@@ -25,6 +25,8 @@ LOCAL_MODEL_ID = "local/use-multilingual-v3"
 LOCAL_DIM = 512
 EMBED_TIMEOUT_S = 20.0  # per attempt, litellm embeddings (its default is 600 s)
 MEMO_SIZE = 512  # recent query texts -> vectors (the cache and retrieval embed the same question)
+INLINE_TEXTS = 2  # a question (and, after earlier turns, the question with them) is embedded on the loop
+INLINE_CHARS = 2000  # longer texts go to a thread
 MEMO_MAX_BATCH = 8  # only small calls (questions) use the memo; ingest batches bypass it
 
 
@@ -107,13 +109,18 @@ class LocalEmbedder:
         self.threads = threads
         self._lock = threading.Lock()  # one encode at a time per embedder: numpy scratch buffers are shared
         self._memo = Memo(memo_size) if memo_size else None
+        self._warm = False
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            return self._encode_locked(texts)
+
+    def _encode_locked(self, texts: list[str]) -> list[list[float]]:
         model = _load_local_model(self.threads)
         out: list[list[float]] = []
-        with self._lock:
-            for start in range(0, len(texts), self.batch_size):
-                out.extend(model.encode(texts[start:start + self.batch_size]).tolist())
+        for start in range(0, len(texts), self.batch_size):
+            out.extend(model.encode(texts[start:start + self.batch_size]).tolist())
+        self._warm = True
         return out
 
     async def warm(self) -> None:
@@ -126,6 +133,15 @@ class LocalEmbedder:
         return await memoized(self._memo, list(texts), self._embed_now)
 
     async def _embed_now(self, texts: list[str]) -> list[list[float]]:
+        # A question (~3 ms of mostly GIL-bound work) on the event loop when the model is loaded and free: through
+        # a thread, beside the normal path's start, it took 10-16 ms (GIL hand-offs), and the user waits on it.
+        # Batches (ingest), a cold model or one busy with a batch: in a thread, so the loop is never held long.
+        small = len(texts) <= INLINE_TEXTS and sum(map(len, texts)) <= INLINE_CHARS
+        if self._warm and small and self._lock.acquire(blocking=False):
+            try:
+                return self._encode_locked(texts)
+            finally:
+                self._lock.release()
         return await asyncio.to_thread(self._encode, texts)
 
 
