@@ -6,6 +6,7 @@
     .venv/bin/python bench/bench_heldout.py --set dev_corpus  # NOT held-out: the implementer's dev set (see below)
     .venv/bin/python bench/bench_heldout.py --set dev_kb      # the same dev set's sample-KB questions
     .venv/bin/python bench/bench_heldout.py --set translit    # NOT held-out: Russian typed in Latin letters
+    .venv/bin/python bench/bench_heldout.py --set translit_heldout  # held-out: the same, by a writer who never read the code
     ... --data /tmp/pg   # keep the index in this folder: a second run re-ingests incrementally (seconds)
 
 `--set tuning` is what retrieval changes are tuned on: bench/data/tuning/pg_questions.jsonl (36 questions on 38
@@ -176,7 +177,7 @@ async def run(kb: Knowledge, which: str, k: int, gate: bool, misses: bool = Fals
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", choices=("corpus", "sample_kb", "tuning", "dev_corpus", "dev_kb",
-                                                     "translit"), default="corpus")
+                                                     "translit", "translit_heldout"), default="corpus")
     parser.add_argument("--misses", action="store_true", help="list the questions not found (dev sets only)")
     parser.add_argument("--no-bridge", action="store_true", help="without the cross-lingual keyword bridge (before)")
     parser.add_argument("--data", type=Path, default=None, help="keep the index here (re-runs ingest incrementally)")
