@@ -18,7 +18,10 @@ _RU_UP = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
 _RU_ANY = r"[А-ЯЁа-яё][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
 _RU_TYPE = (r"(?:ул(?:ица)?|пр-т|пр-кт|просп(?:ект)?|пр|пер(?:еулок)?|ш(?:оссе)?|наб(?:ережная)?|б-р|бульв(?:ар)?|"
             r"пл(?:ощадь)?|мкр(?:-н)?|микрорайон|проезд|туп(?:ик)?|аллея|линия|кв-л|квартал|тракт)")
-_NUM = r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?)?(?![\dА-ЯЁа-яёA-Za-z])"
+# A house number: "12", "12а", "14/2", "45/3/12" (Vienna: house/stair/flat), "123-II" and "27 hs" (Dutch floors),
+# "12 bis".
+_NUM = (r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?){0,2}(?:-(?:I{1,3}|IV|hs|H)|\s(?:hs|bis|ter))?"
+        r"(?![\dА-ЯЁа-яёA-Za-z])")
 _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
             r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Crescent|Cres|Close|Gardens|Gdns|Row|Walk|Hill|Circle|Cir|Trail|"
             r"Mews|Grove|Park|Broadway|Plaza|Esplanade|Quay|Wharf|Embankment|Rise|Vale|View|Green|Heights|Hts|Alley|"
@@ -64,6 +67,16 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
                rf"[a-zà-ÿ]{{3,}}{_EU_SUFFIX_LOWER}|[A-ZÀ-Ý][a-zà-ÿ]+[b-df-hj-np-tv-zß]ring)(?![^\W\d_])(?:\s{_NUM})?"),
     # German street names in two words: "Berliner Straße 45", "Kölner Str. 8", "Am Markt 3"
     ("street", rf"{_LAT_UP}\s(?:Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Chaussee)\s{_NUM}"),
+    # German street names after a preposition ("Unter den Linden 77", "Am Markt 3"), only before a postcode + city
+    ("street", rf"(?<![^\W\d_])(?:Am|An\sder|An\sden|Auf\sder|Auf\sdem|Im|In\sder|Unter\sden|Zum|Zur|Hinter\sder|"
+               rf"Vor\sdem|Alt|Alte)\s{_LAT_UP}(?:\s{_LAT_UP})?\s{_NUM}(?=,?\s\d{{4,5}}\s[A-ZÀ-Ý])"),
+    # A US street without a street type ("3000 El Camino Real"), only before "City, ST 12345"
+    ("street", rf"(?<![\d.,])\d{{1,5}}[A-Za-z]?\s(?:{_LAT_UP}\s){{0,3}}{_LAT_UP}"
+               rf"(?=,?\s(?:{_LAT_UP}\s){{0,2}}{_LAT_UP},?\s[A-Z]{{2}}\s\d{{5}}\b)"),
+    # French, Spanish, German and Austrian flat parts: "bâtiment B", "esc. 2", "3º izq", "Whg. 4", "Top 12"
+    ("unit", r"(?<![^\W\d_])(?i:bâtiment|batiment|bât\.|bat\.|escalier|esc\.|appartement|appt\.?|étage|"
+             r"whg\.|wohnung|stiege|top)\s?[A-Z\d]{1,3}(?![\w])|(?<![\d.,])\d{1,2}[º°ª]\s?"
+             r"(?:(?i:izq(?:da|uierda)?|dcha|der(?:echa)?|centro|puerta\s\d{1,2})|[A-H](?![\w]))?\.?"),
     ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?<![^\W\d_])(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
                rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
     ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|#\s?\d{1,4}[A-Za-z]?\b"),
@@ -77,7 +90,8 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("place", rf"(?<![\d\-])\d{{4}}-\d{{3}}\s{_LAT_UP}|(?<![\d\-])\d{{2}}-\d{{3}}\s{_LAT_UP}"),  # PT, PL
     ("place", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
     ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"
-              rf"(?:\s(?:am|an\sder|im|upon|on|sur|en)\s{_LAT_UP})?"),  # "60311 Frankfurt am Main"
+              rf"(?:\s(?:am|an\sder|im|upon|on|sur|en)\s{_LAT_UP})?"
+              r"(?:\s\(?[A-Z]{2}\)?(?![\w]))?"),  # "60311 Frankfurt am Main", "00184 Roma RM"
     # lower-case chat, continental: "4 rue de rivoli 75001 paris" (a house number first: "rue" alone is a word)
     ("street", r"(?<![\d.,])\d{1,4}(?:\s?bis)?,?\s(?:rue|avenue|boulevard|bd|allée|chemin|impasse|quai|calle|"
                r"avenida|paseo|via|viale|piazza|corso|rua)\s(?:(?:de|du|des|la|le|del|della|di|da|dos|das)\s)*"
