@@ -49,6 +49,8 @@ squarespace godaddy cloudflare heroku mongodb mysql elasticsearch splunk pagerdu
 pipedrive zapier canva miro webex citrix vmware cisco fortinet meraki netgear huawei xiaomi oneplus thinkpad
 xbox playstation nintendo netflix revolut monzo venmo klarna fedex dhl usps tesco walmart costco ikea ebay etsy
 aliexpress airbnb expedia lyft deliveroo doordash instacart
+microsoft adobe ibm intel nvidia amd asus acer logitech garmin fitbit philips bosch siemens nokia
+motorola toyota bmw audi volkswagen acrobat photoshop illustrator autocad tableau looker bamboohr gusto
 """.split())
 
 
@@ -91,7 +93,8 @@ def given_name_start(words: list[str]) -> int | None:
             return None
         if i + 1 < len(words) and f"{word} {words[i + 1]}".lower().replace("&", "").strip(",") in NOT_PEOPLE_NAMES:
             return None
-        first = word.split("-")[0].rstrip("'’s") if "-" in word else word
+        word = word.removesuffix("'s").removesuffix("’s")  # "Ngozi's account"
+        first = word.split("-")[0] if "-" in word else word
         if is_given_name(word) or is_given_name(first):
             return i
         if i + 1 < len(words) and is_ambiguous_given_name(word) and words[i + 1][:1].isupper() \

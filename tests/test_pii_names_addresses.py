@@ -1,0 +1,57 @@
+"""English names and European addresses as a user writes them (branch pii5): what reaches the model masked,
+and what must stay readable (products, model numbers, brands)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.pii.analyzer import build_analyzer
+from core.pii.masker import Masker
+from core.pii.options import BotPiiOptions
+from core.pii.settings import PiiSettings
+
+OPTIONS = BotPiiOptions(languages=("en", "ru"))
+
+
+@pytest.fixture(scope="module")
+def masker():
+    return Masker(build_analyzer(PiiSettings()), vault=None)  # type: ignore[arg-type]
+
+
+def spans(masker: Masker, text: str, entity: str) -> list[str]:
+    _, results = masker.analyze_sync(text, OPTIONS)
+    return sorted(text[r.start:r.end] for r in results if r.entity_type == entity)
+
+
+@pytest.mark.parametrize("text, address", [
+    ("Mariahilfer Straße 45/3/12, 1060 Wien", "Mariahilfer Straße 45/3/12, 1060 Wien"),
+    ("my flat: Keizersgracht 123-II, 1015 CJ Amsterdam", "Keizersgracht 123-II, 1015 CJ Amsterdam"),
+    ("Lieferadresse: Unter den Linden 77, 10117 Berlin", "Unter den Linden 77, 10117 Berlin"),
+    ("deliver to 3000 El Camino Real, Palo Alto, CA 94306", "3000 El Camino Real, Palo Alto, CA 94306"),
+    ("bâtiment B, 3 allée des Tilleuls, 69003 Lyon", "bâtiment B, 3 allée des Tilleuls, 69003 Lyon"),
+    ("Calle de Alcalá 42, 3º izq, 28014 Madrid", "Calle de Alcalá 42, 3º izq, 28014 Madrid"),
+    ("Via Roma 10, 00184 Roma RM", "Via Roma 10, 00184 Roma RM"),
+])
+def test_european_and_us_addresses_are_one_span(masker, text, address):
+    assert spans(masker, text, "STREET_ADDRESS") == [address]
+
+
+@pytest.mark.parametrize("text, name", [
+    ("the technician bjorn said the router is fine", "bjorn"),
+    ("my manager priya needs the Q4 report", "priya"),
+    ("from Oluwaseun: the VPN keeps dropping", "Oluwaseun"),
+    ("Ngozi's account was charged twice", "Ngozi"),
+    ("the laptop for Zeynep Yılmaz arrived broken", "Zeynep Yılmaz"),
+])
+def test_names_in_running_text_are_masked(masker, text, name):
+    assert name in spans(masker, text, "PERSON")
+
+
+@pytest.mark.parametrize("text", [
+    "Azure DevOps and Google Meet are both down",
+    "Street Fighter 6 keeps crashing on my console",
+    "livraison au bureau demain",
+    "the agent will call back, my manager said so",
+])
+def test_products_and_plain_words_stay_readable(masker, text):
+    assert spans(masker, text, "PERSON") == []
