@@ -14,6 +14,8 @@ import re
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
+from core.pii.names_latin import latin
+
 _RU_UP = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
 _RU_ANY = r"[А-ЯЁа-яё][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
 _RU_TYPE = (r"(?:ул(?:ица)?|пр-т|пр-кт|просп(?:ект)?|пр|пер(?:еулок)?|ш(?:оссе)?|наб(?:ережная)?|б-р|бульв(?:ар)?|"
@@ -30,9 +32,9 @@ _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr
 _EU_SUFFIX = (r"(?:straße|strasse|str\.|allee|weg|platz|gasse|damm|ufer|chaussee|gracht|laan|straat|kade|"
               r"plein|dijk|steeg|singel|markt|vej|gade|gatan|vägen|veien|gata|katu)")
 _EU_SUFFIX_LOWER = r"(?:straße|strasse|str\.|allee|platz|gasse|gracht|straat)"
-_ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|impasse|quai|route|cours|calle|c/|avda\.?|avenida|"
-            r"paseo|plaza|via|viale|piazza|corso|rua|carrer|travessa)")
-_LAT_UP = r"[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-[A-ZÀ-Ýa-zà-ÿ][a-zà-ÿ'’]+)*"
+_ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|chaussée|impasse|quai|route|cours|calle|c/|"
+            r"avda\.?|avenida|paseo|plaza|via|viale|piazza|corso|rua|carrer|travessa|ul\.|ulica|aleja)")
+_LAT_UP = latin(r"[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*")  # also "Marszałkowska", "Vinohradská"
 _PARTICLE = r"(?:de|du|des|la|le|l'|del|della|di|da|van|von|der|den|het|'t|St\.?|Saint|San|Santa)"
 
 _US_STATES = (r"(?:al|ak|az|ar|ca|co|ct|de|fl|ga|hi|id|il|in|ia|ks|ky|la|me|md|ma|mi|mn|ms|mo|mt|ne|nv|nh|nj|nm|ny|"
@@ -54,7 +56,8 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("place", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
     ("name", rf"{_RU_UP}(?:[\s-]{_RU_UP})?(?:\s{_NUM}(?![\d.,:]\d))?"),
     # English / European
-    ("street", rf"(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\s)?"
+    ("street", rf"(?:(?i:unit|flat|apt)\.?\s?)?(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s"
+               rf"(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\s)?"
                rf"(?:(?:{_LAT_UP}|[A-Z]\.?|Jr\.?|\d{{1,3}}(?:st|nd|rd|th))\s){{1,4}}{_EN_TYPE}\b\.?"
                r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"),
     # lower-case chat: "12 high street", "4 mill lane"
@@ -70,6 +73,10 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     # German street names after a preposition ("Unter den Linden 77", "Am Markt 3"), only before a postcode + city
     ("street", rf"(?<![^\W\d_])(?:Am|An\sder|An\sden|Auf\sder|Auf\sdem|Im|In\sder|Unter\sden|Zum|Zur|Hinter\sder|"
                rf"Vor\sdem|Alt|Alte)\s{_LAT_UP}(?:\s{_LAT_UP})?\s{_NUM}(?=,?\s\d{{4,5}}\s[A-ZÀ-Ý])"),
+    # A street name without a type before a postcode and a city: "Damrak 1, 1012 LG Amsterdam", "Vinohradská 12,
+    # 120 00 Praha 2"
+    ("street", rf"(?<![^\W\d_]){_LAT_UP}(?:\s{_LAT_UP})?\s{_NUM}(?=,\s(?:\d{{5}}|\d{{4}}\s?[A-Z]{{2}}|\d{{3}}\s\d{{2}}|"
+               rf"\d{{2}}-\d{{3}}|\d{{4}}-\d{{3}})\s[A-ZÀ-Þ])"),
     # A US street without a street type ("3000 El Camino Real"), only before "City, ST 12345"
     ("street", rf"(?<![\d.,])\d{{1,5}}[A-Za-z]?\s(?:{_LAT_UP}\s){{0,3}}{_LAT_UP}"
                rf"(?=,?\s(?:{_LAT_UP}\s){{0,2}}{_LAT_UP},?\s[A-Z]{{2}}\s\d{{5}}\b)"),
@@ -79,7 +86,8 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
              r"(?:(?i:izq(?:da|uierda)?|dcha|der(?:echa)?|centro|puerta\s\d{1,2})|[A-H](?![\w]))?\.?"),
     ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?<![^\W\d_])(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
                rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
-    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|#\s?\d{1,4}[A-Za-z]?\b"),
+    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?(?:/\d{1,3})?\b|"
+             r"#\s?\d{1,4}[A-Za-z]?\b|\b\d{1,2}\.\s?(?:OG|Stock|Etage)\b"),  # "Flat 4/2", "2. OG"
     # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
     ("place", r"(?i:fl|floor|room|rm|bldg|building|étage|etage)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
               r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
@@ -89,6 +97,7 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("place", r"(?<![\w.])(?:[a-z]{3,}\s)?[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b"),  # "oxford ox1 4ag"
     ("place", rf"(?<![\d\-])\d{{4}}-\d{{3}}\s{_LAT_UP}|(?<![\d\-])\d{{2}}-\d{{3}}\s{_LAT_UP}"),  # PT, PL
     ("place", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
+    ("place", rf"(?<![\d\-])\d{{3}}\s\d{{2}}\s{_LAT_UP}(?:\s\d{{1,2}}(?![\d.,:]))?"),  # CZ, SK, SE: "111 22 Stockholm"
     ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"
               rf"(?:\s(?:am|an\sder|im|upon|on|sur|en)\s{_LAT_UP})?"
               r"(?:\s\(?[A-Z]{2}\)?(?![\w]))?"),  # "60311 Frankfurt am Main", "00184 Roma RM"

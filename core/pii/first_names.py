@@ -61,9 +61,19 @@ NOT_PEOPLE_NAMES = frozenset({
     "tommy hilfiger", "ben jerry", "jack daniels", "estee lauder", "harley davidson", "rolls royce",
     "mercedes benz", "aston martin", "dolce gabbana", "tim hortons", "ted baker", "william hill",
 })
+# A last word that makes a run of capitalised words a company, a product or an event, not a person
+# ("Globex Corporation", "Zoho Desk", "Power Automate", "Summer Sale"). No common surnames here (Day, Hall, Park).
+NOT_PEOPLE_TAILS = frozenset("""corp corporation inc ltd llc plc gmbh ag sa bv nv enterprises industries group holdings
+systems solutions technologies technology labs logistics traders trading partners consulting insurance airlines
+airways motors foods pharma pharmaceuticals media studios ventures capital services software networks
+telecom energy electric bank university college institute foundation council ministry agency
+desk hub cloud drive automate pro plus suite online connect pay mail docs sheets slides forms meet chat
+workspace server portal dashboard app apps assistant pipeline builder analytics ads sale sales offer deal
+conference summit webinar edition premium ultra lite mini series""".split())
 # A given name after these is part of a place ("South Emily", "Port Elizabeth", "Lake Louise").
 PLACE_PREFIXES = frozenset({"north", "south", "east", "west", "port", "lake", "mount", "mt", "new", "fort",
-                            "saint", "st", "san", "santa", "los", "las", "el", "cape", "glen", "point"})
+                            "saint", "st", "san", "santa", "los", "las", "el", "cape", "glen", "point",
+                            "christmas"})  # and a day: "Christmas Eve"
 
 
 @cache

@@ -21,7 +21,14 @@ from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
-from core.pii.first_names import NOT_PEOPLE, NOT_PEOPLE_NAMES, first_names, given_name_start, is_given_name
+from core.pii.first_names import (
+    NOT_PEOPLE,
+    NOT_PEOPLE_NAMES,
+    NOT_PEOPLE_TAILS,
+    first_names,
+    given_name_start,
+    is_given_name,
+)
 
 _EXT_A = [chr(c) for c in range(0x100, 0x180)]
 _UP = "A-ZÀ-ÖØ-Þ" + "".join(c for c in _EXT_A if c.isupper())
@@ -209,6 +216,8 @@ def plausible_latin_name(value: str) -> bool:
         return False  # "Jira", "Grafana", "Microsoft Teams", "Morgan Stanley"
     if len(words) > 1 and bare[0] in NOT_PEOPLE and words[0].strip(".,'’") not in first_names():
         return False  # a brand's product: "Google Meet", "Adobe Acrobat"
+    if len(words) > 1 and bare[-1] in NOT_PEOPLE_TAILS:
+        return False  # "Globex Corporation", "Zoho Desk", "Summer Sale"
     if bare[-1] in _WEEKDAYS:
         return False  # "Black Friday", "Cyber Monday"
     return not all(w.lower().strip(".,'’") in _STOP for w in words)

@@ -48,16 +48,28 @@ warehouse dispatch compliance audit risk treasury purchasing recruiting recruitm
 clients partner partners vendor vendors supplier suppliers head headquarters hq office manager management
 product design research development devops infra infrastructure network networking qa testing service
 services system systems monitoring alerts alert noreply notifications bot jenkins ci cd build release legal
-above below earlier yesterday today tomorrow there here home work them us me him her""".split())
+above below earlier yesterday today tomorrow there here home work them us me him her tenant patient employee
+staff member someone somebody nobody anyone everyone user guest company mum mom dad""".split())
 
 
 def _header_name(m: re.Match[str]) -> bool:
     """"from Oluwaseun:": a capitalised word that is no team, brand, company, common or opening word."""
-    word = m.group(1)
+    return m.group().lower().startswith("from") and _unlisted_name(m.group(1))
+
+
+def _unlisted_name(word: str) -> bool:
     low = word.lower()
-    return (m.group().lower().startswith("from") and len(word) >= 3 and word[1:].islower()
-            and low not in _SENDERS and low not in NOT_PEOPLE and low not in _COMPANY and low not in COMMON_WORDS
-            and low not in OPENERS and low not in PLACE_PREFIXES and plausible_latin_name(word))
+    return (len(word) >= 3 and word[0].isupper() and word[1:].islower() and low not in _SENDERS
+            and low not in NOT_PEOPLE and low not in _COMPANY and low not in COMMON_WORDS and low not in OPENERS
+            and low not in PLACE_PREFIXES and plausible_latin_name(word))
+
+
+# One word that signs a message ("Hi team, Arash here") or owns a person's things ("Kenji's phone").
+_HERE = re.compile(latin(r"(?:^|(?<=[,.!;:\n]))[ \t]*([A-ZÀ-Þ][a-zà-ÿ]{2,})[ \t]+here\b"))
+_OWNER = re.compile(latin(r"(?<![^\W\d_])([A-ZÀ-Þ][a-zà-ÿ]{2,})['’]s[ \t]+(?:(?:new|old|work)[ \t]+)?"
+                          r"(?:account|laptop|phone|mobile|email|e-mail|password|badge|mailbox|computer|pc|login|desk|"
+                          r"wife|husband|son|daughter|mother|father|boss|manager|car|salary|payslip|contract|passport|"
+                          r"token|monitor|headset|keyboard|macbook|iphone|inbox|calendar|home)\b"))
 
 
 def _possessive_name(words: list[str]) -> bool:
@@ -91,6 +103,12 @@ class NameShapesRecognizer(LocalRecognizer):
             if word[0].isupper() and (is_given_name(word) or is_ambiguous_given_name(word) or _header_name(m)):
                 out.append(_result(self.name, self.id, m.start(1), m.end(1), 0.6))
         out.extend(_result(self.name, self.id, m.start(), m.end(), 0.7) for m in _GREEK.finditer(text))
+        if " here" in text:
+            out.extend(_result(self.name, self.id, m.start(1), m.end(1), 0.6)
+                       for m in _HERE.finditer(text) if _unlisted_name(m.group(1)))
+        if "'s " in text or "’s " in text:
+            out.extend(_result(self.name, self.id, m.start(1), m.end(1), 0.6)
+                       for m in _OWNER.finditer(text) if _unlisted_name(m.group(1)))
         if "/" in text or "www." in text:
             for url in _URL.finditer(text):
                 for m in _SLUG.finditer(url.group()):
