@@ -71,7 +71,11 @@ _STOP = frozenset(STOP_WORDS) | {
     "sir", "madam", "morning", "afternoon", "evening", "regards", "thanks", "hello", "hi", "hey", "dear",
     "please", "urgent", "asap", "ok", "okay", "sorry", "yes", "no", "friend", "friends", "colleagues", "admin",
     "guest", "user", "customer", "client", "manager", "sales", "billing", "help", "helpdesk", "it", "hr",
+    "lady", "lord",
 }
+# A city or a site before these is a place, not a person ("the Austin team", "our Dublin office").
+_SITE = re.compile(r"[ \t]+(?:team|office|offices|site|branch|datacenter|data center|warehouse|store|campus|hq|"
+                   r"plant|depot|hub|crew|staff)\b", re.IGNORECASE)
 
 
 _WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
@@ -181,7 +185,8 @@ class CueNameRecognizer(LocalRecognizer):
                 continue
             last = min(i + 1, len(words) - 1) if m.group().isupper() else len(words) - 1  # "KWAME MENSAH CALLED"
             span = _trim(text, words[i][0], words[last][1])
-            if span and plausible_latin_name(text[span[0]:span[1]]):
+            if span and plausible_latin_name(text[span[0]:span[1]]) \
+                    and not (" " not in text[span[0]:span[1]] and _SITE.match(text, span[1])):
                 end = span[1] - 2 if text[span[0]:span[1]].endswith(("'s", "’s")) else span[1]
                 out.append(_result(self.name, self.id, span[0], end, 0.6))
         return out
@@ -196,6 +201,8 @@ def _model_says_person(text: str, start: int, end: int) -> bool:
     if value.islower() and not is_given_name(value.split()[0].capitalize()):
         return False  # "livraison au": the small model on lower-case words
     if _MODEL_NUMBER.match(text, end) and given_name_start(value.split()) is None:
+        return False
+    if " " not in value and _SITE.match(text, end):
         return False
     return plausible_latin_name(value)
 
@@ -216,8 +223,8 @@ def plausible_latin_name(value: str) -> bool:
         return False  # "Jira", "Grafana", "Microsoft Teams", "Morgan Stanley"
     if len(words) > 1 and bare[0] in NOT_PEOPLE and words[0].strip(".,'’") not in first_names():
         return False  # a brand's product: "Google Meet", "Adobe Acrobat"
-    if len(words) > 1 and bare[-1] in NOT_PEOPLE_TAILS:
-        return False  # "Globex Corporation", "Zoho Desk", "Summer Sale"
+    if bare[-1] in NOT_PEOPLE_TAILS or (len(words) > 1 and bare[0] == "the"):
+        return False  # "Globex Corporation", "Zoho Desk", "Summer Sale", "The Jenkins Blue Ocean"
     if bare[-1] in _WEEKDAYS:
         return False  # "Black Friday", "Cyber Monday"
     return not all(w.lower().strip(".,'’") in _STOP for w in words)
