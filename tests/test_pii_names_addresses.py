@@ -49,6 +49,8 @@ def test_european_and_us_addresses_are_one_span(masker, text, address):
     ("the laptop for Zeynep Yılmaz arrived broken", "Zeynep Yılmaz"),
     ("Kenji's phone was wiped", "Kenji"),
     ("Hi team, Arash here, the build is red", "Arash"),
+    ("the package for Yevhen is at reception", "Yevhen"),
+    ("Takuma from Osaka needs a VPN account", "Takuma"),
 ])
 def test_names_in_running_text_are_masked(masker, text, name):
     assert name in spans(masker, text, "PERSON")

@@ -1,6 +1,6 @@
 """Given names (a gazetteer) and the product and company names that are never a person.
 
-`first_names.txt` holds ~20,000 Latin-script given names of many countries, taken from Faker's person
+`first_names.txt` holds ~16,200 Latin-script given names of many countries, taken from Faker's person
 providers (MIT; regenerate with `python -m core.pii.data.make_first_names`). A capitalised word from the list
 starts a name ("Aoife", "Kwame Mensah", "Priya Raghunathan") unless it is also a common English word ("Will",
 "May", "Grace", "Bill"): those count only with a capitalised surname after them ("Will Turner").
