@@ -36,7 +36,20 @@ def spans(masker: Masker, text: str, entity: str) -> list[str]:
     ("ul. Marszałkowska 10/12, 00-590 Warszawa", "ul. Marszałkowska 10/12, 00-590 Warszawa"),
     ("unit 7/22 Smith Street, Fitzroy VIC 3065", "unit 7/22 Smith Street, Fitzroy VIC 3065"),
     ("Flat 4/2, 18 Byres Road, Glasgow G11 5JY", "Flat 4/2, 18 Byres Road, Glasgow G11 5JY"),
+    ("Avenida Paulista, 1578 - Bela Vista, São Paulo - SP, 01310-200",
+     "Avenida Paulista, 1578 - Bela Vista, São Paulo - SP, 01310-200"),
+    ("send it to 1200 lakeshore dr apt 5, chicago il 60610", "1200 lakeshore dr apt 5, chicago il 60610"),
+    ("Mannerheimintie 12 B 34, 00100 Helsinki", "Mannerheimintie 12 B 34, 00100 Helsinki"),
 ])
+
+
+@pytest.mark.parametrize("text", [
+    "Windows 10, 19045 Build is installed on 40 laptops",
+    "Top 10, 2024 Report is attached",
+    "ticket 4417 from Room 12, Floor 3 is about the printer",
+])
+def test_numbered_things_are_not_addresses(masker, text):
+    assert spans(masker, text, "STREET_ADDRESS") == []
 def test_european_and_us_addresses_are_one_span(masker, text, address):
     assert spans(masker, text, "STREET_ADDRESS") == [address]
 

@@ -70,7 +70,7 @@ telecom energy electric bank university college institute foundation council min
 desk hub cloud drive automate pro plus suite online connect pay mail docs sheets slides forms meet chat
 workspace server portal dashboard app apps assistant pipeline builder analytics ads sale sales offer deal
 conference summit webinar edition premium ultra lite mini series server studio hospital clinic school church hotel
-museum library airport station centre center""".split())
+museum library airport station centre center floor room roadmap report features""".split())
 # A given name after these is part of a place ("South Emily", "Port Elizabeth", "Lake Louise").
 PLACE_PREFIXES = frozenset({"north", "south", "east", "west", "port", "lake", "mount", "mt", "new", "fort",
                             "saint", "st", "san", "santa", "los", "las", "el", "cape", "glen", "point",
