@@ -41,6 +41,8 @@ def spans(masker: Masker, text: str, entity: str) -> list[str]:
     ("send it to 1200 lakeshore dr apt 5, chicago il 60610", "1200 lakeshore dr apt 5, chicago il 60610"),
     ("Mannerheimintie 12 B 34, 00100 Helsinki", "Mannerheimintie 12 B 34, 00100 Helsinki"),
 ])
+def test_european_and_us_addresses_are_one_span(masker, text, address):
+    assert spans(masker, text, "STREET_ADDRESS") == [address]
 
 
 @pytest.mark.parametrize("text", [
@@ -50,8 +52,6 @@ def spans(masker: Masker, text: str, entity: str) -> list[str]:
 ])
 def test_numbered_things_are_not_addresses(masker, text):
     assert spans(masker, text, "STREET_ADDRESS") == []
-def test_european_and_us_addresses_are_one_span(masker, text, address):
-    assert spans(masker, text, "STREET_ADDRESS") == [address]
 
 
 @pytest.mark.parametrize("text, name", [
