@@ -64,6 +64,7 @@ def test_numbered_things_are_not_addresses(masker, text):
     ("Hi team, Arash here, the build is red", "Arash"),
     ("the package for Yevhen is at reception", "Yevhen"),
     ("Takuma from Osaka needs a VPN account", "Takuma"),
+    ("Hope this helps, Grace", "Grace"),
 ])
 def test_names_in_running_text_are_masked(masker, text, name):
     assert name in spans(masker, text, "PERSON")

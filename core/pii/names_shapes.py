@@ -64,6 +64,9 @@ def _unlisted_name(word: str) -> bool:
             and low not in PLACE_PREFIXES and plausible_latin_name(word))
 
 
+# A listed given name (also one that is a word: "Grace", "Hope") alone at the end of a message, after a comma or on
+# its own line: a signature ("Hope this helps, Grace").
+_SIGNATURE = re.compile(latin(r"(?:,|\n)[ \t]*([A-ZÀ-Þ][a-zà-ÿ]{2,})[ \t]*[.!]?\s*\Z"))
 # One word that signs a message ("Hi team, Arash here") or owns a person's things ("Kenji's phone").
 _HERE = re.compile(latin(r"(?:^|(?<=[,.!;:\n]))[ \t]*([A-ZÀ-Þ][a-zà-ÿ]{2,})[ \t]+here\b"))
 _OWNER = re.compile(latin(r"(?<![^\W\d_])([A-ZÀ-Þ][a-zà-ÿ]{2,})['’]s[ \t]+(?:(?:new|old|work)[ \t]+)?"
@@ -103,6 +106,10 @@ class NameShapesRecognizer(LocalRecognizer):
             if word[0].isupper() and (is_given_name(word) or is_ambiguous_given_name(word) or _header_name(m)):
                 out.append(_result(self.name, self.id, m.start(1), m.end(1), 0.6))
         out.extend(_result(self.name, self.id, m.start(), m.end(), 0.7) for m in _GREEK.finditer(text))
+        sig = _SIGNATURE.search(text)
+        if sig and sig.group(1).lower() not in OPENERS and (is_given_name(sig.group(1))
+                                                           or is_ambiguous_given_name(sig.group(1))):
+            out.append(_result(self.name, self.id, sig.start(1), sig.end(1), 0.6))
         if " here" in text:
             out.extend(_result(self.name, self.id, m.start(1), m.end(1), 0.6)
                        for m in _HERE.finditer(text) if _unlisted_name(m.group(1)))
