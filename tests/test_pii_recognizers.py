@@ -23,8 +23,11 @@ from tests.test_pii_stage import Model, engine, inbound
 # for tuning the gazetteer, name cues and address chains (examples marked `known_gap` are what they still miss);
 # gaps_pii3.jsonl: written by the implementer of branch pii3 for the gaps the earlier notes listed (capitals and
 # lower-case addresses, business parks, possessives, "from Grace:", Greek script, zero-width characters,
-# numbers broken over lines, a name in a URL, a dashed card in Russian text).
-EXAMPLES = [json.loads(line) for name in ("regression.jsonl", "english_names_addresses.jsonl", "gaps_pii3.jsonl")
+# numbers broken over lines, a name in a URL, a dashed card in Russian text); names_addresses_pii5.jsonl: written by
+# the implementer of branch pii5 (non-English names in Latin script, lower-case names after roles, "from X:",
+# brand products and model numbers as decoys; US/UK/French/German/Austrian/Dutch/Spanish/Italian addresses).
+EXAMPLES = [json.loads(line) for name in ("regression.jsonl", "english_names_addresses.jsonl", "gaps_pii3.jsonl",
+                                          "names_addresses_pii5.jsonl")
             for line in (Path(__file__).parent / "data" / "pii" / name).read_text(encoding="utf-8").splitlines()]
 OPTIONS = BotPiiOptions(languages=("en", "ru"))
 

@@ -14,27 +14,36 @@ import re
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
+from core.pii.names_latin import latin
+
 _RU_UP = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
 _RU_ANY = r"[А-ЯЁа-яё][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
 _RU_TYPE = (r"(?:ул(?:ица)?|пр-т|пр-кт|просп(?:ект)?|пр|пер(?:еулок)?|ш(?:оссе)?|наб(?:ережная)?|б-р|бульв(?:ар)?|"
             r"пл(?:ощадь)?|мкр(?:-н)?|микрорайон|проезд|туп(?:ик)?|аллея|линия|кв-л|квартал|тракт)")
-_NUM = r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?)?(?![\dА-ЯЁа-яёA-Za-z])"
+# A house number: "12", "12а", "14/2", "45/3/12" (Vienna: house/stair/flat), "123-II" and "27 hs" (Dutch floors),
+# "12 bis".
+_NUM = (r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?){0,2}(?:-(?:I{1,3}|IV|hs|H)|\s(?:hs|bis|ter))?"
+        r"(?:\s[A-H]\s\d{1,3}(?![\d]|[.,:]\d))?(?![\dА-ЯЁа-яёA-Za-z])")  # and "12 B 34" (Finnish stair + flat)
 _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
             r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Crescent|Cres|Close|Gardens|Gdns|Row|Walk|Hill|Circle|Cir|Trail|"
             r"Mews|Grove|Park|Broadway|Plaza|Esplanade|Quay|Wharf|Embankment|Rise|Vale|View|Green|Heights|Hts|Alley|"
             r"Loop|Pike|Turnpike|Tpke|Promenade|Parade|Pde|Causeway|Circus|Yard|Wynd|Gate|Fields|Meadows|Common|Cove|"
             r"Bend|Crossing|Ridge|Path|Expressway|Expy|Freeway|Fwy|Strand|Approach)")
 _EU_SUFFIX = (r"(?:straße|strasse|str\.|allee|weg|platz|gasse|damm|ufer|chaussee|gracht|laan|straat|kade|"
-              r"plein|dijk|steeg|singel|markt|vej|gade|gatan|vägen|veien|gata|katu)")
+              r"plein|dijk|steeg|singel|markt|vej|gade|gatan|vägen|veien|gata|katu|tie|kuja|polku)")
 _EU_SUFFIX_LOWER = r"(?:straße|strasse|str\.|allee|platz|gasse|gracht|straat)"
-_ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|impasse|quai|route|cours|calle|c/|avda\.?|avenida|"
-            r"paseo|plaza|via|viale|piazza|corso|rua|carrer|travessa)")
-_LAT_UP = r"[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-[A-ZÀ-Ýa-zà-ÿ][a-zà-ÿ'’]+)*"
+_ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|chaussée|impasse|quai|route|cours|calle|c/|"
+            r"avda\.?|avenida|paseo|plaza|via|viale|piazza|corso|rua|carrer|travessa|ul\.|ulica|aleja)")
+_LAT_UP = latin(r"[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*")  # also "Marszałkowska", "Vinohradská"
 _PARTICLE = r"(?:de|du|des|la|le|l'|del|della|di|da|van|von|der|den|het|'t|St\.?|Saint|San|Santa)"
 
 _US_STATES = (r"(?:al|ak|az|ar|ca|co|ct|de|fl|ga|hi|id|il|in|ia|ks|ky|la|me|md|ma|mi|mn|ms|mo|mt|ne|nv|nh|nj|nm|ny|"
               r"nc|nd|oh|ok|or|pa|ri|sc|sd|tn|tx|ut|vt|va|wa|wv|wi|wy|dc)")
 
+# Words before a number that are no street ("Windows 10, 19045 Build") and after a number that are no city.
+_NOT_STREET = (r"(?i:windows|office|version|model|build|release|section|page|chapter|room|floor|invoice|order|ticket|"
+               r"sku|asset|item|step|level|phase|part|unit|top|iphone|pixel|galaxy|macos|ios|android|series|gen)")
+_NOT_CITY = r"(?i:build|units?|items?|pcs|reports?|edition|version|users?|orders?|tickets?|seats?|licen[cs]es?)"
 # (kind, regex): "street" and "unit" make a chain an address; "place" (city, region, postcode) and "number"
 # only extend one.
 COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in (
@@ -51,12 +60,16 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("place", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
     ("name", rf"{_RU_UP}(?:[\s-]{_RU_UP})?(?:\s{_NUM}(?![\d.,:]\d))?"),
     # English / European
-    ("street", rf"(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\s)?"
+    ("street", rf"(?:(?i:unit|flat|apt)\.?\s?)?(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s"
+               rf"(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\s)?"
                rf"(?:(?:{_LAT_UP}|[A-Z]\.?|Jr\.?|\d{{1,3}}(?:st|nd|rd|th))\s){{1,4}}{_EN_TYPE}\b\.?"
                r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"),
     # lower-case chat: "12 high street", "4 mill lane"
     ("street", r"(?<![\d.,])\d{1,5}[a-z]?\s(?:[a-z]{2,}\s){1,3}(?:street|road|avenue|lane|drive|close|crescent|"
                r"terrace|boulevard|way|place|court|gardens|square)\b"),
+    # and abbreviated, only before a unit or "city st 12345": "1200 lakeshore dr apt 5, chicago il 60610"
+    ("street", rf"(?<![\d.,])\d{{1,5}}[a-z]?\s(?:[a-z]{{2,}}\s){{1,2}}(?:st|rd|ave|ln|dr|blvd|ct|pl|ter|pkwy|hwy)\b\.?"
+               rf"(?=\s(?:apt|unit|suite|ste|#)|,?\s(?:[a-z]{{3,}}\s){{1,2}}{_US_STATES}\s\d{{5}})"),
     ("unit", r"\b(?i:p\.?\s?o\.?\s?box|post office box)\s?\d{1,6}\b"),
     # Compound street names: "Kastanienallee 12", "Prinsengracht 263", "Kaiserring 4"; lower case only with an
     # unambiguous suffix ("kastanienallee 12"), and -ring only after a consonant ("during 3", "Offering 2" are not).
@@ -64,9 +77,24 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
                rf"[a-zà-ÿ]{{3,}}{_EU_SUFFIX_LOWER}|[A-ZÀ-Ý][a-zà-ÿ]+[b-df-hj-np-tv-zß]ring)(?![^\W\d_])(?:\s{_NUM})?"),
     # German street names in two words: "Berliner Straße 45", "Kölner Str. 8", "Am Markt 3"
     ("street", rf"{_LAT_UP}\s(?:Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Chaussee)\s{_NUM}"),
+    # German street names after a preposition ("Unter den Linden 77", "Am Markt 3"), only before a postcode + city
+    ("street", rf"(?<![^\W\d_])(?:Am|An\sder|An\sden|Auf\sder|Auf\sdem|Im|In\sder|Unter\sden|Zum|Zur|Hinter\sder|"
+               rf"Vor\sdem|Alt|Alte)\s{_LAT_UP}(?:\s{_LAT_UP})?\s{_NUM}(?=,?\s\d{{4,5}}\s[A-ZÀ-Ý])"),
+    # A street name without a type before a postcode and a city: "Damrak 1, 1012 LG Amsterdam", "Vinohradská 12,
+    # 120 00 Praha 2"
+    ("street", rf"(?<![^\W\d_])(?!{_NOT_STREET}\b){_LAT_UP}(?:\s{_LAT_UP})?\s{_NUM}"
+               rf"(?=,\s(?:\d{{5}}|\d{{4}}\s?[A-Z]{{2}}|\d{{3}}\s\d{{2}}|\d{{2}}-\d{{3}}|\d{{4}}-\d{{3}})\s(?!{_NOT_CITY}\b)[A-ZÀ-Þ])"),
+    # A US street without a street type ("3000 El Camino Real"), only before "City, ST 12345"
+    ("street", rf"(?<![\d.,])\d{{1,5}}[A-Za-z]?\s(?:{_LAT_UP}\s){{0,3}}{_LAT_UP}"
+               rf"(?=,?\s(?:{_LAT_UP}\s){{0,2}}{_LAT_UP},?\s[A-Z]{{2}}\s\d{{5}}\b)"),
+    # French, Spanish, German and Austrian flat parts: "bâtiment B", "esc. 2", "3º izq", "Whg. 4", "Top 12"
+    ("unit", r"(?<![^\W\d_])(?i:bâtiment|batiment|bât\.|bat\.|escalier|esc\.|appartement|appt\.?|étage|"
+             r"whg\.|wohnung|stiege|bte|boîte)\s?[A-Z\d]{1,3}(?![\w])|(?<![\d.,])\d{1,2}[º°ª]\s?"
+             r"(?:(?i:izq(?:da|uierda)?|dcha|der(?:echa)?|centro|puerta\s\d{1,2})|[A-H](?![\w]))?\.?"),
     ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?<![^\W\d_])(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
                rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
-    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|#\s?\d{1,4}[A-Za-z]?\b"),
+    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?(?:/\d{1,3})?\b|"
+             r"#\s?\d{1,4}[A-Za-z]?\b|\b\d{1,2}\.\s?(?:OG|Stock|Etage)\b"),  # "Flat 4/2", "2. OG"
     # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
     ("place", r"(?i:fl|floor|room|rm|bldg|building|étage|etage)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
               r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
@@ -76,8 +104,13 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("place", r"(?<![\w.])(?:[a-z]{3,}\s)?[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b"),  # "oxford ox1 4ag"
     ("place", rf"(?<![\d\-])\d{{4}}-\d{{3}}\s{_LAT_UP}|(?<![\d\-])\d{{2}}-\d{{3}}\s{_LAT_UP}"),  # PT, PL
     ("place", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
+    ("place", rf"(?<![\d\-])\d{{3}}\s\d{{2}}\s{_LAT_UP}(?:\s\d{{1,2}}(?![\d.,:]))?"),  # CZ, SK, SE: "111 22 Stockholm"
     ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"
-              rf"(?:\s(?:am|an\sder|im|upon|on|sur|en)\s{_LAT_UP})?"),  # "60311 Frankfurt am Main"
+              rf"(?:\s(?:am|an\sder|im|upon|on|sur|en)\s{_LAT_UP})?"
+              r"(?:\s\(?[A-ZØ]{1,2}\)?(?![\w]))?"),  # "60311 Frankfurt am Main", "00184 Roma RM", "2200 København N"
+    ("place", rf"(?<![\d\-.,])\d{{4,5}}\s{_LAT_UP}\s(?:de|del|di|la|sur)\s{_LAT_UP}"),  # "06600 Ciudad de México"
+    ("place", rf"(?i:col\.|colonia|bairro)\s{_LAT_UP}(?:\s{_LAT_UP})?"),  # Mexican colonia
+    ("place", r"(?<![\d\-])\d{5}-\d{3}(?![\d\-])|(?<=-\s)[A-Z]{2}(?![\w])"),  # Brazil: "01310-200", "- SP"
     # lower-case chat, continental: "4 rue de rivoli 75001 paris" (a house number first: "rue" alone is a word)
     ("street", r"(?<![\d.,])\d{1,4}(?:\s?bis)?,?\s(?:rue|avenue|boulevard|bd|allée|chemin|impasse|quai|calle|"
                r"avenida|paseo|via|viale|piazza|corso|rua)\s(?:(?:de|du|des|la|le|del|della|di|da|dos|das)\s)*"
@@ -99,7 +132,7 @@ _STRONG = ("street", "unit")
 _CAPS_WORD = re.compile(r"(?<![^\W\d_])[A-ZÀ-ÝА-ЯЁ][A-ZÀ-ÝА-ЯЁ'’]{2,}(?![^\W_])")
 _HAS_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _HAS_LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
-_GAP = re.compile(r"[ \t]*,?[ \t]*(?:\n[ \t]*)?|[ \t]+[–—-][ \t]+")
+_GAP = re.compile(r"[ \t]+[–—-][ \t]+|[ \t]*,?[ \t]*(?:\n[ \t]*)?")  # " - " first: " " alone would stop the chain
 _LOWER_PLACE = re.compile(rf"(?<![\w.])[а-яё]{{4,}}(?=\s(?i:{_RU_TYPE})\.?\s)")
 
 

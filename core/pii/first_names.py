@@ -1,6 +1,6 @@
 """Given names (a gazetteer) and the product and company names that are never a person.
 
-`first_names.txt` holds ~20,000 Latin-script given names of many countries, taken from Faker's person
+`first_names.txt` holds ~16,200 Latin-script given names of many countries, taken from Faker's person
 providers (MIT; regenerate with `python -m core.pii.data.make_first_names`). A capitalised word from the list
 starts a name ("Aoife", "Kwame Mensah", "Priya Raghunathan") unless it is also a common English word ("Will",
 "May", "Grace", "Bill"): those count only with a capitalised surname after them ("Will Turner").
@@ -49,6 +49,8 @@ squarespace godaddy cloudflare heroku mongodb mysql elasticsearch splunk pagerdu
 pipedrive zapier canva miro webex citrix vmware cisco fortinet meraki netgear huawei xiaomi oneplus thinkpad
 xbox playstation nintendo netflix revolut monzo venmo klarna fedex dhl usps tesco walmart costco ikea ebay etsy
 aliexpress airbnb expedia lyft deliveroo doordash instacart
+microsoft adobe ibm intel nvidia amd asus acer logitech garmin fitbit philips bosch siemens nokia
+motorola toyota bmw audi volkswagen acrobat photoshop illustrator autocad tableau looker bamboohr gusto
 """.split())
 
 
@@ -59,9 +61,20 @@ NOT_PEOPLE_NAMES = frozenset({
     "tommy hilfiger", "ben jerry", "jack daniels", "estee lauder", "harley davidson", "rolls royce",
     "mercedes benz", "aston martin", "dolce gabbana", "tim hortons", "ted baker", "william hill",
 })
+# A last word that makes a run of capitalised words a company, a product or an event, not a person
+# ("Globex Corporation", "Zoho Desk", "Power Automate", "Summer Sale"). No common surnames here (Day, Hall, Park).
+NOT_PEOPLE_TAILS = frozenset("""corp corporation inc ltd llc plc gmbh ag sa bv nv enterprises industries group holdings
+systems solutions technologies technology labs logistics traders trading partners consulting insurance airlines
+airways motors foods pharma pharmaceuticals media studios ventures capital services software networks
+telecom energy electric bank university college institute foundation council ministry agency
+desk hub cloud drive automate pro plus suite online connect pay mail docs sheets slides forms meet chat
+workspace server portal dashboard app apps assistant pipeline builder analytics ads sale sales offer deal
+conference summit webinar edition premium ultra lite mini series server studio hospital clinic school church hotel
+museum library airport station centre center floor room roadmap report features""".split())
 # A given name after these is part of a place ("South Emily", "Port Elizabeth", "Lake Louise").
 PLACE_PREFIXES = frozenset({"north", "south", "east", "west", "port", "lake", "mount", "mt", "new", "fort",
-                            "saint", "st", "san", "santa", "los", "las", "el", "cape", "glen", "point"})
+                            "saint", "st", "san", "santa", "los", "las", "el", "cape", "glen", "point",
+                            "christmas"})  # and a day: "Christmas Eve"
 
 
 @cache
@@ -91,7 +104,8 @@ def given_name_start(words: list[str]) -> int | None:
             return None
         if i + 1 < len(words) and f"{word} {words[i + 1]}".lower().replace("&", "").strip(",") in NOT_PEOPLE_NAMES:
             return None
-        first = word.split("-")[0].rstrip("'’s") if "-" in word else word
+        word = word.removesuffix("'s").removesuffix("’s")  # "Ngozi's account"
+        first = word.split("-")[0] if "-" in word else word
         if is_given_name(word) or is_given_name(first):
             return i
         if i + 1 < len(words) and is_ambiguous_given_name(word) and words[i + 1][:1].isupper() \

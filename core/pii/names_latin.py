@@ -21,16 +21,33 @@ from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
-from core.pii.first_names import NOT_PEOPLE, NOT_PEOPLE_NAMES, given_name_start
+from core.pii.first_names import (
+    NOT_PEOPLE,
+    NOT_PEOPLE_NAMES,
+    NOT_PEOPLE_TAILS,
+    first_names,
+    given_name_start,
+    is_given_name,
+)
 
-_TOKEN = (r"(?:Mc|Mac|O['’]|D['’]|De|Di|Le|La|Fitz)?[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*|[A-ZÀ-Þ]\.|"
+_EXT_A = [chr(c) for c in range(0x100, 0x180)]
+_UP = "A-ZÀ-ÖØ-Þ" + "".join(c for c in _EXT_A if c.isupper())
+_LO = "a-zß-öø-ÿ" + "".join(c for c in _EXT_A if c.islower())
+
+
+def latin(pattern: str) -> str:
+    """`pattern` with its [A-ZÀ-Þ] / [a-zà-ÿ] classes widened to Latin Extended-A ("Yılmaz", "Łukasz", "Dvořák")."""
+    return pattern.replace("A-ZÀ-Þ", _UP).replace("a-zà-ÿ", _LO)
+
+
+_TOKEN = latin(r"(?:Mc|Mac|O['’]|D['’]|De|Di|Le|La|Fitz)?[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*|[A-ZÀ-Þ]\.|"
           r"[A-ZÀ-Þ]{2,}(?:-[A-ZÀ-Þ]{2,})?")
 _PARTICLE = r"(?:van|von|der|den|de|da|di|del|della|du|la|le|al|el|bin|ibn|ben|bint|ter|ten|dos|das|mac|st\.)"
 # A token ends where the word does: "SharePoint", "FedEx" are not "Share", "Fed".
 _WORD_END = r"(?![^\W\d_])"
 _NAME = re.compile(rf"(?<![^\W\d_])(?:{_TOKEN}){_WORD_END}"
                    rf"(?:[ \t]+(?:{_PARTICLE}[ \t]+)*(?:{_TOKEN}){_WORD_END}){{0,3}}")
-_LOWER = re.compile(r"[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?")
+_LOWER = re.compile(latin(r"[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?"))
 _GREETING = re.compile(
     r"(?:^|(?<=[\n.!?;:—(])|(?<=\s-))[ \t]*(?:hi|hello|hey|hiya|dear|thanks|thank you|thx|ty|cheers|regards|"
     r"best regards|kind regards|warm regards|best wishes|best|sincerely|bye|yours|br|good morning|good afternoon|"
@@ -41,7 +58,7 @@ _TITLE = re.compile(r"\b(?:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|fra
 _STRONG_INTRO = re.compile(r"\b(?:my name is|my name's|full name:?|name:|account holder:?|cardholder:?)"
                            r"(?:[ \t]+|[ \t]*\n[ \t]*)",
                            re.IGNORECASE)
-_LOWER_NAME = re.compile(r"[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?(?:[ \t]+[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?){0,2}")
+_LOWER_NAME = re.compile(latin(r"[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?(?:[ \t]+[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?){0,2}"))
 _INTRO = re.compile(
     r"\b(?:my name is|name is|name:|full name:?|this is|i am|i'm|it's|from:|to:|cc:|bcc:|signed by|assigned to|"
     r"contact(?: person)?:?|ask|tell|holder:?|account holder:?|cardholder:?|manager|colleague|courier|driver|"
@@ -54,7 +71,11 @@ _STOP = frozenset(STOP_WORDS) | {
     "sir", "madam", "morning", "afternoon", "evening", "regards", "thanks", "hello", "hi", "hey", "dear",
     "please", "urgent", "asap", "ok", "okay", "sorry", "yes", "no", "friend", "friends", "colleagues", "admin",
     "guest", "user", "customer", "client", "manager", "sales", "billing", "help", "helpdesk", "it", "hr",
+    "lady", "lord",
 }
+# A city or a site before these is a place, not a person ("the Austin team", "our Dublin office").
+_SITE = re.compile(r"[ \t]+(?:team|office|offices|site|branch|datacenter|data center|warehouse|store|campus|hq|"
+                   r"plant|depot|hub|crew|staff)\b", re.IGNORECASE)
 
 
 _WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
@@ -77,6 +98,37 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     if all(w.isupper() and len(w) <= 4 for _, _, w in words) and not text[start:end].isupper():
         return None  # "IT", "HR", "VPN"
     return words[0][0], words[-1][1]
+
+
+# After a role a lower-case listed given name is a name ("the technician bjorn said", "courier ahmed").
+_ROLE = re.compile(r"manager|colleague|courier|driver|technician|agent|wife|husband|son|daughter|mother|father|"
+                   r"boss|employee|customer|tenant|guest|passenger|patient|client|named|spoke (?:with|to)|"
+                   r"talked (?:with|to)|ask|tell|cc:?|contact(?: person)?:?|assigned to|signed by")
+
+
+def _listed_lower(text: str, low: re.Match[str]) -> bool:
+    word = low.group().removesuffix("'s").removesuffix("’s")
+    return (is_given_name(word.capitalize()) and word not in _VERB_LIKE
+            and not text[low.end():low.end() + 1].isdigit())
+
+
+def _lower_end(text: str, low: re.Match[str]) -> int:
+    """The end of a lower-case name: a listed given name and a surname after it ("ahmed karimi"), not a verb."""
+    end = low.end() - (2 if low.group().endswith(("'s", "’s")) else 0)
+    nxt = _LOWER.match(text, end + 1) if text[end:end + 1] == " " else None
+    if nxt and nxt.group() not in _STOP and nxt.group() not in _VERB_LIKE and not nxt.group().endswith(("ed", "ing")):
+        return nxt.end()
+    return end
+
+
+_VERB_LIKE = frozenset({"said", "says", "left", "told", "asked", "called", "wrote", "sent", "needs", "wants", "has",
+                        "had", "is", "was", "will", "can", "could", "should", "would", "did", "does", "got", "gets",
+                        "came", "comes", "took", "takes", "brought", "thinks", "knows", "just", "also", "here",
+                        "today", "yesterday", "tomorrow", "now", "again", "please", "about", "from", "at", "on",
+                        "in", "to", "with", "for", "and", "or", "but", "the", "a", "an", "dropped",
+                        # listed given names that are also English words: "said", "made", "per", "among"...
+                        "made", "among", "per", "beat", "else", "ever", "floor", "gun", "guy", "job", "line", "lot",
+                        "man", "summer", "hope", "bill", "peace"})
 
 
 class CueNameRecognizer(LocalRecognizer):
@@ -104,8 +156,12 @@ class CueNameRecognizer(LocalRecognizer):
                         out.append(_result(self.name, self.id, lead if lead is not None else span[0], span[1], 0.7))
                     continue
                 low = _LOWER.match(text, pos)
-                if lower_ok and low and low.group() not in _STOP and len(low.group()) >= 3:
+                if not low or low.group() in _STOP or len(low.group()) < 3:
+                    continue
+                if lower_ok:
                     out.append(_result(self.name, self.id, lead if lead is not None else low.start(), low.end(), 0.6))
+                elif _ROLE.fullmatch(cue.group().strip().lower()) and _listed_lower(text, low):
+                    out.append(_result(self.name, self.id, low.start(), _lower_end(text, low), 0.6))
         for cue in _STRONG_INTRO.finditer(text):
             low = _LOWER_NAME.match(text, cue.end())
             words = [(w.start(), w.end(), w.group()) for w in re.finditer(r"\S+", low.group())] if low else []
@@ -129,15 +185,31 @@ class CueNameRecognizer(LocalRecognizer):
                 continue
             last = min(i + 1, len(words) - 1) if m.group().isupper() else len(words) - 1  # "KWAME MENSAH CALLED"
             span = _trim(text, words[i][0], words[last][1])
-            if span and plausible_latin_name(text[span[0]:span[1]]):
+            if span and plausible_latin_name(text[span[0]:span[1]]) \
+                    and not (" " not in text[span[0]:span[1]] and _SITE.match(text, span[1])):
                 end = span[1] - 2 if text[span[0]:span[1]].endswith(("'s", "’s")) else span[1]
                 out.append(_result(self.name, self.id, span[0], end, 0.6))
         return out
 
 
+# A model name right after the words is a product ("Street Fighter 6", "Surface Pro 9"), not a person.
+_MODEL_NUMBER = re.compile(r"[ \t]+(?:[A-Z]{0,2}\d{1,3}[A-Za-z]?|[IVX]{1,4})(?![\w.,:/\-]|[ \t]+[A-Z]|[ \t]+\d)")
+
+
+def _model_says_person(text: str, start: int, end: int) -> bool:
+    value = text[start:end]
+    if value.islower() and not is_given_name(value.split()[0].capitalize()):
+        return False  # "livraison au": the small model on lower-case words
+    if _MODEL_NUMBER.match(text, end) and given_name_start(value.split()) is None:
+        return False
+    if " " not in value and _SITE.match(text, end):
+        return False
+    return plausible_latin_name(value)
+
+
 class FilteredSpacyRecognizer(SpacyRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
-        return [r for r in super().analyze(text, entities, nlp_artifacts) if plausible_latin_name(text[r.start:r.end])]
+        return [r for r in super().analyze(text, entities, nlp_artifacts) if _model_says_person(text, r.start, r.end)]
 
 
 def plausible_latin_name(value: str) -> bool:
@@ -149,6 +221,10 @@ def plausible_latin_name(value: str) -> bool:
     bare = [w.lower().strip(".,'’&").removesuffix("'s").removesuffix("’s") for w in words]
     if all(w in NOT_PEOPLE for w in bare) or " ".join(w for w in bare if w) in NOT_PEOPLE_NAMES:
         return False  # "Jira", "Grafana", "Microsoft Teams", "Morgan Stanley"
+    if len(words) > 1 and bare[0] in NOT_PEOPLE and words[0].strip(".,'’") not in first_names():
+        return False  # a brand's product: "Google Meet", "Adobe Acrobat"
+    if bare[-1] in NOT_PEOPLE_TAILS or (len(words) > 1 and bare[0] == "the"):
+        return False  # "Globex Corporation", "Zoho Desk", "Summer Sale", "The Jenkins Blue Ocean"
     if bare[-1] in _WEEKDAYS:
         return False  # "Black Friday", "Cyber Monday"
     return not all(w.lower().strip(".,'’") in _STOP for w in words)

@@ -21,12 +21,12 @@ from core.pii.first_names import (
     is_ambiguous_given_name,
     is_given_name,
 )
-from core.pii.names_latin import plausible_latin_name
+from core.pii.names_latin import latin, plausible_latin_name
 from core.pii.nlp_engine import OPENERS
 
-_CAP = r"(?:Mc|Mac|O['’])?[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?"
+_CAP = latin(r"(?:Mc|Mac|O['’])?[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?")
 _POSSESSIVE = re.compile(rf"(?<![^\W\d_])({_CAP}(?:[ \t]+{_CAP}){{1,2}})['’]s(?![^\W\d_])")
-_HEADER = re.compile(r"\b(?:from|by|per)[ \t]+([A-Z][a-z]+)(?=[ \t]*[:—–])", re.IGNORECASE)
+_HEADER = re.compile(latin(r"\b(?:from|by|per)[ \t]+([A-ZÀ-Þ][a-zà-ÿ]+)(?=[ \t]*[:—–])"), re.IGNORECASE)
 _GREEK_WORD = r"[Α-ΩΆΈΉΊΌΎΏ][α-ωάέήίόύώϊϋΐΰς]+"
 _GREEK = re.compile(rf"(?<![^\W\d_]){_GREEK_WORD}(?:[ \t]+{_GREEK_WORD}){{1,2}}(?![^\W\d_])")
 _URL = re.compile(r"\bhttps?://[^\s<>\"']+|\bwww\.[^\s<>\"']+", re.IGNORECASE)
@@ -39,6 +39,40 @@ ministry agency company co club foundation institute labs studio studios holding
 def _result(name: str, ident: str, start: int, end: int, score: float) -> RecognizerResult:
     return RecognizerResult("PERSON", start, end, score, recognition_metadata={
         RecognizerResult.RECOGNIZER_NAME_KEY: name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: ident})
+
+
+# Who else writes "from X:" in a support chat: teams, departments and systems.
+_SENDERS = frozenset("""finance support sales billing hr it legal marketing accounting accounts procurement admin
+management security ops operations engineering helpdesk reception facilities payroll logistics shipping
+warehouse dispatch compliance audit risk treasury purchasing recruiting recruitment customer customers client
+clients partner partners vendor vendors supplier suppliers head headquarters hq office manager management
+product design research development devops infra infrastructure network networking qa testing service
+services system systems monitoring alerts alert noreply notifications bot jenkins ci cd build release legal
+above below earlier yesterday today tomorrow there here home work them us me him her tenant patient employee
+staff member someone somebody nobody anyone everyone user guest company mum mom dad""".split())
+
+
+def _header_name(m: re.Match[str]) -> bool:
+    """"from Oluwaseun:": a capitalised word that is no team, brand, company, common or opening word."""
+    return m.group().lower().startswith("from") and _unlisted_name(m.group(1))
+
+
+def _unlisted_name(word: str) -> bool:
+    low = word.lower()
+    return (len(word) >= 3 and word[0].isupper() and word[1:].islower() and low not in _SENDERS
+            and low not in NOT_PEOPLE and low not in _COMPANY and low not in COMMON_WORDS and low not in OPENERS
+            and low not in PLACE_PREFIXES and plausible_latin_name(word))
+
+
+# A listed given name (also one that is a word: "Grace", "Hope") alone at the end of a message, after a comma or on
+# its own line: a signature ("Hope this helps, Grace").
+_SIGNATURE = re.compile(latin(r"(?:,|\n)[ \t]*([A-ZÀ-Þ][a-zà-ÿ]{2,})[ \t]*[.!]?\s*\Z"))
+# One word that signs a message ("Hi team, Arash here") or owns a person's things ("Kenji's phone").
+_HERE = re.compile(latin(r"(?:^|(?<=[,.!;:\n]))[ \t]*([A-ZÀ-Þ][a-zà-ÿ]{2,})[ \t]+here\b"))
+_OWNER = re.compile(latin(r"(?<![^\W\d_])([A-ZÀ-Þ][a-zà-ÿ]{2,})['’]s[ \t]+(?:(?:new|old|work)[ \t]+)?"
+                          r"(?:account|laptop|phone|mobile|email|e-mail|password|badge|mailbox|computer|pc|login|desk|"
+                          r"wife|husband|son|daughter|mother|father|boss|manager|car|salary|payslip|contract|passport|"
+                          r"token|monitor|headset|keyboard|macbook|iphone|inbox|calendar|home)\b"))
 
 
 def _possessive_name(words: list[str]) -> bool:
@@ -69,9 +103,19 @@ class NameShapesRecognizer(LocalRecognizer):
                     out.append(_result(self.name, self.id, m.start(1), m.end(1), 0.6))
         for m in _HEADER.finditer(text):
             word = m.group(1)
-            if word[0].isupper() and (is_given_name(word) or is_ambiguous_given_name(word)):
+            if word[0].isupper() and (is_given_name(word) or is_ambiguous_given_name(word) or _header_name(m)):
                 out.append(_result(self.name, self.id, m.start(1), m.end(1), 0.6))
         out.extend(_result(self.name, self.id, m.start(), m.end(), 0.7) for m in _GREEK.finditer(text))
+        sig = _SIGNATURE.search(text)
+        if sig and sig.group(1).lower() not in OPENERS and (is_given_name(sig.group(1))
+                                                           or is_ambiguous_given_name(sig.group(1))):
+            out.append(_result(self.name, self.id, sig.start(1), sig.end(1), 0.6))
+        if " here" in text:
+            out.extend(_result(self.name, self.id, m.start(1), m.end(1), 0.6)
+                       for m in _HERE.finditer(text) if _unlisted_name(m.group(1)))
+        if "'s " in text or "’s " in text:
+            out.extend(_result(self.name, self.id, m.start(1), m.end(1), 0.6)
+                       for m in _OWNER.finditer(text) if _unlisted_name(m.group(1)))
         if "/" in text or "www." in text:
             for url in _URL.finditer(text):
                 for m in _SLUG.finditer(url.group()):
