@@ -55,5 +55,5 @@ async def test_no_typing_after_an_answer_that_failed(telegram_api, llm_server, r
         await app.settle()
         [message] = telegram_api.chat_messages(PRIVATE)
         sent = telegram_api.calls_of("sendMessage")[-1]
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(TYPING_REPEAT_S + 0.7)
         assert message.text and not [c for c in typing_calls(telegram_api) if c.at > sent.at]
