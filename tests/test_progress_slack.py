@@ -4,12 +4,15 @@ chunks a user sees and refuses malformed ones as Slack does."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
+from pydantic import BaseModel
 
+from core.tools.context import ToolContext, ToolOutput
 from tests.fakes.llm_server import Reply, ToolCalls
-from tests.fakes.slack_api import Message, slack_rig
+from tests.fakes.slack_api import Message, slack_rig, wait_for
 
 DOC = """# VPN
 
@@ -156,3 +159,46 @@ def test_the_fake_refuses_malformed_chunks_as_slack_does() -> None:
 
 
 
+
+
+SLOW_PROFILE = """
+name: slowbot
+prompt: helpdesk
+prompt_version: v1
+tools: [slow_lookup]
+features: {rag: false, cache: false, pii: false, tools: true, streaming: true}
+"""
+
+
+class LookupArgs(BaseModel):
+    item: str
+
+
+@pytest.mark.parametrize(("timeout_s", "ends"), [(5.0, "complete"), (0.4, "error")])
+async def test_a_slow_tool_shows_its_card_while_it_runs(llm_server, monkeypatch, redis, tmp_path, timeout_s, ends):
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "slowbot.yaml").write_text(SLOW_PROFILE)
+    env = {"DESKMATE_PROFILES_DIR": str(tmp_path / "profiles"), "DESKMATE_SLACK__BOT": "slowbot"}
+    async with slack_rig(llm_server, monkeypatch, **env) as rig:
+        running = asyncio.Event()
+
+        @rig.runtime.tools.registry.tool(timeout_s=timeout_s)
+        async def slow_lookup(args: LookupArgs, ctx: ToolContext) -> ToolOutput:
+            """Look an item up in a slow system."""
+            running.set()
+            await asyncio.sleep(1.5)
+            return ToolOutput(content=f"{args.item}: shipped")
+
+        llm_server.script("gpt-4o-mini", ToolCalls([("slow_lookup", {"item": "order 42"})], text="Let me look. "),
+                          Reply("Order 42 has shipped."))
+        ts = await rig.mention("where is order 42?")
+        await asyncio.wait_for(running.wait(), 20)
+        await wait_for(lambda: any("in_progress" in m.progress.updates(i) for m in streams(rig, "C1", ts)
+                                   for i in m.progress.tasks), within_s=1.0)  # shown while the tool works
+        text = await rig.answered("C1", ts)
+        assert text.startswith("Let me look.")
+        [message] = streams(rig, "C1", ts)
+        [(ident, card)] = message.progress.tasks.items()
+        assert message.progress.updates(ident) == ["in_progress", ends]
+        if ends == "error":
+            assert "didn't answer in time" in card["title"]
