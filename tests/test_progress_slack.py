@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from core.tools.context import ToolContext, ToolOutput
+from tests.fakes import slack_events
 from tests.fakes.llm_server import Reply, ToolCalls
 from tests.fakes.slack_api import Message, slack_rig, wait_for
 
@@ -202,3 +203,32 @@ async def test_a_slow_tool_shows_its_card_while_it_runs(llm_server, monkeypatch,
         assert message.progress.updates(ident) == ["in_progress", ends]
         if ends == "error":
             assert "didn't answer in time" in card["title"]
+
+
+async def test_an_edit_while_a_tool_runs_leaves_no_card_spinning(llm_server, monkeypatch, redis, tmp_path):
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "slowbot.yaml").write_text(SLOW_PROFILE)
+    env = {"DESKMATE_PROFILES_DIR": str(tmp_path / "profiles"), "DESKMATE_SLACK__BOT": "slowbot",
+           "DESKMATE_EDITS__SETTLE_S": "0.2"}
+    async with slack_rig(llm_server, monkeypatch, **env) as rig:
+        running = asyncio.Event()
+
+        @rig.runtime.tools.registry.tool(timeout_s=30)
+        async def slow_lookup(args: LookupArgs, ctx: ToolContext) -> ToolOutput:
+            """Look an item up in a slow system."""
+            running.set()
+            await asyncio.sleep(20)
+            return ToolOutput(content=f"{args.item}: shipped")
+
+        llm_server.script("gpt-4o-mini", ToolCalls([("slow_lookup", {"item": "order 42"})], text="Let me look. "),
+                          Reply("Thanks, nothing to look up then."))
+        ts = await rig.mention("where is order 42?")
+        await asyncio.wait_for(running.wait(), 20)
+        await wait_for(lambda: any(m.progress.tasks for m in streams(rig, "C1", ts)), within_s=2.0)
+        await rig.event(slack_events.edited(rig.asked[ts], "<@UBOT> never mind, thanks", after_s=2))
+        text = await rig.answered("C1", ts, within_s=30)
+        await rig.idle()
+        assert "Thanks, nothing to look up then." in text
+        for message in rig.slack.thread("C1", ts):
+            for ident in message.progress.tasks:
+                assert message.progress.updates(ident)[-1] != "in_progress", message.progress.shown

@@ -109,7 +109,7 @@ class SlackReplySink:
         await parts.forget_leftovers()
 
     async def close(self) -> None:
-        return None
+        await self.writer.close()
 
 
 class SlackResponder:

@@ -161,7 +161,17 @@ class SlackWriter:
         return self.messages[-1] if self.messages else None
 
     async def close(self) -> None:
-        return None
+        """Stopped before the end (an edited or deleted question, a failure): a card still shown as running is
+        closed as "error" rather than left spinning; best effort, within `task_timeout_s`."""
+        stream = self._stream
+        if not self.tasks.enabled or not self.tasks.open or stream is None or stream.ts is None or not self.native:
+            return
+        try:
+            self.calls += 1
+            async with asyncio.timeout(self.settings.task_timeout_s):
+                await stream.append(chunks=self.tasks.closing(failed=True))
+        except (SlackApiError, TimeoutError) as exc:
+            self._tasks_off(exc)
 
     # -- internals
 
