@@ -201,6 +201,9 @@ async def test_a_slow_tool_shows_its_card_while_it_runs(llm_server, monkeypatch,
         [message] = streams(rig, "C1", ts)
         [(ident, card)] = message.progress.tasks.items()
         assert message.progress.updates(ident) == ["in_progress", ends]
+        shown = message.progress.shown
+        first_card = next(i for i, s in enumerate(shown) if s.kind == "task")
+        assert "".join(s.text for s in shown[:first_card]).strip() == "Let me look."  # after the words before it
         if ends == "error":
             assert "didn't answer in time" in card["title"]
 

@@ -5,8 +5,10 @@ starts, `complete` (or `error`) when it ends; a step is shown once, and every ta
 ends is closed with it (`error` when the answer failed). Chunks wait here until a call carries them: a call of
 their own only when the workspace's stream budget has room to spare (`SlackWriter._send_tasks`), otherwise the
 next text append or the stopStream takes them along, so progress never costs the text a call. Two updates of
-the same task waiting together go out as the later one. The title is one of our texts (core/texts/), never the
-user's words, so no personal data can reach a task card.
+the same task waiting together go out as the later one. In a call that also carries text, a card reported before
+the message had any text goes before it (the search is complete before the answer), one reported later goes
+after it (a tool's card after the words that announced it), as a timeline would have shown them. The title is
+one of our texts (core/texts/), never the user's words, so no personal data can reach a task card.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ class TaskChunks:
 
     enabled: bool = True  # off for the rest of the answer once Slack refused a chunk (then: assistant status)
     plan_title: str | None = None  # plan display mode: the plan's title, sent with the first task
-    pending: list[Chunk] = field(default_factory=list)
+    pending: list[tuple[Chunk, bool]] = field(default_factory=list)  # (chunk, before the message's text)
     open: dict[str, str] = field(default_factory=dict)  # task id -> title, shown running and not yet ended
     seen: set[str] = field(default_factory=set)  # every task id this answer reported (each appears once)
 
-    def add(self, status: Status) -> bool:
-        """Queue the update `status` means; False when it means none (no step, repeated, ended before start)."""
+    def add(self, status: Status, lead: bool = True) -> bool:
+        """Queue the update `status` means (`lead`: the message has no text yet); False when it means none (no
+        step, repeated, ended before it started)."""
         if not status.step or not self.enabled:
             return False
         ident, title = task_id(status.step), status.text.strip()[:TITLE_MAX]
@@ -50,26 +53,27 @@ class TaskChunks:
             self.seen.add(ident)
             self.open[ident] = title
             if self.plan_title and len(self.seen) == 1:
-                self.pending.append(PlanUpdateChunk(title=self.plan_title[:TITLE_MAX]))
+                self.pending.append((PlanUpdateChunk(title=self.plan_title[:TITLE_MAX]), True))
         elif ident in self.open:
             title = title or self.open[ident]
             del self.open[ident]
         else:
             return False
-        self._queue(TaskUpdateChunk(id=ident, title=title, status=STATES[status.state]))
+        self._queue(TaskUpdateChunk(id=ident, title=title, status=STATES[status.state]), lead)
         return True
 
-    def take(self) -> list[Chunk]:
-        """What waits, for the call about to go out (emptied: a failed call's chunks are not sent again)."""
+    def take(self) -> tuple[list[Chunk], list[Chunk]]:
+        """What waits, for the call about to go out: (before its text, after it). Emptied: a failed call's
+        chunks are not sent again."""
         if not self.enabled:
             self.pending = []
-        chunks, self.pending = self.pending, []
-        return chunks
+        waiting, self.pending = self.pending, []
+        return [c for c, lead in waiting if lead], [c for c, lead in waiting if not lead]
 
-    def closing(self, failed: bool) -> list[Chunk]:
-        """The message ends: what waits plus the end of every task still open."""
+    def closing(self, failed: bool) -> tuple[list[Chunk], list[Chunk]]:
+        """The message ends: what waits plus the end of every task still open (after the last text)."""
         for ident, title in list(self.open.items()):
-            self._queue(TaskUpdateChunk(id=ident, title=title, status="error" if failed else "complete"))
+            self._queue(TaskUpdateChunk(id=ident, title=title, status="error" if failed else "complete"), False)
         self.open.clear()
         return self.take()
 
@@ -78,6 +82,9 @@ class TaskChunks:
         self.pending = []
         self.open.clear()
 
-    def _queue(self, chunk: TaskUpdateChunk) -> None:
-        self.pending = [c for c in self.pending if not (isinstance(c, TaskUpdateChunk) and c.id == chunk.id)]
-        self.pending.append(chunk)
+    def _queue(self, chunk: TaskUpdateChunk, lead: bool) -> None:
+        earlier = [w for w in self.pending if isinstance(w[0], TaskUpdateChunk) and w[0].id == chunk.id]
+        if earlier:  # the later update replaces the waiting one, in its place
+            lead = earlier[0][1]
+        self.pending = [w for w in self.pending if w not in earlier]
+        self.pending.append((chunk, lead))

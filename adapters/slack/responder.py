@@ -56,6 +56,7 @@ class SlackReplySink:
         self.interval_s = writer.interval_s
         self.batch_chars = writer.batch_chars
         self.ts: str | None = None
+        self.text_before_status = writer.tasks.enabled  # a card goes after the words that came before it
         if writer.settings.task_display_mode == "plan":
             writer.tasks.plan_title = text("progress_plan", lang)
 

@@ -108,7 +108,7 @@ class SlackWriter:
     async def status(self, status: Status) -> None:
         """A progress step: a task card in the stream (progress.py), else the assistant thread status."""
         if self.native and self.tasks.enabled and status.step:
-            if self.tasks.add(status):
+            if self.tasks.add(status, lead=not self._sent):
                 await self._send_tasks()
             return
         if status.state == "running":
@@ -169,7 +169,8 @@ class SlackWriter:
         try:
             self.calls += 1
             async with asyncio.timeout(self.settings.task_timeout_s):
-                await stream.append(chunks=self.tasks.closing(failed=True))
+                lead, trail = self.tasks.closing(failed=True)
+                await stream.append(chunks=[*lead, *trail])
         except (SlackApiError, TimeoutError) as exc:
             self._tasks_off(exc)
 
@@ -206,12 +207,12 @@ class SlackWriter:
         if self.budget is not None and await self.budget.try_take(
                 scopes(self.settings, self.target, method), preview=True, reserve=self.settings.task_reserve):
             return
-        chunks = self.tasks.take()
+        lead, trail = self.tasks.take()
         try:
             self.calls += 1
             async with asyncio.timeout(self.settings.task_timeout_s):
                 stream = await self._open_stream()
-                await stream.append(chunks=chunks)
+                await stream.append(chunks=[*lead, *trail])
         except (SlackApiError, TimeoutError) as exc:
             self._tasks_off(exc)
             return
@@ -227,15 +228,16 @@ class SlackWriter:
     async def _carrying_tasks(self, send: Any, text: str, closing: bool = False, failed: bool = False) -> None:
         """`send(chunks)` with the waiting task cards first and `text` after them; if Slack refuses the chunks
         (invalid_chunks), once more with the text alone, and no more cards for this answer."""
-        tasks: list[Chunk] = []
+        lead: list[Chunk] = []
+        trail: list[Chunk] = []
         if self.tasks.enabled:
-            tasks = self.tasks.closing(failed) if closing else self.tasks.take()
+            lead, trail = self.tasks.closing(failed) if closing else self.tasks.take()
         body: list[Chunk] = [MarkdownTextChunk(text=text)] if text else []
-        if not tasks:
+        if not lead and not trail:
             await send(body)
             return
         try:
-            await send([*tasks, *body])
+            await send([*lead, *body, *trail])
         except SlackApiError as exc:
             if _code(exc) != "invalid_chunks":
                 raise

@@ -165,9 +165,13 @@ class ReplyLoop:
             outcome.error = event
 
     async def _status(self, status: Status) -> None:
-        """In order with the text (under the same lock), and never fatal."""
+        """In order with the text (under the same lock), and never fatal. A sink that shows steps among the text
+        (`text_before_status`, Slack's cards) first gets the text received so far, so a step lands after it."""
         try:
             async with self._lock:
+                if getattr(self.sink, "text_before_status", False) and self.pending.strip() \
+                        and self.pending != self.shown and self._refused_until <= time.monotonic():
+                    await self._push()
                 await self.sink.status(status)
         except Exception as exc:
             log.warning("reply_status_failed", error=type(exc).__name__, step=status.step)
