@@ -40,6 +40,7 @@ class TaskChunks:
     pending: list[tuple[Chunk, bool]] = field(default_factory=list)  # (chunk, before the message's text)
     open: dict[str, str] = field(default_factory=dict)  # task id -> title, shown running and not yet ended
     seen: set[str] = field(default_factory=set)  # every task id this answer reported (each appears once)
+    urgent: bool = False  # a tool is starting: its card is worth a call of its own (no text comes meanwhile)
 
     def add(self, status: Status, lead: bool = True) -> bool:
         """Queue the update `status` means (`lead`: the message has no text yet); False when it means none (no
@@ -52,6 +53,7 @@ class TaskChunks:
                 return False
             self.seen.add(ident)
             self.open[ident] = title
+            self.urgent = self.urgent or status.step.startswith("tool:")
             if self.plan_title and len(self.seen) == 1:
                 self.pending.append((PlanUpdateChunk(title=self.plan_title[:TITLE_MAX]), True))
         elif ident in self.open:
@@ -67,7 +69,7 @@ class TaskChunks:
         chunks are not sent again."""
         if not self.enabled:
             self.pending = []
-        waiting, self.pending = self.pending, []
+        waiting, self.pending, self.urgent = self.pending, [], False
         return [c for c, lead in waiting if lead], [c for c, lead in waiting if not lead]
 
     def closing(self, failed: bool) -> tuple[list[Chunk], list[Chunk]]:

@@ -198,14 +198,17 @@ class SlackWriter:
 
     async def _send_tasks(self) -> None:
         """Task cards in a call of their own, only if the workspace's stream budget has room to spare (the text
-        keeps `task_reserve` slots) and within `task_timeout_s`; otherwise they ride on the next text append or
-        the stopStream. A refusal (invalid_chunks, 429, a dead stream) turns cards off for this answer."""
+        keeps `task_reserve` slots for a tool starting, else all but one: the budget must be untouched) and
+        within `task_timeout_s`;
+        otherwise they ride on the next text append or the stopStream. A refusal (invalid_chunks, 429, a dead
+        stream) turns cards off for this answer."""
         if not self.tasks.pending:
             return
         started = self._stream is not None and self._stream.ts is not None
+        reserve = self.settings.task_reserve if self.tasks.urgent else self.settings.idle_reserve
         method = "chat.appendStream" if started else "chat.startStream"
         if self.budget is not None and await self.budget.try_take(
-                scopes(self.settings, self.target, method), preview=True, reserve=self.settings.task_reserve):
+                scopes(self.settings, self.target, method), preview=True, reserve=reserve):
             return
         lead, trail = self.tasks.take()
         try:
