@@ -235,3 +235,16 @@ async def test_an_edit_while_a_tool_runs_leaves_no_card_spinning(llm_server, mon
         for message in rig.slack.thread("C1", ts):
             for ident in message.progress.tasks:
                 assert message.progress.updates(ident)[-1] != "in_progress", message.progress.shown
+
+
+def test_cards_are_capped_per_answer_and_ids_are_plain() -> None:
+    from adapters.slack.progress import MAX_TASKS, TaskChunks
+    from core.models import Status
+
+    tasks = TaskChunks()
+    for i in range(MAX_TASKS + 5):
+        tasks.add(Status(text="Working on it (lookup)…", step=f"tool:call <{i}>/x"))
+    lead, trail = tasks.take()
+    ids = [c.id for c in lead + trail]
+    assert len(ids) == MAX_TASKS and all(i.replace("_", "").replace("-", "").isalnum() for i in ids)
+    assert not tasks.add(Status(text="again", step="tool:call <0>/x"))  # a step appears once

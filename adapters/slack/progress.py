@@ -22,6 +22,7 @@ from core.models import Status
 
 TITLE_MAX = 150  # a task title is a short line; ours are far shorter
 ID_MAX = 64
+MAX_TASKS = 12  # cards per answer: a model calling tool after tool does not flood the message (or the budget)
 
 STATES = {"running": "in_progress", "done": "complete", "failed": "error"}
 
@@ -49,7 +50,7 @@ class TaskChunks:
             return False
         ident, title = task_id(status.step), status.text.strip()[:TITLE_MAX]
         if status.state == "running":
-            if ident in self.seen or not title:
+            if ident in self.seen or not title or len(self.seen) >= MAX_TASKS:
                 return False
             self.seen.add(ident)
             self.open[ident] = title

@@ -197,11 +197,10 @@ class SlackWriter:
         return self._stream
 
     async def _send_tasks(self) -> None:
-        """Task cards in a call of their own, only if the workspace's stream budget has room to spare (the text
-        keeps `task_reserve` slots for a tool starting, else all but one: the budget must be untouched) and
-        within `task_timeout_s`;
-        otherwise they ride on the next text append or the stopStream. A refusal (invalid_chunks, 429, a dead
-        stream) turns cards off for this answer."""
+        """Task cards in a call of their own, only if the workspace's stream budget has room to spare (for a tool
+        starting, `task_reserve` calls stay free; for any other card the budget must be untouched) and within
+        `task_timeout_s`; otherwise they ride on the next text append or the stopStream. A refusal
+        (invalid_chunks, 429, a dead stream, no answer in time) turns cards off for this answer."""
         if not self.tasks.pending:
             return
         started = self._stream is not None and self._stream.ts is not None
@@ -229,8 +228,9 @@ class SlackWriter:
         self.tasks.off()
 
     async def _carrying_tasks(self, send: Any, text: str, closing: bool = False, failed: bool = False) -> None:
-        """`send(chunks)` with the waiting task cards first and `text` after them; if Slack refuses the chunks
-        (invalid_chunks), once more with the text alone, and no more cards for this answer."""
+        """`send(chunks)` with the waiting task cards around `text` (progress.py: before it the ones reported
+        before the message had text); if Slack refuses the chunks (invalid_chunks), once more with the text
+        alone, and no more cards for this answer."""
         lead: list[Chunk] = []
         trail: list[Chunk] = []
         if self.tasks.enabled:
