@@ -6,7 +6,7 @@
     .venv/bin/python bench/bench_heldout.py --set dev_corpus  # NOT held-out: the implementer's dev set (see below)
     .venv/bin/python bench/bench_heldout.py --set dev_kb      # the same dev set's sample-KB questions
     .venv/bin/python bench/bench_heldout.py --set translit    # NOT held-out: Russian typed in Latin letters
-    .venv/bin/python bench/bench_heldout.py --set translit_heldout  # held-out: the same, by a writer who never read the code
+    .venv/bin/python bench/bench_heldout.py --set translit_heldout  # held-out: the same, by an outside writer
     ... --data /tmp/pg   # keep the index in this folder: a second run re-ingests incrementally (seconds)
 
 `--set tuning` is what retrieval changes are tuned on: bench/data/tuning/pg_questions.jsonl (36 questions on 38
