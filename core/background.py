@@ -21,3 +21,11 @@ class Background:
         """Wait for everything spawned so far."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def raise_if_cancelling() -> None:
+    """For a loop that retries when Redis is down: redis-py can turn its caller's cancellation into a TimeoutError
+    (an OSError, so it looks like "Redis is down"), and a loop that retried on it would never end."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

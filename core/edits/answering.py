@@ -29,6 +29,7 @@ from typing import Any
 import structlog
 from redis.exceptions import RedisError
 
+from core.background import raise_if_cancelling
 from core.edits.ledger import QuestionLedger, question_of
 from core.llm.deadline import start_answer
 from core.models import Error, Final, Inbound, ReplyEvent, TextDelta
@@ -181,6 +182,7 @@ class Answering:
             try:
                 version, state = await self.ledger.current(self.inbound, self.token or "")
             except REDIS_DOWN:
+                raise_if_cancelling()  # the answer ended while the read was cut: stop watching
                 continue
             if state == "deleted":
                 self.cut_reason = "deleted"

@@ -35,6 +35,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from pydantic import ValidationError
 from redis.exceptions import RedisError, ResponseError
 
+from core.background import raise_if_cancelling
 from core.engine import Engine
 from core.language import reply_language
 from core.llm.deadline import start_answer
@@ -146,6 +147,7 @@ class RedisStreamDispatcher:
                 for entry_id in await self.spool.flush(self.enqueuer):
                     self._queued_here(entry_id)
             except REDIS_DOWN:
+                raise_if_cancelling()
                 await asyncio.sleep(FLUSH_EVERY_S)
                 continue
             except Exception as exc:  # never die with messages still held

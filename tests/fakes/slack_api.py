@@ -550,7 +550,11 @@ class SlackRig:
     async def idle(self) -> None:
         """Wait for in-flight answers to finish."""
         tasks = getattr(self.runtime.dispatcher, "tasks", None) or {}
+        deadline = time.monotonic() + 60  # a wait, not a speed check: only a hang ends it
         while tasks:
+            if time.monotonic() > deadline:
+                names = [t.get_name() for t in (tasks.values() if isinstance(tasks, dict) else tasks)]
+                raise AssertionError(f"answers still in flight after 60 s: {names}")
             pending = set(tasks.values()) if isinstance(tasks, dict) else set(tasks)
             await asyncio.wait(pending, timeout=10)
 
