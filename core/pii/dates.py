@@ -40,6 +40,7 @@ CUE_WINDOW = 64  # characters before the date in which a cue counts
 # A year alone is a date of birth only right next to its cue: "born in 1985", «1985 г.р.», «год рождения 1990».
 _YEAR_ALONE = re.compile(rf"(?<![\d.\-/])(?:{_YEAR}|'\d{{2}})(?![\d.\-/]\d|\d)")
 _YEAR_CUE_BEFORE = re.compile(r"(?:\bborn\s+(?:in\s+)?|\byear\s+of\s+birth:?\s*|\bb\.\s*|год\s+рождения:?\s*"
+                              r"|\bdob:?\s*|\bг\.\s?р\.:?\s*|\bд\.\s?р\.:?\s*"
                               r"|родил(?:ся|ась)\s+в\s+)\Z", re.IGNORECASE)
 _YEAR_CUE_AFTER = re.compile(r"\A\s*(?:г\.?\s?р\.?|года\s+рождения|г\.\s*рождения|года?\s+р\.)", re.IGNORECASE)
 # Between a birth word and a date, a word that gives the date another meaning: "born in Ohio, my order from

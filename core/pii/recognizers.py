@@ -131,7 +131,7 @@ _VERSION_BEFORE = re.compile(r"(?<![\w.])(?:version|ver\.?|v\.?|firmware|build|r
 _NOT_IP_CUE = re.compile(
     r"(?<![\w.])(?:versions?|ver\.?|v\.?|firmware|builds?|releases?|bios|updates?|updated|upgraded?|downgraded?|"
     r"drivers?|patch(?:ed|es)?|hotfix|rollout|changelog|installer|packages?|plugins?|sdk|"
-    r"section|sect\.|§|clause|paragraph|para\.|chapter|item|article|art\.|"
+    r"section|sect\.|§|clause|paragraph|para\.|chapter|item|article|art\.|steps?|"
     r"верси\w*|прошивк\w*|сборк\w*|обновлени\w*|обновил\w*|драйвер\w*|патч\w*|релиз\w*|апдейт\w*|"
     r"пункт\w*|п\.|раздел\w*|глав\w*|стать\w*|параграф\w*)(?![\w])", re.IGNORECASE)
 _NETWORK_WORD = re.compile(r"\b(?:ip|ips|ipv[46]|server|host|hostname|address|addr|dns|gateway|router|subnet|ping|"
@@ -141,14 +141,21 @@ _NETWORK_WORD = re.compile(r"\b(?:ip|ips|ipv[46]|server|host|hostname|address|ad
 _VERSION_AFTER = re.compile(r"\A(?:\.\d|-(?:rc|beta|alpha|dev|pre|b\d|r\d)|\s+(?:beta|alpha|rc\d*|preview)\b)",
                             re.IGNORECASE)
 VERSION_WINDOW = 40
+_PRIVATE_IP = re.compile(r"(?:10|127)\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|169\.254\."
+                         r"|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.")
 
 
 def _version_not_ip(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - VERSION_WINDOW):start]
     if _VERSION_BEFORE.search(before[-24:]) or _VERSION_AFTER.match(text[end:]):
         return True
+    # A word further back ("after the update my laptop can't see 192.168.0.10") counts only within three words,
+    # and never for a private, loopback or link-local address: no version is numbered 192.168.x.x.
     cues = list(_NOT_IP_CUE.finditer(before))
-    return bool(cues) and not _NETWORK_WORD.search(before[cues[-1].end():])
+    if not cues or _PRIVATE_IP.match(text, start):
+        return False
+    between = before[cues[-1].end():]
+    return len(between.split()) <= 3 and not _NETWORK_WORD.search(between)
 
 
 class VersionAwareIpRecognizer(PreChecked, IpRecognizer):

@@ -36,14 +36,16 @@ class UrlCredentialsRecognizer(PreChecked, PatternRecognizer):
                          supported_language=supported_language, name=f"UrlCredentials_{supported_language}")
 
 
-_LABEL = (r"(?:api[_\- ]?key|access[_\- ]?key|secret(?:[_\- ]?key)?|token|password|passwd|pwd|pass|passcode"
+_LABEL = (r"(?:api[_\- ]?key|access[_\- ]?key|secret(?:[_\- ]?key)?|token|password|passwd|pwd|pw|pass|passcode"
           r"|пароль|паролем|пароля|токен|ключ|секрет)")
 # A label may follow `_` (`aws_secret_access_key`, `client_secret`) and name what it is for ("пароль от почты",
 # "password for gmail is ...").
 _LABELLED = rf"(?<![A-Za-z0-9]){_LABEL}(?:\s+(?:от|для|for|to|of)\s+[\w.\-]{{2,30}})?"
 # Query-string and connection-string parameters that carry a secret (`?token=`, `&X-Amz-Signature=`,
 # `;AccountKey=`): the value is masked, the URL around it stays.
-_SECRET_PARAM = r"(?<=[?&;][\w\-]*(?:token|key|secret|signature|password|passwd|pwd|credential|session|auth)[\w\-]*=)"
+# Also a cookie (`Set-Cookie: session=...`) and a bare `name=value` whose value has a digit or a capital.
+_SECRET_PARAM = (r"(?<=(?<![\w\-])[\w\-]*(?:token|key|secret|signature|password|passwd|pwd|credential|session|auth)"
+                 r"[\w\-]*=)(?=[^\s&#\"'<>;]*(?-i:[\dA-Z%]))")
 
 
 class ApiKeyRecognizer(PreChecked, PatternRecognizer):
@@ -51,7 +53,7 @@ class ApiKeyRecognizer(PreChecked, PatternRecognizer):
 
     # Every pattern below starts with one of these (Presidio matches them case-insensitively, so does this).
     needs = staticmethod(contains(rf"sk-|[srp]k_|whsec_|gh[pousr]_|github_pat_|glpat-|xox[abposre]-|xapp-|akia|asia|"
-                                  rf"aiza|npm_|hf_|sg\.|hooks\.slack|\d{{8}}:|eyj|private key|bearer|basic|[?&;]\w|"
+                                  rf"aiza|npm_|hf_|sg\.|hooks\.slack|\d{{8}}:|eyj|private key|bearer|basic|\w=|"
                                   rf"{_LABEL}", re.IGNORECASE))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("openai", r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}", 0.9),
