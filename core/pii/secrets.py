@@ -44,8 +44,10 @@ _LABELLED = rf"(?<![A-Za-z0-9]){_LABEL}(?:\s+(?:от|для|for|to|of)\s+[\w.\-]
 # Query-string and connection-string parameters that carry a secret (`?token=`, `&X-Amz-Signature=`,
 # `;AccountKey=`): the value is masked, the URL around it stays.
 # Also a cookie (`Set-Cookie: session=...`) and a bare `name=value` whose value has a digit or a capital.
-_SECRET_PARAM = (r"(?<=(?<![\w\-])[\w\-]*(?:token|key|secret|signature|password|passwd|pwd|credential|session|auth)"
-                 r"[\w\-]*=)(?=[^\s&#\"'<>;]*(?-i:[\dA-Z%]))")
+# Bounded repeats: a lookbehind or lookahead over an unbounded run costs the whole run at every position
+# ("token=token=token=..." was quadratic).
+_SECRET_PARAM = (r"(?<=(?<![\w\-])[\w\-]{0,24}"
+                 r"(?:token|key|secret|signature|password|passwd|pwd|credential|session|auth)[\w\-]{0,24}=)(?=[^\s&#\"'<>;]{0,80}(?-i:[\dA-Z%]))")
 
 
 class ApiKeyRecognizer(PreChecked, PatternRecognizer):
@@ -76,8 +78,8 @@ class ApiKeyRecognizer(PreChecked, PatternRecognizer):
         Pattern("basic auth", r"(?<=\bauthorization:?\s*basic\s+)[A-Za-z0-9+/]{8,}={0,2}", 0.8),
         Pattern("secret url parameter", rf"{_SECRET_PARAM}[^\s&#\"'<>;]{{8,}}", 0.8),
         # The value stops before `&name=` (the next query parameter); `&` inside a password stays in it.
-        Pattern("labelled secret", rf"(?<={_LABELLED}\s*(?:is|:|=|-|—)?\s*)(?=\S*[\d!@#$%^&*])[^\s\"',;&=]"
-                r"(?:[^\s\"',;&]|&(?![A-Za-z_][\w\-]*=)){5,}", 0.8),
+        Pattern("labelled secret", rf"(?<={_LABELLED}\s*(?:is|:|=|-|—)?\s*)(?=\S{0,80}[\d!@#$%^&*])[^\s\"',;&=]"
+                r"(?:[^\s\"',;&]|&(?![A-Za-z_][\w\-]{0,40}=)){5,200}", 0.8),
         Pattern("labelled secret (quoted)", rf"(?<={_LABELLED}\s*(?:is|:|=)?\s*[\"'`])[^\s\"'`]{{4,}}", 0.8),
     ]
 
@@ -111,7 +113,7 @@ def entropy(word: str) -> float:
 
 # A candidate stops at `=` (a `key=value` pair is two words; base64 padding stays on) and at `&` before a
 # query parameter (`id=48213&color=blue`).
-_CANDIDATE = re.compile(r"(?<![\w/@.:+\-])(?:[A-Za-z0-9_+/#!$%^*~\-]|&(?![A-Za-z_][\w\-]*=)){12,}={0,3}(?![\w@])")
+_CANDIDATE = re.compile(r"(?<![\w/@.:+\-])(?:[A-Za-z0-9_+/#!$%^*~\-]|&(?![A-Za-z_][\w\-]{0,40}=)){12,}={0,3}(?![\w@])")
 _HEX = re.compile(r"[0-9a-fA-F]{32,}")
 # Identifiers, not secrets: a UUID (order, request and trace ids; a UUID after a secret label is still masked by
 # ApiKeyRecognizer), a CamelCase class name with a version digit.
