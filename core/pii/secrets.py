@@ -78,7 +78,7 @@ class ApiKeyRecognizer(PreChecked, PatternRecognizer):
         Pattern("basic auth", r"(?<=\bauthorization:?\s*basic\s+)[A-Za-z0-9+/]{8,}={0,2}", 0.8),
         Pattern("secret url parameter", rf"{_SECRET_PARAM}[^\s&#\"'<>;]{{8,}}", 0.8),
         # The value stops before `&name=` (the next query parameter); `&` inside a password stays in it.
-        Pattern("labelled secret", rf"(?<={_LABELLED}\s*(?:is|:|=|-|—)?\s*)(?=\S{0,80}[\d!@#$%^&*])[^\s\"',;&=]"
+        Pattern("labelled secret", rf"(?<={_LABELLED}\s*(?:is|:|=|-|—)?\s*)(?=\S{{0,80}}[\d!@#$%^&*])[^\s\"',;&=]"
                 r"(?:[^\s\"',;&]|&(?![A-Za-z_][\w\-]{0,40}=)){5,200}", 0.8),
         Pattern("labelled secret (quoted)", rf"(?<={_LABELLED}\s*(?:is|:|=)?\s*[\"'`])[^\s\"'`]{{4,}}", 0.8),
     ]
