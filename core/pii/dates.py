@@ -1,8 +1,9 @@
 """Dates of birth (DATE_OF_BIRTH): a date written near a word that says it is a birth date.
 
 Other dates (delivery, invoice, end of support) stay visible. Formats: 03/22/1979, 22.08.1983, 1990-05-03,
-14-06-1989, 14 July 1986, Jan 30, 1975, 17th of August 1969, 12 марта 1985; cues: born, DOB, date of birth,
-birthday, d.o.b., родился/родилась, дата рождения, д.р., г.р. (before the date or right after it).
+14-06-1989, 14 July 1986, Jan 30, 1975, 17th of August 1969, 12-Mar-1985, 12 марта 1985; cues: born, DOB, date
+of birth, birthday, d.o.b., родился/родилась, дата рождения, рожд., д.р., д/р, г.р. (before the date or right
+after it: "... is my date of birth", «— моя дата рождения»). A year alone only right next to its cue.
 """
 
 from __future__ import annotations
