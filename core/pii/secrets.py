@@ -50,12 +50,18 @@ _SECRET_PARAM = (r"(?<=(?<![\w\-])[\w\-]{0,24}"
                  r"(?:token|key|secret|signature|password|passwd|pwd|credential|session|auth)[\w\-]{0,24}=)(?=[^\s&#\"'<>;]{0,80}(?-i:[\dA-Z%]))")
 
 
+_NOT_A_VALUE = (r"(?:reset|expired|changed|change|required|incorrect|invalid|wrong|please|forgot|forgotten|updated|"
+                r"update|missing|unknown|hidden|redacted|removed|same|blank|empty|none|null|protected|"
+                r"неверн|сброс|истёк|истек|изменён|изменен|забыл|не\s|пуст|скрыт|тот\s+же)\w*\b")
+
+
 class ApiKeyRecognizer(PreChecked, PatternRecognizer):
     """Well-known token formats, PEM private keys, and any value after `api_key=`, `token:`, `пароль`..."""
 
     # Every pattern below starts with one of these (Presidio matches them case-insensitively, so does this).
     needs = staticmethod(contains(rf"sk-|[srp]k_|whsec_|gh[pousr]_|github_pat_|glpat-|xox[abposre]-|xapp-|akia|asia|"
-                                  rf"aiza|npm_|hf_|sg\.|hooks\.slack|\d{{8}}:|eyj|private key|bearer|basic|\w=|"
+                                  rf"aiza|npm_|hf_|shp|pypi-|dop_|sq0|sk[0-9a-f]|sg\.|hooks\.slack|\d{{8}}:|"
+                                  rf"eyj|private key|bearer|basic|\w=|"
                                   rf"{_LABEL}", re.IGNORECASE))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("openai", r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}", 0.9),
@@ -67,6 +73,9 @@ class ApiKeyRecognizer(PreChecked, PatternRecognizer):
         Pattern("slack webhook", r"(?<=hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/)[A-Za-z0-9]{16,}", 0.9),
         Pattern("sendgrid", r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}", 0.9),
         Pattern("npm / hugging face", r"\b(?:npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{30,})\b", 0.9),
+        Pattern("shopify / pypi / digitalocean / square / twilio",
+                r"\b(?:shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|pypi-AgE[A-Za-z0-9_\-]{50,}|dop_v1_[a-f0-9]{64}"
+                r"|sq0(?:atp|csp)-[A-Za-z0-9_\-]{22,}|(?-i:SK)[0-9a-f]{32})\b", 0.9),
         Pattern("aws access key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", 0.9),
         Pattern("google", r"\bAIza[0-9A-Za-z_\-]{35}", 0.9),
         Pattern("telegram bot token", r"\b\d{8,10}:(?:[A-Za-z0-9_\-]{35}\b|AA[A-Za-z0-9_\-]{28,40}(?![\w\-]))", 0.9),
@@ -80,6 +89,10 @@ class ApiKeyRecognizer(PreChecked, PatternRecognizer):
         # The value stops before `&name=` (the next query parameter); `&` inside a password stays in it.
         Pattern("labelled secret", rf"(?<={_LABELLED}\s*(?:is|:|=|-|—)?\s*)(?=\S{{0,80}}[\d!@#$%^&*])[^\s\"',;&=]"
                 r"(?:[^\s\"',;&]|&(?![A-Za-z_][\w\-]{0,40}=)){5,200}", 0.8),
+        # After `password:` / `пароль=` any word of 6+ characters is the value, digits or not ("password:
+        # sunshine"), unless it says something about the password ("password: reset", «пароль: неверный»).
+        Pattern("labelled secret (after a colon)", rf"(?<={_LABELLED}\s*[:=]\s*)(?!{_NOT_A_VALUE})[^\s\"',;&=.]"
+                r"[^\s\"',;&]{5,199}", 0.8),
         Pattern("labelled secret (quoted)", rf"(?<={_LABELLED}\s*(?:is|:|=)?\s*[\"'`])[^\s\"'`]{{4,}}", 0.8),
     ]
 
