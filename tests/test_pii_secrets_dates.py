@@ -74,3 +74,8 @@ def test_hostile_repetition_stays_linear(masker, chunk):
     start = time.process_time()
     masker.analyze_sync(text, OPTIONS)
     assert time.process_time() - start < 3.0
+
+
+def test_a_long_labelled_value_is_masked_whole(masker):
+    value = "a1" * 400
+    assert masked(masker, f"token: {value} thanks") == [value]

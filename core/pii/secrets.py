@@ -88,11 +88,11 @@ class ApiKeyRecognizer(PreChecked, PatternRecognizer):
         Pattern("secret url parameter", rf"{_SECRET_PARAM}[^\s&#\"'<>;]{{8,}}", 0.8),
         # The value stops before `&name=` (the next query parameter); `&` inside a password stays in it.
         Pattern("labelled secret", rf"(?<={_LABELLED}\s*(?:is|:|=|-|—)?\s*)(?=\S{{0,80}}[\d!@#$%^&*])[^\s\"',;&=]"
-                r"(?:[^\s\"',;&]|&(?![A-Za-z_][\w\-]{0,40}=)){5,200}", 0.8),
+                r"(?:[^\s\"',;&]|&(?![A-Za-z_][\w\-]{0,40}=)){5,}", 0.8),
         # After `password:` / `пароль=` any word of 6+ characters is the value, digits or not ("password:
         # sunshine"), unless it says something about the password ("password: reset", «пароль: неверный»).
         Pattern("labelled secret (after a colon)", rf"(?<={_LABELLED}\s*[:=]\s*)(?!{_NOT_A_VALUE})[^\s\"',;&=.]"
-                r"[^\s\"',;&]{5,199}", 0.8),
+                r"[^\s\"',;&]{5,}", 0.8),
         Pattern("labelled secret (quoted)", rf"(?<={_LABELLED}\s*(?:is|:|=)?\s*[\"'`])[^\s\"'`]{{4,}}", 0.8),
     ]
 
