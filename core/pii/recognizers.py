@@ -24,7 +24,13 @@ from tldextract import TLDExtract
 from core.pii.addresses import StreetAddressRecognizer
 from core.pii.dates import DateOfBirthRecognizer
 from core.pii.gating import PreChecked, contains, digits_at_least
-from core.pii.secrets import ApiKeyRecognizer, HighEntropyRecognizer, UrlCredentialsRecognizer
+from core.pii.secrets import (
+    ApiKeyRecognizer,
+    HeaderSecretRecognizer,
+    HighEntropyRecognizer,
+    SecretParameterRecognizer,
+    UrlCredentialsRecognizer,
+)
 
 # No suffix-list URL and no disk cache: tldextract uses the snapshot shipped in its wheel and never
 # opens a socket (the library default downloads the public suffix list on first use).
@@ -325,6 +331,8 @@ def pattern_recognizers(language: str, phone_regions: tuple[str, ...]) -> list[E
         VersionAwareIpRecognizer(supported_language=language),
         UrlCredentialsRecognizer(language),
         ApiKeyRecognizer(language),
+        SecretParameterRecognizer(language),
+        HeaderSecretRecognizer(language),
         HighEntropyRecognizer(language),
         StreetAddressRecognizer(language),
         DateOfBirthRecognizer(language),
