@@ -60,7 +60,7 @@ class ApiKeyRecognizer(PreChecked, PatternRecognizer):
 
     # Every pattern below starts with one of these (Presidio matches them case-insensitively, so does this).
     needs = staticmethod(contains(rf"sk-|[srp]k_|whsec_|gh[pousr]_|github_pat_|glpat-|xox[abposre]-|xapp-|akia|asia|"
-                                  rf"aiza|npm_|hf_|shp|pypi-|dop_|sq0|sk[0-9a-f]|sg\.|\d{{8}}:|"
+                                  rf"aiza|npm_|hf_|shp|pypi-|dop_|sq0|(?-i:\bSK[0-9a-f])|sg\.|\d{{8}}:|"
                                   rf"eyj|private key|bearer|"
                                   rf"{_LABEL}", re.IGNORECASE))
     PATTERNS: ClassVar[list[Pattern]] = [
