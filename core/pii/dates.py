@@ -1,8 +1,9 @@
 """Dates of birth (DATE_OF_BIRTH): a date written near a word that says it is a birth date.
 
 Other dates (delivery, invoice, end of support) stay visible. Formats: 03/22/1979, 22.08.1983, 1990-05-03,
-14-06-1989, 14 July 1986, Jan 30, 1975, 17th of August 1969, 12 марта 1985; cues: born, DOB, date of birth,
-birthday, d.o.b., родился/родилась, дата рождения, д.р., г.р. (before the date or right after it).
+14-06-1989, 14 July 1986, Jan 30, 1975, 17th of August 1969, 12-Mar-1985, 12 марта 1985; cues: born, DOB, date
+of birth, birthday, d.o.b., родился/родилась, дата рождения, рожд., д.р., д/р, г.р. (before the date or right
+after it: "... is my date of birth", «— моя дата рождения»). A year alone only right next to its cue.
 """
 
 from __future__ import annotations
@@ -19,18 +20,37 @@ _DATE = re.compile(
     rf"(?<![\d.])(?:\d{{1,2}}[./\-]\d{{1,2}}[./\-](?:{_YEAR}|\d{{2}})"
     rf"|{_YEAR}[./\-]\d{{1,2}}[./\-]\d{{1,2}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTHS_EN},?\s+{_YEAR}"
+    rf"|\d{{1,2}}[\-/]{_MONTHS_EN}[\-/](?:{_YEAR}|\d{{2}})"
     rf"|{_MONTHS_EN}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+{_YEAR}"
     rf"|\d{{1,2}}\s+{_MONTHS_RU}\s+{_YEAR})(?![\d.]\d)",
     re.IGNORECASE,
 )
 _CUE_BEFORE = re.compile(
     r"(?:\bborn\b|\bdob\b|\bd\.o\.b\.?|date\s+of\s+birth|birth\s*date|birthday|\bbday\b|\bb-day\b"
-    r"|родил(?:ся|ась|ись)|рожд(?:ения|ение|енный|ённый|ённая|енная)|\bд\.\s?р\.?|день\s+рождения|\bдр\b)",
+    r"|родил(?:ся|ась|ись)|рожд(?:ения|ение|енный|ённый|ённая|енная|\.)|\bд\.\s?р\.?|\bд/р\b|день\s+рождения|\bдр\b)",
     re.IGNORECASE,
 )
-_CUE_AFTER = re.compile(r"\A\s*(?:г\.?\s?р\.?|года\s+рождения|г\.\s*рождения|\(dob\)|\(д\.р\.\))", re.IGNORECASE)
+_CUE_AFTER = re.compile(
+    r"\A\s*(?:г\.?\s?р\.?|года\s+рождения|г\.\s*рождения|\(dob\)|\(д\.р\.\)"
+    r"|(?:is|was|[\-—–:=])?\s*(?:my|his|her|their|the|a)?\s*(?:real\s+|correct\s+|actual\s+)?"
+    r"(?:date\s+of\s+birth|birth\s*date|birthday|dob\b)"
+    r"|[\-—–:=]?\s*(?:это\s+)?(?:моя|мой|его|её|ее|наша)?\s*(?:настоящая\s+)?(?:дата\s+рождения|день\s+рождения))",
+    re.IGNORECASE)
 _CUE_AFTER_ANY = re.compile(r"г\.?\s?р|года\s+рождения|\(dob\)|\(д\.р\.\)", re.IGNORECASE)
-CUE_WINDOW = 40  # characters before the date in which a cue counts
+CUE_WINDOW = 64  # characters before the date in which a cue counts
+# A year alone is a date of birth only right next to its cue: "born in 1985", «1985 г.р.», «год рождения 1990».
+_YEAR_ALONE = re.compile(rf"(?<![\d.\-/])(?:{_YEAR}|'\d{{2}})(?![\d.\-/]\d|\d)")
+_YEAR_CUE_BEFORE = re.compile(r"(?:\bborn\s+(?:in\s+)?|\byear\s+of\s+birth:?\s*|\bb\.\s*|год\s+рождения:?\s*"
+                              r"|\bdob:?\s*|\bг\.\s?р\.:?\s*|\bд\.\s?р\.:?\s*"
+                              r"|родил(?:ся|ась)\s+в\s+)\Z", re.IGNORECASE)
+_YEAR_CUE_AFTER = re.compile(r"\A\s*(?:г\.?\s?р\.?|года\s+рождения|г\.\s*рождения|года?\s+р\.)", re.IGNORECASE)
+# Between a birth word and a date, a word that gives the date another meaning: "born in Ohio, my order from
+# 12.03.2024", "birthday party booking for 2024-06-15", «родилась в Казани, а заказ оформила 03.11.2024».
+_OTHER_DATE = re.compile(
+    r"\b(?:order(?:ed|s)?|deliver(?:y|ed)|ship(?:ped|ping|s)?|invoice[ds]?|paid|payment|purchased?|bought|booking|"
+    r"booked|party|reservation|since|expir(?:es|ed|y)|until|valid|opened|registered|joined|signed|renew(?:al|ed)\s+on|"
+    r"заказ\w*|оформил\w*|доставк\w*|доставлен\w*|оплат\w*|оплачен\w*|куплен\w*|купил\w*|счёт\w*|счет\w*|"
+    r"договор\w*|зарегистр\w*|действ\w*|отправ\w*|праздн\w*|бронь|брониров\w*)", re.IGNORECASE)
 
 
 class DateOfBirthRecognizer(LocalRecognizer):
@@ -49,9 +69,14 @@ class DateOfBirthRecognizer(LocalRecognizer):
             before = text[max(0, m.start() - CUE_WINDOW):m.start()]
             cue = _CUE_BEFORE.search(before)
             # The cue must belong to this date: no other date between them.
-            if cue and _DATE.search(before[cue.end():]):
+            if cue and (_DATE.search(before[cue.end():]) or _OTHER_DATE.search(before[cue.end():])):
                 cue = None
             if cue or _CUE_AFTER.match(text[m.end():]):
+                out.append(RecognizerResult("DATE_OF_BIRTH", m.start(), m.end(), 0.8, recognition_metadata={
+                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+        for m in _YEAR_ALONE.finditer(text):
+            if _YEAR_CUE_BEFORE.search(text[max(0, m.start() - 24):m.start()]) or _YEAR_CUE_AFTER.match(text[m.end():]):
                 out.append(RecognizerResult("DATE_OF_BIRTH", m.start(), m.end(), 0.8, recognition_metadata={
                     RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
                     RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))

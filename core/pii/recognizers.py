@@ -24,7 +24,13 @@ from tldextract import TLDExtract
 from core.pii.addresses import StreetAddressRecognizer
 from core.pii.dates import DateOfBirthRecognizer
 from core.pii.gating import PreChecked, contains, digits_at_least
-from core.pii.secrets import ApiKeyRecognizer, HighEntropyRecognizer, UrlCredentialsRecognizer
+from core.pii.secrets import (
+    ApiKeyRecognizer,
+    HeaderSecretRecognizer,
+    HighEntropyRecognizer,
+    SecretParameterRecognizer,
+    UrlCredentialsRecognizer,
+)
 
 # No suffix-list URL and no disk cache: tldextract uses the snapshot shipped in its wheel and never
 # opens a socket (the library default downloads the public suffix list on first use).
@@ -124,17 +130,49 @@ class RuSnilsRecognizer(PreChecked, PatternRecognizer):
 
 _VERSION_BEFORE = re.compile(r"(?<![\w.])(?:version|ver\.?|v\.?|firmware|build|release|bios|build no\.?|версия|версии|"
                              r"прошивка|прошивки|сборка)\s*[:=]?\s*\Z", re.IGNORECASE)
+# A dotted number is a version or a clause number, not an address, when one of these words comes shortly before
+# it with no network word in between ("after update 4.12.0.3", "release notes mention 7.1.3.1", «п. 3.2.1.4
+# договора», «после обновления 2.4.1.0»), or when it goes on as a version does (`1.2.3.4.5`, `5.0.1.2-rc1`,
+# `2.1.0.4 beta`).
+_NOT_IP_CUE = re.compile(
+    r"(?<![\w.])(?:versions?|ver\.?|v\.?|firmware|builds?|releases?|bios|updates?|updated|upgraded?|downgraded?|"
+    r"drivers?|patch(?:ed|es)?|hotfix|rollout|changelog|installer|packages?|plugins?|sdk|"
+    r"section|sect\.|§|clause|paragraph|para\.|chapter|item|article|art\.|steps?|"
+    r"верси\w*|прошивк\w*|сборк\w*|обновлени\w*|обновил\w*|драйвер\w*|патч\w*|релиз\w*|апдейт\w*|"
+    r"пункт\w*|п\.|раздел\w*|глав\w*|стать\w*|параграф\w*)(?![\w])", re.IGNORECASE)
+_NETWORK_WORD = re.compile(r"\b(?:ip|ips|ipv[46]|server|host|hostname|address|addr|dns|gateway|router|subnet|ping|"
+                           r"vpn|proxy|firewall|whitelist|allowlist|block(?:ed)?|ban(?:ned)?|connect\w*|reach\w*|ssh|rdp|"
+                           r"port|ping\w*|traceroute|login|logged)\b|сервер\w*|адрес\w*|шлюз\w*|подсет\w*|хост\w*|айпи|"
+                           r"прокси|подключ\w*|доступ\w*", re.IGNORECASE)
+_VERSION_AFTER = re.compile(r"\A(?:\.\d|-(?:rc|beta|alpha|dev|pre|b\d|r\d)|\s+(?:beta|alpha|rc\d*|preview)\b)",
+                            re.IGNORECASE)
+VERSION_WINDOW = 40
+_PRIVATE_IP = re.compile(r"(?:10|127)\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|169\.254\."
+                         r"|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.")
+
+
+def _version_not_ip(text: str, start: int, end: int) -> bool:
+    before = text[max(0, start - VERSION_WINDOW):start]
+    if _VERSION_BEFORE.search(before[-24:]) or _VERSION_AFTER.match(text[end:]):
+        return True
+    # A word further back ("after the update my laptop can't see 192.168.0.10") counts only within three words,
+    # and never for a private, loopback or link-local address: no version is numbered 192.168.x.x.
+    cues = list(_NOT_IP_CUE.finditer(before))
+    if not cues or _PRIVATE_IP.match(text, start):
+        return False
+    between = before[cues[-1].end():]
+    return len(between.split()) <= 3 and not _NETWORK_WORD.search(between)
 
 
 class VersionAwareIpRecognizer(PreChecked, IpRecognizer):
-    """Presidio's IP recognizer, except dotted numbers right after "version"/"firmware"/"build"/"версия"."""
+    """Presidio's IP recognizer, except version and clause numbers ("update 4.12.0.3", «п. 3.2.1.4»)."""
 
     needs = staticmethod(contains(r"\d\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]|::"))
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None,
                 regex_flags: int | None = None) -> list:
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        return [r for r in results if not _VERSION_BEFORE.search(text[max(0, r.start - 24):r.start])]
+        return [r for r in results if ":" in text[r.start:r.end] or not _version_not_ip(text, r.start, r.end)]
 
 
 class GatedIbanRecognizer(PreChecked, IbanRecognizer):
@@ -155,6 +193,23 @@ class CardRecognizer(PreChecked, CreditCardRecognizer):
 
     def __init__(self, supported_language: str) -> None:
         super().__init__(patterns=self.PATTERNS, context=self.CONTEXT, supported_language=supported_language)
+
+
+# A number right after a word that names it as something else (an order, an account, a tracking or bank number)
+# is not a phone, unless a phone word comes after that word: «номер заказа 81234567890», «лицевой счёт
+# 89012345678», "order #89161234567", «БИК 044525225».
+_NOT_PHONE_BEFORE = re.compile(
+    r"(?:\b(?:orders?|invoices?|account|acct|tracking|track|parcel|shipment|ticket|case|contract|sku|article|"
+    r"item|ref(?:erence)?|po|receipt|inn|ogrn)|(?<!\w)(?:заказ\w*|счёт\w*|счет\w*|договор\w*|накладн\w*|трек\w*|"
+    r"отправлени\w*|артикул\w*|инн|огрн\w*|огрнип|бик|кпп|окпо|р/с|к/с|л/с|квитанци\w*|чек\w*|посылк\w*|"
+    r"штрих-?код\w*|обращени\w*|заявк\w*))"
+    r"\s*(?:no\.?|n°|№|#|номер|number|id)?\s*[:\-]?\s*\Z", re.IGNORECASE)
+
+
+def named_as_other_number(text: str, start: int) -> bool:
+    if text.startswith("+", start):
+        return False  # "+7 ..." / "+44 ..." is written as a phone
+    return _NOT_PHONE_BEFORE.search(text[max(0, start - 32):start]) is not None
 
 
 class FormattedPhoneRecognizer(PreChecked, PatternRecognizer):
@@ -188,6 +243,11 @@ class FormattedPhoneRecognizer(PreChecked, PatternRecognizer):
     def validate_result(self, pattern_text: str) -> bool | None:
         return None if self.valid_shape(pattern_text) else False
 
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None,
+                regex_flags: int | None = None) -> list:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [r for r in results if not named_as_other_number(text, r.start)]
+
     @staticmethod
     def valid_shape(pattern_text: str) -> bool:
         digits = sum(c.isdigit() for c in pattern_text)
@@ -216,7 +276,8 @@ class MinDigitsPhoneRecognizer(PhoneRecognizer):
             for result in super().analyze(text[start:end], entities, nlp_artifacts):
                 result.start += start
                 result.end += start
-                if sum(c.isdigit() for c in text[result.start:result.end]) >= self.MIN_DIGITS:
+                if (sum(c.isdigit() for c in text[result.start:result.end]) >= self.MIN_DIGITS
+                        and not named_as_other_number(text, result.start)):
                     results.append(result)
         return EntityRecognizer.remove_duplicates(results)
 
@@ -270,6 +331,8 @@ def pattern_recognizers(language: str, phone_regions: tuple[str, ...]) -> list[E
         VersionAwareIpRecognizer(supported_language=language),
         UrlCredentialsRecognizer(language),
         ApiKeyRecognizer(language),
+        SecretParameterRecognizer(language),
+        HeaderSecretRecognizer(language),
         HighEntropyRecognizer(language),
         StreetAddressRecognizer(language),
         DateOfBirthRecognizer(language),

@@ -36,39 +36,113 @@ class UrlCredentialsRecognizer(PreChecked, PatternRecognizer):
                          supported_language=supported_language, name=f"UrlCredentials_{supported_language}")
 
 
-_LABEL = (r"(?:api[_\- ]?key|access[_\- ]?key|secret(?:[_\- ]?key)?|token|password|passwd|pwd|pass|passcode"
+_LABEL = (r"(?:api[_\- ]?key|access[_\- ]?key|secret(?:[_\- ]?key)?|token|password|passwd|pwd|pw|pass|passcode"
           r"|пароль|паролем|пароля|токен|ключ|секрет)")
+# A label may follow `_` (`aws_secret_access_key`, `client_secret`) and name what it is for ("пароль от почты",
+# "password for gmail is ...").
+_LABELLED = rf"(?<![A-Za-z0-9]){_LABEL}(?:\s+(?:от|для|for|to|of)\s+[\w.\-]{{2,30}})?"
+# Query-string and connection-string parameters that carry a secret (`?token=`, `&X-Amz-Signature=`,
+# `;AccountKey=`): the value is masked, the URL around it stays.
+# Also a cookie (`Set-Cookie: session=...`) and a bare `name=value` whose value has a digit or a capital.
+# Bounded repeats: a lookbehind or lookahead over an unbounded run costs the whole run at every position
+# ("token=token=token=..." was quadratic).
+_SECRET_PARAM = (r"(?<=(?<![\w\-])[\w\-]{0,24}"
+                 r"(?:token|key|secret|signature|password|passwd|pwd|credential|session|auth)[\w\-]{0,24}=)(?=[^\s&#\"'<>;]{0,80}(?-i:[\dA-Z%]))")
+
+
+_NOT_A_VALUE = (r"(?:reset|expired|changed|change|required|incorrect|invalid|wrong|please|forgot|forgotten|updated|"
+                r"update|missing|unknown|hidden|redacted|removed|same|blank|empty|none|null|protected|"
+                r"неверн|сброс|истёк|истек|изменён|изменен|забыл|не\s|пуст|скрыт|тот\s+же)\w*\b")
 
 
 class ApiKeyRecognizer(PreChecked, PatternRecognizer):
     """Well-known token formats, PEM private keys, and any value after `api_key=`, `token:`, `пароль`..."""
 
     # Every pattern below starts with one of these (Presidio matches them case-insensitively, so does this).
-    needs = staticmethod(contains(rf"sk-|[srp]k_|whsec_|gh[pousr]_|github_pat_|glpat-|xox[abposre]-|akia|asia|aiza|"
-                                  rf"\d{{8}}:|eyj|private key|bearer|{_LABEL}", re.IGNORECASE))
+    needs = staticmethod(contains(rf"sk-|[srp]k_|whsec_|gh[pousr]_|github_pat_|glpat-|xox[abposre]-|xapp-|akia|asia|"
+                                  rf"aiza|npm_|hf_|shp|pypi-|dop_|sq0|(?-i:\bSK[0-9a-f])|sg\.|\d{{8}}:|"
+                                  rf"eyj|private key|bearer|"
+                                  rf"{_LABEL}", re.IGNORECASE))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("openai", r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}", 0.9),
         Pattern("stripe", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0.9),
         Pattern("stripe webhook", r"\bwhsec_[A-Za-z0-9+/=]{16,}", 0.9),
         Pattern("github", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,})", 0.9),
         Pattern("gitlab", r"\bglpat-[A-Za-z0-9_\-]{20,}", 0.9),
-        Pattern("slack", r"\bxox[abposre]-[A-Za-z0-9\-]{10,}", 0.9),
+        Pattern("slack", r"\b(?:xox[abposre]-[A-Za-z0-9\-]{10,}|xapp-\d-[A-Za-z0-9\-]{10,})", 0.9),
+        Pattern("sendgrid", r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}", 0.9),
+        Pattern("npm / hugging face", r"\b(?:npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{30,})\b", 0.9),
+        Pattern("shopify / pypi / digitalocean / square / twilio",
+                r"\b(?:shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|pypi-AgE[A-Za-z0-9_\-]{50,}|dop_v1_[a-f0-9]{64}"
+                r"|sq0(?:atp|csp)-[A-Za-z0-9_\-]{22,}|(?-i:SK)[0-9a-f]{32})\b", 0.9),
         Pattern("aws access key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", 0.9),
         Pattern("google", r"\bAIza[0-9A-Za-z_\-]{35}", 0.9),
-        Pattern("telegram bot token", r"\b\d{8,10}:[A-Za-z0-9_\-]{35}\b", 0.9),
+        Pattern("telegram bot token", r"\b\d{8,10}:(?:[A-Za-z0-9_\-]{35}\b|AA[A-Za-z0-9_\-]{28,40}(?![\w\-]))", 0.9),
         Pattern("jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", 0.9),
         Pattern("private key block",
                 r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY"
                 r"(?: BLOCK)?-----", 0.95),
         Pattern("bearer", r"(?<=\bbearer\s+)[A-Za-z0-9._~+/\-]{16,}=*", 0.8),
-        Pattern("labelled secret", rf"(?<=\b{_LABEL}\s*(?:is|:|=|-|—)?\s*)(?=\S*[\d!@#$%^&*])[^\s\"',;]{{6,}}",
-                0.8),
-        Pattern("labelled secret (quoted)", rf"(?<=\b{_LABEL}\s*(?:is|:|=)?\s*[\"'`])[^\s\"'`]{{4,}}", 0.8),
+        # The value stops before `&name=` (the next query parameter); `&` inside a password stays in it.
+        Pattern("labelled secret", rf"(?<={_LABELLED}\s*(?:is|:|=|-|—)?\s*)(?=\S{{0,80}}[\d!@#$%^&*])[^\s\"',;&=]"
+                r"(?:[^\s\"',;&]|&(?![A-Za-z_][\w\-]{0,40}=)){5,}", 0.8),
+        # After `password:` / `пароль=` any word of 6+ characters is the value, digits or not ("password:
+        # sunshine"), unless it says something about the password ("password: reset", «пароль: неверный»).
+        Pattern("labelled secret (after a colon)", rf"(?<={_LABELLED}\s*[:=]\s*)(?!{_NOT_A_VALUE})[^\s\"',;&=.]"
+                r"[^\s\"',;&]{5,}", 0.8),
+        Pattern("labelled secret (quoted)", rf"(?<={_LABELLED}\s*(?:is|:|=)?\s*[\"'`])[^\s\"'`]{{4,}}", 0.8),
     ]
 
     def __init__(self, supported_language: str) -> None:
         super().__init__(supported_entity="API_KEY", patterns=self.PATTERNS,
                          supported_language=supported_language, name=f"ApiKey_{supported_language}")
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None,
+                regex_flags: int | None = None) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for r in results:
+            # A key of a known shape that a paste wrapped at the end of a line: its rest starts the next line.
+            if r.score >= 0.9 and (rest := _WRAPPED_REST.match(text, r.end)) and _continues(rest.group(1)):
+                r.end = rest.end(1)
+        return results
+
+
+class _PatternSecret(PreChecked, PatternRecognizer):
+    """API_KEY patterns that start with a lookbehind (the regex engine tries it at every position: ~15 us a
+    message each), kept out of ApiKeyRecognizer so that they run only on text holding what they need."""
+
+    PATTERNS: ClassVar[list[Pattern]]
+
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(supported_entity="API_KEY", patterns=self.PATTERNS, supported_language=supported_language,
+                         name=f"{type(self).__name__}_{supported_language}")
+
+
+class SecretParameterRecognizer(_PatternSecret):
+    """The value of a secret parameter in a URL, a cookie or a connection string."""
+
+    needs = staticmethod(contains(r"\w="))
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern("secret url parameter", rf"{_SECRET_PARAM}[^\s&#\"'<>;]{{8,}}", 0.8),
+    ]
+
+
+class HeaderSecretRecognizer(_PatternSecret):
+    """`Authorization: Basic ...` and a Slack webhook URL's secret part."""
+
+    needs = staticmethod(contains(r"authorization|hooks\.slack", re.IGNORECASE))
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern("basic auth", r"(?<=\bauthorization:?\s*basic\s+)[A-Za-z0-9+/]{8,}={0,2}", 0.8),
+        Pattern("slack webhook", r"(?<=hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/)[A-Za-z0-9]{16,}", 0.9),
+    ]
+
+
+_WRAPPED_REST = re.compile(r"\r?\n([A-Za-z0-9_\-]{6,})(?=\s|$)")
+
+
+def _continues(rest: str) -> bool:
+    """The first word of the next line reads as the tail of a token, not as a word of the sentence."""
+    return any(c.isdigit() for c in rest) or (any(c.isupper() for c in rest[1:]) and any(c.islower() for c in rest))
 
 
 def entropy(word: str) -> float:
@@ -77,14 +151,25 @@ def entropy(word: str) -> float:
     return -sum(n / len(word) * math.log2(n / len(word)) for n in counts.values())
 
 
-_CANDIDATE = re.compile(r"(?<![\w/@.:+\-])[A-Za-z0-9_+/=#!$%^&*~\-]{12,}(?![\w@])")
+# A candidate stops at `=` (a `key=value` pair is two words; base64 padding stays on) and at `&` before a
+# query parameter (`id=48213&color=blue`).
+_CANDIDATE = re.compile(r"(?<![\w/@.:+\-])(?:[A-Za-z0-9_+/#!$%^*~\-]|&(?![A-Za-z_][\w\-]{0,40}=)){12,}={0,3}(?![\w@])")
 _HEX = re.compile(r"[0-9a-fA-F]{32,}")
+# Identifiers, not secrets: a UUID (order, request and trace ids; a UUID after a secret label is still masked by
+# ApiKeyRecognizer), a CamelCase class name with a version digit.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_CAMEL = re.compile(r"(?:[A-Z][a-z]+|[A-Z]{2,}(?=[A-Z][a-z]|\d|$))+\d{0,3}")
+# A hex digest named as one (a git commit, a file checksum) is a reference, not a credential; image/font data in a
+# data: URI is content.
+_DIGEST_BEFORE = re.compile(r"(?:\bcommit|\bsha(?:-?1|-?256|-?512)?|\bhash|\bchecksum|\bmd5|\brevision|\brev|"
+                            r"коммит\w*|хе?э?ш\w*|контрольн\w+\s+сумм\w+)\s*[:=#]?\s*\Z", re.IGNORECASE)
+_DATA_URI_BEFORE = re.compile(r"data:(?:image|audio|video|font)/[\w.+\-]+;base64,\Z", re.IGNORECASE)
 
 
 def random_looking(word: str) -> bool:
     """A token, password or key rather than a word, an identifier, a path or a product code."""
     word = word.rstrip(".,;:!?-")
-    if len(word) < 12 or "://" in word or word.startswith("/"):
+    if len(word) < 12 or "://" in word or word.startswith("/") or _UUID.fullmatch(word) or _CAMEL.fullmatch(word):
         return False
     if _HEX.fullmatch(word):
         return any(c.isalpha() for c in word) and any(c.isdigit() for c in word)
@@ -127,6 +212,11 @@ class HighEntropyRecognizer(LocalRecognizer):
         out = []
         for m in _CANDIDATE.finditer(text):
             word = m.group().rstrip(".,;:!?-")
+            before = text[max(0, m.start() - 40):m.start()]
+            if text.startswith("=", m.end()) and not word.endswith("="):
+                continue  # a parameter's name (`X-Amz-Credential=`)
+            if (_HEX.fullmatch(word) and _DIGEST_BEFORE.search(before)) or _DATA_URI_BEFORE.search(before):
+                continue
             if random_looking(word):
                 out.append(RecognizerResult("API_KEY", m.start(), m.start() + len(word), 0.6,
                                             recognition_metadata={
