@@ -1,13 +1,10 @@
-"""Secrets, dates of birth, IPs and Russian phones on our own examples (tests/data/pii/secrets_dates_numbers_pii6.jsonl,
-written by the implementer of branch pii6 for tuning; nothing here comes from the held-out corpus), and the
-decisions that file documents: UUIDs, named digests and image data stay visible, a secret inside a URL or
-wrapped over two lines does not."""
+"""Secrets, dates of birth, IPs and Russian phones: the decisions that tests/data/pii/secrets_dates_numbers_pii6.jsonl
+documents (written by the implementer of branch pii6 for tuning; its rows run in tests/test_pii_recognizers.py):
+UUIDs, named digests and image data stay visible, a secret inside a URL or wrapped over two lines does not."""
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +13,6 @@ from core.pii.masker import Masker
 from core.pii.options import BotPiiOptions
 from core.pii.settings import PiiSettings
 
-EXAMPLES = [json.loads(line) for line in
-            (Path(__file__).parent / "data" / "pii" / "secrets_dates_numbers_pii6.jsonl").read_text("utf-8").splitlines()]
 OPTIONS = BotPiiOptions(languages=("en", "ru"))
 
 
@@ -29,19 +24,6 @@ def masker():
 def masked(masker: Masker, text: str) -> list[str]:
     _, results = masker.analyze_sync(text, OPTIONS)
     return [text[r.start:r.end] for r in results]
-
-
-@pytest.mark.parametrize("example", EXAMPLES, ids=[e["id"] for e in EXAMPLES])
-def test_every_value_masked_and_decoys_kept(masker, example):
-    text = example["text"]
-    _, results = masker.analyze_sync(text, OPTIONS)
-    covered = {i for r in results for i in range(r.start, r.end)}
-    for entity in example["entities"]:
-        start = text.index(entity["value"])
-        assert all(i in covered for i in range(start, start + len(entity["value"]))), (entity, results)
-    for decoy in example["decoys"]:
-        start = text.index(decoy)
-        assert not covered & set(range(start, start + len(decoy))), (decoy, results)
 
 
 def test_a_token_in_a_url_is_masked_and_the_url_stays_readable(masker):
