@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -63,9 +64,30 @@ async def redis_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 @pytest.fixture
 async def redis(redis_server: aioredis.Redis) -> AsyncIterator[aioredis.Redis]:
-    """The real embedded Redis, emptied before each test."""
+    """The real embedded Redis, emptied before each test; after it, no queue consumer of that test may run on.
+
+    All tests share one event loop and one Redis. A consumer a test left running would take the next tests'
+    queued messages (it cannot decrypt them: another vault key, so they stay pending and the next test waits
+    forever). Such leftovers are cancelled here and named at the end of the run (LEFT_RUNNING)."""
     await redis_server.flushdb()
     yield redis_server
+    leftovers = [t for t in asyncio.all_tasks() if not t.done() and t.get_name().startswith(QUEUE_TASKS)]
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        await asyncio.wait(leftovers, timeout=5)
+        LEFT_RUNNING.append(f"{os.environ.get('PYTEST_CURRENT_TEST', '?')}: {[t.get_name() for t in leftovers]}")
+
+
+QUEUE_TASKS = ("queue-consumer:", "queue-lag-probe:", "queue-spool:", "answer:", "edits-watch:")
+LEFT_RUNNING: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if LEFT_RUNNING:
+        terminalreporter.write_line(f"queue tasks left running by a test and cancelled ({len(LEFT_RUNNING)}):")
+        for line in LEFT_RUNNING:
+            terminalreporter.write_line(f"  {line}")
 
 
 class LogCapture:
