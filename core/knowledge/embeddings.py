@@ -55,6 +55,16 @@ def _load_local_model(threads: int) -> Any:
         return model
 
 
+_encode_locks: dict[int, threading.Lock] = {}
+
+
+def _encode_lock(threads: int) -> threading.Lock:
+    """The model of `threads` is one object for the whole process, and its numpy scratch buffers are not safe to
+    share between two encodes at once: one lock per model, not per embedder."""
+    with _model_lock:
+        return _encode_locks.setdefault(threads, threading.Lock())
+
+
 class Memo:
     """A small LRU of text -> vector for single questions: within one message the semantic cache and the
     retrieval stage embed the same masked question; the second call is then free. Thread-safe."""
@@ -107,7 +117,7 @@ class LocalEmbedder:
         self.model_id = LOCAL_MODEL_ID
         self.dim = LOCAL_DIM
         self.threads = threads
-        self._lock = threading.Lock()  # one encode at a time per embedder: numpy scratch buffers are shared
+        self._lock = _encode_lock(threads)  # one encode at a time per model (every embedder shares it)
         self._memo = Memo(memo_size) if memo_size else None
         self._warm = False
 

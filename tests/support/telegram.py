@@ -62,7 +62,8 @@ class Deskmate:
 def describe(dispatcher: Any) -> str:
     """What is in flight, for the failure message."""
     tasks = getattr(dispatcher, "tasks", ())
-    return ", ".join(t.get_name() for t in tasks if hasattr(t, "get_name")) or "the queue is not empty"
+    running = tasks.values() if isinstance(tasks, dict) else tasks
+    return ", ".join(t.get_name() for t in running if hasattr(t, "get_name")) or "the queue is not empty"
 
 
 def telegram_env(monkeypatch: pytest.MonkeyPatch, fake: FakeBotAPI, llm: FakeLLM, redis: aioredis.Redis,
