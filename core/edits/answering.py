@@ -41,6 +41,7 @@ log = structlog.get_logger("deskmate.edits")
 REDIS_DOWN = (RedisError, OSError)
 LOCK_WAIT_S = 30.0  # an answer that still holds the question after this is stuck: go ahead without the lock
 LOCK_RETRY_S = 0.05
+WATCHER_STOP_S = 1.0  # the answer's end waits at most this long for its watcher to stop
 
 
 class Answering:
@@ -111,9 +112,9 @@ class Answering:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> bool:
-        if self._watcher is not None:
+        if self._watcher is not None:  # never wait on it for good: a swallowed cancel once hung the answer here
             self._watcher.cancel()
-            await asyncio.gather(self._watcher, return_exceptions=True)
+            await asyncio.wait({self._watcher}, timeout=WATCHER_STOP_S)
         if self.token is None or self.ledger is None:
             return False
         try:
@@ -184,6 +185,7 @@ class Answering:
             except REDIS_DOWN:
                 raise_if_cancelling()  # the answer ended while the read was cut: stop watching
                 continue
+            raise_if_cancelling()  # or the client swallowed the cancel and returned
             if state == "deleted":
                 self.cut_reason = "deleted"
             elif version is not None and version != self.version:
