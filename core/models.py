@@ -114,8 +114,14 @@ class Usage(Frozen):
 
 
 class Status(Frozen):
+    """A progress line. With a `step`, one of the turn's steps ("kb", "confirm:<call>", "tool:<call>"): the same
+    step is reported `running` once and then `done` or `failed` once, so an adapter can show it as one task that
+    completes (Slack task chunks). `text` is one of our own texts (core/texts/), never the user's words."""
+
     type: Literal["status"] = "status"
     text: str
+    step: str = ""  # "" = a free-standing line
+    state: Literal["running", "done", "failed"] = "running"
 
 
 class TextDelta(Frozen):

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.slack.mrkdwn import stream_markdown, to_mrkdwn
 from adapters.telegram.format import to_html
-from core.models import Final, ReplyEvent, TextDelta
+from core.models import Final, ReplyEvent, Status, TextDelta
 from core.reply.budget import RateBudget, Scope
 from core.reply.loop import ReplyLoop, ReplyOutcome
 from core.reply.markdown import balance, open_fence, split_all
@@ -97,7 +97,7 @@ class _FailingSink:
         self.closed = False
 
     async def begin(self) -> None: ...
-    async def status(self, text: str) -> None: ...
+    async def status(self, status: Status) -> None: ...
     async def tool(self, event: object) -> None: ...
 
     async def preview(self, part: str) -> float:
@@ -130,3 +130,36 @@ async def test_a_failing_platform_call_still_drains_the_stream():
         await ReplyLoop(sink).run(events())
     assert consumed == ["one ", "two ", "three", "final"]
     assert sink.closed and sink.finished == 0
+
+
+class _StatusDownSink(_FailingSink):
+    """The platform's progress call failing every time (e.g. Slack refusing task cards); text calls work."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown = ""
+
+    async def status(self, status: Status) -> None:
+        raise ConnectionError("status endpoint down")
+
+    async def preview(self, part: str) -> float:
+        self.shown = part
+        return 0.0
+
+    async def finish(self, part: str, outcome: ReplyOutcome) -> None:
+        self.shown = part
+        self.finished += 1
+
+
+async def test_a_failing_status_call_never_costs_the_answer():
+    async def events() -> AsyncIterator[ReplyEvent]:
+        yield Status(text="Searching the knowledge base…", step="kb")
+        yield TextDelta(text="Restart ")
+        yield Status(text="Searching the knowledge base…", step="kb", state="done")
+        yield TextDelta(text="the VPN client.")
+        yield Final(reply_id="r1", text="Restart the VPN client.")
+
+    sink = _StatusDownSink()
+    outcome = await ReplyLoop(sink).run(events())
+    assert outcome.final is not None and sink.finished == 1 and sink.closed
+    assert sink.shown == "Restart the VPN client."

@@ -7,7 +7,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from core.models import Citation, Error, Final, NeedsConfirmation, ReplyEvent, ToolCall, ToolResult, numbered
+from core.models import (
+    Citation,
+    Error,
+    Final,
+    NeedsConfirmation,
+    ReplyEvent,
+    Status,
+    ToolCall,
+    ToolResult,
+    numbered,
+)
 from core.reply.loop import ReplyLoop, ReplyOutcome
 from core.texts import text
 
@@ -31,8 +41,10 @@ class ConsoleSink:
     async def begin(self) -> None:
         return None
 
-    async def status(self, status: str) -> None:
-        self.diag.write(f"[{status}]\n")
+    async def status(self, status: Status) -> None:
+        if status.state == "done":
+            return  # a step's end: the answer says what came of it
+        self.diag.write(f"[{status.text}]\n")
         self.diag.flush()
 
     async def tool(self, event: ToolCall | ToolResult) -> None:

@@ -24,7 +24,7 @@ from adapters.slack.streamer import SlackWriter, Target
 from core.edits.answering import Answering
 from core.edits.ledger import QuestionLedger
 from core.language import reply_language
-from core.models import Inbound, ReplyEvent
+from core.models import Inbound, ReplyEvent, Status
 from core.reply.budget import RateBudget
 from core.reply.loop import ReplyLoop, ReplyOutcome
 from core.reply.record import ReplyParts
@@ -56,13 +56,17 @@ class SlackReplySink:
         self.interval_s = writer.interval_s
         self.batch_chars = writer.batch_chars
         self.ts: str | None = None
+        self.text_before_status = writer.tasks.enabled  # a card goes after the words that came before it
+        if writer.settings.task_display_mode == "plan":
+            writer.tasks.plan_title = text("progress_plan", lang)
 
     async def begin(self) -> None:
         await self.writer.begin()
         if self.writer.target.assistant:
-            await self.writer.status(self.responder.settings.thinking_text or text("slack_thinking", self.lang))
+            await self.writer.assistant_status(self.responder.settings.thinking_text
+                                               or text("slack_thinking", self.lang))
 
-    async def status(self, status: str) -> None:
+    async def status(self, status: Status) -> None:
         await self.writer.status(status)
 
     async def tool(self, event: Any) -> None:
@@ -79,6 +83,7 @@ class SlackReplySink:
         extra: list[dict[str, Any]] = blocks.sources(outcome.sources, self.lang)
         if final is not None:
             extra += blocks.feedback(final.reply_id, self.lang, inbound.user if final.offer_person else None)
+        self.writer.failed = outcome.error is not None  # task cards still open end as "error"
         self.ts = await self.writer.end(part, extra)
         await self._drop_leftovers()
         if outcome.proposals:
@@ -105,7 +110,7 @@ class SlackReplySink:
         await parts.forget_leftovers()
 
     async def close(self) -> None:
-        return None
+        await self.writer.close()
 
 
 class SlackResponder:

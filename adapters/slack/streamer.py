@@ -12,17 +12,21 @@ the message over after a crash writes each part into the dead worker's message f
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.messages.chunk import Chunk, MarkdownTextChunk
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import text_sections
 from adapters.slack.mrkdwn import stream_markdown, to_mrkdwn
+from adapters.slack.progress import TaskChunks
 from adapters.slack.settings import SlackSettings
+from core.models import Status
 from core.reply.budget import RateBudget, Scope
 from core.reply.markdown import balance
 from core.reply.record import ReplyParts
@@ -82,10 +86,14 @@ class SlackWriter:
         self._stream: AsyncChatStream | None = None
         self._ts: str | None = None  # the current message's ts
         self._done_text = ""
+        self.failed = False  # the answer ended in an error: open task cards end as "error"
         self._dead_stream = taken_over or (str(parts.earlier[-1]) if parts and parts.earlier else None)
         if taken_over:  # a previous worker's half-written message: replace it, do not post a second one
             self.native = False
             self._ts = taken_over
+        # Progress as task cards (progress.py) only in a stream of our own: an answer that goes into earlier
+        # messages (taken over, or an edited question's) must not start a new stream for a card.
+        self.tasks = TaskChunks(enabled=settings.task_chunks and self.native and self._dead_stream is None)
 
     # -- the loop's calls
 
@@ -97,7 +105,16 @@ class SlackWriter:
             except SlackApiError as exc:
                 log.info("slack_takeover_stop", error=_code(exc))
 
-    async def status(self, text: str) -> None:
+    async def status(self, status: Status) -> None:
+        """A progress step: a task card in the stream (progress.py), else the assistant thread status."""
+        if self.native and self.tasks.enabled and status.step:
+            if self.tasks.add(status, lead=not self._sent):
+                await self._send_tasks()
+            return
+        if status.state == "running":
+            await self.assistant_status(status.text)
+
+    async def assistant_status(self, text: str) -> None:
         """assistant.threads.setStatus; a failure (e.g. not an assistant thread) must not stop the answer."""
         if not self.target.assistant:
             return
@@ -144,7 +161,18 @@ class SlackWriter:
         return self.messages[-1] if self.messages else None
 
     async def close(self) -> None:
-        return None
+        """Stopped before the end (an edited or deleted question, a failure): a card still shown as running is
+        closed as "error" rather than left spinning; best effort, within `task_timeout_s`."""
+        stream = self._stream
+        if not self.tasks.enabled or not self.tasks.open or stream is None or stream.ts is None or not self.native:
+            return
+        try:
+            self.calls += 1
+            async with asyncio.timeout(self.settings.task_timeout_s):
+                lead, trail = self.tasks.closing(failed=True)
+                await stream.append(chunks=[*lead, *trail])
+        except (SlackApiError, TimeoutError) as exc:
+            self._tasks_off(exc)
 
     # -- internals
 
@@ -157,15 +185,72 @@ class SlackWriter:
         if self.budget is not None:
             self.waited_s += await self.budget.take(scopes(self.settings, self.target, method))
 
-    async def _append(self, part: str, final: bool) -> None:
-        new_stream = self._stream is None
+    async def _open_stream(self) -> AsyncChatStream:
         if self._stream is None:
             t = self.target
             self._stream = await self.client.chat_stream(
                 buffer_size=1, channel=t.channel, thread_ts=t.thread_ts,
                 recipient_team_id=t.team if t.in_channel else None,
                 recipient_user_id=t.user if t.in_channel else None,
+                task_display_mode=self.settings.task_display_mode if self.tasks.enabled else None,
             )
+        return self._stream
+
+    async def _send_tasks(self) -> None:
+        """Task cards in a call of their own, only if the workspace's stream budget has room to spare (for a tool
+        starting, `task_reserve` calls stay free; for any other card the budget must be untouched) and within
+        `task_timeout_s`; otherwise they ride on the next text append or the stopStream. A refusal
+        (invalid_chunks, 429, a dead stream, no answer in time) turns cards off for this answer."""
+        if not self.tasks.pending:
+            return
+        started = self._stream is not None and self._stream.ts is not None
+        reserve = self.settings.task_reserve if self.tasks.urgent else self.settings.idle_reserve
+        method = "chat.appendStream" if started else "chat.startStream"
+        if self.budget is not None and await self.budget.try_take(
+                scopes(self.settings, self.target, method), preview=True, reserve=reserve):
+            return
+        lead, trail = self.tasks.take()
+        try:
+            self.calls += 1
+            async with asyncio.timeout(self.settings.task_timeout_s):
+                stream = await self._open_stream()
+                await stream.append(chunks=[*lead, *trail])
+        except (SlackApiError, TimeoutError) as exc:
+            self._tasks_off(exc)
+            return
+        if not started and self._stream is not None and self._stream.ts:
+            self._ts = self._stream.ts
+            await self._announce(self._ts)
+
+    def _tasks_off(self, exc: BaseException) -> None:
+        log.info("slack_task_chunks_off", error=_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__,
+                 channel=self.target.channel)
+        self.tasks.off()
+
+    async def _carrying_tasks(self, send: Any, text: str, closing: bool = False, failed: bool = False) -> None:
+        """`send(chunks)` with the waiting task cards around `text` (progress.py: before it the ones reported
+        before the message had text); if Slack refuses the chunks (invalid_chunks), once more with the text
+        alone, and no more cards for this answer."""
+        lead: list[Chunk] = []
+        trail: list[Chunk] = []
+        if self.tasks.enabled:
+            lead, trail = self.tasks.closing(failed) if closing else self.tasks.take()
+        body: list[Chunk] = [MarkdownTextChunk(text=text)] if text else []
+        if not lead and not trail:
+            await send(body)
+            return
+        try:
+            await send([*lead, *body, *trail])
+        except SlackApiError as exc:
+            if _code(exc) != "invalid_chunks":
+                raise
+            self._tasks_off(exc)
+            self.calls += 1
+            await send(body)
+
+    async def _append(self, part: str, final: bool) -> None:
+        new_stream = self._stream is None or self._stream.ts is None
+        await self._open_stream()
         markdown = stream_markdown(part, final=final)
         if not markdown.startswith(self._sent):  # never retract streamed text: only extend it
             kept = self._sent.rstrip()  # only trailing white space differs: what follows still goes out
@@ -173,9 +258,15 @@ class SlackWriter:
         delta = markdown[len(self._sent):]
         if not delta:
             return
+        stream = self._stream
+        assert stream is not None
+
+        async def send(chunks: list[Chunk]) -> None:
+            await stream.append(chunks=chunks)
+
         try:
             self.calls += 1
-            await self._stream.append(markdown_text=delta)
+            await self._carrying_tasks(send, delta)
         except SlackApiError as exc:
             await self._fall_back(exc)
             return
@@ -247,7 +338,12 @@ class SlackWriter:
                     self.calls += 1
                     markdown = stream_markdown(self._msg, final=True)
                     rest = markdown[len(self._sent):] if markdown.startswith(self._sent) else ""
-                    await self._stream.stop(markdown_text=rest or None, blocks=blocks or None)
+                    stream = self._stream
+
+                    async def stop(chunks: list[Chunk]) -> None:
+                        await stream.stop(chunks=chunks or None, blocks=blocks or None)
+
+                    await self._carrying_tasks(stop, rest, closing=True, failed=self.failed)
                     self._sent = markdown
                     self._finish_message(self._stream.ts)
                     return

@@ -24,7 +24,7 @@ from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.streamer import Body, Limits, Target, TelegramWriter
 from core.edits.answering import Answering
 from core.language import reply_language
-from core.models import Inbound, NeedsConfirmation, ReplyEvent
+from core.models import Inbound, NeedsConfirmation, ReplyEvent, Status
 from core.reply.budget import RateBudget
 from core.reply.loop import ReplyLoop, ReplyOutcome
 from core.reply.record import ReplyParts, ReplyRecords
@@ -69,8 +69,11 @@ class TelegramReplySink:
         await self.typing.__aenter__()
         self.typing_on = True
 
-    async def status(self, status: str) -> None:
-        return None  # typing says "working"; Telegram has no status line
+    async def status(self, status: Status) -> None:
+        """Typing says "working"; it stops while the bot waits for the user (a Confirm/Cancel is being asked for).
+        No status line: before the first text it would cost a message or draft of its own (rate budget)."""
+        if status.step.startswith("confirm:") and status.state == "done":
+            await self._typing_off()
 
     async def tool(self, event: Any) -> None:
         return None
@@ -88,6 +91,8 @@ class TelegramReplySink:
 
     async def finish(self, part: str, outcome: ReplyOutcome) -> None:
         final, w = outcome.final, self.writer
+        if outcome.proposals or outcome.error is not None:
+            await self._typing_off()  # the prompt or the error shown next: the bot is no longer working
         footer: tuple[str, str] = ("", "")
         markup = None
         if final is not None:

@@ -116,7 +116,8 @@ class RetrievalStage:
             options = self.options(turn)
             collections, scope = scope_for(turn, options)
             if collections:
-                yield Status(text=text("searching_kb", turn.language))
+                searching = text("searching_kb", turn.language)
+                yield Status(text=searching, step="kb")
                 timings: dict[str, float] = {}
                 query, how = await self.rewriter.query(turn.text, turn.history, turn.summary, turn.reply_id,
                                                        mode=options.rewrite)
@@ -132,6 +133,7 @@ class RetrievalStage:
                 turn.facts["retrieval_passages"] = len(turn.passages)
                 turn.facts["retrieval_ms"] = round(sum(timings.values()) * 1000, 2)
                 turn.facts["retrieval_confidence"] = found.confidence
+                yield Status(text=searching, step="kb", state="done")
                 if not turn.passages:
                     turn.facts["retrieval_empty"] = True
                 abstain = not found.confident and options.abstain

@@ -5,7 +5,8 @@ Each scope is a GCRA bucket (the "generic cell rate algorithm": one stored times
 arrival time): `rate` calls per `per_s` seconds with bursts of `burst`. A call takes a slot in *all* its scopes
 at once, atomically (one Lua script), or in none. Previews (drafts, edits, appends that are not the last one)
 may not use the last slot of a burst: that one is kept for the calls whose text must land (the final message,
-a completed part), so finals are not starved by previews. A 429 makes the scope slower: nobody calls it before
+a completed part), so finals are not starved by previews. Progress calls (Slack task cards) leave `reserve`
+slots free, so they only ever use room the text does not need. A 429 makes the scope slower: nobody calls it before
 `retry_after`, and its rate is halved for a minute (then recovers).
 """
 
@@ -26,11 +27,11 @@ SLOWDOWN_TTL_S = 60  # how long a 429 keeps a scope at the slower rate
 MAX_SLOWDOWN = 8.0
 
 # KEYS: per scope a bucket key, then per scope a slowdown key, then per scope a "blocked until" key.
-# ARGV: n, preview(0/1), then per scope
+# ARGV: n, reserve (slots to leave free: 0 for a final, 1 for a preview, more for progress), then per scope
 # interval_s, burst. Returns "0" (taken) or the seconds to wait (nothing taken).
 _TAKE = """
 local n = tonumber(ARGV[1])
-local preview = tonumber(ARGV[2])
+local reserve = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
 local wait = 0
@@ -46,7 +47,8 @@ for i = 1, n do
   local blocked = tonumber(redis.call('GET', KEYS[2 * n + i]) or '0')
   if blocked - now > wait then wait = blocked - now end
   local allowed = burst
-  if preview == 1 and burst > 1 then allowed = burst - 1 end
+  if reserve == 1 and burst > 1 then allowed = burst - 1 end
+  if reserve > 1 then allowed = burst - reserve end
   local earliest = tat - interval * (allowed - 1)
   if earliest > now and earliest - now > wait then wait = earliest - now end
   tats[i] = tat
@@ -104,11 +106,12 @@ class RateBudget:
                 + [key(self.namespace, "slow", s.name) for s in scopes]
                 + [key(self.namespace, "blocked", s.name) for s in scopes])
 
-    async def try_take(self, scopes: Sequence[Scope], *, preview: bool) -> float:
-        """Take one slot in every scope now and return 0, or take nothing and return the seconds to wait."""
+    async def try_take(self, scopes: Sequence[Scope], *, preview: bool, reserve: int | None = None) -> float:
+        """Take one slot in every scope now and return 0, or take nothing and return the seconds to wait.
+        `reserve`: leave this many slots of each burst free (default: 1 for a preview, 0 for a final)."""
         if not scopes:
             return 0.0
-        args: list[float | int] = [len(scopes), 1 if preview else 0]
+        args: list[float | int] = [len(scopes), (1 if preview else 0) if reserve is None else max(0, reserve)]
         for s in scopes:
             args += [s.interval_s, max(1, s.burst)]
         try:

@@ -79,8 +79,9 @@ class ReplySink(Protocol):
     async def begin(self) -> None:
         """Before the first event: typing indicator, "thinking" status."""
 
-    async def status(self, text: str) -> None:
-        """A progress line from the engine (searching, calling a tool...)."""
+    async def status(self, status: Status) -> None:
+        """A progress step from the engine (searching, asking for confirmation, calling a tool...). Best effort:
+        the loop logs and ignores a failure, so progress never breaks the answer."""
 
     async def tool(self, event: ToolCall | ToolResult) -> None:
         """A tool call started or ended."""
@@ -149,7 +150,7 @@ class ReplyLoop:
             outcome.last_text_at = time.monotonic()
             await self._add(event.text)
         elif isinstance(event, Status):
-            await self.sink.status(event.text)
+            await self._status(event)
         elif isinstance(event, CitationEvent):
             outcome.citations.append(event.citation)
         elif isinstance(event, ToolCall | ToolResult):
@@ -162,6 +163,18 @@ class ReplyLoop:
             outcome.final = event
         elif isinstance(event, Error):
             outcome.error = event
+
+    async def _status(self, status: Status) -> None:
+        """In order with the text (under the same lock), and never fatal. A sink that shows steps among the text
+        (`text_before_status`, Slack's cards) first gets the text received so far, so a step lands after it."""
+        try:
+            async with self._lock:
+                if getattr(self.sink, "text_before_status", False) and self.pending.strip() \
+                        and self.pending != self.shown and self._refused_until <= time.monotonic():
+                    await self._push()
+                await self.sink.status(status)
+        except Exception as exc:
+            log.warning("reply_status_failed", error=type(exc).__name__, step=status.step)
 
     # -- streaming
 

@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from core.engine import Next
-from core.models import Final, ReplyEvent, TextDelta
+from core.models import Final, ReplyEvent, Status, TextDelta
+from core.texts import text
 from core.tools.runner import ToolRunner
 from core.turn import Turn
 
@@ -36,7 +37,16 @@ class ActionStage:
         conversation = proposal.conversation if proposal else turn.inbound.conversation_key
         if self.memory is not None and proposal is not None:
             summary, history = await self.memory.load(conversation)
+        inbound = turn.inbound
+        tool = self.runner.registry.get(proposal.tool) if proposal is not None else None
+        step = label = ""
+        if action.kind == "confirm" and tool is not None and proposal is not None \
+                and proposal.belongs_to(inbound.platform, inbound.tenant, inbound.user):
+            step, label = f"tool:{proposal.id}", text(tool.progress_key, turn.language, tool=tool.name)
+            yield Status(text=label, step=step)  # "calling the ticket system" while the confirmed tool runs
         reply = await self.runner.resolve(turn, action, history=history, summary=summary)
+        if step:
+            yield Status(text=label, step=step, state="done" if turn.used_tools else "failed")
         yield TextDelta(text=reply)
         yield Final(reply_id=turn.reply_id, text=reply, used_tools=turn.used_tools)
         if self.memory is not None and turn.used_tools:

@@ -109,8 +109,8 @@ async def search_knowledge(args: SearchArgs, ctx: ToolContext) -> ToolOutput:
 
 
 def register_builtins(registry: ToolRegistry) -> ToolRegistry:
-    registry.tool(acting=True, confirm_key="tool_confirm_create_ticket")(create_ticket)
-    registry.tool()(ticket_status)
+    registry.tool(acting=True, confirm_key="tool_confirm_create_ticket", progress_key="progress_tickets")(create_ticket)
+    registry.tool(progress_key="progress_tickets")(ticket_status)
     registry.tool(acting=True, confirm_key="tool_confirm_escalate_to_human")(escalate_to_human)
-    registry.tool()(search_knowledge)
+    registry.tool(progress_key="searching_kb")(search_knowledge)
     return registry

@@ -42,10 +42,12 @@ class Tool:
     acting: bool = False
     confirm_key: str = "tool_confirm"
     timeout_s: float | None = None
+    progress_key: str = "tool_running"  # the text in core/texts/ for its progress step ("calling the ticket system")
 
     @classmethod
     def from_function(cls, fn: ToolFunction, *, acting: bool = False, confirm_key: str = "tool_confirm",
-                      timeout_s: float | None = None, name: str | None = None) -> Tool:
+                      timeout_s: float | None = None, name: str | None = None,
+                      progress_key: str = "tool_running") -> Tool:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"tool {fn.__name__!r} must be an async function")
         params = list(inspect.signature(fn).parameters)
@@ -59,7 +61,7 @@ class Tool:
         if not description:
             raise TypeError(f"tool {fn.__name__!r} needs a docstring: it is the description the model sees")
         return cls(name=name or fn.__name__, description=description, args_model=model, function=fn,
-                   acting=acting, confirm_key=confirm_key, timeout_s=timeout_s)
+                   acting=acting, confirm_key=confirm_key, timeout_s=timeout_s, progress_key=progress_key)
 
     @functools.cached_property
     def _parameters(self) -> dict[str, Any]:
@@ -107,11 +109,12 @@ class ToolRegistry:
         return tool
 
     def tool(self, *, acting: bool = False, confirm_key: str = "tool_confirm", timeout_s: float | None = None,
-             name: str | None = None) -> Callable[[ToolFunction], ToolFunction]:
+             name: str | None = None, progress_key: str = "tool_running") -> Callable[[ToolFunction], ToolFunction]:
         """Decorator: register an async function as a tool."""
 
         def register(fn: ToolFunction) -> ToolFunction:
-            self.add(Tool.from_function(fn, acting=acting, confirm_key=confirm_key, timeout_s=timeout_s, name=name))
+            self.add(Tool.from_function(fn, acting=acting, confirm_key=confirm_key, timeout_s=timeout_s, name=name,
+                                        progress_key=progress_key))
             return fn
 
         return register

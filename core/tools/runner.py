@@ -149,6 +149,8 @@ class ToolRunner:
             return
 
         if tool.acting:
+            step = f"confirm:{call.call_id}"
+            yield Status(text=text("progress_confirm", turn.language), step=step)
             from_document = suggested_by_document(tool.name, turn.text, turn.history, [p.text for p in turn.passages])
             proposal = await self._propose(turn, tool, args, masked_args, from_document)
             await audit("proposed", masked_args, proposal_id=proposal.id)
@@ -157,11 +159,13 @@ class ToolRunner:
                 log.warning("tool_suggested_by_document", tool=tool.name, request_id=turn.reply_id)
             yield NeedsConfirmation(proposal_id=proposal.id, tool=tool.name, summary=proposal.summary,
                                     expires_at=proposal.expires_at, origin=origin)
+            yield Status(text=text("progress_confirm", turn.language), step=step, state="done")
             yield ("Proposed to the user, waiting for their confirmation: nothing has been done yet. "
                    "Do not claim it was done.")
             return
 
-        yield Status(text=text("tool_running", turn.language, tool=tool.name))
+        step, label = f"tool:{call.call_id}", text(tool.progress_key, turn.language, tool=tool.name)
+        yield Status(text=label, step=step)
         ctx = ToolContext(inbound=inbound, conversation=inbound.conversation_key, language=turn.language,
                           reply_id=turn.reply_id, services=self.services, masked_args=masked_args,
                           history=turn.history, summary=turn.summary, passages=turn.passages, mask=turn.mask,
@@ -173,7 +177,9 @@ class ToolRunner:
                                   request_id=turn.reply_id, conversation=inbound.conversation_key)
         await audit(status, masked_args, latency)
         if status == "timeout":
-            yield Status(text=text("tool_timeout", turn.language, tool=tool.name))
+            yield Status(text=text("tool_timeout", turn.language, tool=tool.name), step=step, state="failed")
+        else:
+            yield Status(text=label, step=step, state="done" if status in ("ok", "pending") else "failed")
         masked = await turn.mask(output.content)
         yield ToolResult(call_id=call.call_id, name=call.name, ok=status in ("ok", "pending"),
                          summary=masked[:RESULT_SUMMARY_CHARS])

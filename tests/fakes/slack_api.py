@@ -8,6 +8,11 @@ what a user would see in a thread), records every call, and can be scripted to f
     slack.kill_streams_after(2)                         # appendStream fails after 2 appends per stream
     slack.rate_limit_once("chat.appendStream", 1)       # one 429 with Retry-After: 1
     slack.flood()                                       # Slack's tiers per workspace and method (429 beyond)
+    slack.fail_progress("invalid_chunks")               # every call carrying task/plan chunks is refused
+    slack.fail_progress(status=429, times=1)            # the next call carrying them gets a 429
+
+Streamed messages keep their chunks as a user sees them (`Message.progress`, tests/fakes/slack_chunks.py), and
+malformed chunks are refused with `invalid_chunks` as Slack does.
 
 Socket Mode too: `apps.connections.open` (app-level `xapp-` token only) hands out a WebSocket URL on this
 server, which greets with `hello`; `push_envelope` sends an `events_api`/`slash_commands`/`interactive`
@@ -38,6 +43,7 @@ from aiohttp import web
 
 from tests.fakes.flood import Flood, Limit
 from tests.fakes.local_server import LocalServer, serve_app
+from tests.fakes.slack_chunks import DISPLAY_MODES, Progress, has_progress, invalid
 from tests.fakes.slack_files import SlackFiles
 
 BOT_USER = "UBOT"
@@ -75,6 +81,7 @@ class Message:
     kind: str = "message"  # "stream" | "message" | "ephemeral"
     user: str | None = None  # ephemeral: who sees it
     files: list[dict[str, Any]] = field(default_factory=list)  # files shared with this message
+    progress: Progress = field(default_factory=Progress)  # streamed: task cards and text, in order
 
 
 def _json_list(value: Any) -> list[dict[str, Any]]:
@@ -118,6 +125,8 @@ class FakeSlack(LocalServer):
         self.sockets: list[web.WebSocketResponse] = []  # Socket Mode connections, newest last
         self.acks: dict[str, dict[str, Any]] = {}  # envelope_id -> the client's acknowledgement
         self.files = SlackFiles(lambda: self.port)  # uploads (files.*ExternalUpload) and url_private_download
+        self.progress_failure: tuple[str, int] | None = None  # (error, HTTP status) for calls with task chunks
+        self.progress_failures_left: int | None = None
 
     # -- scripting
 
@@ -127,6 +136,24 @@ class FakeSlack(LocalServer):
     def kill_streams_after(self, appends: int) -> None:
         """appendStream answers message_not_in_streaming_state once a stream had this many appends."""
         self.kill_after = appends
+
+    def fail_progress(self, error: str = "invalid_chunks", status: int = 200, times: int | None = None) -> None:
+        """Calls carrying task_update/plan_update chunks fail (`times` of them; None: all) with `error`, or with
+        a 429 + Retry-After: 1 when `status` is 429."""
+        self.progress_failure = (error if status != 429 else "ratelimited", status)
+        self.progress_failures_left = times
+
+    def _progress_refused(self, method: str, args: dict[str, Any]) -> web.Response | None:
+        if self.progress_failure is None or not has_progress(args.get("chunks")):
+            return None
+        if self.progress_failures_left is not None:
+            if self.progress_failures_left <= 0:
+                return None
+            self.progress_failures_left -= 1
+        error, status = self.progress_failure
+        self.calls.append(Call(method, args, status=status, ok=False, error=error))
+        headers = {"Retry-After": "1"} if status == 429 else None
+        return web.json_response({"ok": False, "error": error}, status=status, headers=headers)
 
     def rate_limit_once(self, method: str, retry_after: float = 1) -> None:
         self.limits.setdefault(method, []).append(retry_after)
@@ -189,6 +216,7 @@ class FakeSlack(LocalServer):
         self.flood_limits = None
         self.flooding = Flood()
         self.visible.clear()
+        self.progress_failure = self.progress_failures_left = None
 
     # -- lifecycle
 
@@ -256,6 +284,9 @@ class FakeSlack(LocalServer):
             self.calls.append(Call(method, args, status=429, ok=False, error="ratelimited"))
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(int(retry_after))})
+        refused = self._progress_refused(method, args)
+        if refused is not None:
+            return refused
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
             return self._answer(method, args, {"ok": False, "error": "unknown_method"})
@@ -299,8 +330,14 @@ class FakeSlack(LocalServer):
             return {"ok": False, "error": "invalid_arguments"}
         if str(channel).startswith("C") and not (args.get("recipient_user_id") and args.get("recipient_team_id")):
             return {"ok": False, "error": "missing_recipient_user_id"}
+        if args.get("task_display_mode", "timeline") not in DISPLAY_MODES:
+            return {"ok": False, "error": "invalid_arguments"}
+        if invalid(args.get("chunks")):
+            return {"ok": False, "error": "invalid_chunks"}
         ts = self._new_ts()
         msg = Message(str(channel), ts, str(thread_ts), kind="stream", streaming=True)
+        msg.progress.mode = str(args.get("task_display_mode", "timeline"))
+        msg.progress.take(args)
         msg.text = Call("", args).text
         self.messages[ts] = msg
         return {"ok": True, "channel": channel, "ts": ts}
@@ -320,11 +357,14 @@ class FakeSlack(LocalServer):
         if self.kill_after is not None and msg.appends >= self.kill_after:
             msg.streaming = False
             return {"ok": False, "error": "message_not_in_streaming_state"}
+        if invalid(args.get("chunks")):
+            return {"ok": False, "error": "invalid_chunks"}
         text = Call("", args).text
-        if not text:
+        if not text and not args.get("chunks"):
             return {"ok": False, "error": "no_text"}
         if len(text) > 12_000:
             return {"ok": False, "error": "msg_too_long"}
+        msg.progress.take(args)
         msg.text += text
         msg.appends += 1
         return {"ok": True, "channel": msg.channel, "ts": msg.ts}
@@ -333,6 +373,9 @@ class FakeSlack(LocalServer):
         msg = self._streaming(args)
         if isinstance(msg, dict):
             return msg
+        if invalid(args.get("chunks")):
+            return {"ok": False, "error": "invalid_chunks"}
+        msg.progress.take(args)
         msg.text += Call("", args).text
         msg.blocks = _json_list(args.get("blocks"))
         msg.streaming = False
