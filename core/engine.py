@@ -8,6 +8,7 @@ builds the Engine (see `bots/composition.py`), in one place.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -171,6 +172,16 @@ class Engine:
             language=reply_language(inbound.text, profile.language),  # the message's language, not the UI's
         )
 
+    @staticmethod
+    async def _cut(turn: Turn) -> None:
+        """The reply was cut before its end (the stream closed, or its task cancelled): the stages' `turn.on_cut`
+        hooks run here, at once (the nested stage generators are only closed later, by the event loop)."""
+        for hook in turn.on_cut:
+            try:
+                await hook()
+            except Exception as exc:
+                log.warning("cut_hook_failed", request_id=turn.reply_id, error=type(exc).__name__)
+
     async def handle(self, inbound: Inbound) -> AsyncIterator[ReplyEvent]:
         """Answer one inbound message. The stream always ends with exactly one Final or Error."""
         turn = self.new_turn(inbound)
@@ -184,6 +195,9 @@ class Engine:
                 if isinstance(event, (Final, Error)):
                     terminal = event
                 yield event
+        except (GeneratorExit, asyncio.CancelledError):
+            await self._cut(turn)
+            raise
         except (InputRejected, PolicyBlocked) as exc:
             log.info("refused", request_id=turn.reply_id, code=exc.code, reason=exc.reason)
             terminal = Error(code=exc.reason, message=text(exc.reason, turn.language, **exc.params),

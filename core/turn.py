@@ -54,6 +54,9 @@ class Turn:
     # PII hooks set by the PII stage: mask text going to the model, restore text going to a tool.
     mask: Callable[[str], Awaitable[str]] = _same
     unmask: Callable[[str], str] = _same_sync
+    # Called by the engine when the reply is cut before its end (Stop, an edit, a deletion, a shutdown), in order:
+    # what a stage keeps of a cut reply (memory: what was shown). The cut itself goes on (never swallowed).
+    on_cut: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Loggable facts (never message text) and per-stage self time in seconds.
     facts: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)

@@ -1,5 +1,5 @@
 """Inline keyboards: feedback thumbs on a final answer (and "talk to a person" under uncertain ones), Confirm/Cancel
-on a proposed tool call."""
+on a proposed tool call, Stop under an answer being written."""
 
 from __future__ import annotations
 
@@ -32,6 +32,27 @@ class PersonButton(CallbackData, prefix="dmh"):
     owner: str = ""
     lang: str = "en"
     ref: str = "start"
+
+
+class StopButton(CallbackData, prefix="dms"):
+    """Stop under an answer being written: `dms:<lang>:<version>:<question message id>` (the question's chat is the
+    pressed message's chat; core/edits/ledger.py decides who may stop it)."""
+
+    lang: str = "en"
+    version: int = 0
+    question: int
+
+
+def stop_keyboard(token: str, lang: str) -> InlineKeyboardMarkup | None:
+    """The Stop button for an answer (`token` = `<version>:<chat id>:<question message id>`, Answering.stoppable)."""
+    version, _, ref = token.partition(":")
+    message = ref.rpartition(":")[2]
+    if not version.isdigit() or not message.isdigit():
+        return None
+    builder = InlineKeyboardBuilder()
+    builder.button(text="⏹ " + text("stop_button", lang),
+                   callback_data=StopButton(lang=lang[:2], version=int(version), question=int(message)))
+    return builder.as_markup()
 
 
 def person_label(lang: str) -> str:

@@ -18,6 +18,7 @@ from adapters.telegram.middlewares import DedupeMiddleware
 from adapters.telegram.notifier import TelegramNotifier
 from adapters.telegram.responder import TelegramResponder
 from adapters.telegram.settings import TelegramSettings
+from adapters.telegram.stop import stop_router
 from adapters.telegram.webhook import TelegramWebhook
 from core.services import Services
 
@@ -94,6 +95,7 @@ def build_telegram(settings: TelegramSettings, services: Services, web_app: web.
     dispatcher = Dispatcher(services=services, tg=settings)
     dispatcher.update.outer_middleware(DedupeMiddleware(services.redis))
     dispatcher.include_router(handoff_router())  # `/human` before the general router
+    dispatcher.include_router(stop_router())  # Stop presses, before the general router's catch-all button handler
     dispatcher.include_router(build_router())
     platform = TelegramPlatform(settings, services, bot, dispatcher)
     services.dispatcher.register(platform.responder)

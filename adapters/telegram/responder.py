@@ -19,7 +19,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.chat_action import ChatActionSender
 
 from adapters.telegram.format import SPLIT_AT, citations_footer, visible_length
-from adapters.telegram.keyboards import confirm_keyboard, feedback_keyboard
+from adapters.telegram.keyboards import confirm_keyboard, feedback_keyboard, stop_keyboard
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.streamer import Body, Limits, Target, TelegramWriter
 from core.edits.answering import Answering
@@ -172,5 +172,13 @@ class TelegramResponder:
             if parts.taken_over:
                 log.info("telegram_reply_taken_over", chat_id=target.chat_id, messages=len(parts.earlier))
             writer = self.writer(target, parts=parts)
+            if answer.stoppable:  # Stop: a button on the streamed message; Telegram's own on a draft
+                writer.stop_markup = stop_keyboard(answer.stoppable, lang)
+                chat = target.chat_id
+
+                async def hold(draft_id: int) -> None:
+                    await answer.hold(f"draft:{chat}:{draft_id}")
+
+                writer.on_draft = hold
             await ReplyLoop(TelegramReplySink(self, inbound, writer)).run(answer.events)
             answer.show({"message_id": [int(i) for i in parts.ids]})

@@ -5,6 +5,8 @@ Private chats preview with `sendMessageDraft` and persist with `sendMessage`; gr
 refused) send a first message and `editMessageText` it. When and what to show is decided by the shared reply
 loop (core/reply/loop.py); this class only knows the Bot API. Every message of the answer is recorded
 (core/reply/record.py `ReplyParts`); a takeover edits the dead worker's messages part by part.
+Stop (core/edits): drafts go with `can_stop` (Telegram's own stop button; `on_draft` names the answer by each new
+draft id first), a streamed message carries `stop_markup` until its final edit replaces it.
 """
 
 from __future__ import annotations
@@ -122,6 +124,9 @@ class TelegramWriter:
         self.refusals = 0
         self.first_text_at: float | None = None
         self.on_message: Any = None  # async callback(message_id) once the streamed message exists
+        self.stop_markup: InlineKeyboardMarkup | None = None  # a Stop button on the message being written
+        self.on_draft: Any = None  # async callback(draft_id) before a draft id is first used; drafts can be stopped
+        self._held_draft: int | None = None
 
     @property
     def interval_s(self) -> float:
@@ -142,9 +147,9 @@ class TelegramWriter:
             if draft:
                 await self._draft(body)
             elif self.message_id is None:
-                self.message_id = await self._send(body, markup=None)
+                self.message_id = await self._send(body, markup=self.stop_markup)
             else:
-                await self._edit(self.message_id, body, markup=None)
+                await self._edit(self.message_id, body, markup=self.stop_markup)
         except TelegramRetryAfter as exc:
             await self._throttled(exc, retry=True)
             return float(exc.retry_after)
@@ -153,11 +158,15 @@ class TelegramWriter:
         return 0.0
 
     async def _draft(self, body: Body) -> None:
+        stoppable = self.on_draft is not None
+        if stoppable and self._held_draft != self.draft_id:
+            self._held_draft = self.draft_id
+            await self.on_draft(self.draft_id)
         try:
             await self._call_formatted(
                 lambda value, mode: self.bot.send_message_draft(
                     chat_id=self.target.chat_id, draft_id=self.draft_id, text=value, parse_mode=mode,
-                    message_thread_id=self.target.thread_id,
+                    message_thread_id=self.target.thread_id, can_stop=True if stoppable else None,
                 ),
                 body,
             )
@@ -165,7 +174,7 @@ class TelegramWriter:
             # Drafts refused (old server, not a private chat...): stream by editing a message instead.
             log.info("telegram_drafts_refused", error=type(exc).__name__)
             self.mode = "edit"
-            self.message_id = await self._send(body, markup=None)
+            self.message_id = await self._send(body, markup=self.stop_markup)
 
     # -- the calls
 

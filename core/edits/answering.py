@@ -13,9 +13,11 @@ Both responders (Slack, Telegram) run their reply loop inside `Answering`:
 On entry an edit's answer first waits `settle_s`: a newer edit supersedes it, so a burst of edits is answered
 once, for its last text. Then it takes the question's lock (the answer it supersedes finishes its message
 first) and reads which message it replaces. While it runs, a watcher looks every `poll_s` whether the
-question was edited again or deleted; if so the stream ends at once (the model call is cancelled with it: no
-more tokens billed; memory and cache keep nothing of it) with a short note. An edit's answer starts with the
-"answer updated" mark. Redis unreachable: the answer runs as a plain answer (edits are then not followed).
+question was edited again or deleted, or its answer stopped by the user; if so the stream ends at once (the
+model call is cancelled with it: no more tokens billed; the cache keeps nothing of it, memory what was shown,
+which an edit replaces and a deletion removes) with a short note ("stopped" for a stop). A stop that comes after
+the stream's last event changes nothing. An edit's answer starts with the "answer updated" mark. Redis
+unreachable: the answer runs as a plain answer (edits are then not followed, it cannot be stopped).
 """
 
 from __future__ import annotations
@@ -57,13 +59,14 @@ class Answering:
         self.events: AsyncIterator[ReplyEvent] = events
         self.skip = False
         self.previous: dict[str, Any] = {}  # the platform ids of the answer this one replaces
-        self.cut_reason: str | None = None  # "edited" | "deleted": why the stream was ended early
+        self.cut_reason: str | None = None  # "edited" | "deleted" | "stopped": why the stream was ended early
         self.cut_shown = False  # the ending note was put in the stream (not so when the stream had ended first)
         self.note_deleted = False  # set on exit: deleted while finishing, the adapter must add the note
         self.token: str | None = None
         self._ids: dict[str, Any] | None = None
         self._cut = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
+        self._ended = False  # the stream's terminal event went out: a stop then changes nothing
 
     # -- for the responder
 
@@ -75,6 +78,22 @@ class Answering:
     def stale(self, name: str) -> list[Any]:
         """The old answer's other messages (its later parts): the adapter deletes them."""
         return list((self.previous.get(name) or [])[1:])
+
+    @property
+    def stoppable(self) -> str | None:
+        """What a Stop button carries (`<version>:<question ref>`), or None: this answer cannot be stopped."""
+        if self._watcher is None or self.ledger is None or not self.ledger.settings.stop:
+            return None
+        return f"{self.version}:{self.ref}"
+
+    async def hold(self, handle: str) -> None:
+        """Name this answer by a platform id (a Telegram draft id...), for the platform's own stop control."""
+        if self.stoppable is None or self.ledger is None:
+            return
+        try:
+            await self.ledger.hold(self.inbound, handle)
+        except REDIS_DOWN as exc:
+            log.warning("edits_unavailable", error=type(exc).__name__, message_id=self.inbound.message_id)
 
     def show(self, ids: dict[str, Any]) -> None:
         """The platform ids of what this answer shows (recorded on exit, for a later edit or deletion)."""
@@ -90,7 +109,8 @@ class Answering:
             if not await self._settled() or not await self._locked():
                 await self._skip()
                 return self
-            version, state = await self.ledger.current(self.inbound, self.token or "")
+            now = await self.ledger.current(self.inbound, self.token or "")
+            version, state = now.version, now.state
             if version is None:  # no record (expired, or not recorded while Redis was away): a plain answer
                 await self._release()
                 return self
@@ -104,7 +124,7 @@ class Answering:
             self.token = None
             return self
         self._watcher = asyncio.create_task(self._watch(), name=f"edits-watch:{self.inbound.message_id}")
-        cut = closable(self._raw, self.inbound, self._cut, ending=self._ending)
+        cut = self._watched(closable(self._raw, self.inbound, self._cut, ending=self._ending))
         self.events = self._marked(cut) if self.version > 0 else cut
         if self.version > 0:
             start_answer()  # the settle and the lock wait are not the answer's time
@@ -160,8 +180,8 @@ class Answering:
 
     async def _superseded(self) -> bool:
         assert self.ledger is not None
-        version, state = await self.ledger.current(self.inbound)
-        return state == "deleted" or (version is not None and version != self.version)
+        now = await self.ledger.current(self.inbound)
+        return now.state == "deleted" or (now.version is not None and now.version != self.version)
 
     async def _skip(self) -> None:
         self.skip = True
@@ -181,23 +201,39 @@ class Answering:
         while True:
             await asyncio.sleep(self.ledger.settings.poll_s)
             try:
-                version, state = await self.ledger.current(self.inbound, self.token or "")
+                now = await self.ledger.current(self.inbound, self.token or "")
             except REDIS_DOWN:
                 raise_if_cancelling()  # the answer ended while the read was cut: stop watching
                 continue
             raise_if_cancelling()  # or the client swallowed the cancel and returned
-            if state == "deleted":
+            if now.state == "deleted":
                 self.cut_reason = "deleted"
-            elif version is not None and version != self.version:
+            elif now.version is not None and now.version != self.version:
                 self.cut_reason = "edited"
+            elif now.stopped == self.version and not self._ended:
+                self.cut_reason = "stopped"
             if self.cut_reason:
                 self._cut.set()
                 return
 
     def _ending(self) -> ReplyEvent:
         self.cut_shown = True
+        if self.cut_reason == "stopped":
+            return Error(code="answer_stopped", message=text("answer_stopped", self.lang))
         note = "question_deleted" if self.cut_reason == "deleted" else "answer_superseded"
         return Error(code=f"question_{self.cut_reason or 'edited'}", message=text(note, self.lang))
+
+    async def _watched(self, events: AsyncIterator[ReplyEvent]) -> AsyncIterator[ReplyEvent]:
+        """Notes when the terminal event (Final or Error) went out: the answer is complete, a Stop is too late."""
+        try:
+            async for event in events:
+                if isinstance(event, Final | Error):
+                    self._ended = True
+                yield event
+        finally:
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     async def _marked(self, events: AsyncIterator[ReplyEvent]) -> AsyncIterator[ReplyEvent]:
         """An edit's answer starts with the "answer updated for your edited question" mark."""

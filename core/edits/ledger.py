@@ -13,10 +13,13 @@ written when the receiving side queues the question and kept a day:
   conv     the conversation (memory scope) the question belongs to
   answer   JSON: the platform ids of the visible answer, recorded when an answer ends
   lang     that answer's language (a deletion note follows it)
+  stop     the version whose answer the user stopped (Stop button, or the platform's own stop)
 
 Beside it, `...:lock` is held by the one answer writing the question's visible answer (renewed while it runs),
 so an edit's answer never writes into the message while the answer it supersedes is still finishing it.
-Every decision (edit accepted, deletion, answer recorded) is one Lua script: two receivers or two workers that
+A platform's own stop control names the answer by its own id (a Telegram draft id, a Slack thread): `...:handle:<id>`
+points at the question and version it streams (`hold`), kept as long as the question.
+Every decision (edit accepted, deletion, stop, answer recorded) is one Lua script: two receivers or two workers that
 see the same event decide once.
 """
 
@@ -74,10 +77,21 @@ redis.call('HINCRBY', KEYS[1], 'v', 1)
 return {'ok', tostring(redis.call('EXISTS', KEYS[2])), f[2] or '', f[3] or '', f[4] or ''}
 """
 
-# ARGV: token, lock ms. Renews the lock if it is ours; returns the question's version and state.
+# ARGV: token, lock ms. Renews the lock if it is ours; returns the question's version, state and stopped version.
 _RENEW = """
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
-return redis.call('HMGET', KEYS[1], 'v', 'state')
+return redis.call('HMGET', KEYS[1], 'v', 'state', 'stop')
+"""
+
+# ARGV: user, '1' when an admin presses, the version to stop. Only the asker (or an admin) stops an answer, only
+# while it is written (the lock is held) and only the current version's: a Stop pressed late changes nothing.
+_STOP = """
+local f = redis.call('HMGET', KEYS[1], 'user', 'v', 'state')
+if not f[1] then return 'unknown' end
+if f[1] ~= ARGV[1] and ARGV[2] ~= '1' then return 'not_yours' end
+if f[3] == 'deleted' or f[2] ~= ARGV[3] or redis.call('EXISTS', KEYS[2]) == 0 then return 'over' end
+redis.call('HSET', KEYS[1], 'stop', ARGV[3])
+return 'ok'
 """
 
 # ARGV: token, answer ids JSON ('' = nothing to record), language. Records the answer and releases the lock,
@@ -119,6 +133,15 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class Current:
+    """What an answer in flight reads each poll: the question's version and state, and the stopped version."""
+
+    version: int | None
+    state: str = ""
+    stopped: int | None = None
+
+
+@dataclass(frozen=True)
 class Deletion:
     status: str  # "ok" | "unknown" (never answered) | "already"
     busy: bool = False  # an answer is being written: it ends with the note itself
@@ -146,6 +169,7 @@ class QuestionLedger:
         self._deleted = redis.register_script(_DELETED)
         self._renew = redis.register_script(_RENEW)
         self._finish = redis.register_script(_FINISH)
+        self._stop = redis.register_script(_STOP)
 
     # -- keys
 
@@ -212,14 +236,40 @@ class QuestionLedger:
                                      px=LOCK_MS)
         return token if taken else None
 
-    async def current(self, inbound: Inbound, token: str = "") -> tuple[int | None, str]:
-        """(the question's current version, its state); renews our lock. (None, "") when it has no record."""
+    async def current(self, inbound: Inbound, token: str = "") -> Current:
+        """The question's current version, state and stopped version; renews our lock. Version None: no record."""
         ref, _ = question_of(inbound) or ("", 0)
-        version, state = await self._renew(keys=self._keys(inbound.platform, inbound.tenant, ref),
-                                           args=[token or "-", LOCK_MS])
+        version, state, stop = await self._renew(keys=self._keys(inbound.platform, inbound.tenant, ref),
+                                                 args=[token or "-", LOCK_MS])
         if version is None:
-            return None, ""
-        return int(version), state.decode() if isinstance(state, bytes) else str(state or "")
+            return Current(None)
+        return Current(int(version), state.decode() if isinstance(state, bytes) else str(state or ""),
+                       int(stop) if stop is not None else None)
+
+    # -- stopping an answer (a Stop button, or the platform's own stop)
+
+    async def stop(self, platform: str, tenant: str, ref: str, version: int, user: str, admin: bool) -> str:
+        """Stop the answer of question `ref` at `version`: "ok" (it ends within a poll, with the "stopped" note),
+        "not_yours" (only the asker or an admin may), "over" (already finished, or superseded), "unknown"."""
+        status = await self._stop(keys=self._keys(platform, tenant, ref), args=[user, "1" if admin else "0", version])
+        return status.decode() if isinstance(status, bytes) else str(status)
+
+    async def hold(self, inbound: Inbound, handle: str) -> None:
+        """Name this answer by a platform id (`handle`), for a stop that comes with that id only."""
+        ref, version = question_of(inbound) or ("", 0)
+        await self.redis.set(self._handle(inbound.platform, inbound.tenant, handle), f"{version}:{ref}", ex=TTL_S)
+
+    async def held(self, platform: str, tenant: str, handle: str) -> tuple[str, int] | None:
+        """(question ref, version) an answer was named by with `hold`, or None."""
+        raw = await self.redis.get(self._handle(platform, tenant, handle))
+        if raw is None:
+            return None
+        version, _, ref = (raw.decode() if isinstance(raw, bytes) else str(raw)).partition(":")
+        return ref, int(version)
+
+    @staticmethod
+    def _handle(platform: str, tenant: str, handle: str) -> str:
+        return key("question", platform, tenant, "handle", handle)
 
     async def shown(self, inbound: Inbound) -> tuple[dict[str, Any], str]:
         """The visible answer recorded for the question (its platform ids) and its language."""

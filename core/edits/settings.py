@@ -1,4 +1,4 @@
-"""Edited and deleted questions: how long an edit still replaces the answer, and how edits are paced."""
+"""Edited and deleted questions: how long an edit still replaces the answer, how edits are paced, and Stop."""
 
 from __future__ import annotations
 
@@ -14,3 +14,6 @@ class EditSettings(BaseModel):
     settle_s: float = Field(default=1.0, ge=0, le=30)
     # How often an answer in flight looks whether its question was edited or deleted meanwhile.
     poll_s: float = Field(default=0.25, gt=0, le=5)
+    # Answers being written can be stopped by the asker (or an admin): a Stop button, or the platform's own stop
+    # (Telegram drafts, Slack agent sessions). Needs the question's record: off when window_s is 0.
+    stop: bool = True
