@@ -20,7 +20,7 @@ EN: dict[str, str] = {
     "answer_updated": "*Answer updated for your edited question.*",
     "answer_superseded": "(You edited the question: answering the new text…)",
     "question_deleted": "*The question was deleted.*",
-    "answer_stopped": "_Stopped._",
+    "answer_stopped": "Stopped.",
     "stop_button": "Stop",
     "stop_not_yours": "Only the person who asked (or an admin) can stop this answer.",
     "stop_over": "This answer has already finished.",

@@ -171,6 +171,8 @@ class FakeLLM(LocalServer):
         self.send_usage = True  # False: like llama-cpp-python's stream, no usage at all
         self.requests: list[RecordedRequest] = []
         self.streams_completed = 0  # streamed answers sent to their end (a client that hung up stops one midway)
+        self.streams_cut = 0  # streams the client hung up on midway (it closed the connection: nothing more is read)
+        self.chunks_sent = 0  # text chunks written to streams, all requests
         # The semantic cache's verifier asks the same model when no judge model is configured. Those requests
         # (recognised by the judge prompt) go to `judge_requests` and are answered by `judge` (default "no"),
         # so they never consume a model's scripted answers. Requests to a model named in `judge_models` (a
@@ -350,12 +352,19 @@ class FakeLLM(LocalServer):
         pieces = words(text)
         delay = step.chunk_delay_s if isinstance(step, Reply) else 0.0
         stop_after = step.after_chunks if isinstance(step, Hang | Cut) else None
-        for i, piece in enumerate(pieces):
-            if stop_after is not None and i >= stop_after:
-                break
-            if delay and i:
-                await asyncio.sleep(delay)
-            await resp.write(chunk({"content": piece}))
+        try:
+            for i, piece in enumerate(pieces):
+                if stop_after is not None and i >= stop_after:
+                    break
+                if delay and i:
+                    await asyncio.sleep(delay)
+                if request.transport is None or request.transport.is_closing():
+                    raise ConnectionResetError("the client closed the stream")
+                await resp.write(chunk({"content": piece}))
+                self.chunks_sent += 1
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.streams_cut += 1
+            raise
         if isinstance(step, Hang):
             await self._closing.wait()
             return resp
