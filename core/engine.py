@@ -124,13 +124,15 @@ class Engine:
                 o.stage_started(turn, terminal.name)
             t0 = time.perf_counter()
             error: BaseException | None = None
+            events = terminal.run(turn)
             try:
-                async for event in terminal.run(turn):
+                async for event in events:
                     yield event
             except BaseException as exc:
                 error = exc
                 raise
             finally:
+                await _close(events)  # a reply cut before its end: the model call is closed now, not at GC
                 for o in self.observers:
                     o.stage_finished(turn, terminal.name, time.perf_counter() - t0, error)
 
@@ -142,20 +144,34 @@ class Engine:
                 o.stage_started(turn, stage.name)
             t0 = time.perf_counter()
             self_time: list[float] = []
+            inner: list[AsyncIterator[ReplyEvent]] = []
 
-            async def call_next(t: Turn) -> AsyncIterator[ReplyEvent]:
+            async def call_next_events(t: Turn) -> AsyncIterator[ReplyEvent]:
                 self_time.append(time.perf_counter() - t0)
-                async for event in nxt(t):
+                downstream = nxt(t)
+                inner.append(downstream)
+                async for event in downstream:
                     yield event
 
+            def call_next(t: Turn) -> AsyncIterator[ReplyEvent]:
+                events = call_next_events(t)
+                inner.append(events)
+                return events
+
             error: BaseException | None = None
+            events = stage.run(turn, call_next)
             try:
-                async for event in stage.run(turn, call_next):
+                async for event in events:
                     yield event
             except BaseException as exc:
                 error = exc
                 raise
             finally:
+                # A reply cut before its end (this generator closed at a yield): `async for` does not close what it
+                # iterates, so the stage and everything below it are closed here, outermost first, down to the
+                # model call (otherwise they would be closed only when collected, and the model kept streaming).
+                for opened in (events, *inner):
+                    await _close(opened)
                 spent = self_time[0] if self_time else time.perf_counter() - t0
                 turn.timings[stage.name] = spent
                 for o in self.observers:
@@ -186,8 +202,9 @@ class Engine:
         """Answer one inbound message. The stream always ends with exactly one Final or Error."""
         turn = self.new_turn(inbound)
         terminal: Final | Error | None = None
+        chain = self._chain(turn)
         try:
-            async for event in self._chain(turn):
+            async for event in chain:
                 if terminal is not None:
                     continue  # nothing may follow the terminal event
                 if isinstance(event, TextDelta) and turn.first_token_at is None:
@@ -196,6 +213,7 @@ class Engine:
                     terminal = event
                 yield event
         except (GeneratorExit, asyncio.CancelledError):
+            await _close(chain)  # the stages and the model call end now (see _timed)
             await self._cut(turn)
             raise
         except (InputRejected, PolicyBlocked) as exc:
@@ -217,3 +235,14 @@ class Engine:
             yield terminal
         for o in self.observers:
             o.reply_finished(turn, terminal)
+
+
+async def _close(events: AsyncIterator[ReplyEvent]) -> None:
+    """Close an event generator at once (a no-op when it has finished); what it raises on the way is logged."""
+    aclose = getattr(events, "aclose", None)
+    if aclose is None:
+        return
+    try:
+        await aclose()
+    except Exception as exc:
+        log.warning("stage_close_failed", error=type(exc).__name__)

@@ -50,7 +50,8 @@ async def ask_group(app, telegram_api, question: str = "tell me everything") -> 
     text, entities = mention(question)
     update = telegram_api.message_update(GROUP, text, entities=entities)
     await app.post(update)
-    await telegram_api.wait_for(lambda: shown_stop(telegram_api) is not None)  # streaming, with its Stop button
+    await telegram_api.wait_for(lambda: shown_stop(telegram_api) is not None  # streaming, with its Stop button
+                                and "word5" in telegram_api.chat_messages(GROUP)[0].text)
     return update
 
 

@@ -25,6 +25,7 @@ from adapters.slack.edge import SlackEdge, tenant_of
 from adapters.slack.edits import CHANGES, SlackEdits
 from adapters.slack.normalize import action_inbound, is_user_message, mentions, message_inbound
 from adapters.slack.settings import SlackSettings
+from adapters.slack.stop import STOP, on_agent_session_stopped, on_stop_pressed
 from core.admin import AdminContext
 from core.dedupe import first_delivery
 from core.handoff.files import note
@@ -40,7 +41,7 @@ REDIS_DOWN = (RedisError, OSError)
 # Slack retries an event that got no 2xx (or no answer within 3 s) three times: X-Slack-Retry-Num 1, 2, 3.
 LAST_RETRY = 3
 ACTIONS = re.compile(
-    rf"^({blocks.FEEDBACK_UP}|{blocks.FEEDBACK_DOWN}|{blocks.CONFIRM}|{blocks.CANCEL}|{blocks.PERSON})$")
+    rf"^({blocks.FEEDBACK_UP}|{blocks.FEEDBACK_DOWN}|{blocks.CONFIRM}|{blocks.CANCEL}|{blocks.PERSON}|{STOP})$")
 
 
 class SlackReceiver:
@@ -63,6 +64,7 @@ class SlackReceiver:
         app.event("message")(self.on_message)
         app.event("assistant_thread_started")(self.on_assistant_thread_started)
         app.event("assistant_thread_context_changed")(self.ignore)
+        app.event("agent_session_stopped")(self.on_agent_session_stopped)  # Slack's own stop (adapters/slack/stop.py)
         app.action(ACTIONS)(self.on_action)
         app.command(self.settings.command)(self.on_command)
 
@@ -179,6 +181,9 @@ class SlackReceiver:
             log.warning("slack_state_unreachable", error=type(exc).__name__)
             return False
 
+    async def on_agent_session_stopped(self, body: dict[str, Any]) -> None:
+        await on_agent_session_stopped(self, body)
+
     # -- buttons
 
     async def on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -186,13 +191,16 @@ class SlackReceiver:
         team, user = tenant_of(body), str((body.get("user") or {}).get("id"))
         action_id, ref = action.get("action_id"), str(action.get("value") or "")
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if action_id == STOP:
+            await on_stop_pressed(self, body, action)
+            return
         if action_id in (blocks.FEEDBACK_UP, blocks.FEEDBACK_DOWN):
             audience, locale = await self.edge.audience(body, user, str(channel))
             kind = "feedback_up" if action_id == blocks.FEEDBACK_UP else "feedback_down"
             press = action_inbound(body, kind, ref, self.settings.bot, audience, locale=locale)
             kept = await self.services.engine.feedback(press)  # recorded once, in core (core/ops/feedback.py)
             log.info("slack_feedback", team=team, reply_id=ref, value=kind, kept=kept)
-            await self._ephemeral(channel, user, text("feedback_thanks", locale), body)
+            await self.ephemeral(channel, user, text("feedback_thanks", locale), body)
             return
         audience, locale = await self.edge.audience(body, user, str(channel))
         message = body.get("message") or {}
@@ -206,7 +214,7 @@ class SlackReceiver:
                     and await self.services.handoff.active(press.conversation_key) is not None:
                 refusal = note("handoff_person", "already", lang)
             if refusal is not None:
-                await self._ephemeral(channel, user, refusal, body)
+                await self.ephemeral(channel, user, refusal, body)
                 return
             await self.services.dispatcher.submit(press)
             return
@@ -226,7 +234,7 @@ class SlackReceiver:
                 log.warning("slack_proposal_update_failed", error=exc.response.get("error"))
         await self.services.dispatcher.submit(inbound)
 
-    async def _ephemeral(self, channel: str | None, user: str, message: str, body: dict[str, Any]) -> None:
+    async def ephemeral(self, channel: str | None, user: str, message: str, body: dict[str, Any]) -> None:
         thread_ts = (body.get("message") or {}).get("thread_ts")
         if not channel:
             return

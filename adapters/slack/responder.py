@@ -20,6 +20,7 @@ from adapters.slack import blocks
 from adapters.slack.edits import note_deleted
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.settings import SlackSettings
+from adapters.slack.stop import StopControl
 from adapters.slack.streamer import SlackWriter, Target
 from core.edits.answering import Answering
 from core.edits.ledger import QuestionLedger
@@ -138,7 +139,13 @@ class SlackResponder:
             if parts.taken_over:
                 log.info("slack_reply_taken_over", channel=target.channel, messages=len(parts.earlier))
             writer = SlackWriter(self.client, target, self.settings, self.budget, parts=parts)
-            await ReplyLoop(SlackReplySink(self, inbound, writer, lang)).run(answer.events)
+            stop = StopControl(self.client, self.settings, target, answer, lang)  # Stop (adapters/slack/stop.py)
+            writer.on_message = stop.shown
+            await stop.begin()
+            try:
+                await ReplyLoop(SlackReplySink(self, inbound, writer, lang)).run(answer.events)
+            finally:
+                await stop.end()
             shown = {"ts": writer.messages, "channel": target.channel, "thread": target.thread_ts}
             answer.show(shown)
         if answer.note_deleted:

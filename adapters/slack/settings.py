@@ -41,6 +41,9 @@ class SlackSettings(BaseModel):
     update_interval_s: float = Field(default=1.0, ge=0)  # fallback: at most one chat.update per this long
     max_message_chars: int = Field(default=3_900, ge=200, le=12_000)  # longer answers continue in a new message
     rate_limit_retries: int = Field(default=5, ge=0, le=20)  # 429: waits Retry-After, this many times per call
+    # Stop (core/edits): an app declared as an agent gets Slack's own stop button (agents.sessions.setStatus
+    # "processing", then the agent_session_stopped event); otherwise a Stop button is posted under the answer.
+    agent_sessions: bool = False
     thinking_text: str | None = None  # assistant thread status while the answer is prepared; unset = core/texts/
     suggested_prompts: CommaList = []  # assistant thread prompts; empty = core/texts/ in the user's language
     user_cache_s: int = Field(default=600, ge=0)  # users.info (admin flag, locale) cached this long in Redis

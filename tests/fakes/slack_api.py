@@ -441,6 +441,11 @@ class FakeSlack(LocalServer):
     def m_assistant_threads_setStatus(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
 
+    def m_agents_sessions_setStatus(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("status") not in ("active", "processing", "suspended", "closed"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "status": args["status"]}
+
     def m_assistant_threads_setSuggestedPrompts(self, args: dict[str, Any]) -> dict[str, Any]:
         if not _json_list(args.get("prompts")):
             return {"ok": False, "error": "invalid_arguments"}
