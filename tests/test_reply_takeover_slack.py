@@ -49,8 +49,8 @@ async def test_slack_worker_killed_in_part_two_leaves_one_complete_answer(llm_se
             first = _worker(tmp_path, "worker-a")
             question = await rig.mention("explain every step")
 
-            def shown() -> list:
-                return [m for m in rig.slack.thread("C1", question) if m.kind != "ephemeral"]
+            def shown() -> list:  # the answer's messages (not the Stop button posted under it while it is written)
+                return [m for m in rig.slack.thread("C1", question) if m.kind != "ephemeral" and not stop_of(m)]
 
             # worker A streams part 1, seals it, starts part 2 ... and dies in the middle of part 2
             await wait_for(lambda: len(shown()) >= 2 and len(shown()[1].text) > 20, within_s=120)
@@ -70,6 +70,7 @@ async def test_slack_worker_killed_in_part_two_leaves_one_complete_answer(llm_se
             assert words.count("step0") == 1, "part 1 is shown once"
             assert " ".join(words).rstrip(".") == answer.rstrip("."), "the whole answer, once, in order"
             assert all(not m.streaming for m in after), "no message is left streaming"
+            assert not any(stop_of(m) for m in rig.slack.thread("C1", question)), "no Stop button is left"
             assert all(len(m.text) <= PART + 20 for m in after)
             assert any(b.get("type") == "actions" for b in after[-1].blocks), "feedback buttons on the last part"
             assert len(llm_server.requests_for("gpt-4o-mini")) >= 2, "worker B answered anew"
@@ -77,3 +78,7 @@ async def test_slack_worker_killed_in_part_two_leaves_one_complete_answer(llm_se
             assert {ts for ts, _ in before} <= updated, "worker B edited A's messages instead of posting again"
     finally:
         stop_processes(first, second)
+
+
+def stop_of(message) -> bool:
+    return any(e.get("action_id") == "deskmate_stop" for b in message.blocks for e in b.get("elements") or [])

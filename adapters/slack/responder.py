@@ -124,6 +124,7 @@ class SlackResponder:
         self.budget = RateBudget(redis) if redis is not None else None
         self.ids = PlatformIds(redis)
         self.edits = edits
+        self.redis = redis
 
     async def respond(self, inbound: Inbound, events: AsyncIterator[ReplyEvent]) -> None:
         target = target_of(inbound)
@@ -139,7 +140,7 @@ class SlackResponder:
             if parts.taken_over:
                 log.info("slack_reply_taken_over", channel=target.channel, messages=len(parts.earlier))
             writer = SlackWriter(self.client, target, self.settings, self.budget, parts=parts)
-            stop = StopControl(self.client, self.settings, target, answer, lang)  # Stop (adapters/slack/stop.py)
+            stop = StopControl(self.client, self.settings, target, answer, lang, self.redis)  # adapters/slack/stop.py
             writer.on_message = stop.shown
             await stop.begin()
             try:

@@ -4,7 +4,9 @@
   (`agents.sessions.setStatus`), where Slack shows its native stop button; a press sends `agent_session_stopped`
   (channel, thread_ts, user, streaming_message_ts). The answer is named by its thread (`thread:<channel>:<ts>`).
 - Otherwise: once the answer's first message exists, a small message with a Stop button goes under it in the
-  thread (a streamed message takes no blocks until `chat.stopStream`); it is deleted when the answer ends.
+  thread (a streamed message takes no blocks until `chat.stopStream`); it is deleted when the answer ends. Its ts
+  is kept in Redis while it is shown, so a worker that takes the answer over after a crash deletes the dead
+  worker's button first.
 
 Either way the ledger decides: only the asker, or a workspace or deployment admin, may stop an answer, and only
 while it is written; anyone else gets an ephemeral note.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
@@ -23,6 +26,8 @@ from adapters.slack.edge import tenant_of
 from adapters.slack.settings import SlackSettings
 from adapters.slack.streamer import Target
 from core.edits.answering import Answering
+from core.models import Inbound
+from core.state.keys import key
 from core.texts import text
 
 if TYPE_CHECKING:
@@ -53,8 +58,9 @@ class StopControl:
     after it (always): the button goes, the agent session leaves "processing"."""
 
     def __init__(self, client: AsyncWebClient, settings: SlackSettings, target: Target, answer: Answering,
-                 lang: str) -> None:
+                 lang: str, redis: aioredis.Redis | None = None) -> None:
         self.client = client
+        self.redis = redis
         self.target = target
         self.token = answer.stoppable
         self.answer = answer
@@ -63,7 +69,13 @@ class StopControl:
         self.button_ts: str | None = None
         self._session = False
 
+    @property
+    def _key(self) -> str:
+        inbound: Inbound = self.answer.inbound
+        return key("stopbutton", inbound.platform, inbound.tenant, inbound.message_id)
+
     async def begin(self) -> None:
+        await self._drop_dead_button()
         if not self.native:
             return
         await self.answer.hold(f"thread:{self.target.channel}:{self.target.thread_ts}")
@@ -78,17 +90,45 @@ class StopControl:
                                                       text=text("stop_button", self.lang),
                                                       blocks=stop_blocks(self.token, self.lang))
             self.button_ts = str(resp["ts"])
+            await self._remember(self.button_ts)
         except SlackApiError as exc:
             log.info("slack_stop_button_failed", error=exc.response.get("error"), channel=self.target.channel)
 
     async def end(self) -> None:
         if self.button_ts:
-            try:
-                await self.client.chat_delete(channel=self.target.channel, ts=self.button_ts)
-            except Exception as exc:  # best effort: the answer itself has ended
-                log.info("slack_stop_button_not_deleted", error=type(exc).__name__)
+            await self._delete(self.button_ts)
+            await self._remember(None)
         if self._session:
             await self._session_status("active")
+
+    async def _delete(self, ts: str) -> None:
+        try:
+            await self.client.chat_delete(channel=self.target.channel, ts=ts)
+        except Exception as exc:  # best effort: the answer itself goes on (or has ended)
+            log.info("slack_stop_button_not_deleted", error=type(exc).__name__)
+
+    async def _remember(self, ts: str | None) -> None:
+        if self.redis is None:
+            return
+        try:
+            if ts is None:
+                await self.redis.delete(self._key)
+            else:
+                await self.redis.set(self._key, ts, ex=86_400)
+        except REDIS_DOWN as exc:
+            log.info("slack_stop_button_not_recorded", error=type(exc).__name__)
+
+    async def _drop_dead_button(self) -> None:
+        """Taken over after a crash: the dead worker's Stop button goes (this answer posts its own)."""
+        if self.redis is None:
+            return
+        try:
+            dead = await self.redis.get(self._key)
+        except REDIS_DOWN:
+            return
+        if dead:
+            await self._delete(dead.decode() if isinstance(dead, bytes) else str(dead))
+            await self._remember(None)
 
     async def _session_status(self, status: str) -> bool:
         """agents.sessions.setStatus; a refusal (not an agent app, no such thread) must not stop the answer."""
