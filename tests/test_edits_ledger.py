@@ -112,3 +112,21 @@ async def test_a_deletion_seen_after_the_answer_ended_still_gets_its_note(redis:
         answering.show({"ts": ["200.000001"]})
     assert [type(e).__name__ for e in seen] == ["TextDelta", "Final"]  # no ending: the answer had ended
     assert deletion.busy and answering.note_deleted
+
+
+async def test_only_the_asker_or_an_admin_stops_an_answer_and_only_while_it_is_written(redis) -> None:
+    ledger = QuestionLedger(redis, EditSettings(), b"k" * 32)
+    asked = question("tell me everything")
+    await ledger.asked(asked, at=100.0)
+    ref = "C1:100.000001"
+    assert await ledger.stop("slack", asked.tenant, ref, 0, "U1", admin=False) == "over"  # nothing being written
+    token = await ledger.lock(asked)
+    assert token is not None
+    assert await ledger.stop("slack", asked.tenant, ref, 0, "U2", admin=False) == "not_yours"
+    assert await ledger.stop("slack", asked.tenant, ref, 3, "U1", admin=False) == "over"  # a forged version
+    assert await ledger.stop("slack", asked.tenant, "C1:999.000001", 0, "U1", admin=False) == "unknown"
+    assert (await ledger.current(asked, token)).stopped is None
+    assert await ledger.stop("slack", asked.tenant, ref, 0, "U2", admin=True) == "ok"
+    assert (await ledger.current(asked, token)).stopped == 0
+    await ledger.finish(asked, token, {"ts": ["1.1"]}, "en")
+    assert await ledger.stop("slack", asked.tenant, ref, 0, "U1", admin=False) == "over"  # finished
