@@ -140,7 +140,7 @@ class SlackResponder:
             if parts.taken_over:
                 log.info("slack_reply_taken_over", channel=target.channel, messages=len(parts.earlier))
             writer = SlackWriter(self.client, target, self.settings, self.budget, parts=parts)
-            stop = StopControl(self.client, self.settings, target, answer, lang, self.redis)  # adapters/slack/stop.py
+            stop = StopControl(self.client, self.settings, target, answer, lang, self.redis, self.budget)  # stop.py
             writer.on_message = stop.shown
             await stop.begin()
             try:

@@ -24,9 +24,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.edge import tenant_of
 from adapters.slack.settings import SlackSettings
-from adapters.slack.streamer import Target
+from adapters.slack.streamer import Target, scopes
 from core.edits.answering import Answering
 from core.models import Inbound
+from core.reply.budget import RateBudget
 from core.state.keys import key
 from core.texts import text
 
@@ -58,9 +59,11 @@ class StopControl:
     after it (always): the button goes, the agent session leaves "processing"."""
 
     def __init__(self, client: AsyncWebClient, settings: SlackSettings, target: Target, answer: Answering,
-                 lang: str, redis: aioredis.Redis | None = None) -> None:
+                 lang: str, redis: aioredis.Redis | None = None, budget: RateBudget | None = None) -> None:
         self.client = client
+        self.settings = settings
         self.redis = redis
+        self.budget = budget
         self.target = target
         self.token = answer.stoppable
         self.answer = answer
@@ -85,6 +88,10 @@ class StopControl:
         if self.token is None or self.native or self.button_ts is not None:
             return
         self.button_ts = ""  # once per answer, even when the post fails
+        if self.budget is not None and await self.budget.try_take(
+                scopes(self.settings, self.target, "chat.postMessage"), preview=True):
+            log.info("slack_stop_button_skipped", reason="rate_budget", channel=self.target.channel)
+            return  # the channel's postMessage budget is spent: the answer matters more than its Stop button
         try:
             resp = await self.client.chat_postMessage(channel=self.target.channel, thread_ts=self.target.thread_ts,
                                                       text=text("stop_button", self.lang),
