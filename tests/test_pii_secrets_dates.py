@@ -61,3 +61,16 @@ def test_hostile_repetition_stays_linear(masker, chunk):
 def test_a_long_labelled_value_is_masked_whole(masker):
     value = "a1" * 400
     assert masked(masker, f"token: {value} thanks") == [value]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("я родился 5 марта, скидку ко дню рождения не дали", "5 марта"),
+    ("в анкете указал д.р. 05.03, а система просит год", "05.03"),
+    ("my birthday is March 5 and the promo code did not apply", "March 5"),
+])
+def test_a_birthday_without_a_year_right_after_its_cue_is_masked(masker, text, value):
+    assert value in masked(masker, text)
+
+
+def test_a_yearless_date_that_is_not_a_birthday_stays(masker):
+    assert masked(masker, "день рождения у меня 17 ноября, заказ оформлен 03.11") == ["17 ноября"]

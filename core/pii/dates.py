@@ -43,6 +43,14 @@ _YEAR_ALONE = re.compile(rf"(?<![\d.\-/])(?:{_YEAR}|'\d{{2}})(?![\d.\-/]\d|\d)")
 _YEAR_CUE_BEFORE = re.compile(r"(?:\bborn\s+(?:in\s+)?|\byear\s+of\s+birth:?\s*|\bb\.\s*|год\s+рождения:?\s*"
                               r"|\bdob:?\s*|\bг\.\s?р\.:?\s*|\bд\.\s?р\.:?\s*"
                               r"|родил(?:ся|ась)\s+в\s+)\Z", re.IGNORECASE)
+# A date without a year ("5 марта", "05.03", "March 5") only right after its cue: «родился 5 марта», «д.р. 05.03».
+_NO_YEAR = re.compile(rf"(?<![\d.])(?:\d{{1,2}}\.\d{{1,2}}|\d{{1,2}}\s+{_MONTHS_RU}"
+                      rf"|{_MONTHS_EN}\s+\d{{1,2}}(?:st|nd|rd|th)?"
+                      rf"|\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTHS_EN})(?![\d.\-/]*\d|\s*,?\s*(?:19|20)\d\d)",
+                      re.IGNORECASE)
+_NO_YEAR_CUE = re.compile(r"(?:\bborn\s+(?:on\s+)?|birthday\s+(?:is\s+)?(?:on\s+)?|\bdob:?\s*|родил(?:ся|ась)\s+"
+                          r"|\bд\.\s?р\.:?\s*|\bд/р:?\s*|день\s+рождения(?:\s+у\s+меня)?:?\s*(?:[-—–]\s*)?)\Z",
+                          re.IGNORECASE)
 _YEAR_CUE_AFTER = re.compile(r"\A\s*(?:г\.?\s?р\.?|года\s+рождения|г\.\s*рождения|года?\s+р\.)", re.IGNORECASE)
 # Between a birth word and a date, a word that gives the date another meaning: "born in Ohio, my order from
 # 12.03.2024", "birthday party booking for 2024-06-15", «родилась в Казани, а заказ оформила 03.11.2024».
@@ -77,6 +85,11 @@ class DateOfBirthRecognizer(LocalRecognizer):
                     RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
         for m in _YEAR_ALONE.finditer(text):
             if _YEAR_CUE_BEFORE.search(text[max(0, m.start() - 24):m.start()]) or _YEAR_CUE_AFTER.match(text[m.end():]):
+                out.append(RecognizerResult("DATE_OF_BIRTH", m.start(), m.end(), 0.8, recognition_metadata={
+                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+        for m in _NO_YEAR.finditer(text):
+            if _NO_YEAR_CUE.search(text[max(0, m.start() - 32):m.start()]):
                 out.append(RecognizerResult("DATE_OF_BIRTH", m.start(), m.end(), 0.8, recognition_metadata={
                     RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
                     RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
