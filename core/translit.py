@@ -24,12 +24,12 @@ from __future__ import annotations
 import heapq
 import re
 import threading
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from core.knowledge.stopwords import EN
+from core.morph import morph_vocab
 
 _CHUNK = re.compile(r"\S+")
 _PLAIN = re.compile(r"[A-Za-z]+(?:['’`][A-Za-z]*)*(?:-[A-Za-z]+(?:['’`][A-Za-z]*)*)*")  # letters, ' for «ь», a hyphen
@@ -94,16 +94,10 @@ def load() -> tuple[Any, frozenset[str], frozenset[str]]:
     if _resources is None:
         with _lock:
             if _resources is None:
-                _resources = (_morph(), *_english())
+                _resources = (morph_vocab(), *_english())
     return _resources
 
 
-def _morph() -> Any:
-    with warnings.catch_warnings():  # pymorphy2 imports pkg_resources (setuptools<81 keeps it)
-        warnings.simplefilter("ignore")
-        from natasha import MorphVocab
-
-        return MorphVocab()
 
 
 def _english() -> tuple[frozenset[str], frozenset[str]]:

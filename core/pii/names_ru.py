@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
+from core.morph import morph_vocab
+
 _WORD = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)?")
 _INITIALS = re.compile(r"\s?[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.)?")
 _INITIALS_BEFORE = re.compile(r"[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.\s?)?\Z")
@@ -107,9 +109,9 @@ class NatashaPersonRecognizer(LocalRecognizer):
 def _natasha() -> tuple[Any, Any, Any]:
     with warnings.catch_warnings():  # pymorphy2 imports pkg_resources (setuptools<81 keeps it)
         warnings.simplefilter("ignore")
-        from natasha import MorphVocab, NewsEmbedding, NewsNERTagger, Segmenter
+        from natasha import NewsEmbedding, NewsNERTagger, Segmenter
 
-        return Segmenter(), NewsNERTagger(NewsEmbedding()), MorphVocab()
+        return Segmenter(), NewsNERTagger(NewsEmbedding()), morph_vocab()  # shared with core/translit.py
 
 
 @lru_cache(maxsize=50_000)
