@@ -17,6 +17,7 @@ import structlog
 
 from core.knowledge.bridge import Bridge, Bridges
 from core.knowledge.embeddings import Embedder, LocalEmbedder
+from core.knowledge.fusion import Fusion, agree
 from core.knowledge.ingest import embed_text
 from core.knowledge.keyword import KeywordIndex, identifiers, tokenize
 from core.knowledge.store import SHARED, Store, and_where
@@ -121,6 +122,7 @@ class Searcher:
         # only: with a provider's embedder it would send every word of the vocabulary on each re-index.
         self.bridge = isinstance(embedder, LocalEmbedder) if bridge is None else bridge
         self.bridges = Bridges(embedder)
+        self.fusion = Fusion()  # list weights and document agreement (core/knowledge/fusion.py)
         self._handles: dict[str, tuple[int, Any]] = {}
         self._indexes: dict[str, tuple[int, KeywordIndex]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -170,6 +172,8 @@ class Searcher:
         texts = [embed_text(m, d or "") for m, d in zip(metas, rows["documents"], strict=True)]
         index = KeywordIndex(rows["ids"], texts, metas)
         index.texts = [d or "" for d in rows["documents"]]  # passages show the chunk body, not its heading
+        heads = [embed_text(m, "") for m in metas]
+        index.headings = KeywordIndex(rows["ids"], heads, metas)  # title and section path only
         return index
 
     async def search(
@@ -212,6 +216,7 @@ class Searcher:
             handles[collection] = coll
             await self._collect(query, reading, query_vector, collection, coll, version, scope, candidates, rrf_k,
                                 mode, found)
+        agree(found.values(), self.fusion.document_weight, self.fusion.document_chunks)
         ranked = sorted(found.values(), key=lambda c: c.rrf, reverse=True)[: max(candidates, top_k)]
         await self._fill_similarity(ranked, query_vector, handles)
         wanted = identifiers(query)
@@ -274,31 +279,39 @@ class Searcher:
     async def _collect(self, query: str, reading: str | None, vector: list[float], collection: str, coll: Any,
                        version: int, scope: Scope, candidates: int, rrf_k: int, mode: Mode,
                        found: dict[str, Candidate]) -> None:
-        def add(rank: int, cid: str) -> Candidate:
+        def add(rank: int, cid: str, weight: float) -> Candidate:
             cand = found.get(cid)
             if cand is None:
                 cand = found[cid] = Candidate(cid, collection)
-            cand.rrf += 1.0 / (rrf_k + rank)
+            cand.rrf += weight / (rrf_k + rank)
             return cand
+
+        fusion = self.fusion
 
         index = await self.keyword_index(collection, coll, version)
         mask = scope.mask(index)
         if mode in ("hybrid", "vector"):
             hits = await asyncio.to_thread(self._nearest, coll, index, vector, scope, mask, candidates)
             for rank, (cid, similarity, text, meta) in enumerate(hits, start=1):
-                cand = add(rank, cid)
+                cand = add(rank, cid, fusion.vector_weight)
                 cand.text, cand.meta, cand.similarity = text, meta, similarity
-        lists = [index.search(q, candidates, mask) for q in (query, reading) if q] if mode != "vector" else []
+        lists = [(index.search(q, candidates, mask), fusion.keyword_weight) for q in (query, reading) if q
+                 ] if mode != "vector" else []
+        headings = index.headings if mode == "hybrid" and fusion.heading_weight > 0 else None
+        if headings is not None:
+            lists += [(headings.search(q, candidates, mask), fusion.heading_weight) for q in (query, reading) if q]
         if mode == "hybrid" and self.bridge:  # a Latin-letter Russian question is bridged from its Cyrillic reading
             terms = await self.bridges.terms(reading or query, index.vocab,
                                              await self.bridge_for(collection, index, version))
             if terms:
-                lists.append(index.search_terms(terms, candidates, mask))
-        for hits in lists:
+                lists.append((index.search_terms(terms, candidates, mask), fusion.keyword_weight))
+                if headings is not None:
+                    lists.append((headings.search_terms(terms, candidates, mask), fusion.heading_weight))
+        for hits, weight in lists:
             # Only strong keyword hits vote: a code's common prefix ("err" of ERR-4121) matches every code.
             hits = [(cid, score) for cid, score in hits if score >= KEYWORD_CUTOFF * hits[0][1]]
             for rank, (cid, score) in enumerate(hits, start=1):
-                cand = add(rank, cid)
+                cand = add(rank, cid, weight)
                 cand.bm25 = max(cand.bm25, score)
                 if not cand.text:
                     pos = index.position[cid]
