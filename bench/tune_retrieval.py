@@ -33,6 +33,7 @@ from core.knowledge.golden import Outcome, load_golden, ranked_sources, score
 from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
+from core.knowledge import stage as stage_module
 from core.knowledge.stage import RetrievalStage
 from core.log import configure_logging
 from core.state.redis import open_redis
@@ -62,6 +63,8 @@ async def main() -> None:
         for raw in args.config or ["{}"]:
             config = json.loads(raw)
             kb.searcher.fusion = Fusion(**{k: v for k, v in config.items() if k in fields})
+            stage_module.PER_DOCUMENT = config.pop("per_document", 2)
+            stage_module.PER_OTHER_DOCUMENT = config.pop("per_other", stage_module.PER_DOCUMENT)
             options = RetrievalOptions(**{k: v for k, v in config.items() if k not in fields})
             outcomes, took = [], []
             for item in items:

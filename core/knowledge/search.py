@@ -17,7 +17,7 @@ import structlog
 
 from core.knowledge.bridge import Bridge, Bridges
 from core.knowledge.embeddings import Embedder, LocalEmbedder
-from core.knowledge.fusion import Fusion, agree
+from core.knowledge.fusion import Fusion, Pages, agree, page_votes
 from core.knowledge.ingest import embed_text
 from core.knowledge.keyword import KeywordIndex, identifiers, tokenize
 from core.knowledge.store import SHARED, Store, and_where
@@ -125,6 +125,7 @@ class Searcher:
         self.fusion = Fusion()  # list weights and document agreement (core/knowledge/fusion.py)
         self._handles: dict[str, tuple[int, Any]] = {}
         self._indexes: dict[str, tuple[int, KeywordIndex]] = {}
+        self._pages: dict[str, Pages] = {}  # per collection, built with its index (same version)
         self._locks: dict[str, asyncio.Lock] = {}
         self._latin_counts: dict[int, tuple[dict[str, int], int]] = {}
 
@@ -133,6 +134,7 @@ class Searcher:
         self._latin_counts.clear()
         self._handles.clear()
         self._indexes.clear()
+        self._pages.clear()
 
     async def collection(self, name: str, version: int) -> Any | None:
         """The Chroma collection (None if absent), reopened only when its version changed."""
@@ -155,6 +157,8 @@ class Searcher:
                 return cached[1]
             started = time.perf_counter()
             index = await asyncio.to_thread(self._build_index, coll)
+            self._pages[collection] = await asyncio.to_thread(Pages.build, collection, coll, index.metadatas,
+                                                              index.ids)
             self._indexes[collection] = (version, index)
             log.info("bm25_index_built", collection=collection, chunks=len(index),
                      seconds=round(time.perf_counter() - started, 3))
@@ -307,6 +311,10 @@ class Searcher:
                 lists.append((index.search_terms(terms, candidates, mask), fusion.keyword_weight))
                 if headings is not None:
                     lists.append((headings.search_terms(terms, candidates, mask), fusion.heading_weight))
+        if mode == "hybrid" and fusion.page_weight > 0 and collection in self._pages:
+            ranks = self._pages[collection].ranks(vector, fusion.pages)
+        else:
+            ranks = {}
         for hits, weight in lists:
             # Only strong keyword hits vote: a code's common prefix ("err" of ERR-4121) matches every code.
             hits = [(cid, score) for cid, score in hits if score >= KEYWORD_CUTOFF * hits[0][1]]
@@ -316,6 +324,7 @@ class Searcher:
                 if not cand.text:
                     pos = index.position[cid]
                     cand.text, cand.meta = index.texts[pos], dict(index.metadatas[pos])
+        page_votes((c for c in found.values() if c.collection == collection), ranks, fusion.page_weight, rrf_k)
 
     @staticmethod
     def _nearest(coll: Any, index: KeywordIndex, vector: list[float], scope: Scope, mask: np.ndarray,
