@@ -7,6 +7,7 @@
 Sets (all written by implementers who had read the code, none held-out): `dev_corpus` (bench/data/dev, 160
 answerable questions over the 197 corpus pages), `own` (bench/data/tuning/pg_corpus_own.jsonl, over the same
 pages, written for the fusion tuning), `tuning` (bench/data/tuning/pg_questions.jsonl over other pages).
+`--config '{"page_weight": 0, "candidates": 30, "per_other": 2}'` is the search before the fusion tuning.
 Each configuration sets fields of `Searcher.fusion` (core/knowledge/fusion.py) and `RetrievalOptions`
 (`rrf_k`, `candidates`); each question goes through the retrieval stage's own path. Prints recall@5 and MRR per
 language and the search p50.
@@ -27,18 +28,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_heldout import TUNING, corpus_files, dev_questions, tuning_files
+from core.knowledge import stage as stage_module
 from core.knowledge.build import open_knowledge
 from core.knowledge.fusion import Fusion
 from core.knowledge.golden import Outcome, load_golden, ranked_sources, score
 from core.knowledge.options import RetrievalOptions
 from core.knowledge.search import Scope
 from core.knowledge.settings import ChromaSettings, EmbeddingsSettings
-from core.knowledge import stage as stage_module
 from core.knowledge.stage import RetrievalStage
 from core.log import configure_logging
 from core.state.redis import open_redis
 
 OWN = TUNING / "pg_corpus_own.jsonl"
+DEFAULTS = stage_module.PER_DOCUMENT, stage_module.PER_OTHER_DOCUMENT
 
 
 async def main() -> None:
@@ -63,8 +65,8 @@ async def main() -> None:
         for raw in args.config or ["{}"]:
             config = json.loads(raw)
             kb.searcher.fusion = Fusion(**{k: v for k, v in config.items() if k in fields})
-            stage_module.PER_DOCUMENT = config.pop("per_document", 2)
-            stage_module.PER_OTHER_DOCUMENT = config.pop("per_other", stage_module.PER_DOCUMENT)
+            stage_module.PER_DOCUMENT = config.pop("per_document", DEFAULTS[0])
+            stage_module.PER_OTHER_DOCUMENT = config.pop("per_other", DEFAULTS[1])
             options = RetrievalOptions(**{k: v for k, v in config.items() if k not in fields})
             outcomes, took = [], []
             for item in items:

@@ -86,8 +86,6 @@ def identifiers(text: str) -> set[str]:
 class KeywordIndex:
     """An immutable BM25 index of (id, text, metadata) rows; rebuilt when the collection changes."""
 
-    headings: KeywordIndex | None = None  # the same rows' headings only (title, section), when built
-
     def __init__(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]],
                  k1: float = 1.5, b: float = 0.75) -> None:
         from rank_bm25 import BM25Okapi

@@ -17,7 +17,7 @@ import structlog
 
 from core.knowledge.bridge import Bridge, Bridges
 from core.knowledge.embeddings import Embedder, LocalEmbedder
-from core.knowledge.fusion import Fusion, Pages, agree, page_votes
+from core.knowledge.fusion import Fusion, Pages, page_votes
 from core.knowledge.ingest import embed_text
 from core.knowledge.keyword import KeywordIndex, identifiers, tokenize
 from core.knowledge.store import SHARED, Store, and_where
@@ -122,7 +122,7 @@ class Searcher:
         # only: with a provider's embedder it would send every word of the vocabulary on each re-index.
         self.bridge = isinstance(embedder, LocalEmbedder) if bridge is None else bridge
         self.bridges = Bridges(embedder)
-        self.fusion = Fusion()  # list weights and document agreement (core/knowledge/fusion.py)
+        self.fusion = Fusion()  # list weights and the page vote (core/knowledge/fusion.py)
         self._handles: dict[str, tuple[int, Any]] = {}
         self._indexes: dict[str, tuple[int, KeywordIndex]] = {}
         self._pages: dict[str, Pages] = {}  # per collection, built with its index (same version)
@@ -176,8 +176,6 @@ class Searcher:
         texts = [embed_text(m, d or "") for m, d in zip(metas, rows["documents"], strict=True)]
         index = KeywordIndex(rows["ids"], texts, metas)
         index.texts = [d or "" for d in rows["documents"]]  # passages show the chunk body, not its heading
-        heads = [embed_text(m, "") for m in metas]
-        index.headings = KeywordIndex(rows["ids"], heads, metas)  # title and section path only
         return index
 
     async def search(
@@ -220,7 +218,6 @@ class Searcher:
             handles[collection] = coll
             await self._collect(query, reading, query_vector, collection, coll, version, scope, candidates, rrf_k,
                                 mode, found)
-        agree(found.values(), self.fusion.document_weight, self.fusion.document_chunks)
         ranked = sorted(found.values(), key=lambda c: c.rrf, reverse=True)[: max(candidates, top_k)]
         await self._fill_similarity(ranked, query_vector, handles)
         wanted = identifiers(query)
@@ -301,16 +298,11 @@ class Searcher:
                 cand.text, cand.meta, cand.similarity = text, meta, similarity
         lists = [(index.search(q, candidates, mask), fusion.keyword_weight) for q in (query, reading) if q
                  ] if mode != "vector" else []
-        headings = index.headings if mode == "hybrid" and fusion.heading_weight > 0 else None
-        if headings is not None:
-            lists += [(headings.search(q, candidates, mask), fusion.heading_weight) for q in (query, reading) if q]
         if mode == "hybrid" and self.bridge:  # a Latin-letter Russian question is bridged from its Cyrillic reading
             terms = await self.bridges.terms(reading or query, index.vocab,
                                              await self.bridge_for(collection, index, version))
             if terms:
                 lists.append((index.search_terms(terms, candidates, mask), fusion.keyword_weight))
-                if headings is not None:
-                    lists.append((headings.search_terms(terms, candidates, mask), fusion.heading_weight))
         if mode == "hybrid" and fusion.page_weight > 0 and collection in self._pages:
             ranks = self._pages[collection].ranks(vector, fusion.pages)
         else:

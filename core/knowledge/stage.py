@@ -48,7 +48,7 @@ def scope_for(turn: Turn, options: RetrievalOptions) -> tuple[tuple[str, ...], S
 
 OVERSAMPLE = 3  # passages fetched per passage kept, so that a long page does not fill every slot
 PER_DOCUMENT = 2  # passages of the best document among the top_k while other documents qualify
-PER_OTHER_DOCUMENT = 2  # passages of each other document
+PER_OTHER_DOCUMENT = 1  # passages of each other document: more pages in the prompt when the best one is wrong
 
 
 def diverse(ranked: Sequence[Passage], top_k: int) -> list[Passage]:
