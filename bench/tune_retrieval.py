@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_heldout import TUNING, corpus_files, dev_questions, tuning_files
+from core.knowledge import bridge as bridge_module
 from core.knowledge import stage as stage_module
 from core.knowledge.build import open_knowledge
 from core.knowledge.fusion import Fusion
@@ -40,7 +41,8 @@ from core.log import configure_logging
 from core.state.redis import open_redis
 
 OWN = TUNING / "pg_corpus_own.jsonl"
-DEFAULTS = stage_module.PER_DOCUMENT, stage_module.PER_OTHER_DOCUMENT
+DEFAULTS = stage_module.PER_DOCUMENT, stage_module.PER_OTHER_DOCUMENT, bridge_module.MIN_SIMILARITY, \
+    bridge_module.SECOND_WITHIN
 
 
 async def main() -> None:
@@ -67,6 +69,8 @@ async def main() -> None:
             kb.searcher.fusion = Fusion(**{k: v for k, v in config.items() if k in fields})
             stage_module.PER_DOCUMENT = config.pop("per_document", DEFAULTS[0])
             stage_module.PER_OTHER_DOCUMENT = config.pop("per_other", DEFAULTS[1])
+            bridge_module.MIN_SIMILARITY = config.pop("bridge_min", DEFAULTS[2])  # the bridge's translation floor
+            bridge_module.SECOND_WITHIN = config.pop("bridge_second", DEFAULTS[3])
             options = RetrievalOptions(**{k: v for k, v in config.items() if k not in fields})
             outcomes, took = [], []
             for item in items:

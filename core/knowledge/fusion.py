@@ -90,7 +90,11 @@ class Pages:
             return {}
         q = np.asarray(vector, dtype=np.float32)
         sims = self.vectors @ (q / (np.linalg.norm(q) or 1.0))
-        top = np.argsort(-sims)[:limit]
+        if len(sims) > limit:
+            top = np.argpartition(-sims, limit - 1)[:limit]
+            top = top[np.argsort(-sims[top])]
+        else:
+            top = np.argsort(-sims)
         return {self.keys[i]: rank for rank, i in enumerate(top, start=1)}
 
 
