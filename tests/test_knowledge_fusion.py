@@ -49,7 +49,7 @@ async def test_the_page_about_a_question_as_a_whole_ranks_first_in_either_langua
     index = await kb.searcher.keyword_index("company", await kb.store.get("company"),
                                             (await kb.store.versions(["company"]))[0])
     pages = Pages.build("company", await kb.store.get("company"), index.metadatas, index.ids)
-    assert len(pages.keys) == len({m.get("url") for m in index.metadatas})  # one vector per document
+    assert len(pages.keys) == len({m.get("url") for m in index.metadatas})  # one vector per document (one tenant)
     for question in ("How many vacation days do I get per year?", "Сколько дней отпуска мне положено в год?"):
         vector = (await kb.embedder.embed([question]))[0]
         ranks = pages.ranks(vector, 3)

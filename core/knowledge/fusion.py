@@ -41,14 +41,21 @@ class Fusion:
     pages: int = 30  # how many nearest documents vote
 
 
-def document_key(c: Fused) -> tuple[str, str]:
-    return c.collection, str(c.meta.get("url") or c.meta.get("source") or c.id)
+def page_key(collection: str, meta: dict[str, Any], cid: str) -> tuple[str, ...]:
+    """A document of one tenant and access group: one tenant's chunks never move another tenant's ranking, even when
+    both ingested a file of the same path."""
+    return (collection, str(meta.get("url") or meta.get("source") or cid), str(meta.get("tenant", "")),
+            str(meta.get("access", "")))
+
+
+def document_key(c: Fused) -> tuple[str, ...]:
+    return page_key(c.collection, c.meta, c.id)
 
 
 class Pages:
     """One vector per document of a collection: the normalised mean of its chunks' vectors (~2 KB a document)."""
 
-    def __init__(self, keys: list[tuple[str, str]], vectors: np.ndarray) -> None:
+    def __init__(self, keys: list[tuple[str, ...]], vectors: np.ndarray) -> None:
         self.keys = keys
         self.vectors = vectors
 
@@ -56,7 +63,7 @@ class Pages:
     def build(cls, collection: str, coll: Any, metadatas: list[dict[str, Any]], ids: list[str]) -> Pages:
         """Mean chunk vector per document, read from Chroma page by page (the chunks' vectors are not kept)."""
         position = {cid: i for i, cid in enumerate(ids)}
-        slots: dict[tuple[str, str], int] = {}
+        slots: dict[tuple[str, ...], int] = {}
         sums: list[np.ndarray] = []
         offset = 0
         while True:
@@ -66,8 +73,7 @@ class Pages:
                 pos = position.get(cid)
                 if pos is None:
                     continue
-                meta = metadatas[pos]
-                doc = (collection, str(meta.get("url") or meta.get("source") or cid))
+                doc = page_key(collection, metadatas[pos], cid)
                 v = np.asarray(emb, dtype=np.float32)
                 v /= np.linalg.norm(v) or 1.0
                 slot = slots.setdefault(doc, len(slots))
@@ -84,7 +90,7 @@ class Pages:
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-9
         return cls(list(slots), matrix)
 
-    def ranks(self, vector: Sequence[float], limit: int) -> dict[tuple[str, str], int]:
+    def ranks(self, vector: Sequence[float], limit: int) -> dict[tuple[str, ...], int]:
         """The `limit` documents nearest the question: document key -> rank (1 = nearest)."""
         if not self.keys:
             return {}
@@ -98,7 +104,7 @@ class Pages:
         return {self.keys[i]: rank for rank, i in enumerate(top, start=1)}
 
 
-def page_votes(candidates: Iterable[Fused], ranks: dict[tuple[str, str], int], weight: float, rrf_k: int) -> None:
+def page_votes(candidates: Iterable[Fused], ranks: dict[tuple[str, ...], int], weight: float, rrf_k: int) -> None:
     """Each candidate of a document near the question gains weight / (rrf_k + the document's rank)."""
     if weight <= 0 or not ranks:
         return
