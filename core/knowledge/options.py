@@ -19,7 +19,7 @@ class RetrievalOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     top_k: int = Field(default=5, ge=1, le=50)  # passages put into the prompt
-    candidates: int = Field(default=60, ge=1, le=500)  # per retriever (vector, BM25) before fusion
+    candidates: int = Field(default=30, ge=1, le=500)  # per retriever (vector, BM25) before fusion
     rrf_k: int = Field(default=60, ge=1)  # Reciprocal Rank Fusion constant
     # Relevance floor (cosine) for a passage; low, because the evidence gate (min_confidence) decides whether
     # the passages are good enough to answer from, with the query's words as well as the cosine.

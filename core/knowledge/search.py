@@ -17,7 +17,6 @@ import structlog
 
 from core.knowledge.bridge import Bridge, Bridges
 from core.knowledge.embeddings import Embedder, LocalEmbedder
-from core.knowledge.fusion import Fusion, Pages, page_votes
 from core.knowledge.ingest import embed_text
 from core.knowledge.keyword import KeywordIndex, identifiers, tokenize
 from core.knowledge.store import SHARED, Store, and_where
@@ -122,10 +121,8 @@ class Searcher:
         # only: with a provider's embedder it would send every word of the vocabulary on each re-index.
         self.bridge = isinstance(embedder, LocalEmbedder) if bridge is None else bridge
         self.bridges = Bridges(embedder)
-        self.fusion = Fusion()  # list weights and the page vote (core/knowledge/fusion.py)
         self._handles: dict[str, tuple[int, Any]] = {}
         self._indexes: dict[str, tuple[int, KeywordIndex]] = {}
-        self._pages: dict[str, Pages] = {}  # per collection, built with its index (same version)
         self._locks: dict[str, asyncio.Lock] = {}
         self._latin_counts: dict[int, tuple[dict[str, int], int]] = {}
 
@@ -134,7 +131,6 @@ class Searcher:
         self._latin_counts.clear()
         self._handles.clear()
         self._indexes.clear()
-        self._pages.clear()
 
     async def collection(self, name: str, version: int) -> Any | None:
         """The Chroma collection (None if absent), reopened only when its version changed."""
@@ -157,8 +153,6 @@ class Searcher:
                 return cached[1]
             started = time.perf_counter()
             index = await asyncio.to_thread(self._build_index, coll)
-            self._pages[collection] = await asyncio.to_thread(Pages.build, collection, coll, index.metadatas,
-                                                              index.ids)
             self._indexes[collection] = (version, index)
             log.info("bm25_index_built", collection=collection, chunks=len(index),
                      seconds=round(time.perf_counter() - started, 3))
@@ -280,43 +274,35 @@ class Searcher:
     async def _collect(self, query: str, reading: str | None, vector: list[float], collection: str, coll: Any,
                        version: int, scope: Scope, candidates: int, rrf_k: int, mode: Mode,
                        found: dict[str, Candidate]) -> None:
-        def add(rank: int, cid: str, weight: float) -> Candidate:
+        def add(rank: int, cid: str) -> Candidate:
             cand = found.get(cid)
             if cand is None:
                 cand = found[cid] = Candidate(cid, collection)
-            cand.rrf += weight / (rrf_k + rank)
+            cand.rrf += 1.0 / (rrf_k + rank)
             return cand
-
-        fusion = self.fusion
 
         index = await self.keyword_index(collection, coll, version)
         mask = scope.mask(index)
         if mode in ("hybrid", "vector"):
             hits = await asyncio.to_thread(self._nearest, coll, index, vector, scope, mask, candidates)
             for rank, (cid, similarity, text, meta) in enumerate(hits, start=1):
-                cand = add(rank, cid, fusion.vector_weight)
+                cand = add(rank, cid)
                 cand.text, cand.meta, cand.similarity = text, meta, similarity
-        lists = [(index.search(q, candidates, mask), fusion.keyword_weight) for q in (query, reading) if q
-                 ] if mode != "vector" else []
+        lists = [index.search(q, candidates, mask) for q in (query, reading) if q] if mode != "vector" else []
         if mode == "hybrid" and self.bridge:  # a Latin-letter Russian question is bridged from its Cyrillic reading
             terms = await self.bridges.terms(reading or query, index.vocab,
                                              await self.bridge_for(collection, index, version))
             if terms:
-                lists.append((index.search_terms(terms, candidates, mask), fusion.keyword_weight))
-        if mode == "hybrid" and fusion.page_weight > 0 and collection in self._pages:
-            ranks = self._pages[collection].ranks(vector, fusion.pages)
-        else:
-            ranks = {}
-        for hits, weight in lists:
+                lists.append(index.search_terms(terms, candidates, mask))
+        for hits in lists:
             # Only strong keyword hits vote: a code's common prefix ("err" of ERR-4121) matches every code.
             hits = [(cid, score) for cid, score in hits if score >= KEYWORD_CUTOFF * hits[0][1]]
             for rank, (cid, score) in enumerate(hits, start=1):
-                cand = add(rank, cid, weight)
+                cand = add(rank, cid)
                 cand.bm25 = max(cand.bm25, score)
                 if not cand.text:
                     pos = index.position[cid]
                     cand.text, cand.meta = index.texts[pos], dict(index.metadatas[pos])
-        page_votes((c for c in found.values() if c.collection == collection), ranks, fusion.page_weight, rrf_k)
 
     @staticmethod
     def _nearest(coll: Any, index: KeywordIndex, vector: list[float], scope: Scope, mask: np.ndarray,

@@ -47,20 +47,17 @@ def scope_for(turn: Turn, options: RetrievalOptions) -> tuple[tuple[str, ...], S
 
 
 OVERSAMPLE = 3  # passages fetched per passage kept, so that a long page does not fill every slot
-PER_DOCUMENT = 2  # passages of the best document among the top_k while other documents qualify
-PER_OTHER_DOCUMENT = 1  # passages of each other document: more pages in the prompt when the best one is wrong
+PER_DOCUMENT = 2  # passages of one document among the top_k while other documents qualify
 
 
 def diverse(ranked: Sequence[Passage], top_k: int) -> list[Passage]:
-    """The best `top_k` passages in rank order: at most PER_DOCUMENT from the best document and PER_OTHER_DOCUMENT
-    from each other one, unless too few others qualify."""
+    """The best `top_k` passages in rank order, at most PER_DOCUMENT from one document unless too few others."""
     kept: list[Passage] = []
     spare: list[Passage] = []
     per_doc: dict[str, int] = {}
-    first = (ranked[0].url or ranked[0].source_id) if ranked else ""
     for passage in ranked:
         doc = passage.url or passage.source_id
-        if per_doc.get(doc, 0) < (PER_DOCUMENT if doc == first else PER_OTHER_DOCUMENT):
+        if per_doc.get(doc, 0) < PER_DOCUMENT:
             per_doc[doc] = per_doc.get(doc, 0) + 1
             kept.append(passage)
         else:
