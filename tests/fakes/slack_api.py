@@ -93,6 +93,14 @@ def _json_list(value: Any) -> list[dict[str, Any]]:
     return [v for v in value or [] if isinstance(v, dict)]
 
 
+def _readable(message: Message) -> int:
+    """Characters of text a reader sees: a posted message of buttons only (blocks all `actions`, like the Stop
+    control) shows its blocks, not its fallback `text`; a stream shows its streamed text above its blocks."""
+    if message.kind == "message" and message.blocks and all(b.get("type") == "actions" for b in message.blocks):
+        return 0
+    return len(message.text)
+
+
 def signed_body_headers(secret: str, body: str, timestamp: int | None = None,
                         content_type: str = "application/json") -> dict[str, str]:
     """Headers Slack sends with a request: v0 HMAC-SHA256 over `v0:{timestamp}:{body}`."""
@@ -297,7 +305,7 @@ class FakeSlack(LocalServer):
         if body.get("ok") and method in ("chat.startStream", "chat.appendStream", "chat.stopStream",
                                          "chat.postMessage", "chat.update"):
             channel = str(args.get("channel"))
-            shown = sum(len(m.text) for m in self.channel_messages(channel))
+            shown = sum(_readable(m) for m in self.channel_messages(channel))
             self.visible.setdefault(channel, []).append((time.perf_counter(), shown))
         return web.json_response(body)
 
