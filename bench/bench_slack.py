@@ -40,6 +40,7 @@ from bench.reveal import (  # noqa: E402
     long_answer,
     measure,
     report,
+    token_times,
     ungated_profiles,
 )
 from core.log import configure_logging  # noqa: E402
@@ -104,8 +105,7 @@ async def reveal_one(rig: SlackRig, llm: FakeLLM, n: int) -> Reveal:
             raise SystemExit(f"reveal answer {n} did not finish in 300 s")
         await asyncio.sleep(0.05)
     [request] = [r for r in llm.requests if tag in str(r.body.get("messages"))][:1]
-    first_token = request.at + TTFT_S
-    last_token = first_token + (len(answer.split()) - 1) / WORDS_PER_S
+    first_token, last_token = token_times(request, answer)
     calls = [c for c in rig.slack.calls if c.args.get("channel") == channel]
     ok = Counter(c.method for c in calls if c.ok)
     refused = sum(c.status == 429 for c in calls)

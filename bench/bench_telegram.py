@@ -44,6 +44,7 @@ from bench.reveal import (  # noqa: E402
     long_answer,
     measure,
     report,
+    token_times,
     ungated_profiles,
 )
 from core.log import configure_logging  # noqa: E402
@@ -137,8 +138,7 @@ async def reveal_one(app: Deskmate, chat_id: int, n: int) -> tuple[Reveal, int]:
         own = [c for c in calls if str(c.params.get("message_id")) == str(message.message_id) or answers(c)]
         timeline = [(c.at, _shown(c)) for c in own if c.status == 200]
     [request] = [r for r in app.llm.requests if tag in str(r.body.get("messages"))][:1]
-    first_token = request.at + TTFT_S
-    last_token = first_token + (len(answer.split()) - 1) / WORDS_PER_S
+    first_token, last_token = token_times(request, answer)
     ok = Counter(c.method for c in own if c.status == 200)
     refused = sum(c.status == 429 for c in own)
     complete = _norm(answer) in _norm(" ".join(m.text for m in mine()))

@@ -13,6 +13,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 WORDS_PER_S = 50.0
 WORDS = 375
@@ -45,6 +46,19 @@ class Reveal:
     calls: Counter[str] = field(default_factory=Counter)
     engine_tail_ms: float | None = None  # from our log: model's last token -> the stream's end (engine stages)
     render_tail_ms: float | None = None  # stream's end -> the final platform call returned (rendering, budgets)
+    loop_final_ms: float | None = None  # from our log: the last TextDelta the reply loop got -> final call done
+
+
+def token_times(request: Any, answer: str) -> tuple[float, float]:
+    """The model's first and last token as the fake provider wrote them (`RecordedRequest.chunk_times`). The
+    nominal times (request + TTFT + (words - 1) / rate) run ahead of the real stream: each 20 ms chunk delay
+    oversleeps by about a millisecond under asyncio, ~0.5 s over 375 words, which earlier runs of this bench
+    counted as the final's lateness."""
+    times = list(getattr(request, "chunk_times", None) or [])
+    if times:
+        return times[0], times[-1]
+    first = request.at + TTFT_S
+    return first, first + (len(answer.split()) - 1) / WORDS_PER_S
 
 
 def measure(timeline: list[tuple[float, int]], first_token: float, last_token: float, calls: Counter[str],
@@ -74,6 +88,7 @@ def attach_tails(rows: dict[str, Reveal], log_text: str, event: str, key: str) -
         if record.get("event") == event and row is not None:
             row.engine_tail_ms = record.get("engine_tail_ms")
             row.render_tail_ms = record.get("render_tail_ms")
+            row.loop_final_ms = record.get("final_after_last_token_ms")
 
 
 def _med_or_na(values: list[float | None]) -> str:
@@ -96,6 +111,9 @@ def report(title: str, rows: list[Reveal]) -> list[str]:
         f"(worst answer {max(r.final_minus_last_ms for r in rows):.0f} ms)",
         f"      of which model's last token -> stream end (engine): {_med_or_na([r.engine_tail_ms for r in rows])}, "
         f"stream end -> final call done (rendering): {_med_or_na([r.render_tail_ms for r in rows])}",
+        f"      the reply loop's own count (its last TextDelta -> final call done): "
+        f"{_med_or_na([r.loop_final_ms for r in rows])}; the rest is the provider's last chunk -> that TextDelta "
+        f"(LLM client, engine stages)",
         f"    refusals (429) under the flood emulation: {sum(r.refusals for r in rows)} in total; "
         f"final text complete: {sum(r.complete for r in rows)}/{len(rows)}",
     ]

@@ -163,3 +163,36 @@ async def test_a_failing_status_call_never_costs_the_answer():
     outcome = await ReplyLoop(sink).run(events())
     assert outcome.final is not None and sink.finished == 1 and sink.closed
     assert sink.shown == "Restart the VPN client."
+
+
+class _OrderSink(_StatusDownSink):
+    def __init__(self, order: list[str], release: asyncio.Event) -> None:
+        super().__init__()
+        self.order, self.release = order, release
+
+    async def finish(self, part: str, outcome: ReplyOutcome) -> None:
+        await super().finish(part, outcome)
+        self.order.append("final shown")
+        self.release.set()
+
+
+async def test_the_final_text_goes_out_before_the_stages_behind_it_have_stored_memory_and_cache():
+    """The engine's stages write memory and the cache after they yield the Final (tens of ms: masking checks,
+    Redis, the embedder). The user must not wait for that: the last text lands first, the writes still finish
+    before the loop returns."""
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def events() -> AsyncIterator[ReplyEvent]:
+        yield TextDelta(text="Restart the VPN client.")
+        yield Final(reply_id="r1", text="Restart the VPN client.")
+        order.append("stores started")
+        await release.wait()  # stands for the memory and cache writes; only the final's delivery releases it
+        order.append("stores done")
+
+    sink = _OrderSink(order, release)
+    async with asyncio.timeout(5):  # the old loop finished only after the stream ended: it waited here forever
+        outcome = await ReplyLoop(sink).run(events())
+    assert order == ["final shown", "stores started", "stores done"]
+    assert sink.shown == "Restart the VPN client." and sink.finished == 1 and sink.closed
+    assert outcome.final is not None

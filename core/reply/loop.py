@@ -11,7 +11,8 @@ one update per `sink.interval_s` (or sooner when `sink.batch_chars` are waiting)
 this, so a pause in the model's output never hides text already received. A sink that refuses a preview (its
 shared rate budget is spent, or the platform said 429) returns how long to wait; the text received meanwhile
 goes out with the next update, so batches grow exactly as much as the budget requires. The final part goes out
-as soon as the stream ends; only the sink's budget may hold it back.
+as soon as the terminal event (Final or Error) arrives, before the stages behind it store memory and cache;
+only the sink's budget may hold it back.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class ReplyOutcome:
     tools: list[ToolResult] = field(default_factory=list)
     streamed: str = ""  # every TextDelta, concatenated
     last_text_at: float | None = None  # time.monotonic() of the last TextDelta (the model's last token)
-    ended_at: float | None = None  # time.monotonic() when the stream ended (Final/Error and the engine's tail)
+    ended_at: float | None = None  # time.monotonic() when the terminal event (Final/Error) arrived
 
     def tail_ms(self) -> dict[str, float | None]:
         """For the sink's log line after `finish`: engine tail (last token -> stream end) and render tail
@@ -130,9 +131,14 @@ class ReplyLoop:
             await self.sink.begin()
             async for event in events:
                 await self._on(event, outcome)
+                if isinstance(event, Final | Error):
+                    break  # the terminal event: nothing visible follows it (core/engine.py)
             outcome.ended_at = time.monotonic()
             await self._stop_flusher()
             await self._finish(outcome)
+            # The user has the final text; the stages behind it (memory, cache, telemetry) end in the background
+            # of this call, not in front of the final message.
+            await drain(events)
         except BaseException:
             await self._stop_flusher()
             await drain(events)  # the stream must be consumed to the end (memory, cache, telemetry)

@@ -93,6 +93,9 @@ class RecordedRequest:
     body: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    # time.monotonic() of each streamed content chunk as it was written: the model's real first and last token
+    # (a chunk delay of 20 ms drifts by ~1 ms a chunk under asyncio, so `at + ttft + n * delay` is not it)
+    chunk_times: list[float] = field(default_factory=list, compare=False)
 
     @property
     def model(self) -> str:
@@ -232,8 +235,10 @@ class FakeLLM(LocalServer):
 
     # -- handlers
 
-    async def _record(self, request: web.Request, body: dict[str, Any]) -> None:
-        self.requests.append(RecordedRequest(path=request.path, body=body, headers=dict(request.headers)))
+    async def _record(self, request: web.Request, body: dict[str, Any]) -> RecordedRequest:
+        record = RecordedRequest(path=request.path, body=body, headers=dict(request.headers))
+        self.requests.append(record)
+        return record
 
     async def _next_step(self, body: dict[str, Any]) -> Step:
         model = str(body.get("model", ""))
@@ -256,7 +261,7 @@ class FakeLLM(LocalServer):
         if _is_cache_judge(body) and not judge_model and self.responder is None:
             self.judge_requests.append(RecordedRequest(path=request.path, body=body, headers=dict(request.headers)))
             return await self._whole(body, self.judge(body))
-        await self._record(request, body)
+        record = await self._record(request, body)
         step = await self._next_step(body)
         if isinstance(step, Fail):
             return self._fail(step)
@@ -264,7 +269,7 @@ class FakeLLM(LocalServer):
             await self._closing.wait()
             raise web.HTTPServiceUnavailable()
         if body.get("stream"):
-            return await self._stream(request, body, step)
+            return await self._stream(request, body, step, record.chunk_times)
         return await self._whole(body, step)
 
     def _fail(self, step: Fail) -> web.Response:
@@ -326,7 +331,8 @@ class FakeLLM(LocalServer):
             }
         )
 
-    async def _stream(self, request: web.Request, body: dict[str, Any], step: Step) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, body: dict[str, Any], step: Step,
+                      chunk_times: list[float] | None = None) -> web.StreamResponse:
         model = str(body.get("model", ""))
         cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
         created = int(time.time())
@@ -362,6 +368,8 @@ class FakeLLM(LocalServer):
                     raise ConnectionResetError("the client closed the stream")
                 await resp.write(chunk({"content": piece}))
                 self.chunks_sent += 1
+                if chunk_times is not None:
+                    chunk_times.append(time.monotonic())
         except (ConnectionResetError, asyncio.CancelledError):
             self.streams_cut += 1
             raise
