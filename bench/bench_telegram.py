@@ -92,13 +92,20 @@ async def one(app: Deskmate, chat_id: int, ttft_s: float) -> tuple[float, int]:
     def mine() -> list:
         return [c for c in fake.calls if str(c.params.get("chat_id")) == str(chat_id)]
 
-    await fake.wait_for(lambda: any(c.params.get("reply_markup") for c in mine()), within_s=120)
+    await fake.wait_for(lambda: any(feedback(c.params.get("reply_markup")) for c in mine()), within_s=120)
     first = next(c for c in mine() if c.method in first_methods and c.text.strip())
     return (first.at - sent) - ttft_s, len(mine())
 
 
 def _norm(text: str) -> str:
     return "".join(ch for ch in text if ch not in "*•-_` \n")
+
+
+def feedback(markup: Any) -> bool:
+    """The final answer's keyboard (thumbs, `dm:` callbacks), not the Stop button (`dms:`) a group's answer carries
+    while it is written."""
+    rows = (markup or {}).get("inline_keyboard", []) if isinstance(markup, dict) else []
+    return any(str(b.get("callback_data", "")).startswith("dm:") for row in rows for b in row)
 
 
 def _shown(call: Any) -> int:
@@ -124,7 +131,7 @@ async def reveal_one(app: Deskmate, chat_id: int, n: int) -> tuple[Reveal, int]:
     def mine() -> list[Any]:
         return [m for m in fake.chat_messages(chat_id) if m.reply_to == question]
 
-    await fake.wait_for(lambda: any(m.reply_markup for m in mine()), within_s=300)
+    await fake.wait_for(lambda: any(feedback(m.reply_markup) for m in mine()), within_s=300)
     [message] = mine()[:1]
     calls = [c for c in fake.calls if str(c.params.get("chat_id")) == str(chat_id)
              and c.method in ("sendMessage", "editMessageText", "sendMessageDraft")]
