@@ -82,10 +82,10 @@ async def bench_engine_hit(embedder: LocalEmbedder, data_dir: Path) -> None:
         scope = await cache.scope(engine.new_turn(Inbound(platform="console", bot="helpdesk", tenant="T1",
                                                           channel="C", user="U1", text=question)))
         vector = (await embedder.embed([question]))[0]
-        await cache._run(lambda: cache._open(scope, True).insert(question, vector, Entry(
+        await cache.stores.run(lambda: cache.stores.open(scope, True).insert(question, vector, Entry(
             text="Open the self-service portal, choose *Reset password* and follow the e-mailed link. " * 3,
             model="gpt-4o-mini", prompt_name="helpdesk", prompt_version="v1", reply_id="seed")))
-        entry_id = (await cache._run(lambda: cache._open(scope, True).candidates(
+        entry_id = (await cache.stores.run(lambda: cache.stores.open(scope, True).candidates(
             question, [vector], MatchRules(0.99), 3600)))[0].entry_id
         await redis.hset(cache._exact_key(scope), normalize(question), entry_id)  # as SemanticCache.store does
         to_final, total = [], []

@@ -73,14 +73,14 @@ async def bench_miss_latency(embedder: LocalEmbedder, data_dir: Path) -> None:
                                        text=question))
             scope = await cache.scope(turn)
             vector = (await embedder.embed([question]))[0]
-            store = await cache._run(lambda: cache._open(scope, True))
-            await cache._run(lambda: store.insert(question, vector, Entry(
+            store = await cache.stores.run(lambda: cache.stores.open(scope, True))
+            await cache.stores.run(lambda: store.insert(question, vector, Entry(
                 text="Settings -> Appearance -> Dark mode: on.", model=MODEL, prompt_name="helpdesk",
                 prompt_version="v1", reply_id=f"seed-{tenant}")))
             # A live scope has served lookups before (SQLAlchemy compiles a new table's statements on its first
             # lookup): one unrelated lookup first, timed, so the first-lookup cost is reported on its own line.
             t0 = time.perf_counter()
-            await cache._run(lambda: store.candidates("What are the office opening hours?", [vector],
+            await cache.stores.run(lambda: store.candidates("What are the office opening hours?", [vector],
                                                       cache.rules(turn.profile), CacheSettings().ttl_s))
             cold.append(time.perf_counter() - t0)
             async for k in redis.scan_iter(match="dm:cache:judge:*"):

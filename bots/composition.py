@@ -132,6 +132,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                                    feedback=settings.feedback, seal_key=seal_key,
                                    spool_dir=settings.data_dir / "spool")  # held while Redis is down
         ops = await stack.enter_async_context(open_ops(redis, ops_settings, gateway, evict=cache.evict_reply))
+        # Model calls settled after their answer (the cache judge's breaker, cost and tenant charge) are charged
+        # while the limits are still open: waited for before ops closes.
+        stack.push_async_callback(gateway.settled)
+        stack.push_async_callback(cache.verifier.settled)
         tools.tickets.seal_with(seal_key)  # tickets hold real values (for the helpdesk): encrypted in Redis
         ops.readiness.add("vector_store", part_check(knowledge))
         if gateway.available:

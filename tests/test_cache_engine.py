@@ -89,10 +89,11 @@ def text_of(events: list[ReplyEvent]) -> str:
 
 
 async def build(tmp_path: Path, redis: aioredis.Redis, llm: FakeLLM, settings: CacheSettings | None = None,
-                kb: KbVersions | None = None, tools: Any = None) -> Harness:
+                kb: KbVersions | None = None, tools: Any = None, num_retries: int = 0) -> Harness:
     profiles = load_profiles(None)
     prompts = PromptLibrary.load(builtin_prompts_dir())
-    gateway = LiteLLMGateway(llm.settings(MODEL, first_token_timeout_s=30.0, timeout_s=60.0), redis)
+    gateway = LiteLLMGateway(llm.settings(MODEL, first_token_timeout_s=30.0, timeout_s=60.0,
+                                          num_retries=num_retries), redis)
     memory = ConversationMemory(redis, MemorySettings(), gateway, prompts, token_model="gpt-4o-mini")
     flags = FeatureFlags(redis)
     kb = kb or KbVersions()

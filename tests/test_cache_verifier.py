@@ -163,3 +163,28 @@ async def test_final_is_last_and_single_on_a_verified_miss(h: Harness) -> None:
     h.llm.script(MODEL, Reply("Payday for contractors is on the 15th."))
     events = await h.ask("When is payday for contractors?", channel="C2")
     assert sum(isinstance(e, Final) for e in events) == 1 and isinstance(events[-1], Final)
+
+
+@pytest.mark.parametrize(("verdict", "outcome"), [(Reply("Yes, same question."), "yes"), (Reply("no"), "no"),
+                                                  (Reply("Yesterday"), "no"), (Fail(503), "error"),
+                                                  (Hang(), "timeout")])
+async def test_the_main_models_judge_gets_one_attempt_and_the_same_verdicts(tmp_path: Path, redis: aioredis.Redis,
+                                                                           llm_server: FakeLLM, verdict: Any,
+                                                                           outcome: str) -> None:
+    # No judge model: the main model judges, through one direct call (the answers' Router would retry a 503
+    # twice here while the user waits); anything but a first-word yes, an error or a timeout is a miss.
+    h = await build(tmp_path, redis, llm_server, CacheSettings(judge_timeout_s=1.0), num_retries=2)
+    try:
+        await seed(h, "How do I enable dark mode in the app?", "Settings, Appearance, Dark: on.")
+        llm_server.judge = lambda body: verdict
+        h.llm.script(MODEL, Reply("A fresh answer."))
+        final = final_of(await h.ask("How can I switch the app to dark mode?", channel="C2"))
+        assert final.cached == (outcome == "yes")
+        assert len(llm_server.judge_requests) == 1, "one attempt, never retried"
+        assert h.cache.counters[f"verify_{outcome}"] == 1
+        if outcome == "yes":  # remembered: the same pair again is not judged again
+            assert final_of(await h.ask("How can I switch the app to dark mode?", channel="C3")).cached
+            assert len(llm_server.judge_requests) == 1 and h.cache.counters["verify_memo"] == 1
+    finally:
+        await h.cache.aclose()
+        await h.gateway.aclose()

@@ -347,3 +347,28 @@ async def test_an_unknown_model_string_is_named_not_silently_unavailable(llm_ser
     ok, reason = gw.ready()
     assert not ok and "no-such-provider-model" in reason and "model string" in reason
     assert llm_server.requests == []
+
+
+async def test_a_direct_completion_is_one_attempt_per_model_without_the_routers_retries(llm_server: FakeLLM,
+                                                                                       redis) -> None:
+    # the cache judge's path: a user waits on it, so a failing model is not retried (num_retries=2 here)
+    llm_server.script(PRIMARY, Fail(503))
+    llm_server.script(FALLBACK, Reply("yes"))
+    gw = gateway(llm_server, redis, num_retries=2)
+    done = await gw.complete(ASK, max_tokens=3, kind="cache_judge", direct=True)
+    assert done.text == "yes" and done.model == FALLBACK and done.fallbacks_used == 1
+    assert len(llm_server.requests_for(PRIMARY)) == 1 and len(llm_server.requests_for(FALLBACK)) == 1
+    assert llm_server.requests_for(FALLBACK)[0].body["max_tokens"] == 3
+    assert done.usage.cost_usd > 0  # settled at once unless settle_later: the same accounting as the Router's
+    assert await gw.breaker.state(FALLBACK) == "closed"
+
+
+async def test_a_direct_completion_never_sends_a_model_string_litellm_cannot_route(llm_server: FakeLLM,
+                                                                                  redis) -> None:
+    gw = gateway(llm_server, redis, "no-such-provider-model", PRIMARY)
+    llm_server.script(PRIMARY, Reply("no"))
+    done = await gw.complete(ASK, max_tokens=3, direct=True)
+    assert done.text == "no" and done.model == PRIMARY
+    ok, reason = gw.ready()
+    assert not ok and "no-such-provider-model" in reason
+    assert [r.model for r in llm_server.requests] == ["gpt-4o-mini"]

@@ -96,3 +96,21 @@ async def test_the_cache_judge_settled_after_its_answer_is_still_charged_to_the_
     assert completion.text, "the caller gets the verdict at once"
     assert after["tokens"] > before["tokens"], "the judge's tokens still reach the tenant's budget"
     assert after["cost_usd"] > before["cost_usd"]
+
+
+async def test_the_judges_deferred_charge_reaches_the_tenants_budget_before_shutdown_ends(llm_server, redis,
+                                                                                           tmp_path):
+    ask = [{"role": "user", "content": "same question? yes or no"}]
+    async with running(tmp_path / "var", llm_server, redis_url=redis_url(redis)) as runtime:
+        limits = runtime.ops.limits
+        before = await limits.usage("slack", "T1")
+        pay_as("slack", "T1")
+        completion = await runtime.gateway.complete(ask, max_tokens=3, kind="cache_judge", settle_later=True,
+                                                    direct=True)
+        right_after = await limits.usage("slack", "T1")
+    async with running(tmp_path / "var", llm_server, redis_url=redis_url(redis)) as again:
+        after = await again.ops.limits.usage("slack", "T1")
+    assert completion.text
+    assert right_after["tokens"] == before["tokens"], "charged after the cached answer has started, not before"
+    assert after["tokens"] > before["tokens"] and after["cost_usd"] > before["cost_usd"], \
+        "shutdown waited for the deferred charge"

@@ -9,20 +9,17 @@ is never served to an audience that cannot read all of them.
 A lookup finds candidates (similarity + same negation and anchors). An exact repeat (after normalising case,
 punctuation and whitespace, neither side following earlier turns) is a hit at once; any other candidate is a
 hit only when the verifier (core/cache/verifier.py) says yes. With no model configured, only exact repeats hit.
+The open scopes' stores (worker thread, LRU, old KB versions dropped) are core/cache/scopes.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 import structlog
@@ -30,6 +27,7 @@ from pydantic import ValidationError
 
 from core.cache.deps import check_backends, forbid_runtime_installs
 from core.cache.match import PLACEHOLDER, MatchRules, normalize, placeholder_reason
+from core.cache.scopes import ScopeStores
 from core.cache.settings import BotCacheOptions, CacheSettings
 from core.cache.stats import CacheStats
 from core.cache.store import Entry, Hit, Scope, ScopeStore, for_verifier
@@ -46,7 +44,6 @@ from core.turn import Turn
 
 log = structlog.get_logger("deskmate.cache")
 KbVersion = Callable[[str, Sequence[str]], Awaitable[str]]
-T = TypeVar("T")
 SUMMARY = "(summary of older messages) "
 
 
@@ -92,59 +89,11 @@ class SemanticCache:
         self.embedder = embedder
         self.redis = redis
         self.kb_version = kb_version
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskmate-cache")
-        self._stores_lock = threading.Lock()  # the stores are used by one thread at a time
-        self._local = settings.scalar_url is None and settings.vector_store == "faiss"  # files under the data dir
-        self._scopes: OrderedDict[Scope, ScopeStore] = OrderedDict()
+        self.stores = ScopeStores(settings, root, self._dim)  # the open scopes' stores and their worker thread
         self._options: dict[str, BotCacheOptions] = {}
         self.numbers = CacheStats(redis)
         self.counters = self.numbers.counters  # in-process, for the metrics exporter
         self.hit_latencies = self.numbers.hit_latencies
-
-    # -- plumbing -------------------------------------------------------------------------------------------
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        def locked() -> T:
-            with self._stores_lock:
-                return fn(*args)
-
-        return await asyncio.get_running_loop().run_in_executor(self._executor, locked)
-
-    async def _read(self, scope: Scope, fn: Callable[[ScopeStore], T]) -> T:
-        """An open local scope's read (a few ms) on the loop if the stores are free (a thread hop costs 3-4x)."""
-        if self._local and scope in self._scopes and self._stores_lock.acquire(blocking=False):
-            try:
-                if scope in self._scopes:
-                    return fn(self._open(scope, current=True))
-            finally:
-                self._stores_lock.release()
-        return await self._run(lambda: fn(self._open(scope, current=True)))
-
-    def _open(self, scope: Scope, current: bool) -> ScopeStore:
-        """The scope's store (worker thread). `current`: also drop the partition's other KB versions."""
-        store = self._scopes.get(scope)
-        if store is None:
-            if current:
-                self._drop_old_versions(scope)
-            store = ScopeStore(scope, self.settings, self._dim(), self.root)
-            self._scopes[scope] = store
-            while len(self._scopes) > self.settings.max_open_scopes:
-                _, oldest = self._scopes.popitem(last=False)
-                oldest.close()
-        self._scopes.move_to_end(scope)
-        return store
-
-    def _drop_old_versions(self, scope: Scope) -> None:
-        for other in [s for s in self._scopes if s.partition == scope.partition and s != scope]:
-            self._scopes.pop(other).drop()
-            log.info("cache_scope_invalidated", platform=other.platform, tenant=other.tenant, bot=other.bot)
-        partition_dir = self.root / scope.partition
-        if self.settings.scalar_url is None and partition_dir.is_dir():
-            import shutil
-
-            for child in partition_dir.iterdir():
-                if child.is_dir() and child.name != scope.version:
-                    shutil.rmtree(child, ignore_errors=True)
-                    log.info("cache_scope_invalidated", platform=scope.platform, tenant=scope.tenant, bot=scope.bot)
 
     def _dim(self) -> int:
         if not self.embedder.dim:
@@ -228,7 +177,7 @@ class SemanticCache:
             return lookup
         ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
 
-        found = await self._read(scope, lambda store: store.by_id(int(raw), ttl))
+        found = await self.stores.read(scope, lambda store: store.by_id(int(raw), ttl))
         if found is not None and exact_repeat(asked, found) and turn.inbound.audience.may_read_all(found.entry.groups):
             lookup.hit = found
         return lookup
@@ -249,7 +198,7 @@ class SemanticCache:
             return found, evicted
 
         t0 = time.perf_counter()
-        found, evicted = await self._read(scope, search)
+        found, evicted = await self.stores.read(scope, search)
         turn.facts["cache_search_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         readable = [c for c in found if turn.inbound.audience.may_read_all(c.entry.groups)]
         if len(readable) < len(found):
@@ -262,10 +211,10 @@ class SemanticCache:
     async def verify(self, turn: Turn, lookup: Lookup) -> Hit | None:
         """Ask the verifier about each candidate (concurrently); the nearest one it says yes to is the hit."""
         t0 = time.perf_counter()
-        judgements = await asyncio.gather(*(
-            self.verifier.judge(Asked(c.question, tuple(c.entry.context)), lookup.asked, turn.reply_id)
-            for c in lookup.candidates
-        ))
+        asks = [self.verifier.judge(Asked(c.question, tuple(c.entry.context)), lookup.asked, turn.reply_id)
+                for c in lookup.candidates]
+        # One candidate (the usual case) is awaited as it is: a gather's tasks cost the hit two loop turns.
+        judgements = [await asks[0]] if len(asks) == 1 else await asyncio.gather(*asks)
         events = []
         for judgement in judgements:
             events.append("verify_memo" if judgement.memoised else f"verify_{judgement.outcome}")
@@ -319,12 +268,12 @@ class SemanticCache:
         )
 
         def put() -> tuple[int, int]:
-            store = self._open(lookup.scope, current=True)
+            store = self.stores.open(lookup.scope, current=True)
             entry_id = store.insert(lookup.question, vector, entry)
             evicted, store.evicted = store.evicted, 0
             return entry_id, evicted
 
-        entry_id, evicted = await self._run(put)
+        entry_id, evicted = await self.stores.run(put)
         ttl = self.options(turn.profile).ttl_s or self.settings.ttl_s
         await self._remember_reply(final.reply_id, lookup.scope, entry_id, final.reply_id, ttl)
         if not lookup.asked.context and not PLACEHOLDER.search(lookup.question) and normalize(lookup.question):
@@ -346,10 +295,10 @@ class SemanticCache:
         def remove() -> int:
             if self.settings.scalar_url is None and not (self.root / scope.partition / scope.version).is_dir():
                 return 0  # invalidated since (KB re-indexed)
-            store = self._open(scope, current=False)
+            store = self.stores.open(scope, current=False)
             return store.delete_if_origin(int(ref["id"]), ref["origin"])
 
-        removed = await self._run(remove)
+        removed = await self.stores.run(remove)
         await self.redis.delete(key("cache", "reply", reply_id))
         if removed:
             await self.numbers.count(scope, "evictions_feedback", evictions=removed)
@@ -368,13 +317,7 @@ class SemanticCache:
         return await self.numbers.report(platform, tenant)
 
     async def aclose(self) -> None:
-        def close_all() -> None:
-            while self._scopes:
-                _, store = self._scopes.popitem()
-                store.close()
-
-        await self._run(close_all)
-        self._executor.shutdown(wait=True)
+        await self.stores.aclose()
         await self.verifier.aclose()
 
 

@@ -61,6 +61,8 @@ class Verifier(Protocol):
 
     async def judge(self, stored: Asked, query: Asked, request_id: str = "") -> Judgement: ...
 
+    async def settled(self) -> None: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -77,6 +79,9 @@ class NoVerifier:
 
     async def judge(self, stored: Asked, query: Asked, request_id: str = "") -> Judgement:
         return Judgement("no")
+
+    async def settled(self) -> None:
+        return None
 
     async def aclose(self) -> None:
         return None
@@ -99,8 +104,13 @@ class ModelVerifier:
     def available(self) -> bool:
         return self.gateway.available
 
-    async def aclose(self) -> None:
+    async def settled(self) -> None:
+        """Wait for the memos and the judge calls' bookkeeping (breaker, cost, the tenant's charge) so far."""
         await self._remembering.drain()
+        await self.gateway.settled()
+
+    async def aclose(self) -> None:
+        await self.settled()
         if self.owns_gateway:
             await self.gateway.aclose()
 
@@ -125,9 +135,11 @@ class ModelVerifier:
             return Judgement("yes" if known in (b"1", "1") else "no", memoised=True)
         try:
             async with asyncio.timeout(self.timeout_s):
+                # A user waits on the decision: one direct attempt per model (no Router, no retries), the
+                # bookkeeping after the answer has started.
                 completion = await self.gateway.complete(self.messages(stored, query), max_tokens=3,
                                                          request_id=request_id, kind="cache_judge",
-                                                         settle_later=True)  # a user waits on the decision
+                                                         settle_later=True, direct=True)
         except TimeoutError:
             log.info("cache_judge_timeout", request_id=request_id, timeout_s=self.timeout_s)
             return Judgement("timeout")

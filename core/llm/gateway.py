@@ -42,7 +42,7 @@ from core.llm.deadline import (
 )
 from core.llm.health import ModelHealth, config_problem
 from core.llm.provider_errors import retry_after_s, status_of
-from core.llm.router import build_router, litellm_module
+from core.llm.router import build_router, check_routes, direct_completion, endpoint_params, warm_litellm
 from core.llm.settings import LLMSettings, ModelEndpoint
 from core.llm.side import charge_side
 from core.llm.types import Completion, TextChunk
@@ -58,6 +58,7 @@ _NOT_HEALTH = {400, 404, 413, 422}
 
 
 DEADLINE_SLACK_S = 2.0  # the default budget: the primary's first-token timeout + this
+SETTLE_AFTER_S = 0.1  # complete(settle_later=True): the bookkeeping starts after what the user waits for
 
 
 class LiteLLMGateway:
@@ -74,6 +75,7 @@ class LiteLLMGateway:
             trial_lease_s=per_call * (settings.num_retries + 1) + 10,
         )
         self._router: Any = None
+        self._params: list[dict[str, Any]] = []  # per chain position, for direct calls (complete(direct=True))
         self._settling = Background()  # complete(settle_later=True) bookkeeping
         self.health = ModelHealth()  # configuration problems (bad key, model string...), per model
         self._unroutable: set[int] = set()  # chain positions litellm cannot route (never tried)
@@ -131,8 +133,19 @@ class LiteLLMGateway:
                                         self._name, self._timeout, self.health, self._unroutable)
         return self._router
 
-    async def _call(self, index: int, messages: Sequence[dict[str, Any]], **kwargs: Any) -> Any:
+    def _direct_params(self, index: int) -> dict[str, Any]:
+        """The endpoint's litellm parameters for a direct call (routes checked once, as the Router's are)."""
+        if not self._params:
+            check_routes(self._chain, self._name, self.health, self._unroutable)
+            self._params = [endpoint_params(ep, caps, self._timeout)
+                            for ep, caps in zip(self._chain, self.capabilities, strict=True)]
+        return self._params[index]
+
+    async def _call(self, index: int, messages: Sequence[dict[str, Any]], direct: bool = False, **kwargs: Any) -> Any:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        if direct:
+            return await direct_completion(self._direct_params(index), list(messages),
+                                           temperature=self.settings.temperature, **kwargs)
         return await self._get_router().acompletion(
             model=f"deskmate-{index}",
             messages=list(messages),
@@ -146,24 +159,8 @@ class LiteLLMGateway:
             await asyncio.to_thread(self._warm)
 
     def _warm(self) -> None:
-        litellm = litellm_module()
         self._get_router()
-        # litellm and the openai client import most provider code lazily on the first call (~1-3 s, 500+
-        # modules); pay that here. The client below is never used to send anything.
-        import openai
-
-        client = openai.AsyncOpenAI(api_key="warm-up", base_url="http://127.0.0.1:9")
-        _ = (client.chat.completions, client.embeddings)
-        litellm.token_counter(model="gpt-4o-mini", text="warm up")  # loads the tokenizer used for accounting
-
-        async def mock_stream() -> None:  # litellm's own logging and streaming code, no request sent
-            stream = await litellm.acompletion(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": "warm up"}], mock_response="ok", stream=True
-            )
-            chunks = [chunk async for chunk in stream]
-            litellm.completion_cost(completion_response=litellm.stream_chunk_builder(chunks), model="gpt-4o-mini")
-
-        asyncio.run(mock_stream())
+        warm_litellm()
 
     async def settled(self) -> None:
         """Wait for the bookkeeping of every `complete(settle_later=True)` made so far."""
@@ -176,8 +173,6 @@ class LiteLLMGateway:
         if self._router is not None:
             self._router.discard()
             self._router = None
-
-    # -- accounting
 
     # -- breaker bookkeeping and logs
 
@@ -333,20 +328,26 @@ class LiteLLMGateway:
 
     async def complete(
         self, messages: Sequence[dict[str, Any]], *, max_tokens: int | None = None, request_id: str = "",
-        kind: str = "side", settle_later: bool = False,
+        kind: str = "side", settle_later: bool = False, direct: bool = False,
     ) -> Completion:
         """One whole completion: only side calls use it (`kind`: cache_judge, followup, summary...), charged as
         side usage to the tenant being answered (core/llm/side.py). `settle_later`: the caller needs only the
         text at once (the cache judge, which a user waits on): the breaker, the cost and the charge are settled
-        in a task right after (awaited by `aclose`), and the Completion returned carries no usage."""
-        for index, ep in enumerate(self._models()):
+        in a task started shortly after (awaited by `aclose`), and the Completion returned carries no usage.
+        `direct`: one attempt per model through `litellm.acompletion`, no Router and no retries (core/llm/router.py;
+        the judge's own timeout bounds it), the next model on a failure."""
+        models = self._models()
+        if direct:
+            self._direct_params(0)  # models litellm cannot route are known (and skipped) before the first attempt
+        for index, ep in enumerate(models):
             name = self._name(index)
             if not await self._closed_breaker(name, request_id, index):
                 continue
             fallbacks = index
             started = time.perf_counter()
             try:
-                response = await self._call(index, messages, max_tokens=max_tokens or self._caps(index).max_tokens)
+                response = await self._call(index, messages, direct,
+                                            max_tokens=max_tokens or self._caps(index).max_tokens)
             except asyncio.CancelledError:
                 await self.breaker.release_trial(name)
                 raise
@@ -355,7 +356,7 @@ class LiteLLMGateway:
                 continue
             if settle_later:
                 self._settling.spawn(self._settle(name, ep, response, fallbacks, messages, request_id, started,
-                                                  kind, quiet=True), name=f"llm-settle:{kind}")
+                                                  kind, quiet=True), name=f"llm-settle:{kind}", after_s=SETTLE_AFTER_S)
                 return Completion(model=ep.model, text=response.choices[0].message.content or "", usage=Usage(),
                                   finish_reason=response.choices[0].finish_reason, fallbacks_used=fallbacks)
             settled = await self._settle(name, ep, response, fallbacks, messages, request_id, started, kind)
