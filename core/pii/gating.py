@@ -32,6 +32,10 @@ def contains(pattern: str, flags: int = 0) -> Callable[[str], bool]:
     return lambda text: rx.search(text) is not None
 
 
+def all_of(*checks: Callable[[str], bool]) -> Callable[[str], bool]:
+    return lambda text: all(check(text) for check in checks)
+
+
 class PreChecked:
     """Mixin for an EntityRecognizer subclass: `analyze` returns [] at once when `needs(text)` is false."""
 
