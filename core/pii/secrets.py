@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
-from core.pii.gating import PreChecked, contains
+from core.pii.gating import PreChecked, any_of, any_word, contains
 
 
 class UrlCredentialsRecognizer(PreChecked, PatternRecognizer):
@@ -58,11 +58,13 @@ _NOT_A_VALUE = (r"(?:reset|expired|changed|change|required|incorrect|invalid|wro
 class ApiKeyRecognizer(PreChecked, PatternRecognizer):
     """Well-known token formats, PEM private keys, and any value after `api_key=`, `token:`, `пароль`..."""
 
-    # Every pattern below starts with one of these (Presidio matches them case-insensitively, so does this).
-    needs = staticmethod(contains(rf"sk-|[srp]k_|whsec_|gh[pousr]_|github_pat_|glpat-|xox[abposre]-|xapp-|akia|asia|"
-                                  rf"aiza|npm_|hf_|shp|pypi-|dop_|sq0|(?-i:\bSK[0-9a-f])|sg\.|\d{{8}}:|"
-                                  rf"eyj|private key|bearer|"
-                                  rf"{_LABEL}", re.IGNORECASE))
+    # Every pattern below holds one of these (Presidio matches them case-insensitively: the words are looked for in
+    # the lower-cased text); the labels of _LABEL all hold "key", "secret", "token", "pass", "pw" or a Russian stem.
+    needs = staticmethod(any_of(
+        any_word("sk-", "sk_", "rk_", "pk_", "whsec_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
+                 "xox", "xapp-", "akia", "asia", "aiza", "npm_", "hf_", "shp", "pypi-", "dop_", "sq0", "sg.", "eyj",
+                 "private key", "bearer", "key", "secret", "token", "pass", "pw", "парол", "токен", "ключ", "секрет"),
+        contains(r"\d{8}:"), contains(r"SK[0-9a-f]")))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("openai", r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}", 0.9),
         Pattern("stripe", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0.9),
@@ -130,7 +132,7 @@ class SecretParameterRecognizer(_PatternSecret):
 class HeaderSecretRecognizer(_PatternSecret):
     """`Authorization: Basic ...` and a Slack webhook URL's secret part."""
 
-    needs = staticmethod(contains(r"authorization|hooks\.slack", re.IGNORECASE))
+    needs = staticmethod(any_word("authorization", "hooks.slack"))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("basic auth", r"(?<=\bauthorization:?\s*basic\s+)[A-Za-z0-9+/]{8,}={0,2}", 0.8),
         Pattern("slack webhook", r"(?<=hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/)[A-Za-z0-9]{16,}", 0.9),
