@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
+from spacy.lang.lex_attrs import is_punct
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -97,11 +98,13 @@ class WindowedSpacyNlpEngine(NlpEngine):
     def get_supported_languages(self) -> list[str]:
         return list(self.nlp)
 
+    # Presidio asks both for every token of every message (NlpArtifacts.keywords). spaCy's own definitions of the
+    # lexical attributes, without a vocabulary look-up (which also interned every new word of every message).
     def is_stopword(self, word: str, language: str) -> bool:
-        return self.nlp[language].vocab[word].is_stop
+        return word.lower() in self._stop[language]
 
     def is_punct(self, word: str, language: str) -> bool:
-        return self.nlp[language].vocab[word].is_punct
+        return is_punct(word)
 
     def process_batch(self, texts: Iterable[str], language: str, batch_size: int = 1, n_process: int = 1,
                       **kwargs: object) -> Iterator[tuple[str, NlpArtifacts]]:
