@@ -277,7 +277,8 @@ class MinDigitsPhoneRecognizer(PhoneRecognizer):
             for result in super().analyze(text[start:end], entities, nlp_artifacts):
                 result.start += start
                 result.end += start
-                if (sum(c.isdigit() for c in text[result.start:result.end]) >= self.MIN_DIGITS
+                value = text[result.start:result.end]
+                if (sum(c.isdigit() for c in value) >= self.MIN_DIGITS and not _DATE_SHAPE.fullmatch(value)
                         and not named_as_other_number(text, result.start)):
                     results.append(result)
         return EntityRecognizer.remove_duplicates(results)
@@ -296,6 +297,9 @@ class MinDigitsPhoneRecognizer(PhoneRecognizer):
 
 
 _SHAPES = [re.compile(p.regex) for p in FormattedPhoneRecognizer.PATTERNS]
+# A date written with dots or slashes (05.03.2024, 12/04/1990) is no phone number, though libphonenumber parses
+# some as German or British numbers.
+_DATE_SHAPE = re.compile(r"\d{1,2}([./])\d{1,2}\1(?:19|20)\d{2}|(?:19|20)\d{2}([./\-])\d{1,2}\2\d{1,2}")
 _CARD_SHAPE = re.compile(r"\d{4}(?:[ \-]?\d{4}){3}(?:\d{1,3})?|\d{4}[ \-]?\d{6}[ \-]?\d{5}")
 
 
