@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 import spacy
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.language import Language
 from thinc.api import use_ops
 from threadpoolctl import threadpool_limits
@@ -44,6 +46,31 @@ def load_pipeline(lang: str, model: str) -> Language:
     return nlp
 
 
+class ContextOnlyEnhancer(LemmaContextAwareEnhancer):
+    """Presidio's lemma context enhancer, given only the results it can change.
+
+    The stock enhancer deep-copies every result (with its explanation) before looking at it, also the results of
+    recognizers without context words (names, addresses, keys, e-mails): ~0.5 ms a message with a dozen results.
+    Here only results of recognizers that have context words (phones, cards, passport, INN, SNILS) go through
+    it; the others are returned as they are, in the same order.
+    """
+
+    def enhance_using_context(self, text: str, raw_results: list[RecognizerResult], nlp_artifacts: NlpArtifacts,
+                              recognizers: list[EntityRecognizer],
+                              context: list[str] | None = None) -> list[RecognizerResult]:
+        with_context = {r.id for r in recognizers if r.context}
+        chosen = [i for i, r in enumerate(raw_results)
+                  if r.recognition_metadata.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY) in with_context]
+        if not chosen:
+            return list(raw_results)
+        enhanced = super().enhance_using_context(text, [raw_results[i] for i in chosen], nlp_artifacts,
+                                                 recognizers, context)
+        out = list(raw_results)
+        for i, result in zip(chosen, enhanced, strict=True):
+            out[i] = result
+        return out
+
+
 def build_analyzer(settings: PiiSettings) -> AnalyzerEngine:
     """Load pipelines and recognizers for every configured language (slow: seconds; run it in a thread).
 
@@ -67,7 +94,7 @@ def build_analyzer(settings: PiiSettings) -> AnalyzerEngine:
         elif english is not None:
             registry.add_recognizer(LatinRunsRecognizer(lang, english))
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=WindowedSpacyNlpEngine(pipelines),
-                              supported_languages=list(pipelines))
+                              supported_languages=list(pipelines), context_aware_enhancer=ContextOnlyEnhancer())
     # NER is a chain of small matrix products: on one BLAS thread they take ~0.5 ms, on two threads of a busy
     # 2-core machine ~10 ms (the threads wait for each other). Messages run in parallel threads instead.
     threadpool_limits(limits=1, user_api="blas")

@@ -14,7 +14,10 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 _MONTHS_EN = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
               r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-_MONTHS_RU = r"(?:января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря)"
+# Genitive and nominative month names and their abbreviations («5 мар 1990», «12 апр. 1986»).
+_MONTHS_RU = (r"(?:январ[яь]|феврал[яь]|марта?|апрел[яь]|ма[яй]|июн[яь]|июл[яь]|августа?|сентябр[яь]|октябр[яь]"
+              r"|ноябр[яь]|декабр[яь]|(?:янв|фев|мар|апр|июн|июл|авг|сент?|окт|нояб?|дек)\.?)(?![а-яё])")
+_DAY_RU = r"\d{1,2}(?:-?го|-е)?"  # «12-го апреля», «5-е марта»
 _YEAR = r"(?:19|20)\d{2}"
 _DATE = re.compile(
     rf"(?<![\d.])(?:\d{{1,2}}[./\-]\d{{1,2}}[./\-](?:{_YEAR}|\d{{2}})"
@@ -22,12 +25,13 @@ _DATE = re.compile(
     rf"|\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTHS_EN},?\s+{_YEAR}"
     rf"|\d{{1,2}}[\-/]{_MONTHS_EN}[\-/](?:{_YEAR}|\d{{2}})"
     rf"|{_MONTHS_EN}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+{_YEAR}"
-    rf"|\d{{1,2}}\s+{_MONTHS_RU}\s+{_YEAR})(?![\d.]\d)",
+    rf"|{_DAY_RU}\s+{_MONTHS_RU}\s+{_YEAR})(?![\d.]\d)",
     re.IGNORECASE,
 )
 _CUE_BEFORE = re.compile(
     r"(?:\bborn\b|\bdob\b|\bd\.o\.b\.?|date\s+of\s+birth|birth\s*date|birthday|\bbday\b|\bb-day\b"
-    r"|родил(?:ся|ась|ись)|рожд(?:ения|ение|енный|ённый|ённая|енная|\.)|\bд\.\s?р\.?|\bд/р\b|день\s+рождения|\bдр\b)",
+    r"|родил(?:ся|ась|ись)|рожд(?:ения|ение|енный|ённый|ённая|енная|\.)|\bд\.\s?р\.?|\bд/р\b|день\s+рождения"
+    r"|(?<!\bи\s)\bдр\b)",  # «и др.» is "and others"
     re.IGNORECASE,
 )
 _CUE_AFTER = re.compile(
@@ -36,20 +40,23 @@ _CUE_AFTER = re.compile(
     r"(?:date\s+of\s+birth|birth\s*date|birthday|dob\b)"
     r"|[\-—–:=]?\s*(?:это\s+)?(?:моя|мой|его|её|ее|наша)?\s*(?:настоящая\s+)?(?:дата\s+рождения|день\s+рождения))",
     re.IGNORECASE)
-_CUE_AFTER_ANY = re.compile(r"г\.?\s?р|года\s+рождения|\(dob\)|\(д\.р\.\)", re.IGNORECASE)
+# Day, month and year separated by spaces («дата рождения: 05 03 1990») only right after the cue: the shape is
+# also a passport series and a phone's tail.
+_SPACED_DATE = re.compile(rf"(?<![\d.])\d{{2}}\s\d{{2}}\s{_YEAR}(?![\d.]?\d)")
+_SPACED_CUE = re.compile(_CUE_BEFORE.pattern + r"[\s:.\-—–]{0,4}\Z", re.IGNORECASE)
 CUE_WINDOW = 64  # characters before the date in which a cue counts
 # A year alone is a date of birth only right next to its cue: "born in 1985", «1985 г.р.», «год рождения 1990».
 _YEAR_ALONE = re.compile(rf"(?<![\d.\-/])(?:{_YEAR}|'\d{{2}})(?![\d.\-/]\d|\d)")
-_YEAR_CUE_BEFORE = re.compile(r"(?:\bborn\s+(?:in\s+)?|\byear\s+of\s+birth:?\s*|\bb\.\s*|год\s+рождения:?\s*"
+_YEAR_CUE_BEFORE = re.compile(r"(?:\bborn\s+(?:in\s+)?|\byear\s+of\s+birth:?\s*|\bb\.\s*|год\s+рождения\s*[:\-—–]?\s*"
                               r"|\bdob:?\s*|\bг\.\s?р\.:?\s*|\bд\.\s?р\.:?\s*"
                               r"|родил(?:ся|ась)\s+в\s+)\Z", re.IGNORECASE)
 # A date without a year ("5 марта", "05.03", "March 5") only right after its cue: «родился 5 марта», «д.р. 05.03».
-_NO_YEAR = re.compile(rf"(?<![\d.])(?:\d{{1,2}}\.\d{{1,2}}|\d{{1,2}}\s+{_MONTHS_RU}"
+_NO_YEAR = re.compile(rf"(?<![\d.])(?:\d{{1,2}}\.\d{{1,2}}|{_DAY_RU}\s+{_MONTHS_RU}"
                       rf"|{_MONTHS_EN}\s+\d{{1,2}}(?:st|nd|rd|th)?"
                       rf"|\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTHS_EN})(?![\d.\-/]*\d|\s*,?\s*(?:19|20)\d\d)",
                       re.IGNORECASE)
 _NO_YEAR_CUE = re.compile(r"(?:\bborn\s+(?:on\s+)?|birthday\s+(?:is\s+)?(?:on\s+)?|\bdob:?\s*|родил(?:ся|ась)\s+"
-                          r"|\bд\.\s?р\.:?\s*|\bд/р:?\s*|день\s+рождения(?:\s+у\s+меня)?:?\s*(?:[-—–]\s*)?)\Z",
+                          r"|\bд\.\s?р\.:?\s*|\bд/р:?\s*|(?<!\bи\s)\bдр\b\.?:?\s*(?:[-—–]\s*)?|день\s+рождения(?:\s+у\s+меня)?:?\s*(?:[-—–]\s*)?)\Z",
                           re.IGNORECASE)
 _YEAR_CUE_AFTER = re.compile(r"\A\s*(?:г\.?\s?р\.?|года\s+рождения|г\.\s*рождения|года?\s+р\.)", re.IGNORECASE)
 # Between a birth word and a date, a word that gives the date another meaning: "born in Ohio, my order from
@@ -57,8 +64,23 @@ _YEAR_CUE_AFTER = re.compile(r"\A\s*(?:г\.?\s?р\.?|года\s+рождения
 _OTHER_DATE = re.compile(
     r"\b(?:order(?:ed|s)?|deliver(?:y|ed)|ship(?:ped|ping|s)?|invoice[ds]?|paid|payment|purchased?|bought|booking|"
     r"booked|party|reservation|since|expir(?:es|ed|y)|until|valid|opened|registered|joined|signed|renew(?:al|ed)\s+on|"
-    r"заказ\w*|оформил\w*|доставк\w*|доставлен\w*|оплат\w*|оплачен\w*|куплен\w*|купил\w*|счёт\w*|счет\w*|"
+    r"заказ\w*|оформил\w*|достав\w*|оплат\w*|оплачен\w*|куплен\w*|купил\w*|счёт\w*|счет\w*|"
     r"договор\w*|зарегистр\w*|действ\w*|отправ\w*|праздн\w*|бронь|брониров\w*)", re.IGNORECASE)
+
+
+# Every cue above holds one of these words, or a match of one of the small regexes after its anchor, in the
+# lower-cased text (~5 us for 500 characters; the cue regexes with IGNORECASE take ~0.2 ms): a message without
+# any is no date of birth, whatever dates it has.
+_CUE_WORDS = ("born", "birth", "dob", "d.o.b", "bday", "b-day", "родил", "рожд", "д/р")
+_CUE_ANCHORED = (("b.", re.compile(r"\bb\.\s*['\d]")), ("д.", re.compile(r"\bд\.\s?р")), ("др", re.compile(r"\bдр\b")),
+                 ("г", re.compile(r"\d\s*г\.?\s?р")), ("г.", re.compile(r"\bг\.\s?р\.")),
+                 ("год", re.compile(r"\bгода?\s+р\.")))
+
+
+def has_birth_cue(text: str) -> bool:
+    lowered = text.lower()
+    return any(w in lowered for w in _CUE_WORDS) or any(
+        anchor in lowered and rx.search(lowered) for anchor, rx in _CUE_ANCHORED)
 
 
 class DateOfBirthRecognizer(LocalRecognizer):
@@ -69,8 +91,12 @@ class DateOfBirthRecognizer(LocalRecognizer):
     def load(self) -> None:
         return None
 
+    def _result(self, start: int, end: int) -> RecognizerResult:
+        return RecognizerResult("DATE_OF_BIRTH", start, end, 0.8, recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
+
     def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
-        if "DATE_OF_BIRTH" not in entities or not (_CUE_BEFORE.search(text) or _CUE_AFTER_ANY.search(text)):
+        if "DATE_OF_BIRTH" not in entities or not has_birth_cue(text):
             return []  # no birth word anywhere: no date here is a date of birth
         out = []
         for m in _DATE.finditer(text):
@@ -83,6 +109,9 @@ class DateOfBirthRecognizer(LocalRecognizer):
                 out.append(RecognizerResult("DATE_OF_BIRTH", m.start(), m.end(), 0.8, recognition_metadata={
                     RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
                     RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+        for m in _SPACED_DATE.finditer(text):
+            if _SPACED_CUE.search(text[max(0, m.start() - 32):m.start()]):
+                out.append(self._result(m.start(), m.end()))
         for m in _YEAR_ALONE.finditer(text):
             if _YEAR_CUE_BEFORE.search(text[max(0, m.start() - 24):m.start()]) or _YEAR_CUE_AFTER.match(text[m.end():]):
                 out.append(RecognizerResult("DATE_OF_BIRTH", m.start(), m.end(), 0.8, recognition_metadata={

@@ -32,6 +32,24 @@ def contains(pattern: str, flags: int = 0) -> Callable[[str], bool]:
     return lambda text: rx.search(text) is not None
 
 
+def any_word(*words: str) -> Callable[[str], bool]:
+    """Text that, lower-cased, holds one of `words` (substring tests: ~20x faster than a case-insensitive regex
+    alternation, which Python's `re` tries branch by branch at every position)."""
+    def check(text: str) -> bool:
+        lowered = text.lower()
+        return any(w in lowered for w in words)
+
+    return check
+
+
+def any_of(*checks: Callable[[str], bool]) -> Callable[[str], bool]:
+    return lambda text: any(check(text) for check in checks)
+
+
+def all_of(*checks: Callable[[str], bool]) -> Callable[[str], bool]:
+    return lambda text: all(check(text) for check in checks)
+
+
 class PreChecked:
     """Mixin for an EntityRecognizer subclass: `analyze` returns [] at once when `needs(text)` is false."""
 

@@ -23,7 +23,7 @@ from tldextract import TLDExtract
 
 from core.pii.addresses import StreetAddressRecognizer
 from core.pii.dates import DateOfBirthRecognizer
-from core.pii.gating import PreChecked, contains, digits_at_least
+from core.pii.gating import PreChecked, all_of, contains, digits_at_least
 from core.pii.secrets import (
     ApiKeyRecognizer,
     HeaderSecretRecognizer,
@@ -58,7 +58,7 @@ class RuPassportRecognizer(PreChecked, PatternRecognizer):
     (its base score is under the threshold; Presidio's context enhancer adds 0.35).
     """
 
-    needs = staticmethod(digits_at_least(10))
+    needs = staticmethod(all_of(digits_at_least(10), contains(r"\d{6}")))  # every form has a 6-digit number
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("ru passport (spaced)", r"\b\d{2}\s\d{2}\s(?:№\s?)?\d{6}\b", 0.5),
         Pattern("ru passport (series, number)", r"\b\d{2}\s?\d{2},?\s(?:№|номер|номер:|n|no\.?)\s?\d{6}\b", 0.6),
@@ -76,7 +76,7 @@ class RuPassportRecognizer(PreChecked, PatternRecognizer):
 class RuInnRecognizer(PreChecked, PatternRecognizer):
     """Russian taxpayer number (ИНН): 10 digits (companies) or 12 (people), checksum-validated."""
 
-    needs = staticmethod(digits_at_least(10))
+    needs = staticmethod(contains(r"\d{10}|\d{4}[\s\-]\d{4}[\s\-]\d{4}|\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}"))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("inn 12", r"\b\d{12}\b", 0.5), Pattern("inn 10", r"\b\d{10}\b", 0.3),
         Pattern("inn 12 grouped", r"\b\d{4}[\s\-]\d{4}[\s\-]\d{4}\b", 0.3),
@@ -107,7 +107,7 @@ class RuInnRecognizer(PreChecked, PatternRecognizer):
 class RuSnilsRecognizer(PreChecked, PatternRecognizer):
     """Russian insurance number (СНИЛС): 11 digits, `123-456-789 01` when formatted, checksum-validated."""
 
-    needs = staticmethod(digits_at_least(11))
+    needs = staticmethod(contains(r"\d{11}|\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{2}"))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("snils formatted", r"\b\d{3}-\d{3}-\d{3}[\s\-]\d{2}\b", 0.6),
         Pattern("snils spaced", r"\b\d{3}\s\d{3}\s\d{3}\s\d{2}\b", 0.5),
@@ -167,7 +167,8 @@ def _version_not_ip(text: str, start: int, end: int) -> bool:
 class VersionAwareIpRecognizer(PreChecked, IpRecognizer):
     """Presidio's IP recognizer, except version and clause numbers ("update 4.12.0.3", «п. 3.2.1.4»)."""
 
-    needs = staticmethod(contains(r"\d\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]|::"))
+    # a dotted quad, or a colon between hex digits / `::` (IPv6)
+    needs = staticmethod(contains(r"\d\.\d{1,3}\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]|::"))
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None,
                 regex_flags: int | None = None) -> list:
@@ -178,7 +179,7 @@ class VersionAwareIpRecognizer(PreChecked, IpRecognizer):
 class GatedIbanRecognizer(PreChecked, IbanRecognizer):
     """Presidio's IBAN recognizer (mod 97), on text with a country code and check digits in it only."""
 
-    needs = staticmethod(contains(r"[A-Za-z]{2}[\s\-]?\d{2}"))
+    needs = staticmethod(contains(r"[A-Z]{2}[0-9]{2}"))  # Presidio's pattern is case-sensitive, no space here
 
 
 class CardRecognizer(PreChecked, CreditCardRecognizer):
@@ -276,7 +277,8 @@ class MinDigitsPhoneRecognizer(PhoneRecognizer):
             for result in super().analyze(text[start:end], entities, nlp_artifacts):
                 result.start += start
                 result.end += start
-                if (sum(c.isdigit() for c in text[result.start:result.end]) >= self.MIN_DIGITS
+                value = text[result.start:result.end]
+                if (sum(c.isdigit() for c in value) >= self.MIN_DIGITS and not _DATE_SHAPE.fullmatch(value)
                         and not named_as_other_number(text, result.start)):
                     results.append(result)
         return EntityRecognizer.remove_duplicates(results)
@@ -295,6 +297,9 @@ class MinDigitsPhoneRecognizer(PhoneRecognizer):
 
 
 _SHAPES = [re.compile(p.regex) for p in FormattedPhoneRecognizer.PATTERNS]
+# A date written with dots or slashes (05.03.2024, 12/04/1990) is no phone number, though libphonenumber parses
+# some as German or British numbers.
+_DATE_SHAPE = re.compile(r"\d{1,2}([./])\d{1,2}\1(?:19|20)\d{2}|(?:19|20)\d{2}([./\-])\d{1,2}\2\d{1,2}")
 _CARD_SHAPE = re.compile(r"\d{4}(?:[ \-]?\d{4}){3}(?:\d{1,3})?|\d{4}[ \-]?\d{6}[ \-]?\d{5}")
 
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
-from core.pii.gating import PreChecked, contains
+from core.pii.gating import PreChecked, any_of, any_word, contains
 
 
 class UrlCredentialsRecognizer(PreChecked, PatternRecognizer):
@@ -40,7 +40,7 @@ _LABEL = (r"(?:api[_\- ]?key|access[_\- ]?key|secret(?:[_\- ]?key)?|token|passwo
           r"|пароль|паролем|пароля|токен|ключ|секрет)")
 # A label may follow `_` (`aws_secret_access_key`, `client_secret`) and name what it is for ("пароль от почты",
 # "password for gmail is ...").
-_LABELLED = rf"(?<![A-Za-z0-9]){_LABEL}(?:\s+(?:от|для|for|to|of)\s+[\w.\-]{{2,30}})?"
+_LABELLED = rf"(?<![A-Za-z0-9]){_LABEL}(?:\s+(?:от|для|for|to|of|on)\s+[\w.\-]{{2,30}}(?:\s+[\w.\-]{{2,30}}){{0,2}})?"
 # Query-string and connection-string parameters that carry a secret (`?token=`, `&X-Amz-Signature=`,
 # `;AccountKey=`): the value is masked, the URL around it stays.
 # Also a cookie (`Set-Cookie: session=...`) and a bare `name=value` whose value has a digit or a capital.
@@ -58,11 +58,13 @@ _NOT_A_VALUE = (r"(?:reset|expired|changed|change|required|incorrect|invalid|wro
 class ApiKeyRecognizer(PreChecked, PatternRecognizer):
     """Well-known token formats, PEM private keys, and any value after `api_key=`, `token:`, `пароль`..."""
 
-    # Every pattern below starts with one of these (Presidio matches them case-insensitively, so does this).
-    needs = staticmethod(contains(rf"sk-|[srp]k_|whsec_|gh[pousr]_|github_pat_|glpat-|xox[abposre]-|xapp-|akia|asia|"
-                                  rf"aiza|npm_|hf_|shp|pypi-|dop_|sq0|(?-i:\bSK[0-9a-f])|sg\.|\d{{8}}:|"
-                                  rf"eyj|private key|bearer|"
-                                  rf"{_LABEL}", re.IGNORECASE))
+    # Every pattern below holds one of these (Presidio matches them case-insensitively: the words are looked for in
+    # the lower-cased text); the labels of _LABEL all hold "key", "secret", "token", "pass", "pw" or a Russian stem.
+    needs = staticmethod(any_of(
+        any_word("sk-", "sk_", "rk_", "pk_", "whsec_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
+                 "xox", "xapp-", "akia", "asia", "aiza", "npm_", "hf_", "shp", "pypi-", "dop_", "sq0", "sg.", "eyj",
+                 "private key", "bearer", "key", "secret", "token", "pass", "pw", "парол", "токен", "ключ", "секрет"),
+        contains(r"\d{6}:"), contains(r"SK[0-9a-f]")))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("openai", r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}", 0.9),
         Pattern("stripe", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0.9),
@@ -77,11 +79,15 @@ class ApiKeyRecognizer(PreChecked, PatternRecognizer):
                 r"|sq0(?:atp|csp)-[A-Za-z0-9_\-]{22,}|(?-i:SK)[0-9a-f]{32})\b", 0.9),
         Pattern("aws access key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", 0.9),
         Pattern("google", r"\bAIza[0-9A-Za-z_\-]{35}", 0.9),
-        Pattern("telegram bot token", r"\b\d{8,10}:(?:[A-Za-z0-9_\-]{35}\b|AA[A-Za-z0-9_\-]{28,40}(?![\w\-]))", 0.9),
+        # Bot ids have 6-10 digits (older bots fewer); the secret part 35 characters (AA... for newer ones).
+        Pattern("telegram bot token", r"\b\d{6,10}:(?:[A-Za-z0-9_\-]{35}\b|AA[A-Za-z0-9_\-]{28,40}(?![\w\-]))", 0.9),
         Pattern("jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", 0.9),
         Pattern("private key block",
                 r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY"
                 r"(?: BLOCK)?-----", 0.95),
+        # A paste cut before its END line: the BEGIN line and the base64 lines after it.
+        Pattern("private key block (cut)",
+                r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:\r?\n[ \t]*[A-Za-z0-9+/=]{8,})+", 0.9),
         Pattern("bearer", r"(?<=\bbearer\s+)[A-Za-z0-9._~+/\-]{16,}=*", 0.8),
         # The value stops before `&name=` (the next query parameter); `&` inside a password stays in it.
         Pattern("labelled secret", rf"(?<={_LABELLED}\s*(?:is|:|=|-|—)?\s*)(?=\S{{0,80}}[\d!@#$%^&*])[^\s\"',;&=]"
@@ -130,7 +136,7 @@ class SecretParameterRecognizer(_PatternSecret):
 class HeaderSecretRecognizer(_PatternSecret):
     """`Authorization: Basic ...` and a Slack webhook URL's secret part."""
 
-    needs = staticmethod(contains(r"authorization|hooks\.slack", re.IGNORECASE))
+    needs = staticmethod(any_word("authorization", "hooks.slack"))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("basic auth", r"(?<=\bauthorization:?\s*basic\s+)[A-Za-z0-9+/]{8,}={0,2}", 0.8),
         Pattern("slack webhook", r"(?<=hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/)[A-Za-z0-9]{16,}", 0.9),
@@ -161,8 +167,11 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _CAMEL = re.compile(r"(?:[A-Z][a-z]+|[A-Z]{2,}(?=[A-Z][a-z]|\d|$))+\d{0,3}")
 # A hex digest named as one (a git commit, a file checksum) is a reference, not a credential; image/font data in a
 # data: URI is content.
+# The digest word may come a few words before ("md5 of the export file is ..."), but not with a secret word between.
 _DIGEST_BEFORE = re.compile(r"(?:\bcommit|\bsha(?:-?1|-?256|-?512)?|\bhash|\bchecksum|\bmd5|\brevision|\brev|"
-                            r"коммит\w*|хе?э?ш\w*|контрольн\w+\s+сумм\w+)\s*[:=#]?\s*\Z", re.IGNORECASE)
+                            r"коммит\w*|хе?э?ш\w*|контрольн\w+\s+сумм\w+)"
+                            r"(?:\s+(?!(?:api|secret|token|key|password|pass|пароль|ключ|токен|секрет)\b)[\w\-]{1,12}){0,5}"
+                            r"\s*[:=#]?\s*\Z", re.IGNORECASE)
 _DATA_URI_BEFORE = re.compile(r"data:(?:image|audio|video|font)/[\w.+\-]+;base64,\Z", re.IGNORECASE)
 
 
@@ -185,6 +194,10 @@ def random_looking(word: str) -> bool:
     classes = sum(1 for n in (lower, upper, digits, symbols) if n)
     if symbols and classes >= 3 and len(word) >= 12:
         return entropy(word) >= 3.2
+    if not upper and lower and digits and len(word) >= 20:
+        # lower case and digits (Mailgun-style keys, base36 tokens): only long ones with many letter/digit switches
+        switches = sum(1 for a, b in itertools.pairwise(word) if _cls(a) != _cls(b))
+        return entropy(word) >= 3.8 and switches >= len(word) / 4
     if len(word) < 16 or not (lower and upper and digits):
         return False
     # Mixed case with digits: tokens switch case and digits often; words and CamelCase names do not.
