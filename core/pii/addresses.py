@@ -23,9 +23,9 @@ _RU_TYPE = (r"(?:ул(?:ица|ице|ицу|ицы|ицей)?|пр-т|пр-кт
             r"пл(?:ощадь|ощади)?|мкр(?:-н)?|микрорайон(?:е|а)?|проезд(?:е|а)?|туп(?:ик|ике)?|алле[яеи]|лини[яи]|кв-л|"
             r"квартал(?:е|а)?|тракт(?:е|а)?)")
 # A house number: "12", "12а", "14/2", "45/3/12" (Vienna: house/stair/flat), "123-II" and "27 hs" (Dutch floors),
-# "12 bis".
+# "12 bis"; not a quantity ("2 x 12")...
 _NUM = (r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?){0,2}(?:-(?:I{1,3}|IV|hs|H)|\s(?:hs|bis|ter))?"
-        r"(?:\s[A-H]\s\d{1,3}(?![\d]|[.,:]\d))?(?![\dА-ЯЁа-яёA-Za-z])")  # and "12 B 34" (Finnish stair + flat)
+        r"(?:\s[A-H]\s\d{1,3}(?![\d]|[.,:]\d))?(?![\dА-ЯЁа-яёA-Za-z]|\s?[x×]\s)")  # "12 B 34": Finnish stair + flat
 _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
             r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Crescent|Cres|Close|Gardens|Gdns|Row|Walk|Hill|Circle|Cir|Trail|"
             r"Mews|Grove|Park|Broadway|Plaza|Esplanade|Quay|Wharf|Embankment|Rise|Vale|View|Green|Heights|Hts|Alley|"
@@ -156,6 +156,16 @@ _GAP = re.compile(r"[ \t]+[–—-][ \t]+|[ \t]*,?[ \t]*(?:\n[ \t]*)?")  # " - "
 _LOWER_PLACE = re.compile(rf"(?<![\w.])[а-яё]{{4,}}(?=\s(?i:{_RU_TYPE})\.?\s)")
 
 
+_PRODUCT = (r"(?i:candles?|mugs?|totes?|wallets?|hoodies?|posters?|prints?|sets?|box(?:es)?|bags?|(?:t-)?shirts?|tees?|"
+            r"cards?|stickers?|editions?|collection|kits?|packs?|bundles?|magnets?|puzzles?|figurines?|lamps?|caps?)")
+_PRODUCT_AFTER = re.compile(rf"[ \t]+{_PRODUCT}(?![\w])")
+_PRODUCT_LAST = re.compile(rf"(?<![\w]){_PRODUCT}(?:,?\s\d{{1,4}})?\Z")
+
+
+def _is_product(text: str, start: int, end: int) -> bool:
+    return bool(_PRODUCT_AFTER.match(text, end) or _PRODUCT_LAST.search(text[start:end]))
+
+
 class StreetAddressRecognizer(LocalRecognizer):
     def __init__(self, supported_language: str) -> None:
         super().__init__(supported_entities=["STREET_ADDRESS"], supported_language=supported_language,
@@ -253,6 +263,8 @@ def _accept(text: str, chain: list[tuple[int, int, str]]) -> tuple[int, int] | N
             break
     while end > last and kinds[end] == "number" and kinds[end - 1] not in ("street", "name"):
         end -= 1
+    if set(kinds[first:end + 1]) <= {"street", "number"} and _is_product(text, chain[first][0], chain[end][1]):
+        return None  # "3 Ocean Drive candles", "2 x Park Avenue Tote": a product named after a street
     if end == first:  # a street alone is an address only with its house number ("ул. Советская 14-22")
         s, e, _ = chain[first]
         return (s, e) if kinds[first] == "street" and any(c.isdigit() for c in text[s:e]) else None
