@@ -32,7 +32,7 @@ _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr
             r"Loop|Pike|Turnpike|Tpke|Promenade|Parade|Pde|Causeway|Circus|Yard|Wynd|Gate|Fields|Meadows|Common|Cove|"
             r"Bend|Crossing|Ridge|Path|Expressway|Expy|Freeway|Fwy|Strand|Approach)")
 _EU_SUFFIX = (r"(?:straße|strasse|str\.|allee|weg|platz|gasse|damm|ufer|chaussee|gracht|laan|straat|kade|"
-              r"plein|dijk|steeg|singel|markt|vej|gade|gatan|vägen|veien|gata|katu|tie|kuja|polku)")
+              r"plein|dijk|steeg|singel|markt|vej|vejen|gade|gaden|gatan|vägen|veien|gata|katu|tie|kuja|polku)")
 _EU_SUFFIX_LOWER = r"(?:straße|strasse|str\.|allee|platz|gasse|gracht|straat)"
 _ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|chaussée|impasse|quai|route|cours|calle|c/|"
             r"avda\.?|avenida|paseo|plaza|via|viale|piazza|corso|rua|carrer|travessa|ul\.|ulica|aleja)")
@@ -59,7 +59,7 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
                rf"лини[яи]|тракт[еа]?)(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?"),
     ("unit", r"(?i:д|дом|кв|квартира|корп|корпус|стр|строение|оф|офис|помещение|пом|лит|литера|подъезд|под|этаж|эт)"
              r"\.?\s?(?:№\s?)?\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:[/\-]\d{1,4})?(?![\w])"),
-    ("unit", r"(?<![\w])к\.?\s?\d{1,2}(?![\w.,]\d)"),
+    ("unit", r"(?<![\w])к\.?\s?\d{1,2}(?![\w.,]\d)|(?<![\w])(?i:лит|литера)\.?\s?[А-ЯЁA-Z](?![\w])"),  # «лит. А»
     ("place", rf"(?i:г|гор|пос|п|с|дер|д|пгт|рп)\.\s?{_RU_UP}(?:[\s-]{_RU_UP})?"),
     ("place", rf"{_RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|(?i:респ)\.\s?{_RU_UP}"),
     ("place", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),

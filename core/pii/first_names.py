@@ -74,7 +74,7 @@ museum library airport station centre center floor room roadmap report features
 lead head director officer analyst engineer coordinator specialist supervisor administrator consultant developer
 designer executive representative intern
 tea coffee latte oil soap candle candles mug mugs tote totes wallet hoodie jacket shirt bag backpack lamp zoo mall
-cafe restaurant inn""".split())
+cafe restaurant inn boots shoes sneakers""".split())
 # A given name that is also a word is no person before these ("Rose Gold", "Ruby Red", "Olive Green").
 COLOUR_TAILS = frozenset("gold silver bronze platinum pink red blue green black white grey gray quartz".split())
 # A given name after these is part of a place ("South Emily", "Port Elizabeth", "Lake Louise").

@@ -210,9 +210,12 @@ def _model_says_person(text: str, start: int, end: int) -> bool:
         return False  # "livraison au": the small model on lower-case words
     if _MODEL_NUMBER.match(text, end) and given_name_start(value.split()) is None:
         return False
-    if " " not in value and _SITE.match(text, end):
-        return False
+    if " " not in value and (_SITE.match(text, end) or _LABEL_TO.match(text, end)):
+        return False  # "the Austin team", "Bill to:"
     return plausible_latin_name(value)
+
+
+_LABEL_TO = re.compile(r"[ \t]+to[ \t]*:", re.IGNORECASE)
 
 
 class FilteredSpacyRecognizer(SpacyRecognizer):

@@ -28,6 +28,7 @@ _INITIALS = re.compile(r"\s?[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.)?")
 _INITIALS_BEFORE = re.compile(r"[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.\s?)?\Z")
 _SENTENCE_START = re.compile(r"(?:\A|[.!?\n:;«\"(—-])\s*\Z")
 _PREPOSITION_AFTER = re.compile(r"[ \t]+(?:на|в|во|к|ко)[ \t]+([А-ЯЁа-яё]+)")
+_THANK_GOD = re.compile(r"[ \t]+[бБ]огу(?![А-ЯЁа-яё])")
 WINDOW = 32  # characters of context either side of a candidate name given to NER
 # Lower-case words pymorphy2 also knows as a first name, which in chat are far more often something else.
 _COMMON = frozenset({
@@ -149,6 +150,8 @@ def _kind(word: str, morph: Any) -> str:
 def _word_use(text: str, end: int, morph: Any) -> bool:
     """«Надежда на вас», «Вера в успех», «Любовь к деталям»: a preposition and a word not in the locative (a place
     would make it a person: «Вера в офисе?»)."""
+    if _THANK_GOD.match(text, end):
+        return True  # «Слава богу»
     m = _PREPOSITION_AFTER.match(text, end)
     if not m:
         return False
