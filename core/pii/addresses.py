@@ -18,22 +18,25 @@ from core.pii.names_latin import latin
 
 _RU_UP = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
 _RU_ANY = r"[А-ЯЁа-яё][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
-_RU_TYPE = (r"(?:ул(?:ица)?|пр-т|пр-кт|просп(?:ект)?|пр|пер(?:еулок)?|ш(?:оссе)?|наб(?:ережная)?|б-р|бульв(?:ар)?|"
-            r"пл(?:ощадь)?|мкр(?:-н)?|микрорайон|проезд|туп(?:ик)?|аллея|линия|кв-л|квартал|тракт)")
+_RU_TYPE = (r"(?:ул(?:ица|ице|ицу|ицы|ицей)?|пр-т|пр-кт|просп(?:ект|екте|екта|ектом)?|пр|"
+            r"пер(?:еулок|еулке|еулка)?|ш(?:оссе)?|наб(?:ережная|ережной|ережную)?|б-р|бульв(?:ар|аре|ара)?|"
+            r"пл(?:ощадь|ощади)?|мкр(?:-н)?|микрорайон(?:е|а)?|проезд(?:е|а)?|туп(?:ик|ике)?|алле[яеи]|лини[яи]|кв-л|"
+            r"квартал(?:е|а)?|тракт(?:е|а)?)")
 # A house number: "12", "12а", "14/2", "45/3/12" (Vienna: house/stair/flat), "123-II" and "27 hs" (Dutch floors),
-# "12 bis".
+# "12 bis"; not a quantity ("2 x 12")...
 _NUM = (r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?){0,2}(?:-(?:I{1,3}|IV|hs|H)|\s(?:hs|bis|ter))?"
-        r"(?:\s[A-H]\s\d{1,3}(?![\d]|[.,:]\d))?(?![\dА-ЯЁа-яёA-Za-z])")  # and "12 B 34" (Finnish stair + flat)
+        r"(?:\s[A-H]\s\d{1,3}(?![\d]|[.,:]\d))?(?![\dА-ЯЁа-яёA-Za-z]|\s?[x×]\s)")  # "12 B 34": Finnish stair + flat
 _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
             r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Crescent|Cres|Close|Gardens|Gdns|Row|Walk|Hill|Circle|Cir|Trail|"
             r"Mews|Grove|Park|Broadway|Plaza|Esplanade|Quay|Wharf|Embankment|Rise|Vale|View|Green|Heights|Hts|Alley|"
             r"Loop|Pike|Turnpike|Tpke|Promenade|Parade|Pde|Causeway|Circus|Yard|Wynd|Gate|Fields|Meadows|Common|Cove|"
             r"Bend|Crossing|Ridge|Path|Expressway|Expy|Freeway|Fwy|Strand|Approach)")
 _EU_SUFFIX = (r"(?:straße|strasse|str\.|allee|weg|platz|gasse|damm|ufer|chaussee|gracht|laan|straat|kade|"
-              r"plein|dijk|steeg|singel|markt|vej|gade|gatan|vägen|veien|gata|katu|tie|kuja|polku)")
+              r"plein|dijk|steeg|singel|markt|vej|vejen|gade|gaden|gatan|vägen|veien|gata|katu|tie|kuja|polku)")
 _EU_SUFFIX_LOWER = r"(?:straße|strasse|str\.|allee|platz|gasse|gracht|straat)"
 _ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|chaussée|impasse|quai|route|cours|calle|c/|"
             r"avda\.?|avenida|paseo|plaza|via|viale|piazza|corso|rua|carrer|travessa|ul\.|ulica|aleja)")
+_LAT_LOW = latin(r"[a-zà-ÿ][a-zà-ÿ'’]+")
 _LAT_UP = latin(r"[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*")  # also "Marszałkowska", "Vinohradská"
 _PARTICLE = r"(?:de|du|des|la|le|l'|del|della|di|da|van|von|der|den|het|'t|St\.?|Saint|San|Santa)"
 
@@ -50,11 +53,13 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     # Russian
     ("street", rf"(?<![А-ЯЁа-яё])(?i:{_RU_TYPE})(?:\.\s?|\s){_RU_ANY}(?:\s{_RU_ANY}){{0,2}}?"
                rf"(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?(?![\w])"),
-    ("street", rf"(?:{_RU_UP}|\d{{1,2}}-?(?:я|й|го))(?:\s{_RU_UP})?\s(?i:проспект|пр-т|шоссе|ш\.|набережная|наб\.|"
-               rf"бульвар|б-р|переулок|пер\.|проезд|улица|ул\.|площадь|линия|тракт)(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?"),
+    ("street", rf"(?:{_RU_UP}|\d{{1,2}}-?(?:я|й|го))(?:\s{_RU_UP})?\s(?i:проспект[еа]?|пр-т|пр-кт|"
+               rf"пр\.|просп\.|шоссе|ш\.|"
+               rf"набережн(?:ая|ой|ую)|наб\.|бульвар[еа]?|б-р|переул(?:ок|ке)|пер\.|проезд[еа]?|улиц[аеуы]|ул\.|площад[ьи]|"
+               rf"лини[яи]|тракт[еа]?)(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?"),
     ("unit", r"(?i:д|дом|кв|квартира|корп|корпус|стр|строение|оф|офис|помещение|пом|лит|литера|подъезд|под|этаж|эт)"
              r"\.?\s?(?:№\s?)?\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:[/\-]\d{1,4})?(?![\w])"),
-    ("unit", r"(?<![\w])к\.?\s?\d{1,2}(?![\w.,]\d)"),
+    ("unit", r"(?<![\w])к\.?\s?\d{1,2}(?![\w.,]\d)|(?<![\w])(?i:лит|литера)\.?\s?[А-ЯЁA-Z](?![\w])"),  # «лит. А»
     ("place", rf"(?i:г|гор|пос|п|с|дер|д|пгт|рп)\.\s?{_RU_UP}(?:[\s-]{_RU_UP})?"),
     ("place", rf"{_RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|(?i:респ)\.\s?{_RU_UP}"),
     ("place", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
@@ -96,7 +101,7 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?(?:/\d{1,3})?\b|"
              r"#\s?\d{1,4}[A-Za-z]?\b|\b\d{1,2}\.\s?(?:OG|Stock|Etage)\b"),  # "Flat 4/2", "2. OG"
     # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
-    ("place", r"(?i:fl|floor|room|rm|bldg|building|étage|etage)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
+    ("place", r"(?i:fl|floor|room|rm|bldg|building|étage|etage|office)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
               r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
     ("place", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT|SA|WA|NT)\s\d{4}\b"),
     ("place", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s\d{{5}}(?:-\d{{4}})?\b"),  # "Texas 75201"
@@ -122,6 +127,21 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
                r"(?i:park|estate|centre|center|campus)\b"),
     ("place", r"\bDublin\s\d{1,2}[Ww]?\b"),  # Dublin postal districts
     ("unit", r"\b(?:Block|BLOCK|block|Blk)\s[A-Z\d]{1,3}\b"),
+    # Russian addresses written in Latin letters: "g. Samara, ul. Lenina, d. 12, kv. 45", "Nevsky pr. 28, office 4",
+    # "ulitsa Pushkina, dom 5, kvartira 10", "nab. reki Fontanki 10"
+    ("street", rf"(?<![^\W\d_])(?:(?i:ul\.|ulitsa|ulitsy|ulitse|ulica|pr-t|pr-kt|prosp\.|prospekt|prospekte|nab\.|"
+               rf"naberezhnaya|pereulok|shosse|proezd|mkr\.|mikrorayon|bulvar|b-r|ploshchad)\s?"
+               rf"(?:{_LAT_LOW}\s){{0,2}}|(?:pr\.|per\.|sh\.|pl\.)\s?){_LAT_UP}(?:\s{_LAT_UP}){{0,2}}?"
+               rf"(?:,?\s(?:(?i:d|dom)\.?\s?)?{_NUM})?(?![\w])"),
+    ("street", rf"(?<![^\W\d_])(?:{_LAT_UP}|\d{{1,2}}-?(?:ya|y|iy|aya))(?:\s{_LAT_UP})?\s(?i:prospekt|pr-t|pr-kt|pr\.|"
+               rf"prosp\.|shosse|sh\.|naberezhnaya|nab\.|bulvar|b-r|pereulok|per\.|proezd|ulitsa|ul\.|ploshchad|pl\.)"
+               rf"(?:,?\s(?:(?i:d|dom)\.?\s?)?{_NUM})?(?![\w])"),
+    ("street", r"(?<![^\W\d_])(?i:ul\.?|ulitsa|prospekt|pr-t|nab\.)\s?[a-z]{3,}(?:\s[a-z]{3,})?,?\s(?:d\.?\s?|dom\s)?"
+               r"\d{1,4}[a-z]?(?:[/\-]\d{1,4})?(?![\w])"),  # lower case, with its house number: "ul. lenina 5"
+    ("unit", r"(?<![^\W\d_])(?:(?i:d\.|dom|kv\.?|kvartira|korp\.?|korpus|k\.|str\.|stroenie|of\.|ofis|pom\.|"
+             r"etazh|podyezd|pod\.|lit\.|litera)\s?(?:№\s?)?\d{1,4}[A-Za-z]?(?:[/\-]\d{1,4})?)(?![\w])"),
+    ("place", rf"(?<![^\W\d_])(?i:g|gor|pos|der|pgt|rp)\.\s?{_LAT_UP}(?:[\s-]{_LAT_UP})?|"
+              rf"{_LAT_UP}\s(?i:oblast|obl\.|region|kray|krai|rayon|r-n|respublika)(?![\w])"),
     ("name", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
     ("number", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))"),
 )]
@@ -134,6 +154,16 @@ _HAS_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _HAS_LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
 _GAP = re.compile(r"[ \t]+[–—-][ \t]+|[ \t]*,?[ \t]*(?:\n[ \t]*)?")  # " - " first: " " alone would stop the chain
 _LOWER_PLACE = re.compile(rf"(?<![\w.])[а-яё]{{4,}}(?=\s(?i:{_RU_TYPE})\.?\s)")
+
+
+_PRODUCT = (r"(?i:candles?|mugs?|totes?|wallets?|hoodies?|posters?|prints?|sets?|box(?:es)?|bags?|(?:t-)?shirts?|tees?|"
+            r"cards?|stickers?|editions?|collection|kits?|packs?|bundles?|magnets?|puzzles?|figurines?|lamps?|caps?)")
+_PRODUCT_AFTER = re.compile(rf"[ \t]+{_PRODUCT}(?![\w])")
+_PRODUCT_LAST = re.compile(rf"(?<![\w]){_PRODUCT}(?:,?\s\d{{1,4}})?\Z")
+
+
+def _is_product(text: str, start: int, end: int) -> bool:
+    return bool(_PRODUCT_AFTER.match(text, end) or _PRODUCT_LAST.search(text[start:end]))
 
 
 class StreetAddressRecognizer(LocalRecognizer):
@@ -233,6 +263,8 @@ def _accept(text: str, chain: list[tuple[int, int, str]]) -> tuple[int, int] | N
             break
     while end > last and kinds[end] == "number" and kinds[end - 1] not in ("street", "name"):
         end -= 1
+    if set(kinds[first:end + 1]) <= {"street", "number"} and _is_product(text, chain[first][0], chain[end][1]):
+        return None  # "3 Ocean Drive candles", "2 x Park Avenue Tote": a product named after a street
     if end == first:  # a street alone is an address only with its house number ("ул. Советская 14-22")
         s, e, _ = chain[first]
         return (s, e) if kinds[first] == "street" and any(c.isdigit() for c in text[s:e]) else None

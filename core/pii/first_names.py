@@ -70,7 +70,13 @@ telecom energy electric bank university college institute foundation council min
 desk hub cloud drive automate pro plus suite online connect pay mail docs sheets slides forms meet chat
 workspace server portal dashboard app apps assistant pipeline builder analytics ads sale sales offer deal
 conference summit webinar edition premium ultra lite mini series server studio hospital clinic school church hotel
-museum library airport station centre center floor room roadmap report features""".split())
+museum library airport station centre center floor room roadmap report features
+lead head director officer analyst engineer coordinator specialist supervisor administrator consultant developer
+designer executive representative intern
+tea coffee latte oil soap candle candles mug mugs tote totes wallet hoodie jacket shirt bag backpack lamp zoo mall
+cafe restaurant inn boots shoes sneakers""".split())
+# A given name that is also a word is no person before these ("Rose Gold", "Ruby Red", "Olive Green").
+COLOUR_TAILS = frozenset("gold silver bronze platinum pink red blue green black white grey gray quartz".split())
 # A given name after these is part of a place ("South Emily", "Port Elizabeth", "Lake Louise").
 PLACE_PREFIXES = frozenset({"north", "south", "east", "west", "port", "lake", "mount", "mt", "new", "fort",
                             "saint", "st", "san", "santa", "los", "las", "el", "cape", "glen", "point",

@@ -22,6 +22,8 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
 from core.pii.first_names import (
+    COLOUR_TAILS,
+    COMMON_WORDS,
     NOT_PEOPLE,
     NOT_PEOPLE_NAMES,
     NOT_PEOPLE_TAILS,
@@ -64,7 +66,8 @@ _INTRO = re.compile(
     r"contact(?: person)?:?|ask|tell|holder:?|account holder:?|cardholder:?|manager|colleague|courier|driver|"
     r"technician|agent|recipient:?|attn:?|attention:?|c/o|spoke (?:with|to)|talked (?:with|to)|emailed|"
     r"messaged|called|wife|husband|son|daughter|mother|father|boss|employee|user|customer|tenant|guest|"
-    r"passenger|patient|client|named|name's|on behalf of|forwarded by|written by|approved by|sent by|and)"
+    r"passenger|patient|client|named|name's|on behalf of|forwarded by|written by|approved by|sent by|and|"
+    r"addressed to|made out to|in the name of|under the name(?: of)?|registered to|belongs to)"
     r"(?:[ \t]+|[ \t]*\n[ \t]*)", re.IGNORECASE)
 _STOP = frozenset(STOP_WORDS) | {
     "team", "all", "everyone", "everybody", "there", "guys", "folks", "support", "again", "so", "much", "lot",
@@ -106,6 +109,9 @@ _ROLE = re.compile(r"manager|colleague|courier|driver|technician|agent|wife|husb
                    r"talked (?:with|to)|ask|tell|cc:?|contact(?: person)?:?|assigned to|signed by")
 
 
+_ROLE_COMMA = re.compile(rf"\b(?:{_ROLE.pattern})[ \t]*,[ \t]*", re.IGNORECASE)
+
+
 def _listed_lower(text: str, low: re.Match[str]) -> bool:
     word = low.group().removesuffix("'s").removesuffix("’s")
     return (is_given_name(word.capitalize()) and word not in _VERB_LIKE
@@ -143,7 +149,7 @@ class CueNameRecognizer(LocalRecognizer):
         if "PERSON" not in entities:
             return []
         out = []
-        for rx, lower_ok in ((_GREETING, True), (_TITLE, True), (_INTRO, False)):
+        for rx, lower_ok in ((_GREETING, True), (_TITLE, True), (_INTRO, False), (_ROLE_COMMA, False)):
             for cue in rx.finditer(text):
                 pos = cue.end()
                 # A title is part of the name as written ("Mr. Patel", "Dr Amara Nwosu").
@@ -159,8 +165,10 @@ class CueNameRecognizer(LocalRecognizer):
                 if not low or low.group() in _STOP or len(low.group()) < 3:
                     continue
                 if lower_ok:
-                    out.append(_result(self.name, self.id, lead if lead is not None else low.start(), low.end(), 0.6))
-                elif _ROLE.fullmatch(cue.group().strip().lower()) and _listed_lower(text, low):
+                    # after a greeting a listed given name takes its surname: "hi, ewa kowalska from accounting here"
+                    end = _lower_end(text, low) if rx is _GREETING and _listed_lower(text, low) else low.end()
+                    out.append(_result(self.name, self.id, lead if lead is not None else low.start(), end, 0.6))
+                elif _ROLE.fullmatch(cue.group().strip().rstrip(",").strip().lower()) and _listed_lower(text, low):
                     out.append(_result(self.name, self.id, low.start(), _lower_end(text, low), 0.6))
         for cue in _STRONG_INTRO.finditer(text):
             low = _LOWER_NAME.match(text, cue.end())
@@ -202,9 +210,12 @@ def _model_says_person(text: str, start: int, end: int) -> bool:
         return False  # "livraison au": the small model on lower-case words
     if _MODEL_NUMBER.match(text, end) and given_name_start(value.split()) is None:
         return False
-    if " " not in value and _SITE.match(text, end):
-        return False
+    if " " not in value and (_SITE.match(text, end) or _LABEL_TO.match(text, end)):
+        return False  # "the Austin team", "Bill to:"
     return plausible_latin_name(value)
+
+
+_LABEL_TO = re.compile(r"[ \t]+to[ \t]*:", re.IGNORECASE)
 
 
 class FilteredSpacyRecognizer(SpacyRecognizer):
@@ -225,6 +236,8 @@ def plausible_latin_name(value: str) -> bool:
         return False  # a brand's product: "Google Meet", "Adobe Acrobat"
     if bare[-1] in NOT_PEOPLE_TAILS or (len(words) > 1 and bare[0] == "the"):
         return False  # "Globex Corporation", "Zoho Desk", "Summer Sale", "The Jenkins Blue Ocean"
+    if len(bare) == 2 and bare[0] in COMMON_WORDS and bare[1] in COLOUR_TAILS:
+        return False  # "Rose Gold", "Olive Green": a colour, not "Rose" and a surname
     if bare[-1] in _WEEKDAYS:
         return False  # "Black Friday", "Cyber Monday"
     return not all(w.lower().strip(".,'’") in _STOP for w in words)

@@ -27,6 +27,8 @@ _WORD = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)?")
 _INITIALS = re.compile(r"\s?[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.)?")
 _INITIALS_BEFORE = re.compile(r"[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.\s?)?\Z")
 _SENTENCE_START = re.compile(r"(?:\A|[.!?\n:;«\"(—-])\s*\Z")
+_PREPOSITION_AFTER = re.compile(r"[ \t]+(?:на|в|во|к|ко)[ \t]+([А-ЯЁа-яё]+)")
+_THANK_GOD = re.compile(r"[ \t]+[бБ]огу(?![А-ЯЁа-яё])")
 WINDOW = 32  # characters of context either side of a candidate name given to NER
 # Lower-case words pymorphy2 also knows as a first name, which in chat are far more often something else.
 _COMMON = frozenset({
@@ -59,6 +61,8 @@ class NatashaPersonRecognizer(LocalRecognizer):
             kind = _kind(word, morph)
             capital = word[0].isupper()
             initial = bool(_SENTENCE_START.search(text[max(0, start - 3):start]))
+            if initial and word.lower() in _COMMON and _word_use(text, end, morph):
+                continue  # «Надежда на вас», «Вера в успех»: a word, not a name
             if capital and not (initial and kind == "word"):
                 candidates.append(start)
             if kind == "name" and (capital or (word.lower() not in _COMMON and _name_share(word, morph) >= 0.5)):
@@ -143,6 +147,22 @@ def _kind(word: str, morph: Any) -> str:
     return _kind_cached(word if word[0].isupper() else word.lower(), morph)
 
 
+def _word_use(text: str, end: int, morph: Any) -> bool:
+    """«Надежда на вас», «Вера в успех», «Любовь к деталям»: a preposition and a word not in the locative (a place
+    would make it a person: «Вера в офисе?»)."""
+    if _THANK_GOD.match(text, end):
+        return True  # «Слава богу»
+    m = _PREPOSITION_AFTER.match(text, end)
+    if not m:
+        return False
+    parses = _parses(m.group(1), morph)
+    return bool(parses) and "loct" not in parses[0][0]
+
+
+def _is_patronymic(word: str, morph: Any) -> bool:
+    return any("Patr" in tag for tag, _ in _parses(word, morph))
+
+
 def _is_name_kind(word: str, morph: Any) -> bool:
     return word[0].isupper() and _kind(word, morph) == "name"
 
@@ -196,8 +216,9 @@ def _extend(text: str, spans: list[tuple[int, int]], words: list[tuple[int, int,
             prev = re.search(r"[ \t]+\Z", text[:s])
             gap = len(prev.group()) if prev else 0
             w = ends.get(s - gap)
-            if gap and w and w[1][0].islower() == lower and _kind(w[1], morph) in ("name", "surname"):
-                s = w[0]
+            if gap and w and w[1][0].islower() == lower and (_kind(w[1], morph) in ("name", "surname") or (
+                    not lower and _is_patronymic(text[s:e].split()[0], morph) and _name_share(w[1], morph) > 0)):
+                s = w[0]  # and a first name that is mostly a word before a patronymic: «Любовь Петровна»
                 continue
             break
         out.append((s, e))
