@@ -158,7 +158,10 @@ class CueNameRecognizer(LocalRecognizer):
                 m = _NAME.match(text, pos)
                 if m and (caps_context or not m.group().isupper()):
                     span = _trim(text, m.start(), m.end())
-                    if span and plausible_latin_name(text[span[0]:span[1]]):
+                    value = text[span[0]:span[1]] if span else ""
+                    if " " not in value and _SITE.match(text, span[1] if span else pos):
+                        continue  # "Sales Manager, Moscow office", "contact Berlin team": a place
+                    if span and plausible_latin_name(value):
                         out.append(_result(self.name, self.id, lead if lead is not None else span[0], span[1], 0.7))
                     continue
                 low = _LOWER.match(text, pos)
