@@ -134,3 +134,29 @@ async def test_slacks_own_stop_for_an_agent_session(llm_server, monkeypatch, red
     assert message.text.rstrip().endswith(STOPPED) and "word299" not in message.text
     assert stop_button(rig, "C1", ts) is None and not rig.slack.calls_to("chat.delete")  # no button of our own
     assert llm_server.streams_completed == 0
+
+
+async def test_a_stop_before_the_model_has_written_anything(llm_server, monkeypatch, redis):
+    """Slack shows its stop as soon as the session is `processing`: a press while the model has not answered yet
+    ends the answer with *Stopped.* and no model text, and the model's request is cut."""
+    llm_server.script("gpt-4o-mini", Reply(LONG, ttft_s=2.0, chunk_delay_s=0.03))
+    async with slack_rig(llm_server, monkeypatch, DESKMATE_SLACK__AGENT_SESSIONS="true") as rig:
+        ts = await rig.mention("tell me everything")
+        await wait_for(lambda: [c.args.get("status") for c in rig.slack.calls_to("agents.sessions.setStatus")]
+                       == ["processing"])
+        await wait_for(lambda: len(llm_server.requests_for("gpt-4o-mini")) == 1)
+        started = time.monotonic()
+        resp = await rig.event({"type": "agent_session_stopped", "channel": "C1", "thread_ts": ts, "user": "U1",
+                                "event_ts": f"{time.time():.6f}"})
+        assert resp.status == 200
+        await wait_for(lambda: STOPPED in rig.slack.thread_text("C1", ts))
+        stopped_after = time.monotonic() - started
+        await rig.idle()
+        text = rig.slack.thread_text("C1", ts)
+        final = [c.args.get("status") for c in rig.slack.calls_to("agents.sessions.setStatus")]
+        await wait_for(lambda: llm_server.streams_cut == 1, within_s=5)  # the model's request was hung up on
+
+    assert "word0" not in text and text.strip().endswith(STOPPED)
+    assert stopped_after < 2.0  # it did not wait for the model's first token
+    assert final == ["processing", "active"]
+    assert llm_server.streams_completed == 0 and llm_server.chunks_sent == 0

@@ -349,7 +349,13 @@ class FakeLLM(LocalServer):
             return f"data: {json.dumps(payload)}\n\n".encode()
 
         ttft = step.ttft_s if isinstance(step, Reply | ToolCalls) else 0.0
-        await asyncio.sleep(ttft)
+        try:
+            await asyncio.sleep(ttft)
+            if request.transport is None or request.transport.is_closing():
+                raise ConnectionResetError("the client closed the stream")
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.streams_cut += 1  # the client hung up before the first token
+            raise
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
         await resp.write(chunk({"role": "assistant", "content": ""}))
