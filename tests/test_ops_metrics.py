@@ -56,6 +56,7 @@ async def test_metrics_after_a_scripted_conversation(tmp_path: Path, redis: aior
             finals.append(terminal)
         refused = await ask_queued(runtime, responder, inbound("x" * 500))
         assert refused.type == "error" and refused.code == "message_too_long"
+        await runtime.gateway.settled()  # each call's end-of-stream bookkeeping runs just after its answer
         text = await scrape(runtime)
         await runtime.dispatcher.drain(5)
 

@@ -6,6 +6,7 @@ reads litellm's public stream and hands each chunk here.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,3 +95,16 @@ async def close_stream(stream: Any) -> None:
         await closer()
     except Exception:  # closing a broken stream may raise again; nothing left to do
         return
+
+
+async def read_out(chunks: Any, stream: Any, idle_s: float) -> None:
+    """Read a stream whose answer is complete to its end (the client's end-of-stream work and callbacks run
+    there), then close it. Best effort, in the background: a stall or an error only ends it early."""
+    try:
+        while True:
+            async with asyncio.timeout(idle_s):
+                await anext(chunks)
+    except (StopAsyncIteration, Exception):
+        pass
+    finally:
+        await close_stream(stream)

@@ -28,7 +28,7 @@ import structlog
 
 from core.background import Background
 from core.errors import ModelUnavailable, StreamInterrupted
-from core.llm.assemble import StreamAssembler, close_stream, first_chunks
+from core.llm.assemble import StreamAssembler, close_stream, first_chunks, read_out
 from core.llm.breaker import CircuitBreaker
 from core.llm.capabilities import Capabilities, missing_key, resolve
 from core.llm.completions import completion_of, streamed_completion
@@ -289,6 +289,11 @@ class LiteLLMGateway:
                     if text:
                         yielded_text = True
                         yield TextChunk(text)
+                    if parts.finish_reason and getattr(chunk, "usage", None) is not None:
+                        # The answer and its usage are complete: litellm's end-of-stream work (20-30 ms, and its
+                        # success callbacks: telemetry) runs behind the final message, not in front of it.
+                        self._settling.spawn(read_out(chunks, response, idle), "llm-stream-end", SETTLE_AFTER_S)
+                        break
             except (GeneratorExit, asyncio.CancelledError):
                 await close_stream(response)
                 await self.breaker.release_trial(name)
