@@ -1,6 +1,6 @@
 """Names the given-name list misses, found by their surname or their place in a message (PERSON).
 
-- A listed surname (`last_names.txt`, ~13,900 non-English surnames from Faker, MIT; regenerate with
+- A listed surname (`last_names.txt`, ~20,600 non-English surnames from Faker, MIT; regenerate with
   `python -m core.pii.data.make_last_names`) in a run of two or three capitalised words whose other words could be
   names ("Haruto Takahashi", "Nguyen Thi Mai", "Olumide Boateng"): the run is a name. Written in capitals when
   the message is ("AMINA YUSUF CANNOT ACCESS"), and in lower case after a listed given name ("sven eriksson").
@@ -42,16 +42,18 @@ _WORD = latin(r"(?:Mc|Mac|O['’])?[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-�
 _RUN = re.compile(rf"(?<![^\W\d_])(?:{_WORD})(?:[ \t]+(?:{_WORD}))+(?![^\W\d_])")
 _CAPS_RUN = re.compile(latin(r"(?<![^\W\d_])[A-ZÀ-Þ]{2,}(?:[ \t]+[A-ZÀ-Þ]{2,})+(?![^\W\d_])"))
 _LOW = latin(r"[a-zà-ÿ]{3,}")
+_HAS_LOWER_LATIN = re.compile(r"[a-z]{3}")
 _LOWER_PAIR = re.compile(rf"(?<![^\W\d_])({_LOW})[ \t]+(?=({_LOW})(?![^\W\d_]))")
 _JOINED = re.compile(latin(rf"(?<![^\W\d_])({_WORD})[ \t]+(?:van der|van den|van de|van|von|ter|ten|bin|ibn|bint|"
                            rf"Ní|Nic|Ó|Ua)[ \t]+({_WORD})(?![^\W\d_])"))
+_PARTICLE_HINT = re.compile(r"[ \t](?:van|von|ter|ten|bin|ibn|bint|Ní|Nic|Ó|Ua)[ \t]")
 _SIGN_OFF = re.compile(r"(?:^|\n)[ \t]*(?:ok[ ,]+|okay[ ,]+|many[ ]+)?(?:thanks|thank you|thx|cheers|regards|"
                        r"best regards|kind regards|best|sincerely|br)[ \t]*[,.!]?[ \t]*\n(?:[ \t]*\n)*[ \t]*"
                        + latin(r"((?:[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)?)"
                                r"(?:[ \t]+[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)?){0,2})[ \t]*(?:\n|\Z)"),
                        re.IGNORECASE)
 _VERBISH = frozenset("said says told asked called wrote sent needs wants has had is was will can could should would "
-                     "did does got came took thinks knows just also here now please".split())
+                     "did does got came took thinks knows just also here now please man men".split())
 
 
 def _name_like(word: str) -> bool:
@@ -109,15 +111,14 @@ class SurnameRecognizer(LocalRecognizer):
         if "PERSON" not in entities:
             return []
         spans = _runs(text, _RUN, caps=False)
-        letters = [c for c in text if c.isalpha()]
-        if letters and sum(c.isupper() for c in letters) > 0.8 * len(letters):
+        if _CAPS_RUN.search(text) and sum(map(str.isupper, text)) > 0.8 * sum(map(str.isalpha, text)):
             spans += _runs(text, _CAPS_RUN, caps=True)
-        for m in _LOWER_PAIR.finditer(text):
+        for m in _LOWER_PAIR.finditer(text) if _HAS_LOWER_LATIN.search(text) else ():
             first, last = m.group(1), m.group(2)
             if is_given_name(first.capitalize()) and _surname(last.capitalize()) and first not in STOP_WORDS \
                     and first not in _VERBISH and last not in STOP_WORDS:
                 spans.append((m.start(), m.end(2)))
-        for m in _JOINED.finditer(text):
+        for m in _JOINED.finditer(text) if _PARTICLE_HINT.search(text) else ():
             if _name_like(m.group(1)) and _name_like(m.group(2)):
                 spans.append(m.span())
         for m in _SIGN_OFF.finditer(text):

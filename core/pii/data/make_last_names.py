@@ -1,11 +1,13 @@
 """Regenerate last_names.txt from Faker's person providers (MIT; a dev dependency, not needed at run time).
 
-Run from the repository root: `.venv/bin/python -m core.pii.data.make_last_names`.
+Run from the repository root: `.venv/bin/python -m core.pii.data.make_last_names`, with `wordfreq` (3.1.1,
+MIT/Apache; not a project dependency: install it into a throwaway venv and put its site-packages on PYTHONPATH).
 Latin-script surnames of the non-English Faker locales (and en_IN), Japanese and Chinese romanized surnames (4+
 letters) and Russian/Ukrainian surnames transliterated. The English-speaking locales' lists are left out: they are
 full of words ("Street", "Park", "Hall", "More"); so are words of Faker's English lorem list, street types,
 business words, places (core/pii/places.py) and the names core/pii/first_names.py calls common words, brands
-or company tails.
+or company tails, and every word wordfreq finds common in English (Zipf >= 3.4: "Pages", "Handler", "Mann";
+also frequent surnames such as "Garcia", "Costa": with a listed given name first they are found anyway).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ grand junior senior grande nord sud post said monte torre campo prado paz luz ma
 def collect() -> set[str]:
     import faker.providers.person as person
     from faker.providers.lorem.en_US import Provider as Lorem
+    from wordfreq import zipf_frequency
 
     from core.pii.first_names import COMMON_WORDS, NOT_PEOPLE, NOT_PEOPLE_TAILS, PLACE_PREFIXES
     from core.pii.places import PLACES
@@ -64,7 +67,7 @@ def collect() -> set[str]:
             names |= {t for v in values if _LATIN.fullmatch(t := _translit(v, table)) and len(t) >= 4}
     banned = (set(Lorem.word_list) | _WORDS | COMMON_WORDS | NOT_PEOPLE | NOT_PEOPLE_TAILS | PLACE_PREFIXES
               | PLACES)
-    return {n for n in names if n.lower() not in banned}
+    return {n for n in names if n.lower() not in banned and zipf_frequency(n.lower(), "en") < 3.4}
 
 
 if __name__ == "__main__":
