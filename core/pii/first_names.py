@@ -95,6 +95,13 @@ def first_names() -> frozenset[str]:
   return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
+@cache
+def english_words() -> frozenset[str]:
+  """Common English words (lower case) that no gazetteer lists as a given name or surname (make_english_words)."""
+  path = Path(__file__).with_name("data") / "english_words.txt"
+  return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
 def is_given_name(word: str) -> bool:
   """A capitalised given name from the list (not one that is a common word)."""
   return word in first_names() and word.lower() not in COMMON_WORDS and word.lower() not in NOT_PEOPLE

@@ -27,6 +27,7 @@ from core.pii.first_names import (
     NOT_PEOPLE,
     NOT_PEOPLE_NAMES,
     NOT_PEOPLE_TAILS,
+    english_words,
     first_names,
     given_name_start,
     is_given_name,
@@ -211,6 +212,8 @@ def _model_says_person(text: str, start: int, end: int) -> bool:
     value = text[start:end]
     if value.islower() and not is_given_name(value.split()[0].capitalize()):
         return False  # "livraison au": the small model on lower-case words
+    if all(w.lower().strip(".,'’") in english_words() for w in value.split()):
+        return False  # "Unfortunately", "Customer Success": English words that are no listed name
     if _MODEL_NUMBER.match(text, end) and given_name_start(value.split()) is None:
         return False
     if " " not in value and (_SITE.match(text, end) or _LABEL_TO.match(text, end)):

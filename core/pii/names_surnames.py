@@ -24,6 +24,7 @@ from core.pii.first_names import (
     NOT_PEOPLE_NAMES,
     NOT_PEOPLE_TAILS,
     PLACE_PREFIXES,
+    english_words,
     is_ambiguous_given_name,
     is_given_name,
 )
@@ -61,7 +62,7 @@ def _name_like(word: str) -> bool:
     low = word.lower().removesuffix("'s").removesuffix("’s")
     if len(low) < 2 or low in STOP_WORDS or low in OPENERS or low in NOT_PEOPLE or low in NOT_PEOPLE_TAILS:
         return False
-    if low in PLACE_PREFIXES or low in PLACES:
+    if low in PLACE_PREFIXES or low in PLACES or low in english_words():
         return False
     return low not in COMMON_WORDS or is_ambiguous_given_name(word.capitalize())
 
