@@ -5,6 +5,7 @@
   names ("Haruto Takahashi", "Nguyen Thi Mai", "Olumide Boateng"): the run is a name. Written in capitals when
   the message is ("AMINA YUSUF CANNOT ACCESS"), and in lower case after a listed given name ("sven eriksson").
 - A particle that only joins a person's names ("Siobhán Ní Bhriain", "Ludwig van Beethoven", "Omar bin Said").
+- A list item of two or three capitalised words that are no English, brand or place words ("- Olumide Adebayo").
 - A sign-off line ("thanks", "Best,") and then, on a line of its own, one to three capitalised words: the writer
   ("ok thanks\\n\\nRutger").
 """
@@ -53,6 +54,10 @@ _SIGN_OFF = re.compile(r"(?:^|\n)[ \t]*(?:ok[ ,]+|okay[ ,]+|many[ ]+)?(?:thanks|
                        + latin(r"((?:[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)?)"
                                r"(?:[ \t]+[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)?){0,2})[ \t]*(?:\n|\Z)"),
                        re.IGNORECASE)
+# A list item of two or three capitalised words that are no English, brand or place words: a person
+# ("- Olumide Adebayo", "2. Siobhán Keane - monitor"; not "- Reset Password").
+_BULLET = re.compile(rf"(?m)^[ \t]*(?:[-*•·]|\d{{1,2}}[.)])[ \t]+((?:{_WORD})(?:[ \t]+(?:{_WORD})){{1,2}})[ \t]*"
+                     r"(?=$|[,;(]|[ \t][-–—:][ \t])")
 _VERBISH = frozenset("said says told asked called wrote sent needs wants has had is was will can could should would "
                      "did does got came took thinks knows just also here now please man men".split())
 
@@ -122,6 +127,9 @@ class SurnameRecognizer(LocalRecognizer):
         for m in _JOINED.finditer(text) if _PARTICLE_HINT.search(text) else ():
             if _name_like(m.group(1)) and _name_like(m.group(2)):
                 spans.append(m.span())
+        for m in _BULLET.finditer(text) if "\n" in text else ():
+            if all(_name_like(w) for w in m.group(1).split()) and plausible_latin_name(m.group(1)):
+                spans.append(m.span(1))
         for m in _SIGN_OFF.finditer(text):
             words = m.group(1).split()
             if all(_name_like(w) for w in words) and plausible_latin_name(m.group(1)):
