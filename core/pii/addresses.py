@@ -105,10 +105,14 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
               r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
     ("place", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT|SA|WA|NT)\s\d{4}\b"),
     # A street named without its house number ("Quay Street", "14th Cross Road") only extends an address.
-    ("place", rf"(?:\d{{1,3}}(?:st|nd|rd|th)\s)?(?:{_LAT_UP}\s){{1,3}}{_EN_TYPE}\b\.?"),
+    ("place", rf"(?:\d{{1,3}}(?:st|nd|rd|th)\s)?(?:(?:{_LAT_UP}|[A-Z]{{1,3}})\s){{1,3}}{_EN_TYPE}\b\.?"),
+    # A UK street without a street type ("12 Kingsway"), only before "City POSTCODE"
+    ("street", rf"(?<![\d.,])\d{{1,5}}[A-Za-z]?\s(?:{_LAT_UP}\s){{0,2}}{_LAT_UP}"
+               rf"(?=,?\s{_LAT_UP}(?:\s{_LAT_UP})?,?\s[A-Z]{{1,2}}\d[A-Z\d]?\s\d[A-Z]{{2}}\b)"),
     ("place", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s[1-9]\d{{2}}\s?\d{{3}}\b"),  # Indian state or city + PIN code
     # Indian house and sector numbers: "B-45, Sector 62", "Phase 2"
-    ("unit", r"(?<![\w\-])[A-Z]-\d{1,4}(?![\w\-])|\b(?i:sector|phase)\s\d{1,3}\b"),
+    ("unit", r"(?<![\w\-])[A-Z]-\d{1,4}(?![\w\-])|\b(?i:sector|phase)\s\d{1,3}\b|"
+             r"\b(?i:house|h\.|plot|door|shop)\s?(?i:no\.?|number|#)\s?\d{1,4}[A-Za-z]?\b"),  # "House No. 12"
     ("place", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s\d{{5}}(?:-\d{{4}})?\b"),  # "Texas 75201"
     ("place", r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b(?:[A-Z]{2}\s)?[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
     ("place", r"(?<![\w.])(?:[a-z]{3,}\s)?[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b"),  # "oxford ox1 4ag"
