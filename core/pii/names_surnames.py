@@ -4,7 +4,7 @@
   `python -m core.pii.data.make_last_names`) in a run of two or three capitalised words whose other words could be
   names ("Haruto Takahashi", "Nguyen Thi Mai", "Olumide Boateng"): the run is a name. Written in capitals when
   the message is ("AMINA YUSUF CANNOT ACCESS"), and in lower case after a listed given name ("sven eriksson";
-  also a word that is no English word: "tobias schneider").
+  in a message all in lower case, also a word that is no English word: "tobias schneider").
 - A particle that only joins a person's names ("Siobhán Ní Bhriain", "Ludwig van Beethoven", "Omar bin Said").
 - A list item of two or three capitalised words that are no English, brand or place words ("- Olumide Adebayo").
 - A sign-off line ("thanks", "Best,") and then, on a line of its own, one to three capitalised words: the writer
@@ -120,12 +120,15 @@ class SurnameRecognizer(LocalRecognizer):
         spans = _runs(text, _RUN, caps=False)
         if _CAPS_RUN.search(text) and sum(map(str.isupper, text)) > 0.8 * sum(map(str.isalpha, text)):
             spans += _runs(text, _CAPS_RUN, caps=True)
+        all_lower = not any(c.isupper() for c in text)
         for m in _LOWER_PAIR.finditer(text) if _HAS_LOWER_LATIN.search(text) else ():
             first, last = m.group(1), m.group(2)
-            # a surname listed, or a word that is no English word, brand or verb ("tobias schneider")
+            # a surname listed, or, in a message written all in lower case, a word that is no English word, brand
+            # or verb ("we hired tobias schneider"; not "the server daemon" of a manual)
             if is_given_name(first.capitalize()) and first not in STOP_WORDS and first not in _VERBISH \
                     and last not in STOP_WORDS and last not in _VERBISH and (_surname(last.capitalize()) or (
-                        last not in english_words() and last not in NOT_PEOPLE and last not in COMMON_WORDS)):
+                        all_lower and last not in english_words() and last not in NOT_PEOPLE
+                        and last not in COMMON_WORDS)):
                 spans.append((m.start(), m.end(2)))
         for m in _JOINED.finditer(text) if _PARTICLE_HINT.search(text) else ():
             if _name_like(m.group(1)) and _name_like(m.group(2)):
