@@ -98,11 +98,12 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
              r"(?:(?i:izq(?:da|uierda)?|dcha|der(?:echa)?|centro|puerta\s\d{1,2})|[A-H](?![\w]))?\.?"),
     ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?<![^\W\d_])(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
                rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
-    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?(?:/\d{1,3})?\b|"
+    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s?[A-H](?![\w'’])|"  # "Unit B", "Apt. C"
+             r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?(?:/\d{1,3})?\b|"
              r"#\s?\d{1,4}[A-Za-z]?\b|\b\d{1,2}\.\s?(?:OG|Stock|Etage)\b"),  # "Flat 4/2", "2. OG"
     # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
     ("place", r"(?i:fl|floor|room|rm|bldg|building|étage|etage|office|level|lvl)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
-              r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
+              r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|\d{1,2}(?:e|er|ème|eme)\s(?i:étage|etage)"),
     ("place", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT|SA|WA|NT)\s\d{4}\b"),
     # A street named without its house number ("Quay Street", "14th Cross Road") only extends an address.
     ("place", rf"(?:\d{{1,3}}(?:st|nd|rd|th)\s)?(?:(?:{_LAT_UP}|[A-Z]{{1,3}})\s){{1,3}}{_EN_TYPE}\b\.?"),
