@@ -29,10 +29,13 @@ from tests.test_pii_stage import Model, engine, inbound
 # secrets_dates_numbers_pii6.jsonl: written by the implementer of branch pii6 (secrets, dates of birth, IPs and
 # Russian phones with their decoys; its decisions are tested in tests/test_pii_secrets_dates.py);
 # names_addresses_pii8.jsonl: written by the implementer of branch pii8 (Russian addresses in Latin letters and in
-# case forms, Russian names in six cases, transliterated and non-English names in chat, product/street decoys).
+# case forms, Russian names in six cases, transliterated and non-English names in chat, product/street decoys);
+# names_addresses_pii10.jsonl: written by the implementer of branch pii10 (English PERSON in running text, signatures,
+# forwarded headers, lists, lower and upper case, non-English names in Latin script; brands, cities, job titles and
+# sentence-start words as decoys; US/UK/FR/DE/NL/ES/IE/CA/AU/IN street addresses as one span).
 EXAMPLES = [json.loads(line) for name in ("regression.jsonl", "english_names_addresses.jsonl", "gaps_pii3.jsonl",
                                           "names_addresses_pii5.jsonl", "secrets_dates_numbers_pii6.jsonl",
-                                          "names_addresses_pii8.jsonl")
+                                          "names_addresses_pii8.jsonl", "names_addresses_pii10.jsonl")
             for line in (Path(__file__).parent / "data" / "pii" / name).read_text(encoding="utf-8").splitlines()]
 OPTIONS = BotPiiOptions(languages=("en", "ru"))
 

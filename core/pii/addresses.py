@@ -98,12 +98,22 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
              r"(?:(?i:izq(?:da|uierda)?|dcha|der(?:echa)?|centro|puerta\s\d{1,2})|[A-H](?![\w]))?\.?"),
     ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?<![^\W\d_])(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
                rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
-    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?(?:/\d{1,3})?\b|"
+    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s?[A-H](?![\w'’])|"  # "Unit B", "Apt. C"
+             r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?(?:/\d{1,3})?\b|"
              r"#\s?\d{1,4}[A-Za-z]?\b|\b\d{1,2}\.\s?(?:OG|Stock|Etage)\b"),  # "Flat 4/2", "2. OG"
     # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
-    ("place", r"(?i:fl|floor|room|rm|bldg|building|étage|etage|office)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
-              r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)"),
+    ("place", r"(?i:fl|floor|room|rm|bldg|building|étage|etage|office|level|lvl)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
+              r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|\d{1,2}(?:e|er|ème|eme)\s(?i:étage|etage)"),
     ("place", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT|SA|WA|NT)\s\d{4}\b"),
+    # A street named without its house number ("Quay Street", "14th Cross Road") only extends an address.
+    ("place", rf"(?:\d{{1,3}}(?:st|nd|rd|th)\s)?(?:(?:{_LAT_UP}|[A-Z]{{1,3}})\s){{1,3}}{_EN_TYPE}\b\.?"),
+    # A UK street without a street type ("12 Kingsway"), only before "City POSTCODE"
+    ("street", rf"(?<![\d.,])\d{{1,5}}[A-Za-z]?\s(?:{_LAT_UP}\s){{0,2}}{_LAT_UP}"
+               rf"(?=,?\s{_LAT_UP}(?:\s{_LAT_UP})?,?\s[A-Z]{{1,2}}\d[A-Z\d]?\s\d[A-Z]{{2}}\b)"),
+    ("place", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s[1-9]\d{{2}}\s?\d{{3}}\b"),  # Indian state or city + PIN code
+    # Indian house and sector numbers: "B-45, Sector 62", "Phase 2"
+    ("unit", r"(?<![\w\-])[A-Z]-\d{1,4}(?![\w\-])|\b(?i:sector|phase)\s\d{1,3}\b|"
+             r"\b(?i:house|h\.|plot|door|shop)\s?(?i:no\.?|number|#)\s?\d{1,4}[A-Za-z]?\b"),  # "House No. 12"
     ("place", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s\d{{5}}(?:-\d{{4}})?\b"),  # "Texas 75201"
     ("place", r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b(?:[A-Z]{2}\s)?[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
     ("place", r"(?<![\w.])(?:[a-z]{3,}\s)?[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b"),  # "oxford ox1 4ag"
@@ -257,7 +267,9 @@ def _accept(text: str, chain: list[tuple[int, int, str]]) -> tuple[int, int] | N
         first -= 1
     end = last
     for i in range(last + 1, len(chain)):
-        if kinds[i] in ("unit", "place", "number") or (kinds[i] == "name" and i <= last + 2):
+        # a name next to the address proper, or a city before its postcode ("..., Quay Street, Galway H91 E2K6")
+        if kinds[i] in ("unit", "place", "number") or (kinds[i] == "name" and (
+                i <= last + 2 or (i + 1 < len(chain) and kinds[i + 1] in ("unit", "place")))):
             end = i
         else:
             break

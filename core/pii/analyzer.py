@@ -17,6 +17,7 @@ from core.errors import ConfigError
 from core.pii.names_latin import CueNameRecognizer, FilteredSpacyRecognizer, LatinRunsRecognizer
 from core.pii.names_ru import NatashaPersonRecognizer
 from core.pii.names_shapes import NameShapesRecognizer
+from core.pii.names_surnames import SurnameRecognizer
 from core.pii.nlp_engine import WindowedSpacyNlpEngine
 from core.pii.recognizers import pattern_recognizers
 from core.pii.settings import PiiSettings
@@ -87,6 +88,7 @@ def build_analyzer(settings: PiiSettings) -> AnalyzerEngine:
             registry.add_recognizer(recognizer)
         registry.add_recognizer(CueNameRecognizer(lang))
         registry.add_recognizer(NameShapesRecognizer(lang))
+        registry.add_recognizer(SurnameRecognizer(lang))
         if settings.russian_ner:
             registry.add_recognizer(NatashaPersonRecognizer(lang))
         if model:

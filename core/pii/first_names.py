@@ -48,7 +48,7 @@ workday xero youtube zendesk zoom onedrive sharepoint office365 airtable clickup
 squarespace godaddy cloudflare heroku mongodb mysql elasticsearch splunk pagerduty servicenow freshdesk intercom
 pipedrive zapier canva miro webex citrix vmware cisco fortinet meraki netgear huawei xiaomi oneplus thinkpad
 xbox playstation nintendo netflix revolut monzo venmo klarna fedex dhl usps tesco walmart costco ikea ebay etsy
-aliexpress airbnb expedia lyft deliveroo doordash instacart
+aliexpress airbnb expedia lyft deliveroo doordash instacart marriott hilton hyatt bonvoy sheraton
 microsoft adobe ibm intel nvidia amd asus acer logitech garmin fitbit philips bosch siemens nokia
 motorola toyota bmw audi volkswagen acrobat photoshop illustrator autocad tableau looker bamboohr gusto
 """.split())
@@ -60,6 +60,11 @@ NOT_PEOPLE_NAMES = frozenset({
     "marks spencer", "johnson johnson", "calvin klein", "ralph lauren", "hugo boss", "louis vuitton",
     "tommy hilfiger", "ben jerry", "jack daniels", "estee lauder", "harley davidson", "rolls royce",
     "mercedes benz", "aston martin", "dolce gabbana", "tim hortons", "ted baker", "william hill",
+    "harvey nichols", "johnnie walker", "jack daniel", "kate spade", "michael kors", "tory burch", "vera wang",
+    "giorgio armani", "paul smith", "ben sherman", "fred perry", "stella mccartney", "jimmy choo", "marc jacobs",
+    "tom ford", "levi strauss", "john deere", "walt disney", "christian dior", "jo malone", "laura ashley",
+    "ann taylor", "steve madden", "kenneth cole", "alexander mcqueen", "dorothy perkins", "mary kay", "tommy bahama",
+    "charles tyrwhitt", "ray ban", "hilton garden", "jack wolfskin", "karl lagerfeld", "papa john", "ernst young",
 })
 # A last word that makes a run of capitalised words a company, a product or an event, not a person
 # ("Globex Corporation", "Zoho Desk", "Power Automate", "Summer Sale"). No common surnames here (Day, Hall, Park).
@@ -72,7 +77,8 @@ workspace server portal dashboard app apps assistant pipeline builder analytics 
 conference summit webinar edition premium ultra lite mini series server studio hospital clinic school church hotel
 museum library airport station centre center floor room roadmap report features
 lead head director officer analyst engineer coordinator specialist supervisor administrator consultant developer
-designer executive representative intern
+designer executive representative intern manager master owner success service admin financial finance
+associate advisor adviser architect accountant auditor recruiter planner strategist technician operator controller
 tea coffee latte oil soap candle candles mug mugs tote totes wallet hoodie jacket shirt bag backpack lamp zoo mall
 cafe restaurant inn boots shoes sneakers""".split())
 # A given name that is also a word is no person before these ("Rose Gold", "Ruby Red", "Olive Green").
@@ -86,6 +92,13 @@ PLACE_PREFIXES = frozenset({"north", "south", "east", "west", "port", "lake", "m
 @cache
 def first_names() -> frozenset[str]:
   path = Path(__file__).with_name("data") / "first_names.txt"
+  return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+@cache
+def english_words() -> frozenset[str]:
+  """Common English words (lower case) that no gazetteer lists as a given name or surname (make_english_words)."""
+  path = Path(__file__).with_name("data") / "english_words.txt"
   return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
 
 

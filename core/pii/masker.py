@@ -14,8 +14,10 @@ from presidio_anonymizer.entities import OperatorConfig
 
 from core.errors import PolicyBlocked
 from core.pii.analyzer import pick_language
+from core.pii.first_names import is_given_name
 from core.pii.normalize import analysis_text, map_back
 from core.pii.options import BotPiiOptions
+from core.pii.places import drop_places
 from core.pii.vault import PLACEHOLDER, Mapping, Vault, label
 
 log = structlog.get_logger("deskmate.pii")
@@ -80,7 +82,7 @@ class Masker:
         placeholders = [m.span() for m in PLACEHOLDER.finditer(text)] if "<" in text else []
         if placeholders:  # text masked before (a stored reply checked again): its placeholders stay as they are
             results = [r for r in results if not any(s < r.end and r.start < e for s, e in placeholders)]
-        return language, outermost(results)
+        return language, outermost(drop_places(text, results, is_given_name))
 
     async def analyze(self, text: str, options: BotPiiOptions) -> tuple[str, list[RecognizerResult]]:
         """Run the analyzer in a worker thread (NER takes ~10 ms: too long to block the event loop).

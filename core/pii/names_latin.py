@@ -27,6 +27,7 @@ from core.pii.first_names import (
     NOT_PEOPLE,
     NOT_PEOPLE_NAMES,
     NOT_PEOPLE_TAILS,
+    english_words,
     first_names,
     given_name_start,
     is_given_name,
@@ -211,6 +212,9 @@ def _model_says_person(text: str, start: int, end: int) -> bool:
     value = text[start:end]
     if value.islower() and not is_given_name(value.split()[0].capitalize()):
         return False  # "livraison au": the small model on lower-case words
+    bare = [w.lower().strip(".,'’") for w in value.split()]
+    if all(w in english_words() or w in COMMON_WORDS for w in bare) and any(w in english_words() for w in bare):
+        return False  # "Unfortunately", "Customer Success", "Starter Kit": English words that are no listed name
     if _MODEL_NUMBER.match(text, end) and given_name_start(value.split()) is None:
         return False
     if " " not in value and (_SITE.match(text, end) or _LABEL_TO.match(text, end)):
@@ -243,6 +247,8 @@ def plausible_latin_name(value: str) -> bool:
         return False  # "Rose Gold", "Olive Green": a colour, not "Rose" and a surname
     if bare[-1] in _WEEKDAYS:
         return False  # "Black Friday", "Cyber Monday"
+    if all(w in english_words() for w in bare):
+        return False  # "Premium Plan", "Customer Service": only English words that no gazetteer lists as a name
     return not all(w.lower().strip(".,'’") in _STOP for w in words)
 
 
