@@ -189,6 +189,9 @@ class CardRecognizer(PreChecked, CreditCardRecognizer):
     PATTERNS: ClassVar[list[Pattern]] = [
         *CreditCardRecognizer.PATTERNS,
         Pattern("mir / mastercard 2-series", r"\b2[2-7]\d{2}[- ]?\d{4}[- ]?\d{4}[- ]?\d{4}\b", 0.3),
+        # 17-19 digits (Maestro, Mir, UnionPay, JCB, Visa): four groups of four and a tail, spaced or not
+        Pattern("card 17-19 digits", r"\b(?:220[0-4]|35\d\d|4\d{3}|5[06-9]\d\d|6\d{3})"
+                r"(?:[- ]?\d{4}){3}[- ]?\d{1,3}\b", 0.3),
     ]
     CONTEXT: ClassVar[list[str]] = [*CreditCardRecognizer.CONTEXT, "карта", "карты", "картой", "карту", "мир"]
 
