@@ -65,13 +65,18 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
                rf"пр\.|просп\.|шоссе|ш\.|"
                rf"набережн(?:ая|ой|ую)|наб\.|бульвар[еа]?|б-р|переул(?:ок|ке)|пер\.|проезд[еа]?|улиц[аеуы]|ул\.|площад[ьи]|"
                rf"лини[яи]|тракт[еа]?)(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?"),
+    # lower-case chat, an adjective before its type, with the house number: «ленинский пр-т 45», «тверская ул 7»
+    ("street", rf"(?<![А-ЯЁа-яё])[а-яё]{{3,}}(?:ий|ый|ой|ая|ое|ого|ом|ей)\s(?:пр-т|пр-кт|проспект[еа]?|просп\.|"
+               rf"шоссе|ш\.|"
+               rf"бульвар[еа]?|б-р|переул(?:ок|ке)|пер\.|проезд[еа]?|наб\.|набережн(?:ая|ой)|улиц[аеы]|ул\.?|пл\.)"
+               rf",?\s(?:(?:д|дом)\.?\s?)?{_NUM}"),
     ("unit", r"(?<![А-ЯЁа-яё])(?i:д|дом|доме|кв|квартир[аеуы]|корп|корпус[еа]?|стр|строени[еия]|оф|офис[еа]?|помещение|"
              r"пом|лит|литера|подъезд[еа]?|под|этаж[еа]?|эт)"
              r"\.?\s?(?:№\s?)?\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:[/\-]\d{1,4})?(?![\w])" + _QTY),
     ("unit", r"(?<![\w])к\.?\s?\d{1,2}(?![\d.,]\d|\d)" + _QTY
              + r"|(?<![\w])(?i:лит|литера)\.?\s?[А-ЯЁA-Z](?![\w])"),  # «лит. А»
     ("place", rf"(?<![А-ЯЁа-яё])(?:(?i:г|гор|пос|п|с|дер|д|пгт|рп|ст)\.\s?|(?i:г|город|пос[её]лок|село|деревня|"
-              rf"дер|пгт|рп|станица|хутор)\s){_RU_UP}(?:[\s-]{_RU_UP})?"),
+              rf"дер|пгт|рп|станица|хутор)\s){_RU_UP}(?:[\s-]{_RU_UP})?|(?<![А-ЯЁа-яё])(?:г|пос|с|д)\.\s?[а-яё]{{3,}}"),
     ("place", rf"{_RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|"
               rf"(?<![А-ЯЁа-яё])(?:(?i:респ|обл|р-н)\.?\s?|(?i:район|область|республика)\s){_RU_UP}"),
     ("place", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
@@ -167,9 +172,9 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("name", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
     ("number", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))" + _QTY),
 )]
-# The Russian components (the first eight) are skipped for a message without Cyrillic letters, the English and
+# The Russian components (the first nine) are skipped for a message without Cyrillic letters, the English and
 # European ones for a message without Latin letters; digits-only ones (6-digit postcodes, house numbers) always run.
-_SCRIPT = ["cyrillic"] * 6 + ["any", "cyrillic"] + ["latin"] * (len(COMPONENTS) - 9) + ["any"]
+_SCRIPT = ["cyrillic"] * 7 + ["any", "cyrillic"] + ["latin"] * (len(COMPONENTS) - 10) + ["any"]
 _STRONG = ("street", "unit")
 _JOINED = ("street", "unit", "place")  # the parts a preposition may join
 _CAPS_WORD = re.compile(r"(?<![^\W\d_])[A-ZÀ-ÝА-ЯЁ][A-ZÀ-ÝА-ЯЁ'’]{2,}(?![^\W_])")

@@ -76,9 +76,11 @@ class RuPassportRecognizer(PreChecked, PatternRecognizer):
 class RuInnRecognizer(PreChecked, PatternRecognizer):
     """Russian taxpayer number (ИНН): 10 digits (companies) or 12 (people), checksum-validated."""
 
-    needs = staticmethod(contains(r"\d{10}|\d{4}[\s\-]\d{4}[\s\-]\d{4}|\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}"))
+    needs = staticmethod(contains(r"\d{10}|\d{4}[\s\-]\d{3,4}[\s\-]\d{3,4}|\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}"))
     PATTERNS: ClassVar[list[Pattern]] = [
-        Pattern("inn 12", r"\b\d{12}\b", 0.5), Pattern("inn 10", r"\b\d{10}\b", 0.3),
+        # also glued to its label: «ИНН7707083893»
+        Pattern("inn 12", r"(?<![\d\-/#.])\d{12}\b", 0.5), Pattern("inn 10", r"(?<![\d\-/#.])\d{10}\b", 0.3),
+        Pattern("inn 10 grouped", r"\b\d{4}[\s\-]\d{3}[\s\-]\d{3}\b", 0.3),  # «7707 083 893»
         Pattern("inn 12 grouped", r"\b\d{4}[\s\-]\d{4}[\s\-]\d{4}\b", 0.3),
         Pattern("inn 12 grouped 3", r"\b\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}\b", 0.3),
     ]
