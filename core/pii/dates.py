@@ -113,9 +113,8 @@ class DateOfBirthRecognizer(LocalRecognizer):
                 last_end = m.end()
                 continue
             before = text[max(0, m.start() - CUE_WINDOW):m.start()]
-            cue = None  # the last cue before the date: «дата рождения мужа 12.03.1980, жены 05.06.1982»
-            for cue in _CUE_BEFORE.finditer(before):
-                pass
+            # the last cue before the date: «дата рождения мужа 12.03.1980, жены 05.06.1982»
+            cue = next(reversed(list(_CUE_BEFORE.finditer(before))), None)
             # The cue must belong to this date: no other date between them.
             if cue and (_DATE.search(before[cue.end():]) or _OTHER_DATE.search(before[cue.end():])):
                 cue = None
