@@ -32,10 +32,14 @@ from tests.test_pii_stage import Model, engine, inbound
 # case forms, Russian names in six cases, transliterated and non-English names in chat, product/street decoys);
 # names_addresses_pii10.jsonl: written by the implementer of branch pii10 (English PERSON in running text, signatures,
 # forwarded headers, lists, lower and upper case, non-English names in Latin script; brands, cities, job titles and
-# sentence-start words as decoys; US/UK/FR/DE/NL/ES/IE/CA/AU/IN street addresses as one span).
+# sentence-start words as decoys; US/UK/FR/DE/NL/ES/IE/CA/AU/IN street addresses as one span);
+# ru_addresses_dob_cards_pii11.jsonl: written by the implementer of branch pii11 (Russian street addresses in chat
+# forms, villages, regions and case forms; Russian dates of birth; cards in every grouping; Russian phones; square
+# metres, prices, order numbers, «дом» as a word and non-birth dates as decoys).
 EXAMPLES = [json.loads(line) for name in ("regression.jsonl", "english_names_addresses.jsonl", "gaps_pii3.jsonl",
                                           "names_addresses_pii5.jsonl", "secrets_dates_numbers_pii6.jsonl",
-                                          "names_addresses_pii8.jsonl", "names_addresses_pii10.jsonl")
+                                          "names_addresses_pii8.jsonl", "names_addresses_pii10.jsonl",
+                                          "ru_addresses_dob_cards_pii11.jsonl")
             for line in (Path(__file__).parent / "data" / "pii" / name).read_text(encoding="utf-8").splitlines()]
 OPTIONS = BotPiiOptions(languages=("en", "ru"))
 

@@ -22,10 +22,16 @@ _RU_TYPE = (r"(?:ул(?:ица|ице|ицу|ицы|ицей)?|пр-т|пр-кт
             r"пер(?:еулок|еулке|еулка)?|ш(?:оссе)?|наб(?:ережная|ережной|ережную)?|б-р|бульв(?:ар|аре|ара)?|"
             r"пл(?:ощадь|ощади)?|мкр(?:-н)?|микрорайон(?:е|а)?|проезд(?:е|а)?|туп(?:ик|ике)?|алле[яеи]|лини[яи]|кв-л|"
             r"квартал(?:е|а)?|тракт(?:е|а)?)")
+# A number followed by a unit of measure or time is a quantity, not a house number: «54 кв. м», «дом 2 года»,
+# «к 10 утра», «5 этажей».
+_QTY = (r"(?!\d|\s?(?:кв\.?\s?м|м2|м²|метр\w*|км|кг|руб\w*|р\.|₽|%|лет|года?|раз\w*|минут\w*|час\w*|утра|вечера|"
+        r"дня|ночи|шт|штук\w*|этаж(?:а|ей)|комнат\w*|человек\w*|чел)(?![А-ЯЁа-яё]))")
 # A house number: "12", "12а", "14/2", "45/3/12" (Vienna: house/stair/flat), "123-II" and "27 hs" (Dutch floors),
 # "12 bis"; not a quantity ("2 x 12")...
-_NUM = (r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?){0,2}(?:-(?:I{1,3}|IV|hs|H)|\s(?:hs|bis|ter))?"
-        r"(?:\s[A-H]\s\d{1,3}(?![\d]|[.,:]\d))?(?![\dА-ЯЁа-яёA-Za-z]|\s?[x×]\s)")  # "12 B 34": Finnish stair + flat
+_NUM = (r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:(?:\s?(?:к|корп\.?|стр\.?)|с)\d{1,2}(?!\d))?"  # «101к2», «31с1», «12 к2»
+        r"(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?){0,2}(?:-(?:I{1,3}|IV|hs|H)|\s(?:hs|bis|ter))?"
+        r"(?:\s[A-H]\s\d{1,3}(?![\d]|[.,:]\d))?(?![\dА-ЯЁа-яёA-Za-z]|\s?[x×]\s)"  # "12 B 34": Finnish stair + flat
+        + _QTY)
 _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
             r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Crescent|Cres|Close|Gardens|Gdns|Row|Walk|Hill|Circle|Cir|Trail|"
             r"Mews|Grove|Park|Broadway|Plaza|Esplanade|Quay|Wharf|Embankment|Rise|Vale|View|Green|Heights|Hts|Alley|"
@@ -51,17 +57,28 @@ _NOT_CITY = r"(?i:build|units?|items?|pcs|reports?|edition|version|users?|orders
 # only extend one.
 COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in (
     # Russian
-    ("street", rf"(?<![А-ЯЁа-яё])(?i:{_RU_TYPE})(?:\.\s?|\s){_RU_ANY}(?:\s{_RU_ANY}){{0,2}}?"
+    ("street", rf"(?<![А-ЯЁа-яё])(?i:{_RU_TYPE})(?:\.\s?|\s)"
+               rf"(?:\d{{1,3}}(?:-?(?:я|й|го|е))?\s(?:лет\s)?(?=[А-ЯЁ]))?{_RU_ANY}"
+               rf"(?:\s{_RU_UP}){{0,2}}(?:\s{_RU_ANY}){{0,2}}?"
                rf"(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?(?![\w])"),
     ("street", rf"(?:{_RU_UP}|\d{{1,2}}-?(?:я|й|го))(?:\s{_RU_UP})?\s(?i:проспект[еа]?|пр-т|пр-кт|"
                rf"пр\.|просп\.|шоссе|ш\.|"
                rf"набережн(?:ая|ой|ую)|наб\.|бульвар[еа]?|б-р|переул(?:ок|ке)|пер\.|проезд[еа]?|улиц[аеуы]|ул\.|площад[ьи]|"
                rf"лини[яи]|тракт[еа]?)(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?"),
-    ("unit", r"(?i:д|дом|кв|квартира|корп|корпус|стр|строение|оф|офис|помещение|пом|лит|литера|подъезд|под|этаж|эт)"
-             r"\.?\s?(?:№\s?)?\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:[/\-]\d{1,4})?(?![\w])"),
-    ("unit", r"(?<![\w])к\.?\s?\d{1,2}(?![\w.,]\d)|(?<![\w])(?i:лит|литера)\.?\s?[А-ЯЁA-Z](?![\w])"),  # «лит. А»
-    ("place", rf"(?i:г|гор|пос|п|с|дер|д|пгт|рп)\.\s?{_RU_UP}(?:[\s-]{_RU_UP})?"),
-    ("place", rf"{_RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|(?i:респ)\.\s?{_RU_UP}"),
+    # lower-case chat, an adjective before its type, with the house number: «ленинский пр-т 45», «тверская ул 7»
+    ("street", rf"(?<![А-ЯЁа-яё])[а-яё]{{3,}}(?:ий|ый|ой|ая|ое|ого|ом|ей)\s(?:пр-т|пр-кт|проспект[еа]?|просп\.|"
+               rf"шоссе|ш\.|"
+               rf"бульвар[еа]?|б-р|переул(?:ок|ке)|пер\.|проезд[еа]?|наб\.|набережн(?:ая|ой)|улиц[аеы]|ул\.?|пл\.)"
+               rf",?\s(?:(?:д|дом)\.?\s?)?{_NUM}"),
+    ("unit", r"(?<![А-ЯЁа-яё])(?i:д|дом|доме|кв|квартир[аеуы]|корп|корпус[еа]?|стр|строени[еия]|оф|офис[еа]?|помещение|"
+             r"пом|лит|литера|подъезд[еа]?|под|этаж[еа]?|эт)"
+             r"\.?\s?(?:№\s?)?\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:[/\-]\d{1,4})?(?![\w])" + _QTY),
+    ("unit", r"(?<![\w])к\.?\s?\d{1,2}(?![\d.,]\d|\d)" + _QTY
+             + r"|(?<![\w])(?i:лит|литера)\.?\s?[А-ЯЁA-Z](?![\w])"),  # «лит. А»
+    ("place", rf"(?<![А-ЯЁа-яё])(?:(?i:г|гор|пос|п|с|дер|д|пгт|рп|ст)\.\s?|(?i:г|город|пос[её]лок|село|деревня|"
+              rf"дер|пгт|рп|станица|хутор)\s){_RU_UP}(?:[\s-]{_RU_UP})?|(?<![А-ЯЁа-яё])(?:г|пос|с|д)\.\s?[а-яё]{{3,}}"),
+    ("place", rf"{_RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|"
+              rf"(?<![А-ЯЁа-яё])(?:(?i:респ|обл|р-н)\.?\s?|(?i:район|область|республика)\s){_RU_UP}"),
     ("place", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
     ("name", rf"{_RU_UP}(?:[\s-]{_RU_UP})?(?:\s{_NUM}(?![\d.,:]\d))?"),
     # English / European
@@ -153,16 +170,19 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in 
     ("place", rf"(?<![^\W\d_])(?i:g|gor|pos|der|pgt|rp)\.\s?{_LAT_UP}(?:[\s-]{_LAT_UP})?|"
               rf"{_LAT_UP}\s(?i:oblast|obl\.|region|kray|krai|rayon|r-n|respublika)(?![\w])"),
     ("name", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
-    ("number", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))"),
+    ("number", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))" + _QTY),
 )]
-# The Russian components (the first eight) are skipped for a message without Cyrillic letters, the English and
+# The Russian components (the first nine) are skipped for a message without Cyrillic letters, the English and
 # European ones for a message without Latin letters; digits-only ones (6-digit postcodes, house numbers) always run.
-_SCRIPT = ["cyrillic"] * 6 + ["any", "cyrillic"] + ["latin"] * (len(COMPONENTS) - 9) + ["any"]
+_SCRIPT = ["cyrillic"] * 7 + ["any", "cyrillic"] + ["latin"] * (len(COMPONENTS) - 10) + ["any"]
 _STRONG = ("street", "unit")
+_JOINED = ("street", "unit", "place")  # the parts a preposition may join
 _CAPS_WORD = re.compile(r"(?<![^\W\d_])[A-ZÀ-ÝА-ЯЁ][A-ZÀ-ÝА-ЯЁ'’]{2,}(?![^\W_])")
 _HAS_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _HAS_LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
-_GAP = re.compile(r"[ \t]+[–—-][ \t]+|[ \t]*,?[ \t]*(?:\n[ \t]*)?")  # " - " first: " " alone would stop the chain
+# " - " first: " " alone would stop the chain; a preposition joins a street, unit or place only («г. Омске на ул.
+# Ленина», «кв. 12 в доме 5 по улице Лесной»)
+_GAP = re.compile(r"[ \t]+[–—-][ \t]+|[ \t]*,?[ \t]*(?:\n[ \t]*)?(?P<prep>(?:в|на|по)[ \t]+)?")
 _LOWER_PLACE = re.compile(rf"(?<![\w.])[а-яё]{{4,}}(?=\s(?i:{_RU_TYPE})\.?\s)")
 
 
@@ -244,7 +264,8 @@ def _find(text: str) -> list[tuple[int, int]]:
             nxt = gap.end() if gap else end
             if nxt == end and end < len(text) and text[end].isalnum():
                 break
-            if nxt not in best:
+            if nxt not in best or (gap and gap.group("prep") and not (
+                    best[nxt][1] in _JOINED and chain[-1][2] in _JOINED)):
                 break
             chain.append((nxt, *best[nxt]))
         span = _accept(text, chain)

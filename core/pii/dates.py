@@ -19,18 +19,21 @@ _MONTHS_RU = (r"(?:январ[яь]|феврал[яь]|марта?|апрел[я
               r"|ноябр[яь]|декабр[яь]|(?:янв|фев|мар|апр|июн|июл|авг|сент?|окт|нояб?|дек)\.?)(?![а-яё])")
 _DAY_RU = r"\d{1,2}(?:-?го|-е)?"  # «12-го апреля», «5-е марта»
 _YEAR = r"(?:19|20)\d{2}"
+# A month and a year without a day, nominative or prepositional («март 1991», «в марте 1991»): only near a cue.
+_MONTH_YEAR_RU = (r"(?:январ[еья]|феврал[еья]|марте?|апрел[еья]|ма[еяй]|июн[еья]|июл[еья]|августе?|сентябр[еья]"
+                  r"|октябр[еья]|ноябр[еья]|декабр[еья])\s+" + _YEAR)
 _DATE = re.compile(
     rf"(?<![\d.])(?:\d{{1,2}}[./\-]\d{{1,2}}[./\-](?:{_YEAR}|\d{{2}})"
     rf"|{_YEAR}[./\-]\d{{1,2}}[./\-]\d{{1,2}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTHS_EN},?\s+{_YEAR}"
     rf"|\d{{1,2}}[\-/]{_MONTHS_EN}[\-/](?:{_YEAR}|\d{{2}})"
     rf"|{_MONTHS_EN}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+{_YEAR}"
-    rf"|{_DAY_RU}\s+{_MONTHS_RU}\s+{_YEAR})(?![\d.]\d)",
+    rf"|{_DAY_RU}\s+{_MONTHS_RU}\s+(?:{_YEAR}|\d{{2}}(?=\s*г))|{_MONTH_YEAR_RU})(?![\d.]\d)",
     re.IGNORECASE,
 )
 _CUE_BEFORE = re.compile(
     r"(?:\bborn\b|\bdob\b|\bd\.o\.b\.?|date\s+of\s+birth|birth\s*date|birthday|\bbday\b|\bb-day\b"
-    r"|родил(?:ся|ась|ись)|рожд(?:ения|ение|енный|ённый|ённая|енная|\.)|\bд\.\s?р\.?|\bд/р\b|день\s+рождения"
+    r"|родил(?:ся|ась|ись)|рожд(?:ения|ение|енный|ённый|ённая|енная|[её]н|[её]на|\.)|\bд\.\s?р\.?|\bд/р\b|день\s+рождения"
     r"|(?<!\bи\s)\bдр\b)",  # «и др.» is "and others"
     re.IGNORECASE,
 )
@@ -44,19 +47,23 @@ _CUE_AFTER = re.compile(
 # also a passport series and a phone's tail.
 _SPACED_DATE = re.compile(rf"(?<![\d.])\d{{2}}\s\d{{2}}\s{_YEAR}(?![\d.]?\d)")
 _SPACED_CUE = re.compile(_CUE_BEFORE.pattern + r"[\s:.\-—–]{0,4}\Z", re.IGNORECASE)
+# Between a date of birth and a date that corrects it: «с 12.03.1985 на 13.03.1985», "not 12/03/1985 but 13/03/1985".
+_CORRECTION = re.compile(r"\s*(?:г\.?)?\s*(?:на|а\s+не|вместо|или|->|→|=>|—|-|to|or|instead\s+of|not|but|,\s*а)"
+                         r"\s*(?:на\s+)?", re.IGNORECASE)
 CUE_WINDOW = 64  # characters before the date in which a cue counts
 # A year alone is a date of birth only right next to its cue: "born in 1985", «1985 г.р.», «год рождения 1990».
 _YEAR_ALONE = re.compile(rf"(?<![\d.\-/])(?:{_YEAR}|'\d{{2}})(?![\d.\-/]\d|\d)")
 _YEAR_CUE_BEFORE = re.compile(r"(?:\bborn\s+(?:in\s+)?|\byear\s+of\s+birth:?\s*|\bb\.\s*|год\s+рождения\s*[:\-—–]?\s*"
                               r"|\bdob:?\s*|\bг\.\s?р\.:?\s*|\bд\.\s?р\.:?\s*"
-                              r"|родил(?:ся|ась)\s+в\s+)\Z", re.IGNORECASE)
+                              r"|родил(?:ся|ась)\s+в\s+|рожд[её]н[аы]?\s+(?:в\s+)?|дата\s+рождения\s*[:\-—–]?\s*|рожд\.\s*:?\s*"
+                              r"|(?<!\bи\s)\bдр\b\.?:?\s*)\Z", re.IGNORECASE)
 # A date without a year ("5 марта", "05.03", "March 5") only right after its cue: «родился 5 марта», «д.р. 05.03».
 _NO_YEAR = re.compile(rf"(?<![\d.])(?:\d{{1,2}}\.\d{{1,2}}|{_DAY_RU}\s+{_MONTHS_RU}"
                       rf"|{_MONTHS_EN}\s+\d{{1,2}}(?:st|nd|rd|th)?"
                       rf"|\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTHS_EN})(?![\d.\-/]*\d|\s*,?\s*(?:19|20)\d\d)",
                       re.IGNORECASE)
 _NO_YEAR_CUE = re.compile(r"(?:\bborn\s+(?:on\s+)?|birthday\s+(?:is\s+)?(?:on\s+)?|\bdob:?\s*|родил(?:ся|ась)\s+"
-                          r"|\bд\.\s?р\.:?\s*|\bд/р:?\s*|(?<!\bи\s)\bдр\b\.?:?\s*(?:[-—–]\s*)?|день\s+рождения(?:\s+у\s+меня)?:?\s*(?:[-—–]\s*)?)\Z",
+                          r"|рожд[её]н[аы]?\s+|\bд\.\s?р\.:?\s*|\bд/р:?\s*|(?<!\bи\s)\bдр\b\.?:?\s*(?:у\s+меня\s+)?(?:[-—–]\s*)?|день\s+рождения(?:\s+у\s+меня)?:?\s*(?:[-—–]\s*)?)\Z",
                           re.IGNORECASE)
 _YEAR_CUE_AFTER = re.compile(r"\A\s*(?:г\.?\s?р\.?|года\s+рождения|г\.\s*рождения|года?\s+р\.)", re.IGNORECASE)
 # Between a birth word and a date, a word that gives the date another meaning: "born in Ohio, my order from
@@ -99,16 +106,21 @@ class DateOfBirthRecognizer(LocalRecognizer):
         if "DATE_OF_BIRTH" not in entities or not has_birth_cue(text):
             return []  # no birth word anywhere: no date here is a date of birth
         out = []
+        last_end = -1  # the end of the last date of birth found by _DATE
         for m in _DATE.finditer(text):
+            if last_end >= 0 and _CORRECTION.fullmatch(text[last_end:m.start()]):
+                out.append(self._result(m.start(), m.end()))
+                last_end = m.end()
+                continue
             before = text[max(0, m.start() - CUE_WINDOW):m.start()]
-            cue = _CUE_BEFORE.search(before)
+            # the last cue before the date: «дата рождения мужа 12.03.1980, жены 05.06.1982»
+            cue = next(reversed(list(_CUE_BEFORE.finditer(before))), None)
             # The cue must belong to this date: no other date between them.
             if cue and (_DATE.search(before[cue.end():]) or _OTHER_DATE.search(before[cue.end():])):
                 cue = None
             if cue or _CUE_AFTER.match(text[m.end():]):
-                out.append(RecognizerResult("DATE_OF_BIRTH", m.start(), m.end(), 0.8, recognition_metadata={
-                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+                out.append(self._result(m.start(), m.end()))
+                last_end = m.end()
         for m in _SPACED_DATE.finditer(text):
             if _SPACED_CUE.search(text[max(0, m.start() - 32):m.start()]):
                 out.append(self._result(m.start(), m.end()))

@@ -76,9 +76,11 @@ class RuPassportRecognizer(PreChecked, PatternRecognizer):
 class RuInnRecognizer(PreChecked, PatternRecognizer):
     """Russian taxpayer number (ИНН): 10 digits (companies) or 12 (people), checksum-validated."""
 
-    needs = staticmethod(contains(r"\d{10}|\d{4}[\s\-]\d{4}[\s\-]\d{4}|\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}"))
+    needs = staticmethod(contains(r"\d{10}|\d{4}[\s\-]\d{3,4}[\s\-]\d{3,4}|\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}"))
     PATTERNS: ClassVar[list[Pattern]] = [
-        Pattern("inn 12", r"\b\d{12}\b", 0.5), Pattern("inn 10", r"\b\d{10}\b", 0.3),
+        # also glued to its label: «ИНН7707083893»
+        Pattern("inn 12", r"(?<![\d\-/#.])\d{12}\b", 0.5), Pattern("inn 10", r"(?<![\d\-/#.])\d{10}\b", 0.3),
+        Pattern("inn 10 grouped", r"\b\d{4}[\s\-]\d{3}[\s\-]\d{3}\b", 0.3),  # «7707 083 893»
         Pattern("inn 12 grouped", r"\b\d{4}[\s\-]\d{4}[\s\-]\d{4}\b", 0.3),
         Pattern("inn 12 grouped 3", r"\b\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}\b", 0.3),
     ]
@@ -189,6 +191,9 @@ class CardRecognizer(PreChecked, CreditCardRecognizer):
     PATTERNS: ClassVar[list[Pattern]] = [
         *CreditCardRecognizer.PATTERNS,
         Pattern("mir / mastercard 2-series", r"\b2[2-7]\d{2}[- ]?\d{4}[- ]?\d{4}[- ]?\d{4}\b", 0.3),
+        # 17-19 digits (Maestro, Mir, UnionPay, JCB, Visa): four groups of four and a tail, spaced or not
+        Pattern("card 17-19 digits", r"\b(?:220[0-4]|35\d\d|4\d{3}|5[06-9]\d\d|6\d{3})"
+                r"(?:[- ]?\d{4}){3}[- ]?\d{1,3}\b", 0.3),
     ]
     CONTEXT: ClassVar[list[str]] = [*CreditCardRecognizer.CONTEXT, "карта", "карты", "картой", "карту", "мир"]
 
