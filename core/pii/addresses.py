@@ -15,6 +15,7 @@ import re
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from core.pii.names_latin import latin
+from core.pii.results import found
 
 _RU_UP = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
 _RU_ANY = r"[А-ЯЁа-яё][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
@@ -207,9 +208,7 @@ class StreetAddressRecognizer(LocalRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
         if "STREET_ADDRESS" not in entities:
             return []
-        return [RecognizerResult("STREET_ADDRESS", s, e, 0.75, recognition_metadata={
-            RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
-            for s, e in find_addresses(text)]
+        return [found(self, "STREET_ADDRESS", s, e, 0.75) for s, e in find_addresses(text)]
 
 
 def find_addresses(text: str) -> list[tuple[int, int]]:

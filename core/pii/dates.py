@@ -12,6 +12,8 @@ import re
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
+from core.pii.results import found
+
 _MONTHS_EN = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
               r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 # Genitive and nominative month names and their abbreviations («5 мар 1990», «12 апр. 1986»).
@@ -98,10 +100,6 @@ class DateOfBirthRecognizer(LocalRecognizer):
     def load(self) -> None:
         return None
 
-    def _result(self, start: int, end: int) -> RecognizerResult:
-        return RecognizerResult("DATE_OF_BIRTH", start, end, 0.8, recognition_metadata={
-            RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
-
     def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
         if "DATE_OF_BIRTH" not in entities or not has_birth_cue(text):
             return []  # no birth word anywhere: no date here is a date of birth
@@ -109,7 +107,7 @@ class DateOfBirthRecognizer(LocalRecognizer):
         last_end = -1  # the end of the last date of birth found by _DATE
         for m in _DATE.finditer(text):
             if last_end >= 0 and _CORRECTION.fullmatch(text[last_end:m.start()]):
-                out.append(self._result(m.start(), m.end()))
+                out.append(found(self, "DATE_OF_BIRTH", m.start(), m.end(), 0.8))
                 last_end = m.end()
                 continue
             before = text[max(0, m.start() - CUE_WINDOW):m.start()]
@@ -119,19 +117,15 @@ class DateOfBirthRecognizer(LocalRecognizer):
             if cue and (_DATE.search(before[cue.end():]) or _OTHER_DATE.search(before[cue.end():])):
                 cue = None
             if cue or _CUE_AFTER.match(text[m.end():]):
-                out.append(self._result(m.start(), m.end()))
+                out.append(found(self, "DATE_OF_BIRTH", m.start(), m.end(), 0.8))
                 last_end = m.end()
         for m in _SPACED_DATE.finditer(text):
             if _SPACED_CUE.search(text[max(0, m.start() - 32):m.start()]):
-                out.append(self._result(m.start(), m.end()))
+                out.append(found(self, "DATE_OF_BIRTH", m.start(), m.end(), 0.8))
         for m in _YEAR_ALONE.finditer(text):
             if _YEAR_CUE_BEFORE.search(text[max(0, m.start() - 24):m.start()]) or _YEAR_CUE_AFTER.match(text[m.end():]):
-                out.append(RecognizerResult("DATE_OF_BIRTH", m.start(), m.end(), 0.8, recognition_metadata={
-                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+                out.append(found(self, "DATE_OF_BIRTH", m.start(), m.end(), 0.8))
         for m in _NO_YEAR.finditer(text):
             if _NO_YEAR_CUE.search(text[max(0, m.start() - 32):m.start()]):
-                out.append(RecognizerResult("DATE_OF_BIRTH", m.start(), m.end(), 0.8, recognition_metadata={
-                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+                out.append(found(self, "DATE_OF_BIRTH", m.start(), m.end(), 0.8))
         return out

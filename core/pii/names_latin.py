@@ -32,6 +32,7 @@ from core.pii.first_names import (
     given_name_start,
     is_given_name,
 )
+from core.pii.results import found
 
 _EXT_A = [chr(c) for c in range(0x100, 0x180)]
 _UP = "A-ZÀ-ÖØ-Þ" + "".join(c for c in _EXT_A if c.isupper())
@@ -84,10 +85,6 @@ _SITE = re.compile(r"[ \t]+(?:team|office|offices|site|branch|datacenter|data ce
 
 _WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
 
-
-def _result(name: str, ident: str, start: int, end: int, score: float) -> RecognizerResult:
-    return RecognizerResult("PERSON", start, end, score, recognition_metadata={
-        RecognizerResult.RECOGNIZER_NAME_KEY: name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: ident})
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -163,7 +160,7 @@ class CueNameRecognizer(LocalRecognizer):
                     if " " not in value and _SITE.match(text, span[1] if span else pos):
                         continue  # "Sales Manager, Moscow office", "contact Berlin team": a place
                     if span and plausible_latin_name(value):
-                        out.append(_result(self.name, self.id, lead if lead is not None else span[0], span[1], 0.7))
+                        out.append(found(self, "PERSON", lead if lead is not None else span[0], span[1], 0.7))
                     continue
                 low = _LOWER.match(text, pos)
                 if not low or low.group() in _STOP or len(low.group()) < 3:
@@ -171,16 +168,16 @@ class CueNameRecognizer(LocalRecognizer):
                 if lower_ok:
                     # after a greeting a listed given name takes its surname: "hi, ewa kowalska from accounting here"
                     end = _lower_end(text, low) if rx is _GREETING and _listed_lower(text, low) else low.end()
-                    out.append(_result(self.name, self.id, lead if lead is not None else low.start(), end, 0.6))
+                    out.append(found(self, "PERSON", lead if lead is not None else low.start(), end, 0.6))
                 elif _ROLE.fullmatch(cue.group().strip().rstrip(",").strip().lower()) and _listed_lower(text, low):
-                    out.append(_result(self.name, self.id, low.start(), _lower_end(text, low), 0.6))
+                    out.append(found(self, "PERSON", low.start(), _lower_end(text, low), 0.6))
         for cue in _STRONG_INTRO.finditer(text):
             low = _LOWER_NAME.match(text, cue.end())
             words = [(w.start(), w.end(), w.group()) for w in re.finditer(r"\S+", low.group())] if low else []
             while words and words[-1][2] in _STOP:  # "my name is anna and ..." -> "anna"
                 words.pop()
             if low and words and words[0][2] not in _STOP and len(words[0][2]) >= 2:
-                out.append(_result(self.name, self.id, low.start(), low.start() + words[-1][1], 0.6))
+                out.append(found(self, "PERSON", low.start(), low.start() + words[-1][1], 0.6))
         out.extend(self._given_names(text))
         return out
 
@@ -200,7 +197,7 @@ class CueNameRecognizer(LocalRecognizer):
             if span and plausible_latin_name(text[span[0]:span[1]]) \
                     and not (" " not in text[span[0]:span[1]] and _SITE.match(text, span[1])):
                 end = span[1] - 2 if text[span[0]:span[1]].endswith(("'s", "’s")) else span[1]
-                out.append(_result(self.name, self.id, span[0], end, 0.6))
+                out.append(found(self, "PERSON", span[0], end, 0.6))
         return out
 
 
@@ -276,5 +273,5 @@ class LatinRunsRecognizer(LocalRecognizer):
         for m, doc in zip(runs, self.nlp.pipe(m.group() for m in runs), strict=True):
             for ent in doc.ents:
                 if ent.label_ in ("PERSON", "PER") and plausible_latin_name(ent.text):
-                    out.append(_result(self.name, self.id, m.start() + ent.start_char, m.start() + ent.end_char, 0.8))
+                    out.append(found(self, "PERSON", m.start() + ent.start_char, m.start() + ent.end_char, 0.8))
         return out

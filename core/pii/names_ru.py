@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from core.morph import morph_vocab
+from core.pii.results import found
 
 _WORD = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)?")
 _INITIALS = re.compile(r"\s?[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.)?")
@@ -77,11 +78,7 @@ class NatashaPersonRecognizer(LocalRecognizer):
         candidates = [pos for pos in candidates if not any(s <= pos < e for s, e in known)]
         spans = known + self._ner(text, candidates, segmenter, tagger, morph)
         merged = _extend(text, _merge(spans), words, morph)
-        return [RecognizerResult("PERSON", s, e, 0.85,
-                                 analysis_explanation=None, recognition_metadata={
-                                     RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                                     RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
-                for s, e in merged]
+        return [found(self, "PERSON", s, e, 0.85) for s, e in merged]
 
     def _ner(self, text: str, candidates: list[int], segmenter: Any, tagger: Any, morph: Any) -> list[tuple[int, int]]:
         from natasha import Doc

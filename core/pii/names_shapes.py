@@ -23,6 +23,7 @@ from core.pii.first_names import (
 )
 from core.pii.names_latin import latin, plausible_latin_name
 from core.pii.nlp_engine import OPENERS
+from core.pii.results import found
 
 _CAP = latin(r"(?:Mc|Mac|O['’])?[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?")
 _POSSESSIVE = re.compile(rf"(?<![^\W\d_])({_CAP}(?:[ \t]+{_CAP}){{1,2}})['’]s(?![^\W\d_])")
@@ -35,10 +36,6 @@ _COMPANY = frozenset("""corp corporation inc ltd llc plc gmbh ag group bank univ
 office support service services systems solutions store shop airlines airways hotel hospital clinic council
 ministry agency company co club foundation institute labs studio studios holdings partners capital""".split())
 
-
-def _result(name: str, ident: str, start: int, end: int, score: float) -> RecognizerResult:
-    return RecognizerResult("PERSON", start, end, score, recognition_metadata={
-        RecognizerResult.RECOGNIZER_NAME_KEY: name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: ident})
 
 
 # Who else writes "from X:" in a support chat: teams, departments and systems.
@@ -100,26 +97,26 @@ class NameShapesRecognizer(LocalRecognizer):
         if "'" in text or "’" in text:
             for m in _POSSESSIVE.finditer(text):
                 if _possessive_name(m.group(1).split()):
-                    out.append(_result(self.name, self.id, m.start(1), m.end(1), 0.6))
+                    out.append(found(self, "PERSON", m.start(1), m.end(1), 0.6))
         for m in _HEADER.finditer(text):
             word = m.group(1)
             if word[0].isupper() and (is_given_name(word) or is_ambiguous_given_name(word) or _header_name(m)):
-                out.append(_result(self.name, self.id, m.start(1), m.end(1), 0.6))
-        out.extend(_result(self.name, self.id, m.start(), m.end(), 0.7) for m in _GREEK.finditer(text))
+                out.append(found(self, "PERSON", m.start(1), m.end(1), 0.6))
+        out.extend(found(self, "PERSON", m.start(), m.end(), 0.7) for m in _GREEK.finditer(text))
         sig = _SIGNATURE.search(text)
         if sig and sig.group(1).lower() not in OPENERS and (is_given_name(sig.group(1))
                                                            or is_ambiguous_given_name(sig.group(1))):
-            out.append(_result(self.name, self.id, sig.start(1), sig.end(1), 0.6))
+            out.append(found(self, "PERSON", sig.start(1), sig.end(1), 0.6))
         if " here" in text:
-            out.extend(_result(self.name, self.id, m.start(1), m.end(1), 0.6)
+            out.extend(found(self, "PERSON", m.start(1), m.end(1), 0.6)
                        for m in _HERE.finditer(text) if _unlisted_name(m.group(1)))
         if "'s " in text or "’s " in text:
-            out.extend(_result(self.name, self.id, m.start(1), m.end(1), 0.6)
+            out.extend(found(self, "PERSON", m.start(1), m.end(1), 0.6)
                        for m in _OWNER.finditer(text) if _unlisted_name(m.group(1)))
         if "/" in text or "www." in text:
             for url in _URL.finditer(text):
                 for m in _SLUG.finditer(url.group()):
                     first, last = m.group(1).title(), m.group(2).lower()
                     if is_given_name(first) and last not in NOT_PEOPLE and last not in COMMON_WORDS:
-                        out.append(_result(self.name, self.id, url.start() + m.start(), url.start() + m.end(), 0.6))
+                        out.append(found(self, "PERSON", url.start() + m.start(), url.start() + m.end(), 0.6))
         return out

@@ -33,6 +33,7 @@ from core.pii.first_names import (
 from core.pii.names_latin import latin, plausible_latin_name
 from core.pii.nlp_engine import OPENERS
 from core.pii.places import PLACES
+from core.pii.results import found
 
 
 @cache
@@ -76,10 +77,6 @@ def _name_like(word: str) -> bool:
 def _surname(word: str) -> bool:
     return word.removesuffix("'s").removesuffix("’s") in last_names()
 
-
-def _result(name: str, ident: str, start: int, end: int) -> RecognizerResult:
-    return RecognizerResult("PERSON", start, end, 0.6, recognition_metadata={
-        RecognizerResult.RECOGNIZER_NAME_KEY: name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: ident})
 
 
 def _runs(text: str, rx: re.Pattern[str], caps: bool) -> list[tuple[int, int]]:
@@ -140,4 +137,4 @@ class SurnameRecognizer(LocalRecognizer):
             words = m.group(1).split()
             if all(_name_like(w) for w in words) and plausible_latin_name(m.group(1)):
                 spans.append(m.span(1))
-        return [_result(self.name, self.id, s, e) for s, e in spans]
+        return [found(self, "PERSON", s, e, 0.6) for s, e in spans]

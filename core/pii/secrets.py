@@ -17,6 +17,7 @@ from typing import ClassVar
 from presidio_analyzer import LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
 from core.pii.gating import PreChecked, any_of, any_word, contains
+from core.pii.results import found
 
 
 class UrlCredentialsRecognizer(PreChecked, PatternRecognizer):
@@ -231,8 +232,5 @@ class HighEntropyRecognizer(LocalRecognizer):
             if (_HEX.fullmatch(word) and _DIGEST_BEFORE.search(before)) or _DATA_URI_BEFORE.search(before):
                 continue
             if random_looking(word):
-                out.append(RecognizerResult("API_KEY", m.start(), m.start() + len(word), 0.6,
-                                            recognition_metadata={
-                                                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                                                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}))
+                out.append(found(self, "API_KEY", m.start(), m.start() + len(word), 0.6))
         return out
