@@ -89,17 +89,26 @@ PLACE_PREFIXES = frozenset({"north", "south", "east", "west", "port", "lake", "m
                             "christmas"})  # and a day: "Christmas Eve"
 
 
+def word_list(name: str) -> frozenset[str]:
+  """One word per line of core/pii/data/`name` (the gazetteers, rebuilt by the make_*.py scripts beside them)."""
+  path = Path(__file__).with_name("data") / name
+  return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
 @cache
 def first_names() -> frozenset[str]:
-  path = Path(__file__).with_name("data") / "first_names.txt"
-  return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+  return word_list("first_names.txt")
 
 
 @cache
 def english_words() -> frozenset[str]:
   """Common English words (lower case) that no gazetteer lists as a given name or surname (make_english_words)."""
-  path = Path(__file__).with_name("data") / "english_words.txt"
-  return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+  return word_list("english_words.txt")
+
+
+def without_possessive(word: str) -> str:
+  """ "Ngozi's" -> "Ngozi" (straight or curly apostrophe)."""
+  return word.removesuffix("'s").removesuffix("’s")
 
 
 def is_given_name(word: str) -> bool:
@@ -123,7 +132,7 @@ def given_name_start(words: list[str]) -> int | None:
             return None
         if i + 1 < len(words) and f"{word} {words[i + 1]}".lower().replace("&", "").strip(",") in NOT_PEOPLE_NAMES:
             return None
-        word = word.removesuffix("'s").removesuffix("’s")  # "Ngozi's account"
+        word = without_possessive(word)  # "Ngozi's account"
         first = word.split("-")[0] if "-" in word else word
         if is_given_name(word) or is_given_name(first):
             return i

@@ -31,6 +31,7 @@ from core.pii.first_names import (
     first_names,
     given_name_start,
     is_given_name,
+    without_possessive,
 )
 from core.pii.results import found
 
@@ -111,7 +112,7 @@ _ROLE_COMMA = re.compile(rf"\b(?:{_ROLE.pattern})[ \t]*,[ \t]*", re.IGNORECASE)
 
 
 def _listed_lower(text: str, low: re.Match[str]) -> bool:
-    word = low.group().removesuffix("'s").removesuffix("’s")
+    word = without_possessive(low.group())
     return (is_given_name(word.capitalize()) and word not in _VERB_LIKE
             and not text[low.end():low.end() + 1].isdigit())
 
@@ -233,7 +234,7 @@ def plausible_latin_name(value: str) -> bool:
     words = value.split()
     if len(words) == 1 and (value.islower() or value.lower() in _STOP):
         return False
-    bare = [w.lower().strip(".,'’&").removesuffix("'s").removesuffix("’s") for w in words]
+    bare = [without_possessive(w.lower().strip(".,'’&")) for w in words]
     if all(w in NOT_PEOPLE for w in bare) or " ".join(w for w in bare if w) in NOT_PEOPLE_NAMES:
         return False  # "Jira", "Grafana", "Microsoft Teams", "Morgan Stanley"
     if len(words) > 1 and bare[0] in NOT_PEOPLE and words[0].strip(".,'’") not in first_names():

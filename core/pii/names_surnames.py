@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -29,6 +28,8 @@ from core.pii.first_names import (
     english_words,
     is_ambiguous_given_name,
     is_given_name,
+    without_possessive,
+    word_list,
 )
 from core.pii.names_latin import latin, plausible_latin_name
 from core.pii.nlp_engine import OPENERS
@@ -38,8 +39,7 @@ from core.pii.results import found
 
 @cache
 def last_names() -> frozenset[str]:
-    path = Path(__file__).with_name("data") / "last_names.txt"
-    return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    return word_list("last_names.txt")
 
 
 _WORD = latin(r"(?:Mc|Mac|O['’])?[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þa-zà-ÿ][a-zà-ÿ'’]+)*")
@@ -66,7 +66,7 @@ _VERBISH = frozenset("said says told asked called wrote sent needs wants has had
 
 def _name_like(word: str) -> bool:
     """A capitalised word that could be part of a person's name: no stop, common, brand, place or opening word."""
-    low = word.lower().removesuffix("'s").removesuffix("’s")
+    low = without_possessive(word.lower())
     if len(low) < 2 or low in STOP_WORDS or low in OPENERS or low in NOT_PEOPLE or low in NOT_PEOPLE_TAILS:
         return False
     if low in PLACE_PREFIXES or low in PLACES or low in english_words():
@@ -75,7 +75,7 @@ def _name_like(word: str) -> bool:
 
 
 def _surname(word: str) -> bool:
-    return word.removesuffix("'s").removesuffix("’s") in last_names()
+    return without_possessive(word) in last_names()
 
 
 

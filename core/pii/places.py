@@ -13,7 +13,7 @@ import re
 
 from presidio_analyzer import RecognizerResult
 
-from core.pii.first_names import NOT_PEOPLE_NAMES
+from core.pii.first_names import NOT_PEOPLE_NAMES, without_possessive
 
 PLACES = frozenset("""
 aberdeen abuja accra adelaide alexandria algiers almaty amsterdam anchorage ankara antwerp arizona arlington
@@ -89,7 +89,7 @@ def _brand_half(text: str, r: RecognizerResult) -> bool:
 
 
 def _bare(word: str) -> str:
-    return word.lower().removesuffix("'s").removesuffix("’s")
+    return without_possessive(word.lower())
 
 
 def drop_places(text: str, results: list[RecognizerResult], given: object) -> list[RecognizerResult]:
