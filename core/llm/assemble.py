@@ -104,7 +104,7 @@ async def read_out(chunks: Any, stream: Any, idle_s: float) -> None:
         while True:
             async with asyncio.timeout(idle_s):
                 await anext(chunks)
-    except (StopAsyncIteration, Exception):
+    except Exception:  # its end (StopAsyncIteration), a stall (TimeoutError) or a broken stream
         pass
     finally:
         await close_stream(stream)
