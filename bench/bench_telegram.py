@@ -36,6 +36,7 @@ from bench.offline import isolate  # noqa: E402
 
 isolate()
 
+from adapters.telegram.keyboards import ReplyButton  # noqa: E402
 from bench.reveal import (  # noqa: E402
     TTFT_S,
     WORDS_PER_S,
@@ -102,10 +103,18 @@ def _norm(text: str) -> str:
 
 
 def feedback(markup: Any) -> bool:
-    """The final answer's keyboard (thumbs, `dm:` callbacks), not the Stop button (`dms:`) a group's answer carries
-    while it is written."""
+    """The final answer's keyboard (its buttons unpack as `ReplyButton`s: thumbs), not the Stop button
+    (`StopButton`) a group's answer carries while it is written."""
     rows = (markup or {}).get("inline_keyboard", []) if isinstance(markup, dict) else []
-    return any(str(b.get("callback_data", "")).startswith("dm:") for row in rows for b in row)
+    return any(_reply_button(str(b.get("callback_data", ""))) for row in rows for b in row)
+
+
+def _reply_button(data: str) -> bool:
+    try:
+        ReplyButton.unpack(data)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _shown(call: Any) -> int:
