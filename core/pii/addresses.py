@@ -54,128 +54,139 @@ _US_STATES = (r"(?:al|ak|az|ar|ca|co|ct|de|fl|ga|hi|id|il|in|ia|ks|ky|la|me|md|m
 _NOT_STREET = (r"(?i:windows|office|version|model|build|release|section|page|chapter|room|floor|invoice|order|ticket|"
                r"sku|asset|item|step|level|phase|part|unit|top|iphone|pixel|galaxy|macos|ios|android|series|gen)")
 _NOT_CITY = r"(?i:build|units?|items?|pcs|reports?|edition|version|users?|orders?|tickets?|seats?|licen[cs]es?)"
-# (kind, regex): "street" and "unit" make a chain an address; "place" (city, region, postcode) and "number"
-# only extend one.
-COMPONENTS: list[tuple[str, re.Pattern[str]]] = [(k, re.compile(p)) for k, p in (
+# (kind, script, regex): "street" and "unit" make a chain an address; "place" (city, region, postcode) and "number"
+# only extend one. A "cyrillic" component is skipped for a message without Cyrillic letters, a "latin" one for a
+# message without Latin letters; "any" (digits only: 6-digit postcodes, house numbers) always runs.
+COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p)) for k, script, p in (
     # Russian
-    ("street", rf"(?<![А-ЯЁа-яё])(?i:{_RU_TYPE})(?:\.\s?|\s)"
+    ("street", "cyrillic", rf"(?<![А-ЯЁа-яё])(?i:{_RU_TYPE})(?:\.\s?|\s)"
                rf"(?:\d{{1,3}}(?:-?(?:я|й|го|е))?\s(?:лет\s)?(?=[А-ЯЁ]))?{_RU_ANY}"
                rf"(?:\s{_RU_UP}){{0,2}}(?:\s{_RU_ANY}){{0,2}}?"
                rf"(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?(?![\w])"),
-    ("street", rf"(?:{_RU_UP}|\d{{1,2}}-?(?:я|й|го))(?:\s{_RU_UP})?\s(?i:проспект[еа]?|пр-т|пр-кт|"
+    ("street", "cyrillic", rf"(?:{_RU_UP}|\d{{1,2}}-?(?:я|й|го))(?:\s{_RU_UP})?\s(?i:проспект[еа]?|пр-т|пр-кт|"
                rf"пр\.|просп\.|шоссе|ш\.|"
                rf"набережн(?:ая|ой|ую)|наб\.|бульвар[еа]?|б-р|переул(?:ок|ке)|пер\.|проезд[еа]?|улиц[аеуы]|ул\.|площад[ьи]|"
                rf"лини[яи]|тракт[еа]?)(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?"),
     # lower-case chat, an adjective before its type, with the house number: «ленинский пр-т 45», «тверская ул 7»
-    ("street", rf"(?<![А-ЯЁа-яё])[а-яё]{{3,}}(?:ий|ый|ой|ая|ое|ого|ом|ей)\s(?:пр-т|пр-кт|проспект[еа]?|просп\.|"
+    ("street", "cyrillic",
+     rf"(?<![А-ЯЁа-яё])[а-яё]{{3,}}(?:ий|ый|ой|ая|ое|ого|ом|ей)\s(?:пр-т|пр-кт|проспект[еа]?|просп\.|"
                rf"шоссе|ш\.|"
                rf"бульвар[еа]?|б-р|переул(?:ок|ке)|пер\.|проезд[еа]?|наб\.|набережн(?:ая|ой)|улиц[аеы]|ул\.?|пл\.)"
                rf",?\s(?:(?:д|дом)\.?\s?)?{_NUM}"),
-    ("unit", r"(?<![А-ЯЁа-яё])(?i:д|дом|доме|кв|квартир[аеуы]|корп|корпус[еа]?|стр|строени[еия]|оф|офис[еа]?|помещение|"
+    ("unit", "cyrillic",
+     r"(?<![А-ЯЁа-яё])(?i:д|дом|доме|кв|квартир[аеуы]|корп|корпус[еа]?|стр|строени[еия]|оф|офис[еа]?|помещение|"
              r"пом|лит|литера|подъезд[еа]?|под|этаж[еа]?|эт)"
              r"\.?\s?(?:№\s?)?\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:[/\-]\d{1,4})?(?![\w])" + _QTY),
-    ("unit", r"(?<![\w])к\.?\s?\d{1,2}(?![\d.,]\d|\d)" + _QTY
+    ("unit", "cyrillic", r"(?<![\w])к\.?\s?\d{1,2}(?![\d.,]\d|\d)" + _QTY
              + r"|(?<![\w])(?i:лит|литера)\.?\s?[А-ЯЁA-Z](?![\w])"),  # «лит. А»
-    ("place", rf"(?<![А-ЯЁа-яё])(?:(?i:г|гор|пос|п|с|дер|д|пгт|рп|ст)\.\s?|(?i:г|город|пос[её]лок|село|деревня|"
+    ("place", "cyrillic",
+     rf"(?<![А-ЯЁа-яё])(?:(?i:г|гор|пос|п|с|дер|д|пгт|рп|ст)\.\s?|(?i:г|город|пос[её]лок|село|деревня|"
               rf"дер|пгт|рп|станица|хутор)\s){_RU_UP}(?:[\s-]{_RU_UP})?|(?<![А-ЯЁа-яё])(?:г|пос|с|д)\.\s?[а-яё]{{3,}}"),
-    ("place", rf"{_RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|"
+    ("place", "cyrillic", rf"{_RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|"
               rf"(?<![А-ЯЁа-яё])(?:(?i:респ|обл|р-н)\.?\s?|(?i:район|область|республика)\s){_RU_UP}"),
-    ("place", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
-    ("name", rf"{_RU_UP}(?:[\s-]{_RU_UP})?(?:\s{_NUM}(?![\d.,:]\d))?"),
+    ("place", "any", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
+    ("name", "cyrillic", rf"{_RU_UP}(?:[\s-]{_RU_UP})?(?:\s{_NUM}(?![\d.,:]\d))?"),
     # English / European
-    ("street", rf"(?:(?i:unit|flat|apt)\.?\s?)?(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s"
+    ("street", "latin", rf"(?:(?i:unit|flat|apt)\.?\s?)?(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s"
                rf"(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\s)?"
                rf"(?:(?:{_LAT_UP}|[A-Z]\.?|Jr\.?|\d{{1,3}}(?:st|nd|rd|th))\s){{1,4}}{_EN_TYPE}\b\.?"
                r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"),
     # lower-case chat: "12 high street", "4 mill lane"
-    ("street", r"(?<![\d.,])\d{1,5}[a-z]?\s(?:[a-z]{2,}\s){1,3}(?:street|road|avenue|lane|drive|close|crescent|"
+    ("street", "latin",
+     r"(?<![\d.,])\d{1,5}[a-z]?\s(?:[a-z]{2,}\s){1,3}(?:street|road|avenue|lane|drive|close|crescent|"
                r"terrace|boulevard|way|place|court|gardens|square)\b"),
     # and abbreviated, only before a unit or "city st 12345": "1200 lakeshore dr apt 5, chicago il 60610"
-    ("street", rf"(?<![\d.,])\d{{1,5}}[a-z]?\s(?:[a-z]{{2,}}\s){{1,2}}(?:st|rd|ave|ln|dr|blvd|ct|pl|ter|pkwy|hwy)\b\.?"
+    ("street", "latin",
+     rf"(?<![\d.,])\d{{1,5}}[a-z]?\s(?:[a-z]{{2,}}\s){{1,2}}(?:st|rd|ave|ln|dr|blvd|ct|pl|ter|pkwy|hwy)\b\.?"
                rf"(?=\s(?:apt|unit|suite|ste|#)|,?\s(?:[a-z]{{3,}}\s){{1,2}}{_US_STATES}\s\d{{5}})"),
-    ("unit", r"\b(?i:p\.?\s?o\.?\s?box|post office box)\s?\d{1,6}\b"),
+    ("unit", "latin", r"\b(?i:p\.?\s?o\.?\s?box|post office box)\s?\d{1,6}\b"),
     # Compound street names: "Kastanienallee 12", "Prinsengracht 263", "Kaiserring 4"; lower case only with an
     # unambiguous suffix ("kastanienallee 12"), and -ring only after a consonant ("during 3", "Offering 2" are not).
-    ("street", rf"(?:{_LAT_UP}\s(?:{_PARTICLE}\s)*)?(?<![^\W\d_])(?:[A-ZÀ-Ý][a-zà-ÿ]{{2,}}{_EU_SUFFIX}|"
+    ("street", "latin", rf"(?:{_LAT_UP}\s(?:{_PARTICLE}\s)*)?(?<![^\W\d_])(?:[A-ZÀ-Ý][a-zà-ÿ]{{2,}}{_EU_SUFFIX}|"
                rf"[a-zà-ÿ]{{3,}}{_EU_SUFFIX_LOWER}|[A-ZÀ-Ý][a-zà-ÿ]+[b-df-hj-np-tv-zß]ring)(?![^\W\d_])(?:\s{_NUM})?"),
     # German street names in two words: "Berliner Straße 45", "Kölner Str. 8", "Am Markt 3"
-    ("street", rf"{_LAT_UP}\s(?:Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Chaussee)\s{_NUM}"),
+    ("street", "latin", rf"{_LAT_UP}\s(?:Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer|Chaussee)\s{_NUM}"),
     # German street names after a preposition ("Unter den Linden 77", "Am Markt 3"), only before a postcode + city
-    ("street", rf"(?<![^\W\d_])(?:Am|An\sder|An\sden|Auf\sder|Auf\sdem|Im|In\sder|Unter\sden|Zum|Zur|Hinter\sder|"
+    ("street", "latin",
+     rf"(?<![^\W\d_])(?:Am|An\sder|An\sden|Auf\sder|Auf\sdem|Im|In\sder|Unter\sden|Zum|Zur|Hinter\sder|"
                rf"Vor\sdem|Alt|Alte)\s{_LAT_UP}(?:\s{_LAT_UP})?\s{_NUM}(?=,?\s\d{{4,5}}\s[A-ZÀ-Ý])"),
     # A street name without a type before a postcode and a city: "Damrak 1, 1012 LG Amsterdam", "Vinohradská 12,
     # 120 00 Praha 2"
-    ("street", rf"(?<![^\W\d_])(?!{_NOT_STREET}\b){_LAT_UP}(?:\s{_LAT_UP})?\s{_NUM}"
+    ("street", "latin", rf"(?<![^\W\d_])(?!{_NOT_STREET}\b){_LAT_UP}(?:\s{_LAT_UP})?\s{_NUM}"
                rf"(?=,\s(?:\d{{5}}|\d{{4}}\s?[A-Z]{{2}}|\d{{3}}\s\d{{2}}|\d{{2}}-\d{{3}}|\d{{4}}-\d{{3}})\s(?!{_NOT_CITY}\b)[A-ZÀ-Þ])"),
     # A US street without a street type ("3000 El Camino Real"), only before "City, ST 12345"
-    ("street", rf"(?<![\d.,])\d{{1,5}}[A-Za-z]?\s(?:{_LAT_UP}\s){{0,3}}{_LAT_UP}"
+    ("street", "latin", rf"(?<![\d.,])\d{{1,5}}[A-Za-z]?\s(?:{_LAT_UP}\s){{0,3}}{_LAT_UP}"
                rf"(?=,?\s(?:{_LAT_UP}\s){{0,2}}{_LAT_UP},?\s[A-Z]{{2}}\s\d{{5}}\b)"),
     # French, Spanish, German and Austrian flat parts: "bâtiment B", "esc. 2", "3º izq", "Whg. 4", "Top 12"
-    ("unit", r"(?<![^\W\d_])(?i:bâtiment|batiment|bât\.|bat\.|escalier|esc\.|appartement|appt\.?|étage|"
+    ("unit", "latin", r"(?<![^\W\d_])(?i:bâtiment|batiment|bât\.|bat\.|escalier|esc\.|appartement|appt\.?|étage|"
              r"whg\.|wohnung|stiege|bte|boîte)\s?[A-Z\d]{1,3}(?![\w])|(?<![\d.,])\d{1,2}[º°ª]\s?"
              r"(?:(?i:izq(?:da|uierda)?|dcha|der(?:echa)?|centro|puerta\s\d{1,2})|[A-H](?![\w]))?\.?"),
-    ("street", rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?<![^\W\d_])(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
+    ("street", "latin",
+     rf"(?:\d{{1,4}}(?:\s?bis)?,?\s)?(?<![^\W\d_])(?i:{_ROMANCE})\s(?:{_PARTICLE}\s)*(?:[ldLD]['’])?{_LAT_UP}"
                rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{_NUM}(?![\d.,:]\d))?"),
-    ("unit", r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s?[A-H](?![\w'’])|"  # "Unit B", "Apt. C"
+    ("unit", "latin", r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s?[A-H](?![\w'’])|"  # "Unit B", "Apt. C"
              r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?(?:/\d{1,3})?\b|"
              r"#\s?\d{1,4}[A-Za-z]?\b|\b\d{1,2}\.\s?(?:OG|Stock|Etage)\b"),  # "Flat 4/2", "2. OG"
     # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
-    ("place", r"(?i:fl|floor|room|rm|bldg|building|étage|etage|office|level|lvl)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
+    ("place", "latin", r"(?i:fl|floor|room|rm|bldg|building|étage|etage|office|level|lvl)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
               r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|\d{1,2}(?:e|er|ème|eme)\s(?i:étage|etage)"),
-    ("place", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT|SA|WA|NT)\s\d{4}\b"),
+    ("place", "latin", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT|SA|WA|NT)\s\d{4}\b"),
     # A street named without its house number ("Quay Street", "14th Cross Road") only extends an address.
-    ("place", rf"(?:\d{{1,3}}(?:st|nd|rd|th)\s)?(?:(?:{_LAT_UP}|[A-Z]{{1,3}})\s){{1,3}}{_EN_TYPE}\b\.?"),
+    ("place", "latin", rf"(?:\d{{1,3}}(?:st|nd|rd|th)\s)?(?:(?:{_LAT_UP}|[A-Z]{{1,3}})\s){{1,3}}{_EN_TYPE}\b\.?"),
     # A UK street without a street type ("12 Kingsway"), only before "City POSTCODE"
-    ("street", rf"(?<![\d.,])\d{{1,5}}[A-Za-z]?\s(?:{_LAT_UP}\s){{0,2}}{_LAT_UP}"
+    ("street", "latin", rf"(?<![\d.,])\d{{1,5}}[A-Za-z]?\s(?:{_LAT_UP}\s){{0,2}}{_LAT_UP}"
                rf"(?=,?\s{_LAT_UP}(?:\s{_LAT_UP})?,?\s[A-Z]{{1,2}}\d[A-Z\d]?\s\d[A-Z]{{2}}\b)"),
-    ("place", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s[1-9]\d{{2}}\s?\d{{3}}\b"),  # Indian state or city + PIN code
+    ("place", "latin", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s[1-9]\d{{2}}\s?\d{{3}}\b"),  # Indian state or city + PIN code
     # Indian house and sector numbers: "B-45, Sector 62", "Phase 2"
-    ("unit", r"(?<![\w\-])[A-Z]-\d{1,4}(?![\w\-])|\b(?i:sector|phase)\s\d{1,3}\b|"
+    ("unit", "latin", r"(?<![\w\-])[A-Z]-\d{1,4}(?![\w\-])|\b(?i:sector|phase)\s\d{1,3}\b|"
              r"\b(?i:house|h\.|plot|door|shop)\s?(?i:no\.?|number|#)\s?\d{1,4}[A-Za-z]?\b"),  # "House No. 12"
-    ("place", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s\d{{5}}(?:-\d{{4}})?\b"),  # "Texas 75201"
-    ("place", r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b(?:[A-Z]{2}\s)?[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
-    ("place", r"(?<![\w.])(?:[a-z]{3,}\s)?[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b"),  # "oxford ox1 4ag"
-    ("place", rf"(?<![\d\-])\d{{4}}-\d{{3}}\s{_LAT_UP}|(?<![\d\-])\d{{2}}-\d{{3}}\s{_LAT_UP}"),  # PT, PL
-    ("place", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
-    ("place", rf"(?<![\d\-])\d{{3}}\s\d{{2}}\s{_LAT_UP}(?:\s\d{{1,2}}(?![\d.,:]))?"),  # CZ, SK, SE: "111 22 Stockholm"
-    ("place", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"
+    ("place", "latin", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s\d{{5}}(?:-\d{{4}})?\b"),  # "Texas 75201"
+    ("place", "latin",
+     r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b(?:[A-Z]{2}\s)?[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
+    ("place", "latin", r"(?<![\w.])(?:[a-z]{3,}\s)?[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b"),  # "oxford ox1 4ag"
+    ("place", "latin", rf"(?<![\d\-])\d{{4}}-\d{{3}}\s{_LAT_UP}|(?<![\d\-])\d{{2}}-\d{{3}}\s{_LAT_UP}"),  # PT, PL
+    ("place", "latin", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
+    ("place", "latin",
+     rf"(?<![\d\-])\d{{3}}\s\d{{2}}\s{_LAT_UP}(?:\s\d{{1,2}}(?![\d.,:]))?"),  # CZ, SK, SE: "111 22 Stockholm"
+    ("place", "latin", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"
               rf"(?:\s(?:am|an\sder|im|upon|on|sur|en)\s{_LAT_UP})?"
               r"(?:\s\(?[A-ZØ]{1,2}\)?(?![\w]))?"),  # "60311 Frankfurt am Main", "00184 Roma RM", "2200 København N"
-    ("place", rf"(?<![\d\-.,])\d{{4,5}}\s{_LAT_UP}\s(?:de|del|di|la|sur)\s{_LAT_UP}"),  # "06600 Ciudad de México"
-    ("place", rf"(?i:col\.|colonia|bairro)\s{_LAT_UP}(?:\s{_LAT_UP})?"),  # Mexican colonia
-    ("place", r"(?<![\d\-])\d{5}-\d{3}(?![\d\-])|(?<=-\s)[A-Z]{2}(?![\w])"),  # Brazil: "01310-200", "- SP"
+    ("place", "latin",
+     rf"(?<![\d\-.,])\d{{4,5}}\s{_LAT_UP}\s(?:de|del|di|la|sur)\s{_LAT_UP}"),  # "06600 Ciudad de México"
+    ("place", "latin", rf"(?i:col\.|colonia|bairro)\s{_LAT_UP}(?:\s{_LAT_UP})?"),  # Mexican colonia
+    ("place", "latin", r"(?<![\d\-])\d{5}-\d{3}(?![\d\-])|(?<=-\s)[A-Z]{2}(?![\w])"),  # Brazil: "01310-200", "- SP"
     # lower-case chat, continental: "4 rue de rivoli 75001 paris" (a house number first: "rue" alone is a word)
-    ("street", r"(?<![\d.,])\d{1,4}(?:\s?bis)?,?\s(?:rue|avenue|boulevard|bd|allée|chemin|impasse|quai|calle|"
+    ("street", "latin", r"(?<![\d.,])\d{1,4}(?:\s?bis)?,?\s(?:rue|avenue|boulevard|bd|allée|chemin|impasse|quai|calle|"
                r"avenida|paseo|via|viale|piazza|corso|rua)\s(?:(?:de|du|des|la|le|del|della|di|da|dos|das)\s)*"
                r"(?:[ld]['’])?[a-zà-ÿ]{3,}"),
-    ("place", r"(?<![\d\-.,])\d{5}\s[a-zà-ÿ]{3,}(?:[\s-][a-zà-ÿ]{3,})?"),  # "75001 paris"
-    ("place", rf"(?:[a-z]{{3,}}\s){{0,2}}{_US_STATES}\s\d{{5}}(?:-\d{{4}})?\b"),  # "springfield il 62704"
+    ("place", "latin", r"(?<![\d\-.,])\d{5}\s[a-zà-ÿ]{3,}(?:[\s-][a-zà-ÿ]{3,})?"),  # "75001 paris"
+    ("place", "latin", rf"(?:[a-z]{{3,}}\s){{0,2}}{_US_STATES}\s\d{{5}}(?:-\d{{4}})?\b"),  # "springfield il 62704"
     # Business parks and estates have no house number: "Unit 12, Sandyford Business Park, Dublin 18"
-    ("street", rf"(?:{_LAT_UP}\s){{1,3}}(?i:business|industrial|retail|technology|science|office|enterprise)\s"
+    ("street", "latin", rf"(?:{_LAT_UP}\s){{1,3}}(?i:business|industrial|retail|technology|science|office|enterprise)\s"
                r"(?i:park|estate|centre|center|campus)\b"),
-    ("place", r"\bDublin\s\d{1,2}[Ww]?\b"),  # Dublin postal districts
-    ("unit", r"\b(?:Block|BLOCK|block|Blk)\s[A-Z\d]{1,3}\b"),
+    ("place", "latin", r"\bDublin\s\d{1,2}[Ww]?\b"),  # Dublin postal districts
+    ("unit", "latin", r"\b(?:Block|BLOCK|block|Blk)\s[A-Z\d]{1,3}\b"),
     # Russian addresses written in Latin letters: "g. Samara, ul. Lenina, d. 12, kv. 45", "Nevsky pr. 28, office 4",
     # "ulitsa Pushkina, dom 5, kvartira 10", "nab. reki Fontanki 10"
-    ("street", rf"(?<![^\W\d_])(?:(?i:ul\.|ulitsa|ulitsy|ulitse|ulica|pr-t|pr-kt|prosp\.|prospekt|prospekte|nab\.|"
+    ("street", "latin",
+     rf"(?<![^\W\d_])(?:(?i:ul\.|ulitsa|ulitsy|ulitse|ulica|pr-t|pr-kt|prosp\.|prospekt|prospekte|nab\.|"
                rf"naberezhnaya|pereulok|shosse|proezd|mkr\.|mikrorayon|bulvar|b-r|ploshchad)\s?"
                rf"(?:{_LAT_LOW}\s){{0,2}}|(?:pr\.|per\.|sh\.|pl\.)\s?){_LAT_UP}(?:\s{_LAT_UP}){{0,2}}?"
                rf"(?:,?\s(?:(?i:d|dom)\.?\s?)?{_NUM})?(?![\w])"),
-    ("street", rf"(?<![^\W\d_])(?:{_LAT_UP}|\d{{1,2}}-?(?:ya|y|iy|aya))(?:\s{_LAT_UP})?\s(?i:prospekt|pr-t|pr-kt|pr\.|"
+    ("street", "latin",
+     rf"(?<![^\W\d_])(?:{_LAT_UP}|\d{{1,2}}-?(?:ya|y|iy|aya))(?:\s{_LAT_UP})?\s(?i:prospekt|pr-t|pr-kt|pr\.|"
                rf"prosp\.|shosse|sh\.|naberezhnaya|nab\.|bulvar|b-r|pereulok|per\.|proezd|ulitsa|ul\.|ploshchad|pl\.)"
                rf"(?:,?\s(?:(?i:d|dom)\.?\s?)?{_NUM})?(?![\w])"),
-    ("street", r"(?<![^\W\d_])(?i:ul\.?|ulitsa|prospekt|pr-t|nab\.)\s?[a-z]{3,}(?:\s[a-z]{3,})?,?\s(?:d\.?\s?|dom\s)?"
+    ("street", "latin",
+     r"(?<![^\W\d_])(?i:ul\.?|ulitsa|prospekt|pr-t|nab\.)\s?[a-z]{3,}(?:\s[a-z]{3,})?,?\s(?:d\.?\s?|dom\s)?"
                r"\d{1,4}[a-z]?(?:[/\-]\d{1,4})?(?![\w])"),  # lower case, with its house number: "ul. lenina 5"
-    ("unit", r"(?<![^\W\d_])(?:(?i:d\.|dom|kv\.?|kvartira|korp\.?|korpus|k\.|str\.|stroenie|of\.|ofis|pom\.|"
+    ("unit", "latin", r"(?<![^\W\d_])(?:(?i:d\.|dom|kv\.?|kvartira|korp\.?|korpus|k\.|str\.|stroenie|of\.|ofis|pom\.|"
              r"etazh|podyezd|pod\.|lit\.|litera)\s?(?:№\s?)?\d{1,4}[A-Za-z]?(?:[/\-]\d{1,4})?)(?![\w])"),
-    ("place", rf"(?<![^\W\d_])(?i:g|gor|pos|der|pgt|rp)\.\s?{_LAT_UP}(?:[\s-]{_LAT_UP})?|"
+    ("place", "latin", rf"(?<![^\W\d_])(?i:g|gor|pos|der|pgt|rp)\.\s?{_LAT_UP}(?:[\s-]{_LAT_UP})?|"
               rf"{_LAT_UP}\s(?i:oblast|obl\.|region|kray|krai|rayon|r-n|respublika)(?![\w])"),
-    ("name", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
-    ("number", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))" + _QTY),
+    ("name", "latin", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
+    ("number", "any", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))" + _QTY),
 )]
-# The Russian components (the first nine) are skipped for a message without Cyrillic letters, the English and
-# European ones for a message without Latin letters; digits-only ones (6-digit postcodes, house numbers) always run.
-_SCRIPT = ["cyrillic"] * 7 + ["any", "cyrillic"] + ["latin"] * (len(COMPONENTS) - 10) + ["any"]
 _STRONG = ("street", "unit")
 _JOINED = ("street", "unit", "place")  # the parts a preposition may join
 _CAPS_WORD = re.compile(r"(?<![^\W\d_])[A-ZÀ-ÝА-ЯЁ][A-ZÀ-ÝА-ЯЁ'’]{2,}(?![^\W_])")
@@ -234,8 +245,8 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def _find(text: str) -> list[tuple[int, int]]:
     found: list[tuple[int, int, str]] = []
     cyrillic, latin = bool(_HAS_CYRILLIC.search(text)), bool(_HAS_LATIN.search(text))
-    usable = [(kind, rx) for i, (kind, rx) in enumerate(COMPONENTS)
-              if not ((_SCRIPT[i] == "cyrillic" and not cyrillic) or (_SCRIPT[i] == "latin" and not latin))]
+    usable = [(kind, rx) for kind, script, rx in COMPONENTS
+              if not ((script == "cyrillic" and not cyrillic) or (script == "latin" and not latin))]
     # Every address has a street or a unit: without one, the weak components (names, numbers) are not looked for.
     for strong in (True, False):
         for kind, rx in usable:
