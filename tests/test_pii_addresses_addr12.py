@@ -43,7 +43,6 @@ def test_every_address_masked_and_decoys_kept(masker, example):
     ("мск, ул. Профсоюзная 43к2, кв 88", "мск, ул. Профсоюзная 43к2, кв 88"),
     ("moscow, ul. tverskaya 7 kv 12", "moscow, ul. tverskaya 7 kv 12"),
 ])
-@pytest.mark.xfail(strict=True, reason="known gap")
 def test_informal_russian_address_is_one_span(text, address):
     assert [text[s:e] for s, e in find_addresses(text)] == [address]
 

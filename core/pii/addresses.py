@@ -15,10 +15,19 @@ import re
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from core.pii.names_latin import latin
+from core.pii.places import COUNTRIES, RU_CITIES_LATIN, RU_CITY_WORDS
 from core.pii.results import found
 
 _RU_UP = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
 _RU_ANY = r"[А-ЯЁа-яё][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
+# A street name in chat without its type: an adjective («тверская», «невский») or a name in the genitive («ленина»,
+# «баумана», «малышева»); not a common word with the same ending («итого», «новый», «другой»)
+_RU_STREET = (r"(?<![А-ЯЁа-яё\-])(?!(?i:итого|всего|много|ничего|одного|нового|такой|какой|другой|новый|новая|новое|"
+              r"большой|первый|второй|третий|каждый|каждой|следующий|этой|своей|моей|нашей|вашей|этого|того|"
+              r"сегодня|доставка|ещё|еще)(?![а-яё]))"
+              r"[А-ЯЁа-яё][а-яё]+(?![А-ЯЁа-яё\-])(?:(?<=ая|яя|ий|ый|ой|ое|ее|ей)|(?<=[иы]на|[оеё]ва|[аяе]на|йна|кса|ого|его))")
+# A number followed by what it counts is no house number («москва 15 новых клиентов»)
+_NOT_COUNTED = r"(?!\s(?i:заказ|клиент|сотрудник|нов|товар|позици|единиц|мест|смен|дн|недел|месяц|шт|раз|час|км))"
 _RU_TYPE = (r"(?:ул(?:ица|ице|ицу|ицы|ицей)?|пр-т|пр-кт|просп(?:ект|екте|екта|ектом)?|пр|"
             r"пер(?:еулок|еулке|еулка)?|ш(?:оссе)?|наб(?:ережная|ережной|ережную)?|б-р|бульв(?:ар|аре|ара)?|"
             r"пл(?:ощадь|ощади)?|мкр(?:-н)?|микрорайон(?:е|а)?|проезд(?:е|а)?|туп(?:ик|ике)?|алле[яеи]|лини[яи]|кв-л|"
@@ -40,7 +49,7 @@ _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr
             r"Bend|Crossing|Ridge|Path|Expressway|Expy|Freeway|Fwy|Strand|Approach)")
 _EU_SUFFIX = (r"(?:straße|strasse|str\.|allee|weg|platz|gasse|damm|ufer|chaussee|gracht|laan|straat|kade|"
               r"plein|dijk|steeg|singel|markt|vej|vejen|gade|gaden|gatan|vägen|veien|gata|katu|tie|kuja|polku)")
-_EU_SUFFIX_LOWER = r"(?:straße|strasse|str\.|allee|platz|gasse|gracht|straat)"
+_EU_SUFFIX_LOWER = r"(?:straße|strasse|str\.|allee|platz|gasse|gracht|straat|singel|laan|dijk|plein|steeg)"
 _ROMANCE = (r"(?:rue|avenue|av\.|bd|boulevard|place|allée|chemin|chaussée|impasse|quai|route|cours|calle|c/|"
             r"avda\.?|avenida|paseo|plaza|via|viale|piazza|corso|rua|carrer|travessa|ul\.|ulica|aleja)")
 _LAT_LOW = latin(r"[a-zà-ÿ][a-zà-ÿ'’]+")
@@ -61,8 +70,8 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
     # Russian
     ("street", "cyrillic", rf"(?<![А-ЯЁа-яё])(?i:{_RU_TYPE})(?:\.\s?|\s)"
                rf"(?:\d{{1,3}}(?:-?(?:я|й|го|е))?\s(?:лет\s)?(?=[А-ЯЁ]))?{_RU_ANY}"
-               rf"(?:\s{_RU_UP}){{0,2}}(?:\s{_RU_ANY}){{0,2}}?"
-               rf"(?:,?\s(?:(?i:д|дом)\.?\s?)?{_NUM})?(?![\w])"),
+               rf"(?:\s{_RU_UP}){{0,2}}(?:(?:\s{_RU_ANY}){{0,2}}?,?\s(?:(?i:д|дом)\.?\s?)?{_NUM}|"
+               rf"(?:\s{_RU_ANY}){{0,2}}?)(?![\w])"),
     ("street", "cyrillic", rf"(?:{_RU_UP}|\d{{1,2}}-?(?:я|й|го))(?:\s{_RU_UP})?\s(?i:проспект[еа]?|пр-т|пр-кт|"
                rf"пр\.|просп\.|шоссе|ш\.|"
                rf"набережн(?:ая|ой|ую)|наб\.|бульвар[еа]?|б-р|переул(?:ок|ке)|пер\.|проезд[еа]?|улиц[аеуы]|ул\.|площад[ьи]|"
@@ -129,7 +138,8 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
              r"#\s?\d{1,4}[A-Za-z]?\b|\b\d{1,2}\.\s?(?:OG|Stock|Etage)\b"),  # "Flat 4/2", "2. OG"
     # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
     ("place", "latin", r"(?i:fl|floor|room|rm|bldg|building|étage|etage|office|level|lvl)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
-              r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|\d{1,2}(?:e|er|ème|eme)\s(?i:étage|etage)"),
+              r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|\d{1,2}(?:e|er|ème|eme|de|ste)\s(?i:étage|etage|verdieping)|"
+              r"\b\d{1,2}[\s-]hoog\b"),
     ("place", "latin", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT|SA|WA|NT)\s\d{4}\b"),
     # A street named without its house number ("Quay Street", "14th Cross Road") only extends an address.
     ("place", "latin", rf"(?:\d{{1,3}}(?:st|nd|rd|th)\s)?(?:(?:{_LAT_UP}|[A-Z]{{1,3}})\s){{1,3}}{_EN_TYPE}\b\.?"),
@@ -185,10 +195,63 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
     ("place", "latin", rf"(?<![^\W\d_])(?i:g|gor|pos|der|pgt|rp)\.\s?{_LAT_UP}(?:[\s-]{_LAT_UP})?|"
               rf"{_LAT_UP}\s(?i:oblast|obl\.|region|kray|krai|rayon|r-n|respublika)(?![\w])"),
     ("name", "latin", rf"{_LAT_UP}(?:\s{_LAT_UP})?(?:\s(?:-\s)?\d{{6}})?"),
+    ("place", "latin", rf"(?<![^\W\d_])(?i:{RU_CITIES_LATIN})(?![^\W\d_])|(?<![^\W\d_]){COUNTRIES}(?![^\W\d_])"),
+    ("place", "latin", r"(?<![\w.])(?:[a-z]{3,}\s)?(?:[a-z]{2}\s)?[a-z]\d[a-z]\s\d[a-z]\d\b|"  # "toronto on m4w 2b9"
+                       r"(?<![\d\-.,])\d{4}\s?(?!(?:in|on|at|to|by|of|or|is|as|an|am|pm|we|it|my|no|so|up|us|me|be|do|go)\s)"
+                       r"[a-z]{2}\s[a-z]{3,}"),  # "3011 ad rotterdam"
     ("number", "any", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))" + _QTY),
 )]
 _STRONG = ("street", "unit")
 _JOINED = ("street", "unit", "place")  # the parts a preposition may join
+# Chat addresses without a street type, looked for only where a city or a flat is written (a regex alternation of
+# cities at every position cost 0.3 ms a message): «москва тверская 7-15», «спб на лиговский 50», «невский 28, кв 5»,
+# "nevsky 28 kv 5"
+_CYR_WORD = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*")
+_NOVGOROD = re.compile(r"\s(?i:новгород[аеу]?)(?![А-ЯЁа-яё])")
+_AFTER_CITY = re.compile(rf",?\s(?:(?:на|по)\s)?{_RU_STREET}(?:\s{_RU_STREET})?,?\s(?:(?i:д|дом)\.?\s?)?"
+                         rf"(?!(?:19|20)\d\d(?!\d)){_NUM}{_NOT_COUNTED}")  # not a year: «москва летняя 2024»
+_FLAT = re.compile(r",?\s(?i:кв|квартира)\.?\s?\d")
+_CYR_START = re.compile(r"(?<![А-ЯЁа-яё\-])[А-ЯЁа-яё]")
+_BEFORE_FLAT = re.compile(rf"{_RU_STREET}\s(?:(?i:д|дом)\.?\s?)?{_NUM}\Z")  # in the 48 characters before a flat
+_BEFORE_KV = re.compile(r"(?<![^\W\d_])[A-Za-z][a-z]+(?:sky|skiy|skaya|skoy|aya|iy|oy|ina|ova|eva|ogo)\s"
+                        r"(?:d\.?\s?|dom\s)?\d{1,4}[a-z]?(?:[/\-]\d{1,4})?(?=,?\s(?i:kv\.?|kvartira)\s?\d)")
+
+
+_Part = tuple[int, int, str]  # start, end, kind
+
+
+def _chat_parts(text: str, cyrillic: bool, latin: bool) -> tuple[list[_Part], list[_Part]]:
+    """(streets, cities) of chat addresses written without a street type."""
+    streets: list[_Part] = []
+    cities: list[_Part] = []
+    lowered = text.lower()
+    if cyrillic:
+        for m in _CYR_WORD.finditer(lowered if len(lowered) == len(text) else text):
+            word = m.group().lower()
+            if word not in RU_CITY_WORDS:
+                continue
+            end = m.end()
+            if word == "нижний":
+                novgorod = _NOVGOROD.match(text, end)
+                if not novgorod:
+                    continue
+                end = novgorod.end()
+            cities.append((m.start(), end, "place"))
+            after = _AFTER_CITY.match(text, end)
+            if after:
+                streets.append((m.start(), after.end(), "street"))
+        if "кв" in lowered:
+            for flat in _FLAT.finditer(text):  # tried at the word starts before it only: a search cost 10 us a flat
+                end = flat.start()
+                before = next((b for w in _CYR_START.finditer(text, max(0, end - 48), end)
+                               if (b := _BEFORE_FLAT.match(text, w.start(), end))), None)
+                if before:
+                    streets.append((before.start(), before.end(), "street"))
+    if latin and "kv" in lowered:
+        streets.extend((m.start(), m.end(), "street") for m in _BEFORE_KV.finditer(text))
+    return streets, cities
+
+
 _CAPS_WORD = re.compile(r"(?<![^\W\d_])[A-ZÀ-ÝА-ЯЁ][A-ZÀ-ÝА-ЯЁ'’]{2,}(?![^\W_])")
 _HAS_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _HAS_LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
@@ -247,11 +310,13 @@ def _find(text: str) -> list[tuple[int, int]]:
     cyrillic, latin = bool(_HAS_CYRILLIC.search(text)), bool(_HAS_LATIN.search(text))
     usable = [(kind, rx) for kind, script, rx in COMPONENTS
               if not ((script == "cyrillic" and not cyrillic) or (script == "latin" and not latin))]
+    chat = _chat_parts(text, cyrillic, latin)
     # Every address has a street or a unit: without one, the weak components (names, numbers) are not looked for.
     for strong in (True, False):
         for kind, rx in usable:
             if (kind in _STRONG) == strong:
                 found.extend((m.start(), m.end(), kind) for m in rx.finditer(text) if m.end() > m.start())
+        found.extend(chat[0] if strong else chat[1])
         if not found:
             return []
     found.extend((m.start(), m.end(), "place") for m in _LOWER_PLACE.finditer(text))

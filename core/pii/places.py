@@ -111,3 +111,40 @@ def drop_places(text: str, results: list[RecognizerResult], given: object) -> li
                 continue
         out.append(r)
     return out
+
+
+_RU_CITY_NAMES = """
+москва мск спб с-пб питер санкт-петербург петербург екб екатеринбург нск новосибирск самара казань нижний челябинск
+омск ростов ростов-на-дону уфа красноярск пермь воронеж волгоград краснодар саратов тюмень тольятти ижевск барнаул
+иркутск хабаровск владивосток ярославль томск оренбург кемерово рязань пенза липецк тула калининград сочи мурманск
+архангельск тверь курск брянск иваново белгород смоленск калуга чебоксары севастополь симферополь минск киев алматы
+подольск химки балашиха мытищи королёв королев зеленоград люберцы красногорск одинцово
+""".split()
+
+
+def _city_forms(name: str) -> set[str]:
+    """A city and its case forms as a message writes them («москве», «питере», «казани», «омске»)."""
+    if name in ("мск", "спб", "с-пб", "екб", "нск", "нижний") or name[-1] in "иоу":
+        return {name}
+    if name[-1] == "а":
+        return {name} | {name[:-1] + e for e in "еуы"}
+    if name[-1] == "ь":
+        return {name, name[:-1] + "и"}
+    return {name, name + "е", name + "а", name + "у"}
+
+
+# Russian cities as chat writes them (lower case, short forms: «спб», «мск», «екб», «питер»), in Cyrillic and in
+# Latin letters. In an address they stand where «г. Самара» would; alone they are no address (core/pii/addresses.py).
+# «нижний» counts only before «новгород».
+RU_CITY_WORDS = frozenset(f for name in _RU_CITY_NAMES for f in _city_forms(name))
+RU_CITIES_LATIN = (r"(?:moscow|moskva|msk|spb|st\.?\s?petersburg|saint[\s-]petersburg|sankt[\s-]peterburg|piter|"
+                   r"samara|kazan|novosibirsk|yekaterinburg|ekaterinburg|ekb|nizhny\snovgorod|nizhniy\snovgorod|"
+                   r"chelyabinsk|omsk|rostov-on-don|rostov-na-donu|krasnoyarsk|voronezh|volgograd|krasnodar|saratov|"
+                   r"tyumen|tolyatti|togliatti|izhevsk|barnaul|irkutsk|khabarovsk|vladivostok|yaroslavl|tomsk|"
+                   r"kaliningrad|sochi|murmansk|tver|minsk|kiev|kyiv|almaty)")
+# Countries that close an address ("..., 75002 Paris, France", "London NW1 6XE, UK", «..., Россия»)
+COUNTRIES = (r"(?:USA|U\.S\.A\.|U\.S\.|United\sStates(?:\sof\sAmerica)?|UK|U\.K\.|United\sKingdom|Great\sBritain|"
+             r"England|Scotland|Wales|Northern\sIreland|Ireland|Canada|Australia|New\sZealand|Germany|Deutschland|"
+             r"France|Belgium|Belgique|Belgi[eë]|(?:the\s)?Netherlands|Nederland|Switzerland|Schweiz|Suisse|Austria|"
+             r"Österreich|Italy|Italia|Spain|España|Portugal|Poland|Polska|Russia|Czech\sRepublic|Czechia|Denmark|"
+             r"Sweden|Norway|Finland|India|Mexico|Brazil|Brasil)")
