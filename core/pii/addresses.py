@@ -70,7 +70,7 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
     # Russian
     ("street", "cyrillic", rf"(?<![А-ЯЁа-яё])(?i:{_RU_TYPE})(?:\.\s?|\s)"
                rf"(?:\d{{1,3}}(?:-?(?:я|й|го|е))?\s(?:лет\s)?(?=[А-ЯЁ]))?{_RU_ANY}"
-               rf"(?:\s{_RU_UP}){{0,2}}(?:(?:\s{_RU_ANY}){{0,2}}?,?\s(?:(?i:д|дом)\.?\s?)?{_NUM}|"
+               rf"(?:\s{_RU_UP}){{0,2}}(?:(?:\s{_RU_ANY}){{0,2}}?(?:,?\s|,)(?:(?i:д|дом)\.?\s?)?{_NUM}|"
                rf"(?:\s{_RU_ANY}){{0,2}}?)(?![\w])"),
     ("street", "cyrillic", rf"(?:{_RU_UP}|\d{{1,2}}-?(?:я|й|го))(?:\s{_RU_UP})?\s(?i:проспект[еа]?|пр-т|пр-кт|"
                rf"пр\.|просп\.|шоссе|ш\.|"
@@ -92,7 +92,8 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
      rf"(?<![А-ЯЁа-яё])(?:(?i:г|гор|пос|п|с|дер|д|пгт|рп|ст)\.\s?|(?i:г|город|пос[её]лок|село|деревня|"
               rf"дер|пгт|рп|станица|хутор)\s){_RU_UP}(?:[\s-]{_RU_UP})?|(?<![А-ЯЁа-яё])(?:г|пос|с|д)\.\s?[а-яё]{{3,}}"),
     ("place", "cyrillic", rf"{_RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|"
-              rf"(?<![А-ЯЁа-яё])(?:(?i:респ|обл|р-н)\.?\s?|(?i:район|область|республика)\s){_RU_UP}"),
+              rf"(?<![А-ЯЁа-яё])(?:(?i:респ|обл|р-н)\.?\s?|(?i:район|область|республика)\s){_RU_UP}|"
+              r"(?<![А-ЯЁа-яё])(?:МО|ЛО)(?![А-ЯЁа-яё])"),  # Московская / Ленинградская область
     ("place", "any", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
     ("name", "cyrillic", rf"{_RU_UP}(?:[\s-]{_RU_UP})?(?:\s{_NUM}(?![\d.,:]\d))?"),
     # English / European
@@ -138,7 +139,7 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
              r"#\s?\d{1,4}[A-Za-z]?\b|\b\d{1,2}\.\s?(?:OG|Stock|Etage)\b"),  # "Flat 4/2", "2. OG"
     # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
     ("place", "latin", r"(?i:fl|floor|room|rm|bldg|building|étage|etage|office|level|lvl)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
-              r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|\d{1,2}(?:e|er|ème|eme|de|ste)\s(?i:étage|etage|verdieping)|"
+              r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor|fl\b\.?)|\d{1,2}(?:e|er|ème|eme|de|ste)\s(?i:étage|etage|verdieping)|"
               r"\b\d{1,2}[\s-]hoog\b"),
     ("place", "latin", r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|\b(?:NSW|VIC|QLD|TAS|ACT|SA|WA|NT)\s\d{4}\b"),
     # A street named without its house number ("Quay Street", "14th Cross Road") only extends an address.
@@ -152,13 +153,14 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
              r"\b(?i:house|h\.|plot|door|shop)\s?(?i:no\.?|number|#)\s?\d{1,4}[A-Za-z]?\b"),  # "House No. 12"
     ("place", "latin", rf"{_LAT_UP}(?:\s{_LAT_UP})?\s\d{{5}}(?:-\d{{4}})?\b"),  # "Texas 75201"
     ("place", "latin",
-     r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b(?:[A-Z]{2}\s)?[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
+     r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b|\b(?:[A-Z]{2}\s)?[A-Z]\d[A-Z]\s\d[A-Z]\d\b"),  # UK, Canada
     ("place", "latin", r"(?<![\w.])(?:[a-z]{3,}\s)?[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b"),  # "oxford ox1 4ag"
     ("place", "latin", rf"(?<![\d\-])\d{{4}}-\d{{3}}\s{_LAT_UP}|(?<![\d\-])\d{{2}}-\d{{3}}\s{_LAT_UP}"),  # PT, PL
     ("place", "latin", r"\b[ACDEFHKNPRTVWXY]\d{2}\s[A-Z0-9]{4}\b"),  # Irish Eircode
     ("place", "latin",
      rf"(?<![\d\-])\d{{3}}\s\d{{2}}\s{_LAT_UP}(?:\s\d{{1,2}}(?![\d.,:]))?"),  # CZ, SK, SE: "111 22 Stockholm"
-    ("place", "latin", rf"(?<![\d\-.,])\d{{4,5}}(?:\s[A-Z]{{2}})?\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"
+    ("place", "latin", rf"(?<![\d\-.,])(?:\b(?:D|A|CH|F|B|L|I|E|NL|DK|S|N|FIN|PL|CZ)-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?"
+                       rf"\s{_LAT_UP}(?:[\s-]{_LAT_UP})?"
               rf"(?:\s(?:am|an\sder|im|upon|on|sur|en)\s{_LAT_UP})?"
               r"(?:\s\(?[A-ZØ]{1,2}\)?(?![\w]))?"),  # "60311 Frankfurt am Main", "00184 Roma RM", "2200 København N"
     ("place", "latin",
@@ -199,7 +201,8 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
     ("place", "latin", r"(?<![\w.])(?:[a-z]{3,}\s)?(?:[a-z]{2}\s)?[a-z]\d[a-z]\s\d[a-z]\d\b|"  # "toronto on m4w 2b9"
                        r"(?<![\d\-.,])\d{4}\s?(?!(?:in|on|at|to|by|of|or|is|as|an|am|pm|we|it|my|no|so|up|us|me|be|do|go)\s)"
                        r"[a-z]{2}\s[a-z]{3,}"),  # "3011 ad rotterdam"
-    ("number", "any", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))" + _QTY),
+    ("number", "any", r"(?<![\d.,])\d{1,4}[A-Za-zА-Яа-я]?(?:[/\-]\d{1,4})?(?![\d.,:]\d|\s?(?:₽|руб|€|\$|£|%))"
+                      r"(?![A-Za-zА-Яа-яЁё])" + _QTY),
 )]
 _STRONG = ("street", "unit")
 _JOINED = ("street", "unit", "place")  # the parts a preposition may join
@@ -207,6 +210,7 @@ _JOINED = ("street", "unit", "place")  # the parts a preposition may join
 # cities at every position cost 0.3 ms a message): «москва тверская 7-15», «спб на лиговский 50», «невский 28, кв 5»,
 # "nevsky 28 kv 5"
 _CYR_WORD = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*")
+_CITY_MARK = re.compile(r"(?<![А-ЯЁа-яё])(?i:г|гор|город)(?:\.\s?|\s)\Z")  # «г. Самара, Ленина 12»
 _NOVGOROD = re.compile(r"\s(?i:новгород[аеу]?)(?![А-ЯЁа-яё])")
 _AFTER_CITY = re.compile(rf",?\s(?:(?:на|по)\s)?{_RU_STREET}(?:\s{_RU_STREET})?,?\s(?:(?i:д|дом)\.?\s?)?"
                          rf"(?!(?:19|20)\d\d(?!\d)){_NUM}{_NOT_COUNTED}")  # not a year: «москва летняя 2024»
@@ -239,7 +243,8 @@ def _chat_parts(text: str, cyrillic: bool, latin: bool) -> tuple[list[_Part], li
             cities.append((m.start(), end, "place"))
             after = _AFTER_CITY.match(text, end)
             if after:
-                streets.append((m.start(), after.end(), "street"))
+                mark = _CITY_MARK.search(text, max(0, m.start() - 7), m.start())
+                streets.append((mark.start() if mark else m.start(), after.end(), "street"))
         if "кв" in lowered:
             for flat in _FLAT.finditer(text):  # tried at the word starts before it only: a search cost 10 us a flat
                 end = flat.start()
@@ -361,6 +366,11 @@ def _accept(text: str, chain: list[tuple[int, int, str]]) -> tuple[int, int] | N
     # only when something follows it (postcode) or it closes the address.
     while first > 0 and kinds[first - 1] in ("place", "name", "unit"):
         first -= 1
+    if (first >= 2 and kinds[first - 1] == "number" and kinds[first - 2] == "name" and kinds[first] == "unit"
+            and _HAS_CYRILLIC.search(text[chain[first][0]:chain[first][1]])):
+        first -= 2
+        while first > 0 and kinds[first - 1] in ("place", "name", "unit"):
+            first -= 1
     end = last
     for i in range(last + 1, len(chain)):
         # a name next to the address proper, or a city before its postcode ("..., Quay Street, Galway H91 E2K6")
