@@ -107,8 +107,8 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
                r"terrace|boulevard|way|place|court|gardens|square)\b"),
     # and abbreviated, only before a unit or "city st 12345": "1200 lakeshore dr apt 5, chicago il 60610"
     ("street", "latin",
-     rf"(?<![\d.,])\d{{1,5}}[a-z]?\s(?:[a-z]{{2,}}\s){{1,2}}(?:st|rd|ave|ln|dr|blvd|ct|pl|ter|pkwy|hwy)\b\.?"
-               rf"(?=\s(?:apt|unit|suite|ste|#)|,?\s(?:[a-z]{{3,}}\s){{1,2}}{_US_STATES}\s\d{{5}})"),
+     rf"(?<![\d.,])\d{{1,5}}[a-z]?\s(?:[nsew]\.?\s)?(?:[a-z]{{2,}}\s){{1,2}}(?:st|rd|ave|ln|dr|blvd|ct|pl|ter|pkwy|hwy)"
+               rf"\b\.?(?=\s(?:apt|unit|suite|ste|#)|,?\s(?:[a-z]{{3,}},?\s){{1,2}}{_US_STATES}\s\d{{5}})"),
     ("unit", "latin", r"\b(?i:p\.?\s?o\.?\s?box|post office box)\s?\d{1,6}\b"),
     # Compound street names: "Kastanienallee 12", "Prinsengracht 263", "Kaiserring 4"; lower case only with an
     # unambiguous suffix ("kastanienallee 12"), and -ring only after a consonant ("during 3", "Offering 2" are not).
@@ -172,7 +172,10 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
                r"avenida|paseo|via|viale|piazza|corso|rua)\s(?:(?:de|du|des|la|le|del|della|di|da|dos|das)\s)*"
                r"(?:[ld]['’])?[a-zà-ÿ]{3,}"),
     ("place", "latin", r"(?<![\d\-.,])\d{5}\s[a-zà-ÿ]{3,}(?:[\s-][a-zà-ÿ]{3,})?"),  # "75001 paris"
-    ("place", "latin", rf"(?:[a-z]{{3,}}\s){{0,2}}{_US_STATES}\s\d{{5}}(?:-\d{{4}})?\b"),  # "springfield il 62704"
+    ("place", "latin", r"(?<![\w.])[a-zà-ÿ]{3,}\s\d{5}(?![\d\-])"),  # "paris 75002"
+    # "springfield il 62704", "chicago, il 60661"; "Springfield IL" without its ZIP
+    ("place", "latin", rf"(?:[a-z]{{3,}}\s){{0,2}}(?:[a-z]{{3,}},\s)?{_US_STATES}\s\d{{5}}(?:-\d{{4}})?\b|"
+                       rf"(?<![\w-]){_US_STATES.upper()}(?![\w-])"),
     # Business parks and estates have no house number: "Unit 12, Sandyford Business Park, Dublin 18"
     ("street", "latin", rf"(?:{_LAT_UP}\s){{1,3}}(?i:business|industrial|retail|technology|science|office|enterprise)\s"
                r"(?i:park|estate|centre|center|campus)\b"),
@@ -262,7 +265,7 @@ _HAS_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _HAS_LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
 # " - " first: " " alone would stop the chain; a preposition joins a street, unit or place only («г. Омске на ул.
 # Ленина», «кв. 12 в доме 5 по улице Лесной»)
-_GAP = re.compile(r"[ \t]+[–—-][ \t]+|[ \t]*,?[ \t]*(?:\n[ \t]*)?(?P<prep>(?:в|на|по)[ \t]+)?")
+_GAP = re.compile(r"[ \t]+[–—/-][ \t]+|[ \t]*,?[ \t]*(?:\n[ \t]*)?(?P<prep>(?:в|на|по)[ \t]+)?")
 _LOWER_PLACE = re.compile(rf"(?<![\w.])[а-яё]{{4,}}(?=\s(?i:{_RU_TYPE})\.?\s)")
 
 
