@@ -183,15 +183,20 @@ async def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="keep the index here (re-runs ingest incrementally)")
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--no-gate", action="store_true", help="retrieval numbers only")
+    parser.add_argument("--embedder", choices=("use", "use+e5"), default="use", help="the local model (settings)")
+    parser.add_argument("--threads", type=int, default=1, help="threads of the local model per call (0 = per core)")
+    parser.add_argument("--use-weight", type=float, default=0.5, help="use+e5: USE's share of a question's score")
     args = parser.parse_args()
     configure_logging("warning", "console", sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data or Path(tmp)
         data.mkdir(parents=True, exist_ok=True)
         async with open_redis(None, data) as redis:
-            kb = await open_knowledge(EmbeddingsSettings(), ChromaSettings(), data, redis)
+            embeddings = EmbeddingsSettings(local_model=args.embedder, local_use_weight=args.use_weight,
+                                            local_threads=args.threads)
+            kb = await open_knowledge(embeddings, ChromaSettings(), data, redis)
             kb.searcher.bridge = kb.searcher.bridge and not args.no_bridge
-            await kb.embedder.embed(["warm up"])  # the model loads on its first call
+            await kb.embedder.embed_query(["warm up"])  # the model loads on its first call
             print(f"RSS after start-up: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
             await run(kb, args.set, args.k, not args.no_gate, args.misses)
             await kb.aclose()

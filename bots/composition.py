@@ -120,8 +120,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         stack.push_async_callback(tools.aclose)
         flags = FeatureFlags(redis, locked={"pii": True} if settings.pii.locked else {},
                              extra_features=tools.feature_names())  # + tools.<name>
-        # The semantic cache embeds with the retrieval embedder and is scoped by the knowledge-base version.
-        cache = await open_cache(settings.cache, settings.data_dir, knowledge.embedder, redis,
+        # The semantic cache embeds with the retrieval embedder's phrase side (plain USE with use+e5) and is scoped
+        # by the knowledge-base version.
+        cache = await open_cache(settings.cache, settings.data_dir, knowledge.embedder.phrases, redis,
                                  knowledge.kb_version, gateway, prompts)  # the gateway verifies candidates
         cache.check_profiles(profiles.values())
         stack.push_async_callback(cache.aclose)
@@ -159,7 +160,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         admin.add_stats(tools.tickets.stats)  # this tenant's tickets by status
         admin.add_stats(handoff.stats)  # this tenant's handoffs
         admin.add_command("limit", ops.limits.admin_command, "admin_help_limit")  # a text key
-        admin.add_command("gaps", GapsCommand(retrieval.gaps, ops.feedback, knowledge.embedder), "admin_help_gaps")
+        admin.add_command("gaps", GapsCommand(retrieval.gaps, ops.feedback, knowledge.embedder.phrases),
+                      "admin_help_gaps")
         services = Services(engine=engine, dispatcher=dispatcher, admin=admin, flags=flags, redis=redis,
                             profiles=profiles, metrics=ops.metrics, access=settings.access, handoff=handoff,
                             edits=QuestionLedger(redis, settings.edits, seal_key, memory))  # edited questions

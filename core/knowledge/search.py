@@ -119,8 +119,8 @@ class Searcher:
         self.reranker = reranker
         # The cross-lingual keyword bridge (core/knowledge/bridge.py); by default with the local multilingual model
         # only: with a provider's embedder it would send every word of the vocabulary on each re-index.
-        self.bridge = isinstance(embedder, LocalEmbedder) if bridge is None else bridge
-        self.bridges = Bridges(embedder)
+        self.bridge = isinstance(embedder.phrases, LocalEmbedder) if bridge is None else bridge
+        self.bridges = Bridges(embedder.phrases)  # words: the phrase embedder (plain USE with use+e5)
         self._handles: dict[str, tuple[int, Any]] = {}
         self._indexes: dict[str, tuple[int, KeywordIndex]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -204,7 +204,7 @@ class Searcher:
             return []
         reading = russian_reading(query)  # Russian typed in Latin letters: also searched in Cyrillic (core/translit.py)
         if query_vector is None:
-            query_vector = (await self.embedder.embed([reading or query]))[0]
+            query_vector = (await self.embedder.embed_query([reading or query]))[0]
         t_embed = time.perf_counter()
         found: dict[str, Candidate] = {}
         handles: dict[str, Any] = {}
