@@ -17,7 +17,7 @@ import structlog
 
 from core.engine import Next
 from core.knowledge.errors import KnowledgeError
-from core.knowledge.evidence import CLOSEST_SOURCES, MIN_CONFIDENCE, confidence, gated
+from core.knowledge.evidence import CLOSEST_SOURCES, confidence, gate_floor, gated
 from core.knowledge.followup import QueryRewriter
 from core.knowledge.gaps import LOW_EVIDENCE_MARGIN, QUESTION_CHARS, Asked, GapLog
 from core.knowledge.options import RetrievalOptions
@@ -95,6 +95,12 @@ class RetrievalStage:
             opts = self._options[turn.profile.name] = RetrievalOptions.model_validate(turn.profile.retrieval)
         return opts
 
+    def gate_floor(self, options: RetrievalOptions) -> float:
+        """The evidence gate's floor: the profile's, else the one calibrated for this embedding model."""
+        if options.min_confidence is not None:
+            return options.min_confidence
+        return gate_floor(self.knowledge.embedder.model_id)
+
     async def retrieve(self, query: str, collections: Sequence[str], scope: Scope, options: RetrievalOptions,
                        timings: dict[str, float] | None = None) -> Retrieved:
         """Search for `query` with these options (the stage's own path; `deskmate eval` and the bench use it)."""
@@ -108,7 +114,7 @@ class RetrievalStage:
         unknown = await self.knowledge.searcher.unknown_terms(judged, collections) if passages else []
         translated = await self.knowledge.searcher.translations(judged, collections) if passages else {}
         score = confidence(judged, passages, unknown, translated)
-        floor = MIN_CONFIDENCE if options.min_confidence is None else options.min_confidence
+        floor = self.gate_floor(options)
         return Retrieved(query, passages, score, bool(passages) and score >= floor)
 
     async def run(self, turn: Turn, call_next: Next) -> AsyncIterator[ReplyEvent]:
@@ -137,7 +143,7 @@ class RetrievalStage:
                 if not turn.passages:
                     turn.facts["retrieval_empty"] = True
                 abstain = not found.confident and options.abstain
-                floor = MIN_CONFIDENCE if options.min_confidence is None else options.min_confidence
+                floor = self.gate_floor(options)
                 turn.low_evidence = found.confident and found.confidence < floor + LOW_EVIDENCE_MARGIN
                 if gated(turn.text):
                     await self._note(turn, found, collections, options, abstained=abstain)
@@ -153,7 +159,7 @@ class RetrievalStage:
     async def _note(self, turn: Turn, found: Retrieved, collections: Sequence[str], options: RetrievalOptions,
                     abstained: bool) -> None:
         """Log the question (masked; not kept at all when masking is off) with its evidence for the gap report."""
-        floor = MIN_CONFIDENCE if options.min_confidence is None else options.min_confidence
+        floor = self.gate_floor(options)
         masked = turn.facts.get("pii") == "on"
         top = found.passages[0] if found.passages else None
         inbound = turn.inbound
