@@ -36,7 +36,8 @@ def test_every_name_masked_and_decoys_kept(masker, example):
     assert_masked_and_kept(masker, example)
 
 
-@pytest.mark.parametrize("chunk", ["г-н Иванов ", "С уважением, Ирина ", "ask john ",
+@pytest.mark.parametrize("chunk", ["курьер Алексей ", "Ольги Николаевны Беловой ", "ивану петрову ", "А.В. Петрову А.В. ",
+                                   "Альфа Сбер питер ", "г-н Иванов ", "С уважением, Ирина ", "ask john ",
                                    "Mr Van Dijk ", "передайте максиму ", "Thanks, Priya ",
                                    "Mar 3 Addr number ", "my name is sven de vries ",
                                    "Xu Mingyang ", "agent Maria "])
