@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from core.morph import morph_vocab
+from core.pii.names_filter import keep_names
 from core.pii.results import found
 
 _WORD = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)?")
@@ -79,7 +80,7 @@ class NatashaPersonRecognizer(LocalRecognizer):
         candidates = [pos for pos in candidates if not _inside(known, pos)]
         spans = known + self._ner(text, candidates, segmenter, tagger, morph)
         merged = _extend(text, _merge(spans), words, morph)
-        return [found(self, "PERSON", s, e, 0.85) for s, e in merged]
+        return keep_names(text, [found(self, "PERSON", s, e, 0.85) for s, e in merged])
 
     def _ner(self, text: str, candidates: list[int], segmenter: Any, tagger: Any, morph: Any) -> list[tuple[int, int]]:
         from natasha import Doc
