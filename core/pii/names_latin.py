@@ -33,6 +33,7 @@ from core.pii.first_names import (
     is_given_name,
     without_possessive,
 )
+from core.pii.names_filter import keep_names
 from core.pii.results import found
 
 _EXT_A = [chr(c) for c in range(0x100, 0x180)]
@@ -180,7 +181,7 @@ class CueNameRecognizer(LocalRecognizer):
             if low and words and words[0][2] not in _STOP and len(words[0][2]) >= 2:
                 out.append(found(self, "PERSON", low.start(), low.start() + words[-1][1], 0.6))
         out.extend(self._given_names(text))
-        return out
+        return keep_names(text, out)
 
 
     def _given_names(self, text: str) -> list[RecognizerResult]:
@@ -225,7 +226,8 @@ _LABEL_TO = re.compile(r"[ \t]+to[ \t]*:", re.IGNORECASE)
 
 class FilteredSpacyRecognizer(SpacyRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
-        return [r for r in super().analyze(text, entities, nlp_artifacts) if _model_says_person(text, r.start, r.end)]
+        return keep_names(text, [r for r in super().analyze(text, entities, nlp_artifacts)
+                                 if _model_says_person(text, r.start, r.end)])
 
 
 def plausible_latin_name(value: str) -> bool:
@@ -275,4 +277,4 @@ class LatinRunsRecognizer(LocalRecognizer):
             for ent in doc.ents:
                 if ent.label_ in ("PERSON", "PER") and plausible_latin_name(ent.text):
                     out.append(found(self, "PERSON", m.start() + ent.start_char, m.start() + ent.end_char, 0.8))
-        return out
+        return keep_names(text, out)

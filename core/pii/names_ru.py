@@ -14,6 +14,7 @@ window on one BLAS thread; dictionary look-ups are cached.
 
 from __future__ import annotations
 
+import bisect
 import re
 import warnings
 from functools import lru_cache
@@ -22,6 +23,7 @@ from typing import Any, ClassVar
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from core.morph import morph_vocab
+from core.pii.names_filter import keep_names
 from core.pii.results import found
 
 _WORD = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)?")
@@ -75,10 +77,10 @@ class NatashaPersonRecognizer(LocalRecognizer):
         # NER only around capitalised words the dictionary did not already place inside a name: it could only
         # find the same span again (its spans are added, never subtracted).
         known = _extend(text, _merge(spans), words, morph)
-        candidates = [pos for pos in candidates if not any(s <= pos < e for s, e in known)]
+        candidates = [pos for pos in candidates if not _inside(known, pos)]
         spans = known + self._ner(text, candidates, segmenter, tagger, morph)
         merged = _extend(text, _merge(spans), words, morph)
-        return [found(self, "PERSON", s, e, 0.85) for s, e in merged]
+        return keep_names(text, [found(self, "PERSON", s, e, 0.85) for s, e in merged])
 
     def _ner(self, text: str, candidates: list[int], segmenter: Any, tagger: Any, morph: Any) -> list[tuple[int, int]]:
         from natasha import Doc
@@ -175,6 +177,12 @@ def _plausible(span_text: str, morph: Any) -> bool:
     return bool(words) and any(_kind(w, morph) != "word" for w in words)
 
 
+def _inside(spans: list[tuple[int, int]], pos: int) -> bool:
+    """`pos` inside one of the sorted, disjoint `spans` (a binary search: thousands of names stay linear)."""
+    i = bisect.bisect_right(spans, (pos, 1 << 62)) - 1
+    return i >= 0 and spans[i][0] <= pos < spans[i][1]
+
+
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[list[int]] = []
     for s, e in sorted(spans):
@@ -185,36 +193,53 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(s, e) for s, e in out]
 
 
+_GAP_AFTER = re.compile(r"[ \t]+")
+MAX_STEPS = 5  # words or initials a span grows by on either side: a person has a few names, not a paragraph
+
+
+def _gap_before(text: str, pos: int) -> int:
+    """Spaces and tabs right before `pos` (counted backwards: no regex over the whole text before it)."""
+    i = pos
+    while i > 0 and text[i - 1] in " \t":
+        i -= 1
+    return pos - i
+
+
 def _extend(text: str, spans: list[tuple[int, int]], words: list[tuple[int, int, str]],
             morph: Any) -> list[tuple[int, int]]:
-    """Grow each span over adjacent initials and name words of the same case («Ивана Петрова», «ивану петрову»)."""
-    out = []
+    """Grow each span over adjacent initials and name words of the same case («Ивана Петрова», «ивану петрову»).
+
+    Each span grows by at most MAX_STEPS on either side, and one inside the span before it is not grown again, so
+    a long run of names costs linear time («Ольги Николаевны Беловой» repeated 20,000 characters long)."""
+    out: list[tuple[int, int]] = []
     starts = {s: (e, w) for s, e, w in words}
     ends = {e: (s, w) for s, e, w in words}
     for s, e in spans:
         lower = text[s].islower()
-        while True:
+        if out and out[-1][0] <= s and e <= out[-1][1] and text[out[-1][0]].islower() == lower:
+            continue
+        for _ in range(MAX_STEPS):
             m = _INITIALS.match(text, e)
             if m and m.group().strip():
                 e = m.end()
                 continue
-            nxt = re.match(r"[ \t]+", text[e:])
-            gap = nxt.end() if nxt else 0
+            nxt = _GAP_AFTER.match(text, e)
+            gap = nxt.end() - e if nxt else 0
             w = starts.get(e + gap)
             if gap and w and w[1][0].islower() == lower and _kind(w[1], morph) in ("name", "surname"):
                 e = w[0]
                 continue
             break
-        while True:
+        for _ in range(MAX_STEPS):
             before = _INITIALS_BEFORE.search(text[max(0, s - 6):s])
             if before and before.group().strip():
                 s -= len(before.group())
                 continue
-            prev = re.search(r"[ \t]+\Z", text[:s])
-            gap = len(prev.group()) if prev else 0
+            gap = _gap_before(text, s)
             w = ends.get(s - gap)
+            first = starts.get(s, (e, text[s:min(e, s + 40)].split()[0]))[1]
             if gap and w and w[1][0].islower() == lower and (_kind(w[1], morph) in ("name", "surname") or (
-                    not lower and _is_patronymic(text[s:e].split()[0], morph) and _name_share(w[1], morph) > 0)):
+                    not lower and _is_patronymic(first, morph) and _name_share(w[1], morph) > 0)):
                 s = w[0]  # and a first name that is mostly a word before a patronymic: «Любовь Петровна»
                 continue
             break

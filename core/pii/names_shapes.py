@@ -21,6 +21,7 @@ from core.pii.first_names import (
     is_ambiguous_given_name,
     is_given_name,
 )
+from core.pii.names_filter import keep_names
 from core.pii.names_latin import latin, plausible_latin_name
 from core.pii.nlp_engine import OPENERS
 from core.pii.results import found
@@ -119,4 +120,4 @@ class NameShapesRecognizer(LocalRecognizer):
                     first, last = m.group(1).title(), m.group(2).lower()
                     if is_given_name(first) and last not in NOT_PEOPLE and last not in COMMON_WORDS:
                         out.append(found(self, "PERSON", url.start() + m.start(), url.start() + m.end(), 0.6))
-        return out
+        return keep_names(text, out)

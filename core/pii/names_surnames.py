@@ -31,6 +31,7 @@ from core.pii.first_names import (
     without_possessive,
     word_list,
 )
+from core.pii.names_filter import keep_names
 from core.pii.names_latin import latin, plausible_latin_name
 from core.pii.nlp_engine import OPENERS
 from core.pii.places import PLACES
@@ -137,4 +138,4 @@ class SurnameRecognizer(LocalRecognizer):
             words = m.group(1).split()
             if all(_name_like(w) for w in words) and plausible_latin_name(m.group(1)):
                 spans.append(m.span(1))
-        return [found(self, "PERSON", s, e, 0.6) for s, e in spans]
+        return keep_names(text, [found(self, "PERSON", s, e, 0.6) for s, e in spans])
