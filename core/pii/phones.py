@@ -9,6 +9,7 @@ from typing import ClassVar
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
+from core.pii.checksums import luhn
 from core.pii.gating import PreChecked, digits_at_least
 from core.pii.numbers_ru import digits_of
 
@@ -173,13 +174,6 @@ _DATE_SHAPE = re.compile(r"\d{1,2}([./])\d{1,2}\1(?:19|20)\d{2}|(?:19|20)\d{2}([
 _CARD_SHAPE = re.compile(r"\d{4}(?:[ \-]?\d{4}){3}(?:\d{1,3})?|\d{4}[ \-]?\d{6}[ \-]?\d{5}")
 
 
-def _luhn(digits: list[int]) -> bool:
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        total += (d * 2 - 9 if d > 4 else d * 2) if i % 2 else d
-    return total % 10 == 0
-
-
 def _settled(text: str, run: re.Match[str]) -> bool:
     """A digit run another recognizer masks whole anyway: libphonenumber need not parse it (~1 ms a run).
 
@@ -191,5 +185,5 @@ def _settled(text: str, run: re.Match[str]) -> bool:
         m = rx.match(text, run.start())
         if m and m.end() >= run.end() and FormattedPhoneRecognizer.valid_shape(m.group()):
             return True
-    return bool(_CARD_SHAPE.fullmatch(run.group())) and _luhn(digits_of(run.group()))
+    return bool(_CARD_SHAPE.fullmatch(run.group())) and luhn(digits_of(run.group()))
 
