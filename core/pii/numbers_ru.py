@@ -3,15 +3,14 @@ the last two checksum-validated."""
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
+from core.pii.checksums import digits_of
 from core.pii.gating import PreChecked, all_of, contains, digits_at_least
-
-
-def digits_of(text: str) -> list[int]:
-    return [int(c) for c in text if c.isdigit()]
+from core.pii.phones import named_as_other_number
 
 
 class RuPassportRecognizer(PreChecked, PatternRecognizer):
@@ -39,13 +38,15 @@ class RuPassportRecognizer(PreChecked, PatternRecognizer):
 class RuInnRecognizer(PreChecked, PatternRecognizer):
     """Russian taxpayer number (ИНН): 10 digits (companies) or 12 (people), checksum-validated."""
 
-    needs = staticmethod(contains(r"\d{10}|\d{4}[\s\-]\d{3,4}[\s\-]\d{3,4}|\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}"))
+    needs = staticmethod(contains(r"\d{10}|\d{4}[\s\-]\d{3,4}[\s\-]\d{3,4}|\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}"
+                                  r"|\d\d\s\d\d\s\d\d\s\d\d\s\d\d\s\d\d"))
     PATTERNS: ClassVar[list[Pattern]] = [
         # also glued to its label: «ИНН7707083893»
         Pattern("inn 12", r"(?<![\d\-/#.])\d{12}\b", 0.5), Pattern("inn 10", r"(?<![\d\-/#.])\d{10}\b", 0.3),
         Pattern("inn 10 grouped", r"\b\d{4}[\s\-]\d{3}[\s\-]\d{3}\b", 0.3),  # «7707 083 893»
         Pattern("inn 12 grouped", r"\b\d{4}[\s\-]\d{4}[\s\-]\d{4}\b", 0.3),
         Pattern("inn 12 grouped 3", r"\b\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}\b", 0.3),
+        Pattern("inn 12 in pairs", r"\b\d{2}(?:\s\d{2}){5}\b", 0.1),  # «50 01 00 73 22 59», only after its label
     ]
     CONTEXT: ClassVar[list[str]] = ["инн", "inn", "налогоплательщика", "taxpayer", "tax"]
 
@@ -67,6 +68,28 @@ class RuInnRecognizer(PreChecked, PatternRecognizer):
             ok = False
         # A valid checksum keeps the pattern's score (1 in 10 random numbers passes); invalid drops it.
         return None if ok else False
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None,
+                regex_flags: int | None = None) -> list:
+        """Right after its label («ИНН», «инн:», «ИНН организации», "INN", «налоговый номер») a valid number is an INN
+        whatever else is near; a number named as an order or an account is none («инн не нужен, заказ 7712345671»)."""
+        results = []
+        for r in super().analyze(text, entities, nlp_artifacts, regex_flags):
+            if labelled_inn(text, r.start):
+                r.score = max(r.score, 0.8)
+            elif named_as_other_number(text, r.start):
+                continue
+            results.append(r)
+        return results
+
+
+_INN_LABEL = re.compile(r"(?<![^\W\d_])(?:инн|inn|налогов\w*\s+номер\w*|taxpayer\s+(?:id|number)|tax\s+id)"
+                        r"(?:\s+(?:организации|компании|физлица|физ\.\s?лица|ип|покупателя|продавца|получателя))?"
+                        r"(?:\s*\(\s*инн\s*\))?[\s:.\-\u2014\u2013№#]*\Z", re.IGNORECASE)
+
+
+def labelled_inn(text: str, start: int) -> bool:
+    return _INN_LABEL.search(text[max(0, start - 40):start]) is not None
 
 
 class RuSnilsRecognizer(PreChecked, PatternRecognizer):

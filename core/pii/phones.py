@@ -9,9 +9,8 @@ from typing import ClassVar
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-from core.pii.checksums import luhn
+from core.pii.checksums import digits_of, luhn
 from core.pii.gating import PreChecked, digits_at_least
-from core.pii.numbers_ru import digits_of
 
 # A number right after a word that names it as something else (an order, an account, a tracking or bank number)
 # is not a phone, unless a phone word comes after that word: «номер заказа 81234567890», «лицевой счёт
