@@ -18,7 +18,9 @@ from tldextract import TLDExtract
 from core.pii.addresses import StreetAddressRecognizer
 from core.pii.cards import CardRecognizer
 from core.pii.dates import DateOfBirthRecognizer
+from core.pii.dates_chat import ChatDateOfBirthRecognizer
 from core.pii.gating import PreChecked, contains
+from core.pii.iban import ChatIbanRecognizer
 from core.pii.numbers_ru import RuInnRecognizer, RuPassportRecognizer, RuSnilsRecognizer
 from core.pii.phones import FormattedPhoneRecognizer, MinDigitsPhoneRecognizer
 from core.pii.secrets import (
@@ -106,6 +108,7 @@ def pattern_recognizers(language: str, phone_regions: tuple[str, ...]) -> list[E
                         context=["phone", "number", "telephone", "cell", "mobile", "call", "телефон", "номер", "тел"]),
         CardRecognizer(language),
         GatedIbanRecognizer(supported_language=language),
+        ChatIbanRecognizer(language),
         VersionAwareIpRecognizer(supported_language=language),
         UrlCredentialsRecognizer(language),
         ApiKeyRecognizer(language),
@@ -114,6 +117,7 @@ def pattern_recognizers(language: str, phone_regions: tuple[str, ...]) -> list[E
         HighEntropyRecognizer(language),
         StreetAddressRecognizer(language),
         DateOfBirthRecognizer(language),
+        ChatDateOfBirthRecognizer(language),
         RuPassportRecognizer(language),
         RuInnRecognizer(language),
         RuSnilsRecognizer(language),
