@@ -83,13 +83,24 @@ class RuInnRecognizer(PreChecked, PatternRecognizer):
         return results
 
 
-_INN_LABEL = re.compile(r"(?<![^\W\d_])(?:инн|inn|налогов\w*\s+номер\w*|taxpayer\s+(?:id|number)|tax\s+id)"
-                        r"(?:\s+(?:организации|компании|физлица|физ\.\s?лица|ип|покупателя|продавца|получателя))?"
-                        r"(?:\s*\(\s*инн\s*\))?[\s:.\-\u2014\u2013№#]*\Z", re.IGNORECASE)
+_INN_LABEL = re.compile(r"(?<![^\W\d_])(?:инн|inn|налогов\w*\s+номер\w*|taxpayer\s+(?:id|number)|tax\s+id)(?![^\W\d_])",
+                        re.IGNORECASE)
+# Between the label and the number, a word that names another number: «инн не нужен, заказ 7712345671».
+_OTHER_NUMBER_BETWEEN = re.compile(r"\b(?:orders?|invoices?|account|acct|tracking|ticket|ref|kpp|ogrn|bik)\b|"
+                                   r"(?<!\w)(?:заказ\w*|сч[её]т\w*|договор\w*|трек\w*|заявк\w*|кпп|огрн\w*|бик|"
+                                   r"не\s+нужен|паспорт\w*|снилс|телефон\w*)", re.IGNORECASE)
+INN_LABEL_BEFORE = 40
 
 
 def labelled_inn(text: str, start: int) -> bool:
-    return _INN_LABEL.search(text[max(0, start - 40):start]) is not None
+    """The last INN label in the 40 characters before the number, with no digit and no other number's name between
+    («ИНН 7707083893», "INN number 7707083893", «инн у нас такой — 7707083893»)."""
+    before = text[max(0, start - INN_LABEL_BEFORE):start]
+    label = next(reversed(list(_INN_LABEL.finditer(before))), None)
+    if label is None:
+        return False
+    between = before[label.end():]
+    return not any(c.isdigit() for c in between) and not _OTHER_NUMBER_BETWEEN.search(between)
 
 
 class RuSnilsRecognizer(PreChecked, PatternRecognizer):
