@@ -121,7 +121,7 @@ async def test_rate_limited_call_waits_and_completes(rig, llm_server):
     assert await rig.answered("C1", ts) == ANSWER
     starts = rig.slack.calls_to("chat.startStream")
     assert [c.status for c in starts] == [429, 200]
-    assert starts[1].at - starts[0].at >= 1.0  # Retry-After was honoured
+    assert starts[1].at - starts[0].at >= 0.9  # Retry-After (1 s) was honoured (timestamps taken at the handler)
     metrics = rig.runtime.services.metrics  # what an operator sees on /metrics
     labels = {"platform": "slack", "method": "chat.startStream"}
     assert metrics.registry.get_sample_value("deskmate_platform_api_rate_limited_total", labels) == 1

@@ -33,6 +33,7 @@ FUSED_MODEL_ID = "local/use-multilingual-v3+e5-small-q4-c1"  # c1: the first E5_
 E5_DIM = 384
 USE_WEIGHT = 0.5  # query-time weight of USE's cosine (the rest is e5's); chosen on our own dev sets (docs/knowledge.md)
 E5_CENTER_FILE = Path(__file__).with_name("e5_center.json")
+E5_MAX_CHARS = 2000  # e5 reads 512 tokens; the engine does not truncate (100k characters took 48 s)
 
 _e5_lock = threading.Lock()
 _e5: dict[int, Any] = {}
@@ -82,7 +83,7 @@ class FusedLocalEmbedder:
         out = []
         with self._lock:
             for start in range(0, len(texts), self.batch_size):
-                batch = texts[start:start + self.batch_size]
+                batch = [t[:E5_MAX_CHARS] for t in texts[start:start + self.batch_size]]
                 out.append(np.atleast_2d(model.query(batch) if query else model.passage(batch)))
         return centered(np.vstack(out), self._center)
 
