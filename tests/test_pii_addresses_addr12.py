@@ -6,9 +6,7 @@ codes and cities alone as decoys). Rows marked `known_gap` are misses we know of
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import pytest
 
@@ -17,10 +15,8 @@ from core.pii.analyzer import build_analyzer
 from core.pii.masker import Masker
 from core.pii.options import BotPiiOptions
 from core.pii.settings import PiiSettings
-from tests.test_pii_recognizers import assert_masked_and_kept
+from tests.test_pii_recognizers import assert_masked_and_kept, labelled
 
-EXAMPLES = [json.loads(line) for line in (Path(__file__).parent / "data" / "pii" / "addresses_addr12.jsonl")
-            .read_text(encoding="utf-8").splitlines()]
 OPTIONS = BotPiiOptions(languages=("en", "ru"))
 
 
@@ -29,9 +25,7 @@ def masker():
     return Masker(build_analyzer(PiiSettings()), vault=None)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("example", [
-    pytest.param(e, marks=pytest.mark.xfail(strict=True, reason="known gap")) if e.get("known_gap") else e
-    for e in EXAMPLES], ids=[e["id"] for e in EXAMPLES])
+@pytest.mark.parametrize("example", labelled("addresses_addr12.jsonl"))
 def test_every_address_masked_and_decoys_kept(masker, example):
     assert_masked_and_kept(masker, example)
 
