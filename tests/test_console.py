@@ -55,3 +55,15 @@ async def _run_async(args: list[str], tmp_path: Path, stdin: str, **env: str) ->
     import asyncio
 
     return await asyncio.to_thread(_deskmate, args, tmp_path, stdin, **env)
+
+
+def test_first_run_on_the_default_relative_data_dir(tmp_path: Path) -> None:
+    """`make run` as the README gives it: no settings at all, so the data dir is ./var under the current folder."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DESKMATE_")}
+    if "DESKMATE_PROFILES_DIR" in os.environ:
+        base["DESKMATE_PROFILES_DIR"] = os.environ["DESKMATE_PROFILES_DIR"]
+    proc = subprocess.run([sys.executable, "-m", "bots.cli", "chat"], env=base, cwd=tmp_path, capture_output=True,
+                          input="How many vacation days do I get?\n", text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "vacation" in proc.stdout.lower() and ".md" in proc.stdout, proc.stdout  # a passage and its source
+    assert (tmp_path / "var" / "redis.log").is_file(), "the embedded Redis ran under ./var"

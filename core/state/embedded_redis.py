@@ -55,9 +55,11 @@ class EmbeddedRedis:
     """One redis-server child on a unix socket under `data_dir` (and on `port` if given, for fault tests)."""
 
     def __init__(self, data_dir: Path, port: int = 0) -> None:
-        self.data_dir = data_dir
+        # absolute: redis-server moves into --dir before it opens --logfile, so a relative one (the default
+        # ./var) would be looked up inside itself and the server would exit at start
+        self.data_dir = data_dir.absolute()
         self.port = port
-        self.socket_file = str(data_dir / "redis.sock")
+        self.socket_file = str(self.data_dir / "redis.sock")
         self.process: subprocess.Popen[bytes] | None = None
 
     def _argv(self) -> list[str]:
