@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ log = structlog.get_logger("deskmate.redis")
 START_WAIT_S = 10.0
 STOP_WAIT_S = 10.0
 _PR_SET_PDEATHSIG = 1
+SOCKET_PATH_MAX = 107  # bytes of a unix socket's path (Linux's sun_path is 108 with the NUL)
 
 
 def redis_server_binary() -> str:
@@ -60,6 +62,7 @@ class EmbeddedRedis:
         self.data_dir = data_dir.absolute()
         self.port = port
         self.socket_file = str(self.data_dir / "redis.sock")
+        self._socket_dir: str | None = None  # a private short folder for the socket when the data dir is too deep
         self.process: subprocess.Popen[bytes] | None = None
 
     def _argv(self) -> list[str]:
@@ -79,6 +82,11 @@ class EmbeddedRedis:
 
     async def start(self) -> EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if len(os.fsencode(self.socket_file)) > SOCKET_PATH_MAX and self._socket_dir is None:
+            # redis-server cannot bind a longer path and never opens the socket; mkdtemp's folder is 0700 and new
+            self._socket_dir = tempfile.mkdtemp(prefix="deskmate-redis-")
+            self.socket_file = os.path.join(self._socket_dir, "redis.sock")
+            log.info("redis_socket_moved", reason="data dir path too long for a unix socket", socket=self.socket_file)
         _unlink(self.socket_file)
         self.process = subprocess.Popen(  # noqa: ASYNC220 - on this thread on purpose (see the module doc)
             self._argv(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -120,6 +128,8 @@ class EmbeddedRedis:
                 self.process.wait(timeout=STOP_WAIT_S)
             log.info("redis_embedded_stopped", pid=self.process.pid)
         _unlink(self.socket_file)
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
 def _unlink(path: str) -> None:
