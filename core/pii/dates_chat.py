@@ -12,6 +12,7 @@ import re
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
+from core.pii.dates import with_suffix
 from core.pii.results import found
 
 _MONTH_EN = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
@@ -22,17 +23,17 @@ _YEAR = r"(?:(?:19|20)\d{2}|\d{2})"
 _DATE = re.compile(
     rf"(?<!\d)(?:\d{{1,2}}([.,/\-])\d{{1,2}}\1{_YEAR}"
     rf"|(?:19|20)\d{{2}}([./\-])\d{{1,2}}\2\d{{1,2}}"
-    rf"|\d{{1,2}}(?:-?го|-е)?\s+{_MONTH_RU}\s+{_YEAR}"
+    rf"|\d{{1,2}}(?:-?го|-е)?\s*{_MONTH_RU}\s*{_YEAR}"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTH_EN},?\s+(?:(?:19|20)\d{{2}}|'\d{{2}})"
     rf"|{_MONTH_EN}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:(?:19|20)\d{{2}}|'\d{{2}}))(?!\d|[.,/\-]\d)",
     re.IGNORECASE)
 # The cue ends right before the date, with at most four separators between: «дата рождения: », «др», «d.o.b. ».
 _CUE = re.compile(
-    r"(?:(?<![^\W\d_])(?<!\bи\s)(?:др|д\.\s?р\.?|д/р|дата\s+рожд(?:ения|\.)?|рожд\.?|родил(?:ся|ась)|рожд[её]н[аы]?"
+    r"(?:(?<![^\W\d_])(?<!\bи\s)(?:др|д\.\s?р\.?|д/р|дата\s+рожд(?:ения|\.)?|рожд\.?|род\.|родил(?:ся|ась)|рожд[её]н[аы]?"
     r"|(?:мой\s+)?день\s+рождения|dob|d\.o\.b\.?|b\.|born(?:\s+on)?|date\s+of\s+birth|birth\s*date|birthday(?:\s+is)?)"
     r")[\s:.\-\u2014\u2013]{0,4}\Z", re.IGNORECASE)
 CUE_WINDOW = 32
-_CUE_WORDS = ("др", "д.р", "д. р", "д/р", "рожд", "родил", "dob", "d.o.b", "b.", "born", "birth")
+_CUE_WORDS = ("др", "д.р", "д. р", "д/р", "рожд", "род.", "родил", "dob", "d.o.b", "b.", "born", "birth")
 
 
 class ChatDateOfBirthRecognizer(LocalRecognizer):
@@ -47,5 +48,5 @@ class ChatDateOfBirthRecognizer(LocalRecognizer):
         lowered = text.lower()
         if "DATE_OF_BIRTH" not in entities or not any(w in lowered for w in _CUE_WORDS):
             return []
-        return [found(self, "DATE_OF_BIRTH", m.start(), m.end(), 0.8) for m in _DATE.finditer(text)
+        return [found(self, "DATE_OF_BIRTH", m.start(), with_suffix(text, m.end()), 0.8) for m in _DATE.finditer(text)
                 if _CUE.search(text[max(0, m.start() - CUE_WINDOW):m.start()])]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
 from core.pii.checksums import digits_of
 from core.pii.gating import PreChecked, all_of, contains, digits_at_least
@@ -35,18 +35,27 @@ class RuPassportRecognizer(PreChecked, PatternRecognizer):
                          supported_language=supported_language, name=f"RuPassport_{supported_language}")
 
 
+# Not inside a longer number, a date or a code; right after a letter a dash, dot or `#` is the label's
+# («инн-7707083893», "INN No.7707083893", "inn#2410261899").
+_INN_START = r"(?:(?<![\d\-/#.])|(?<=[^\W\d_][\-#.]))"
+
+
 class RuInnRecognizer(PreChecked, PatternRecognizer):
     """Russian taxpayer number (ИНН): 10 digits (companies) or 12 (people), checksum-validated."""
 
     needs = staticmethod(contains(r"\d{10}|\d{4}[\s\-]\d{3,4}[\s\-]\d{3,4}|\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}"
-                                  r"|\d\d\s\d\d\s\d\d\s\d\d\s\d\d\s\d\d"))
+                                  r"|\d\d\s\d\d\s\d\d\s\d\d\s\d\d"))
     PATTERNS: ClassVar[list[Pattern]] = [
         # also glued to its label: «ИНН7707083893»
-        Pattern("inn 12", r"(?<![\d\-/#.])\d{12}\b", 0.5), Pattern("inn 10", r"(?<![\d\-/#.])\d{10}\b", 0.3),
+        Pattern("inn 12", _INN_START + r"\d{12}\b", 0.5), Pattern("inn 10", _INN_START + r"\d{10}\b", 0.3),
+        # the INN of an INN/KPP pair («7707083893/770701001») and one glued to the KPP label («…3893КПП7707…»)
+        Pattern("inn 10 before kpp", _INN_START + r"\d{10}(?=\s?/\s?\d{9}(?!\d)|\s?(?:кпп|kpp))", 0.6),
         Pattern("inn 10 grouped", r"\b\d{4}[\s\-]\d{3}[\s\-]\d{3}\b", 0.3),  # «7707 083 893»
         Pattern("inn 12 grouped", r"\b\d{4}[\s\-]\d{4}[\s\-]\d{4}\b", 0.3),
         Pattern("inn 12 grouped 3", r"\b\d{3}[\s\-]\d{3}[\s\-]\d{3}[\s\-]\d{3}\b", 0.3),
-        Pattern("inn 12 in pairs", r"\b\d{2}(?:\s\d{2}){5}\b", 0.1),  # «50 01 00 73 22 59», only after its label
+        # «50 01 00 73 22 59», «77 07 08 38 93»: only after its label
+        Pattern("inn 12 in pairs", r"(?<!\d\s)\b\d{2}(?:\s\d{2}){5}\b", 0.1),
+        Pattern("inn 10 in pairs", r"(?<!\d\s)\b\d{2}(?:\s\d{2}){4}\b(?!\s\d)", 0.1),
     ]
     CONTEXT: ClassVar[list[str]] = ["инн", "inn", "налогоплательщика", "taxpayer", "tax"]
 
@@ -71,25 +80,42 @@ class RuInnRecognizer(PreChecked, PatternRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None,
                 regex_flags: int | None = None) -> list:
-        """Right after its label («ИНН», «инн:», «ИНН организации», "INN", «налоговый номер») a valid number is an INN
-        whatever else is near; a number named as an order or an account is none («инн не нужен, заказ 7712345671»)."""
+        """After its label («ИНН», «инн:», «ИНН/КПП», "INN", "tax ID", "TIN", «налоговый номер») or right before it
+        ("7707083893 is our INN") a valid number is an INN whatever else is near; without one, a number named as an
+        order or an account is none («инн не нужен, заказ 7712345671») and digits in pairs are none."""
         results = []
         for r in super().analyze(text, entities, nlp_artifacts, regex_flags):
-            if labelled_inn(text, r.start):
+            if labelled_inn(text, r.start) or _INN_LABEL_AFTER.match(text, r.end):
                 r.score = max(r.score, 0.8)
-            elif named_as_other_number(text, r.start):
+            elif _in_pairs(r) or named_as_other_number(text, r.start):
                 continue
             results.append(r)
         return results
 
 
-_INN_LABEL = re.compile(r"(?<![^\W\d_])(?:инн|inn|налогов\w*\s+номер\w*|taxpayer\s+(?:id|number)|tax\s+id)(?![^\W\d_])",
-                        re.IGNORECASE)
-# Between the label and the number, a word that names another number: «инн не нужен, заказ 7712345671».
-_OTHER_NUMBER_BETWEEN = re.compile(r"\b(?:orders?|invoices?|account|acct|tracking|ticket|ref|kpp|ogrn|bik)\b|"
-                                   r"(?<!\w)(?:заказ\w*|сч[её]т\w*|договор\w*|трек\w*|заявк\w*|кпп|огрн\w*|бик|"
-                                   r"не\s+нужен|паспорт\w*|снилс|телефон\w*)", re.IGNORECASE)
+def _in_pairs(result: RecognizerResult) -> bool:
+    explanation = result.analysis_explanation
+    return explanation is not None and explanation.pattern_name.endswith("in pairs")
+
+
+# The labels of an INN, Russian and English: «ИНН», «И.Н.Н.», «ИНН/КПП» (the INN comes first), «налоговый номер»,
+# «номер налогоплательщика», "INN", "TIN", "tax ID", "tax identification number", "taxpayer number", "tax no.".
+_INN_LABEL = re.compile(
+    r"(?<![^\W\d_])(?:(?:инн|inn)(?:\s?/\s?(?:кпп|kpp))?|и\.\s?н\.\s?н\.?|tin|налогов\w*\s+номер\w*"
+    r"|номер\w*\s+налогоплательщика|tax\s?payer\s+(?:id\w*|number|no\.?)"
+    r"|tax\s+(?:id(?:entification)?|number|no\.?|reg\w*(?:\s+number)?))(?![^\W\d_])", re.IGNORECASE)
+# Between the label and the number, words that name another number or say the INN is not given: «инн не нужен,
+# заказ 7712345671», "INN later, order 7712345671". The papers an INN goes on (an invoice, a receipt, a contract,
+# an account) do not: "INN for the account 7707083893", «ИНН указан в договоре: 5995217836».
+_OTHER_NUMBER_BETWEEN = re.compile(
+    r"\b(?:orders?|tracking|ticket|ref|kpp|ogrn|bik|passport|snils|phone|not\s+needed|no\s+need|later)\b|"
+    r"(?<!\w)(?:заказ\w*|трек\w*|заявк\w*|обращени\w*|тикет\w*|кпп|огрн\w*|бик|не\s+нуж\w*|не\s+надо|"
+    r"не\s+требу\w*|паспорт\w*|снилс|телефон\w*|[рлк]/с|лицев\w*|расч[её]тн\w*)", re.IGNORECASE)
 INN_LABEL_BEFORE = 40
+# The label right after the number: "7707083893 is our INN", «7707083893 — наш ИНН», «7707083893 (ИНН)».
+_INN_LABEL_AFTER = re.compile(
+    r"\s*[\-\u2014\u2013:(]?\s*(?:(?:is|это)\s+)?(?:(?:our|my|the|his|her|their|its|наш|мой|моя|его|её|ее)\s+)?"
+    r"(?:инн|inn|tin|tax\s+id)(?![^\W\d_])(?!\s*(?:not\b|isn|is\s+not|не\s|нет\b))", re.IGNORECASE)
 
 
 def labelled_inn(text: str, start: int) -> bool:
