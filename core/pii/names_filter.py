@@ -43,6 +43,9 @@ soy mi es mis cuenta pedido factura je suis mon ma compte commande ik ben mijn b
 # capital they are dropped only at the start of a span when a word of that language follows ("Das Konto",
 # "Ma commande").
 FOREIGN_NAMES = frozenset({"ben", "das", "ma"})
+# "I'm", "it's": capitalised after a greeting ("Hi, I'm Zhang Wei") they look like the first word of a name.
+CONTRACTIONS = frozenset(w.replace("'", q) for w in """i'm it's that's here's he's she's we're you're they're i'll
+i've i'd let's who's what's there's""".split() for q in "'’")
 
 
 def _bare(word: str) -> str:
@@ -61,6 +64,7 @@ def _foreign_name_kept(text: str, start: int, end: int, left: bool) -> bool:
 def _no_name(word: str) -> bool:
     low = _bare(word)
     return low in LABELS or low in BRANDS or low in RU_WORDS or low in FOREIGN_WORDS or low in _CITIES \
+        or word.lower().strip(".,:;!?()«»\"") in CONTRACTIONS \
         or (low.split("-")[0] in BRANDS and "-" in low)
 
 

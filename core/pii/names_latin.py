@@ -33,7 +33,7 @@ from core.pii.first_names import (
     is_given_name,
     without_possessive,
 )
-from core.pii.names_filter import keep_names
+from core.pii.names_filter import CONTRACTIONS, FOREIGN_NAMES, keep_names
 from core.pii.results import found
 
 _EXT_A = [chr(c) for c in range(0x100, 0x180)]
@@ -78,7 +78,7 @@ _STOP = frozenset(STOP_WORDS) | {
     "sir", "madam", "morning", "afternoon", "evening", "regards", "thanks", "hello", "hi", "hey", "dear",
     "please", "urgent", "asap", "ok", "okay", "sorry", "yes", "no", "friend", "friends", "colleagues", "admin",
     "guest", "user", "customer", "client", "manager", "sales", "billing", "help", "helpdesk", "it", "hr",
-    "lady", "lord",
+    "lady", "lord", *CONTRACTIONS,
 }
 # A city or a site before these is a place, not a person ("the Austin team", "our Dublin office").
 _SITE = re.compile(r"[ \t]+(?:team|office|offices|site|branch|datacenter|data center|warehouse|store|campus|hq|"
@@ -92,7 +92,8 @@ _WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     """Drop stop words and all-caps acronyms the name pattern took at either end ("Thanks Team IT")."""
     words = [(m.start() + start, m.end() + start, m.group()) for m in re.finditer(r"\S+", text[start:end])]
-    while words and (words[-1][2].lower().strip(".") in _STOP or re.fullmatch(_PARTICLE, words[-1][2].lower())):
+    while words and (words[-1][2].lower().strip(".") in _STOP or (re.fullmatch(_PARTICLE, words[-1][2].lower())
+                                                                  and words[-1][2].lower() not in FOREIGN_NAMES)):
         words.pop()
     while words and words[0][2].lower().strip(".") in _STOP:
         words.pop(0)
