@@ -1,15 +1,18 @@
 """Given names (a gazetteer) and the product and company names that are never a person.
 
 `first_names.txt` holds ~16,200 Latin-script given names of many countries, taken from Faker's person
-providers (MIT; regenerate with `python -m core.pii.data.make_first_names`). A capitalised word from the list
-starts a name ("Aoife", "Kwame Mensah", "Priya Raghunathan") unless it is also a common English word ("Will",
-"May", "Grace", "Bill"): those count only with a capitalised surname after them ("Will Turner").
+providers (MIT; regenerate with `python -m core.pii.data.make_first_names`), and `more_first_names.txt` ~200 written
+by hand for the countries Faker covers thinly ("Chidi", "Gurpreet", "Kees", "Iñigo"); an accented name counts as
+its unaccented form ("Siobhán"). A capitalised word from the list starts a name ("Aoife", "Kwame Mensah", "Priya
+Raghunathan") unless it is also a common English word ("Will", "May", "Grace", "Bill"): those count only with a
+capitalised surname after them ("Will Turner").
 `NOT_PEOPLE`: brands, products and services that people mention in support chats and that the small spaCy
 model tags as persons ("Jira", "Grafana", "Kubernetes").
 """
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -90,14 +93,21 @@ PLACE_PREFIXES = frozenset({"north", "south", "east", "west", "port", "lake", "m
 
 
 def word_list(name: str) -> frozenset[str]:
-  """One word per line of core/pii/data/`name` (the gazetteers, rebuilt by the make_*.py scripts beside them)."""
+  """One word per line of core/pii/data/`name` (the gazetteers, rebuilt by the make_*.py scripts beside them; lines
+  starting with # are comments)."""
   path = Path(__file__).with_name("data") / name
-  return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+  return frozenset(w for line in path.read_text(encoding="utf-8").splitlines() if (w := line.strip())
+                   and not w.startswith("#"))
 
 
 @cache
 def first_names() -> frozenset[str]:
-  return word_list("first_names.txt")
+  return word_list("first_names.txt") | word_list("more_first_names.txt")
+
+
+def unaccented(word: str) -> str:
+  """ "Siobhán" -> "Siobhan", "Iñigo" -> "Inigo": the letters without their accents."""
+  return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 @cache
@@ -113,7 +123,9 @@ def without_possessive(word: str) -> str:
 
 def is_given_name(word: str) -> bool:
   """A capitalised given name from the list (not one that is a common word)."""
-  return word in first_names() and word.lower() not in COMMON_WORDS and word.lower() not in NOT_PEOPLE
+  names = first_names()
+  return (word in names or (not word.isascii() and unaccented(word) in names)) \
+      and word.lower() not in COMMON_WORDS and word.lower() not in NOT_PEOPLE
 
 
 def is_ambiguous_given_name(word: str) -> bool:

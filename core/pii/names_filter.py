@@ -38,16 +38,33 @@ RU_WORDS = frozenset("""май мае маем январь февраль ма�
 питер питера питеру питере питером мск спб екб москва москвы москве москву москвой""".split())
 # Words of a sentence in another language that the models take into a name next to them.
 FOREIGN_WORDS = frozenset("""ich bin mein meine ist und der die das konto rechnung bestellung kundennummer
-soy mi es mis cuenta pedido factura je suis mon ma compte commande ik ben mijn bestelling""".split())
+soy mi es mis cuenta pedido factura je suis mon ma compte commande ik ben mijn bestelling en""".split())
+# Of those, given names and surnames too ("Ben Carter", "Priya Das", "Ma Long", "Ik ben Ben"): written with a
+# capital they are dropped only at the start of a span when a word of that language follows ("Das Konto",
+# "Ma commande").
+FOREIGN_NAMES = frozenset({"ben", "das", "ma"})
+# "I'm", "it's": capitalised after a greeting ("Hi, I'm Zhang Wei") they look like the first word of a name.
+CONTRACTIONS = frozenset(w.replace("'", q) for w in """i'm it's that's here's he's she's we're you're they're i'll
+i've i'd let's who's what's there's""".split() for q in "'’")
 
 
 def _bare(word: str) -> str:
     return word.lower().strip(".,:;!?()«»\"'’").removesuffix("'s").removesuffix("’s")
 
 
+def _foreign_name_kept(text: str, start: int, end: int, left: bool) -> bool:
+    """A foreign word that is a name too ("Ben", "Das", "Ma"), capitalised, at this edge of a span: a name."""
+    word = text[start:end]
+    if _bare(word) not in FOREIGN_NAMES or not word[:1].isupper():
+        return False
+    nxt = re.match(r"[ \t]+(\S+)", text[end:end + 40])
+    return not (left and nxt and _bare(nxt.group(1)) in FOREIGN_WORDS)
+
+
 def _no_name(word: str) -> bool:
     low = _bare(word)
     return low in LABELS or low in BRANDS or low in RU_WORDS or low in FOREIGN_WORDS or low in _CITIES \
+        or word.lower().strip(".,:;!?()«»\"") in CONTRACTIONS \
         or (low.split("-")[0] in BRANDS and "-" in low)
 
 
@@ -59,9 +76,10 @@ def name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
         if low in MONTH_ABBREVIATIONS and (_NUMBER_BESIDE.match(text, end)
                                            or _NUMBER_BEFORE.search(text[max(0, start - 6):start])):
             return None  # "12 Mar 2024", "Mar 3"
-    while words and _no_name(text[words[0][0]:words[0][1]]):
+    while words and _no_name(text[words[0][0]:words[0][1]]) and not _foreign_name_kept(text, *words[0], left=True):
         words.pop(0)
-    while words and _no_name(text[words[-1][0]:words[-1][1]]):
+    while words and _no_name(text[words[-1][0]:words[-1][1]]) \
+            and not _foreign_name_kept(text, *words[-1], left=len(words) == 1):
         words.pop()
     if not words:
         return None

@@ -33,7 +33,7 @@ from core.pii.first_names import (
     is_given_name,
     without_possessive,
 )
-from core.pii.names_filter import keep_names
+from core.pii.names_filter import CONTRACTIONS, FOREIGN_NAMES, keep_names
 from core.pii.results import found
 
 _EXT_A = [chr(c) for c in range(0x100, 0x180)]
@@ -67,7 +67,8 @@ _STRONG_INTRO = re.compile(r"\b(?:my name is|my name's|full name:?|name:|account
 _LOWER_NAME = re.compile(latin(r"[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?(?:[ \t]+[a-zà-ÿ][a-zà-ÿ'’]+(?:-[a-zà-ÿ]+)?){0,2}"))
 _INTRO = re.compile(
     r"\b(?:my name is|name is|name:|full name:?|this is|i am|i'm|it's|from:|to:|cc:|bcc:|signed by|assigned to|"
-    r"contact(?: person)?:?|ask|tell|holder:?|account holder:?|cardholder:?|manager|colleague|courier|driver|"
+    r"contact(?: person)?:?|ask for|ask|tell|talk (?:to|with)|speak (?:to|with)|ping|cc|holder:?|account holder:?|"
+    r"cardholder:?|manager|colleague|courier|driver|"
     r"technician|agent|recipient:?|attn:?|attention:?|c/o|spoke (?:with|to)|talked (?:with|to)|emailed|"
     r"messaged|called|wife|husband|son|daughter|mother|father|boss|employee|user|customer|tenant|guest|"
     r"passenger|patient|client|named|name's|on behalf of|forwarded by|written by|approved by|sent by|and|"
@@ -78,7 +79,7 @@ _STOP = frozenset(STOP_WORDS) | {
     "sir", "madam", "morning", "afternoon", "evening", "regards", "thanks", "hello", "hi", "hey", "dear",
     "please", "urgent", "asap", "ok", "okay", "sorry", "yes", "no", "friend", "friends", "colleagues", "admin",
     "guest", "user", "customer", "client", "manager", "sales", "billing", "help", "helpdesk", "it", "hr",
-    "lady", "lord",
+    "lady", "lord", *CONTRACTIONS,
 }
 # A city or a site before these is a place, not a person ("the Austin team", "our Dublin office").
 _SITE = re.compile(r"[ \t]+(?:team|office|offices|site|branch|datacenter|data center|warehouse|store|campus|hq|"
@@ -92,7 +93,8 @@ _WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     """Drop stop words and all-caps acronyms the name pattern took at either end ("Thanks Team IT")."""
     words = [(m.start() + start, m.end() + start, m.group()) for m in re.finditer(r"\S+", text[start:end])]
-    while words and (words[-1][2].lower().strip(".") in _STOP or re.fullmatch(_PARTICLE, words[-1][2].lower())):
+    while words and (words[-1][2].lower().strip(".") in _STOP or (re.fullmatch(_PARTICLE, words[-1][2].lower())
+                                                                  and words[-1][2].lower() not in FOREIGN_NAMES)):
         words.pop()
     while words and words[0][2].lower().strip(".") in _STOP:
         words.pop(0)
@@ -103,10 +105,12 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     return words[0][0], words[-1][1]
 
 
-# After a role a lower-case listed given name is a name ("the technician bjorn said", "courier ahmed").
+# After a role a lower-case listed given name is a name ("the technician bjorn said", "courier ahmed"), also after
+# a self-introduction or a chat cue ("it's chidi again", "I'm fatima", "talk to sarah", "ping willemijn").
 _ROLE = re.compile(r"manager|colleague|courier|driver|technician|agent|wife|husband|son|daughter|mother|father|"
                    r"boss|employee|customer|tenant|guest|passenger|patient|client|named|spoke (?:with|to)|"
-                   r"talked (?:with|to)|ask|tell|cc:?|contact(?: person)?:?|assigned to|signed by")
+                   r"talked (?:with|to)|ask for|ask|tell|talk (?:to|with)|speak (?:to|with)|ping|cc:?|"
+                   r"contact(?: person)?:?|assigned to|signed by|i'm|i’m|i am|it's|it’s|this is")
 
 
 _ROLE_COMMA = re.compile(rf"\b(?:{_ROLE.pattern})[ \t]*,[ \t]*", re.IGNORECASE)
@@ -134,7 +138,7 @@ _VERB_LIKE = frozenset({"said", "says", "left", "told", "asked", "called", "wrot
                         "in", "to", "with", "for", "and", "or", "but", "the", "a", "an", "dropped",
                         # listed given names that are also English words: "said", "made", "per", "among"...
                         "made", "among", "per", "beat", "else", "ever", "floor", "gun", "guy", "job", "line", "lot",
-                        "man", "summer", "hope", "bill", "peace"})
+                        "man", "summer", "hope", "bill", "peace", "max", "sad", "valid", "odd", "eve", "min"})
 
 
 class CueNameRecognizer(LocalRecognizer):
