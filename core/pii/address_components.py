@@ -11,7 +11,7 @@ import re
 from core.pii.names_latin import latin
 from core.pii.places import COUNTRIES, RU_CITIES_LATIN
 
-_RU_UP = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
+RU_UP = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
 _RU_ANY = r"[А-ЯЁа-яё][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*"
 # A street name in chat without its type: an adjective («тверская», «невский») or a name in the genitive («ленина»,
 # «баумана», «малышева»); not a common word with the same ending («итого», «новый», «другой»)
@@ -63,9 +63,9 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
     # Russian
     ("street", "cyrillic", rf"(?<![А-ЯЁа-яё])(?i:{RU_TYPE})(?:\.\s?|\s)"
                rf"(?:\d{{1,3}}(?:-?(?:я|й|го|е))?\s(?:лет\s)?(?=[А-ЯЁ]))?{_RU_ANY}"
-               rf"(?:\s{_RU_UP}){{0,2}}(?:(?:\s{_RU_ANY}){{0,2}}?(?:,?\s|,)(?:(?i:д|дом)\.?\s?)?{HOUSE_NUMBER}|"
+               rf"(?:\s{RU_UP}){{0,2}}(?:(?:\s{_RU_ANY}){{0,2}}?(?:,?\s|,)(?:(?i:д|дом)\.?\s?)?{HOUSE_NUMBER}|"
                rf"(?:\s{_RU_ANY}){{0,2}}?)(?![\w])"),
-    ("street", "cyrillic", rf"(?:{_RU_UP}|\d{{1,2}}-?(?:я|й|го))(?:\s{_RU_UP})?\s(?i:проспект[еа]?|пр-т|пр-кт|"
+    ("street", "cyrillic", rf"(?:{RU_UP}|\d{{1,2}}-?(?:я|й|го))(?:\s{RU_UP})?\s(?i:проспект[еа]?|пр-т|пр-кт|"
                rf"пр\.|просп\.|шоссе|ш\.|"
                rf"набережн(?:ая|ой|ую)|наб\.|бульвар[еа]?|б-р|переул(?:ок|ке)|пер\.|проезд[еа]?|улиц[аеуы]|ул\.|площад[ьи]|"
                rf"лини[яи]|тракт[еа]?)(?:,?\s(?:(?i:д|дом)\.?\s?)?{HOUSE_NUMBER})?"),
@@ -77,18 +77,20 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
                rf",?\s(?:(?:д|дом)\.?\s?)?{HOUSE_NUMBER}"),
     ("unit", "cyrillic",
      r"(?<![А-ЯЁа-яё])(?i:д|дом|доме|кв|квартир[аеуы]|корп|корпус[еа]?|стр|строени[еия]|оф|офис[еа]?|помещение|"
-             r"пом|лит|литера|подъезд[еа]?|под|этаж[еа]?|эт)"
+             r"пом|лит|литера|подъезд[еа]?|под|этаж[еа]?|эт|уч|участ(?:ок|ке|ка))"
              r"\.?\s?(?:№\s?)?\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:[/\-]\d{1,4})?(?![\w])" + _QTY),
     ("unit", "cyrillic", r"(?<![\w])к\.?\s?\d{1,2}(?![\d.,]\d|\d)" + _QTY
              + r"|(?<![\w])(?i:лит|литера)\.?\s?[А-ЯЁA-Z](?![\w])"),  # «лит. А»
     ("place", "cyrillic",
      rf"(?<![А-ЯЁа-яё])(?:(?i:г|гор|пос|п|с|дер|д|пгт|рп|ст)\.\s?|(?i:г|город|пос[её]лок|село|деревня|"
-              rf"дер|пгт|рп|станица|хутор)\s){_RU_UP}(?:[\s-]{_RU_UP})?|(?<![А-ЯЁа-яё])(?:г|пос|с|д)\.\s?[а-яё]{{3,}}"),
-    ("place", "cyrillic", rf"{_RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|"
-              rf"(?<![А-ЯЁа-яё])(?:(?i:респ|обл|р-н)\.?\s?|(?i:район|область|республика)\s){_RU_UP}|"
+              rf"дер|пгт|рп|станица|хутор)\s){RU_UP}(?:[\s-]{RU_UP})?|(?<![А-ЯЁа-яё])(?:г|пос|с|д)\.\s?[а-яё]{{3,}}"),
+    ("place", "cyrillic", rf"{RU_UP}\s(?i:обл(?:асть)?|край|р-н|район|респ(?:ублика)?|АО)\.?|"
+              rf"(?<![А-ЯЁа-яё])(?:(?i:респ|обл|р-н)\.?\s?|(?i:район|область|республика)\s){RU_UP}|"
               r"(?<![А-ЯЁа-яё])(?:МО|ЛО)(?![А-ЯЁа-яё])"),  # Московская / Ленинградская область
     ("place", "any", r"(?<![\d\-])[1-9]\d{5}(?![\d\-])"),
-    ("name", "cyrillic", rf"{_RU_UP}(?:[\s-]{_RU_UP})?(?:\s{HOUSE_NUMBER}(?![\d.,:]\d))?"),
+    # garden and cottage partnerships: «СНТ «Ромашка»», «ДНТ Лесное» (their plots are units: «уч. 45»)
+    ("place", "cyrillic", rf"(?<![А-ЯЁа-яё])(?:СНТСН|СНТ|ДНТ|ТСН|ДПК)\s?[«\"“]?{RU_UP}(?:[\s-]{RU_UP})?[»\"”]?"),
+    ("name", "cyrillic", rf"{RU_UP}(?:[\s-]{RU_UP})?(?:\s{HOUSE_NUMBER}(?![\d.,:]\d))?"),
     # English / European
     ("street", "latin", rf"(?:(?i:unit|flat|apt)\.?\s?)?(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?,?\s"
                rf"(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\s)?"
@@ -96,13 +98,21 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
                r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"),
     # lower-case chat: "12 high street", "4 mill lane"
     ("street", "latin",
-     r"(?<![\d.,])\d{1,5}[a-z]?\s(?:[a-z]{2,}\s){1,3}(?:street|road|avenue|lane|drive|close|crescent|"
+     r"(?<![\d.,])\d{1,5}[a-z]?\s(?:(?:[a-z]{2,}|\d{1,3}(?:st|nd|rd|th))\s){1,3}(?:street|road|avenue|lane|drive|close|crescent|"
                r"terrace|boulevard|way|place|court|gardens|square)\b"),
     # and abbreviated, only before a unit or "city st 12345": "1200 lakeshore dr apt 5, chicago il 60610"
     ("street", "latin",
-     rf"(?<![\d.,])\d{{1,5}}[a-z]?\s(?:[nsew]\.?\s)?(?:[a-z]{{2,}}\s){{1,2}}(?:st|rd|ave|ln|dr|blvd|ct|pl|ter|pkwy|hwy)"
+     rf"(?<![\d.,])\d{{1,5}}[a-z]?\s(?:[nsew]\.?\s)?(?:(?:[a-z]{{2,}}|\d{{1,3}}(?:st|nd|rd|th))\s){{1,2}}(?:st|rd|ave|ln|dr|blvd|ct|pl|ter|pkwy|hwy)"
                rf"\b\.?(?=\s(?:apt|unit|suite|ste|#)|,?\s(?:[a-z]{{3,}},?\s){{1,2}}{_US_STATES}\s\d{{5}})"),
     ("unit", "latin", r"\b(?i:p\.?\s?o\.?\s?box|post office box)\s?\d{1,6}\b"),
+    # "boston ma" after a flat: a lower-case city and state without its ZIP (only extends an address; not the states
+    # that are English words: in, or, me, oh, hi, ok, id, de, al, co, la, pa)
+    ("place", "latin", r"(?<![\w.])(?!(?:and|the|then|for|but|not|you|with|from|now|here|there|call|text|send|ask|"
+                       r"tell|back|also)\s)[a-z]{3,}\s(?:ak|az|ar|ca|ct|fl|ga|il|ia|ks|ky|md|ma|mi|mn|ms|mo|mt|ne|nv|"
+                       r"nh|nj|nm|ny|nc|nd|ri|sc|sd|tn|tx|ut|vt|va|wa|wv|wi|wy|dc)(?![\w'’-])"),
+    # a Russian street in Latin letters with an English street type: "Tverskaya st. 7", "Lenina street 5"
+    ("street", "latin", r"(?<![^\W\d_])[A-Z][a-z]+(?:aya|iy|yy|oy|ya|ina|ova|eva|ogo)\s(?i:st|str|street|ave|avenue|"
+                        r"rd|road|prospect|prosp)\.?,?\s(?:(?i:d|dom|house)\.?\s?)?\d{1,4}[A-Za-z]?(?:[/\-]\d{1,4})?(?![\w])"),
     # Compound street names: "Kastanienallee 12", "Prinsengracht 263", "Kaiserring 4"; lower case only with an
     # unambiguous suffix ("kastanienallee 12"), and -ring only after a consonant ("during 3", "Offering 2" are not).
     ("street", "latin", rf"(?:{_LAT_UP}\s(?:{_PARTICLE}\s)*)?(?<![^\W\d_])(?:[A-ZÀ-Ý][a-zà-ÿ]{{2,}}{_EU_SUFFIX}|"

@@ -14,7 +14,7 @@ import re
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
-from core.pii.address_components import COMPONENTS, HOUSE_NUMBER, NOT_COUNTED, RU_STREET, RU_TYPE
+from core.pii.address_components import COMPONENTS, HOUSE_NUMBER, NOT_COUNTED, RU_STREET, RU_TYPE, RU_UP
 from core.pii.places import RU_CITY_WORDS
 from core.pii.results import found
 
@@ -28,6 +28,9 @@ _CITY_MARK = re.compile(r"(?<![А-ЯЁа-яё])(?i:г|гор|город)(?:\.\s?
 _NOVGOROD = re.compile(r"\s(?i:новгород[аеу]?)(?![А-ЯЁа-яё])")
 _AFTER_CITY = re.compile(rf",?\s(?:(?:на|по)\s)?{RU_STREET}(?:\s{RU_STREET})?,?\s(?:(?i:д|дом)\.?\s?)?"
                          rf"(?!(?:19|20)\d\d(?!\d)){HOUSE_NUMBER}{NOT_COUNTED}")  # not a year: «москва летняя 2024»
+# «по адресу Кирова 3», «на адрес Гагарина 12-5»: a street named in the genitive, known as one by the word before it
+_AFTER_CUE = re.compile(rf"(?<![А-ЯЁа-яё])(?i:адрес[уаеом]*)(?:\s?[:\-–])?\s(?:(?i:на|по)\s)?"
+                        rf"(?P<street>{RU_UP}(?:\s{RU_UP})?,?\s(?:(?i:д|дом)\.?\s?)?{HOUSE_NUMBER}{NOT_COUNTED})")
 _FLAT = re.compile(r",?\s(?i:кв|квартира)\.?\s?\d")
 _CYR_START = re.compile(r"(?<![А-ЯЁа-яё\-])[А-ЯЁа-яё]")
 _BEFORE_FLAT = re.compile(rf"{RU_STREET}\s(?:(?i:д|дом)\.?\s?)?{HOUSE_NUMBER}\Z")  # in the 48 characters before a flat
@@ -59,6 +62,8 @@ def _chat_parts(text: str, cyrillic: bool, latin: bool) -> tuple[list[_Part], li
             if after:
                 mark = _CITY_MARK.search(text, max(0, m.start() - 7), m.start())
                 streets.append((mark.start() if mark else m.start(), after.end(), "street"))
+        if "адрес" in lowered:
+            streets.extend((m.start("street"), m.end("street"), "street") for m in _AFTER_CUE.finditer(text))
         if "кв" in lowered:
             for flat in _FLAT.finditer(text):  # tried at the word starts before it only: a search cost 10 us a flat
                 end = flat.start()
