@@ -32,7 +32,7 @@ _QTY = (r"(?!\d|\s?(?:кв\.?\s?м|м2|м²|метр\w*|км|кг|руб\w*|р\.
 # A house number: "12", "12а", "14/2", "45/3/12" (Vienna: house/stair/flat), "123-II" and "27 hs" (Dutch floors),
 # "12 bis"; not a quantity ("2 x 12")...
 HOUSE_NUMBER = (r"\d{1,4}[А-ЯЁа-яёA-Za-z]?(?:(?:\s?(?:к|корп\.?|стр\.?)|с)\d{1,2}(?!\d))?"  # «101к2», «31с1», «12 к2»
-        r"(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?){0,2}(?:-(?:I{1,3}|IV|hs|H)|\s(?:hs|bis|ter))?"
+        r"(?:\s?[/\-]\s?\d{1,4}[А-ЯЁа-яёA-Za-z]?){0,2}(?:(?<=\d)с\d{1,2}(?!\d))?(?:-(?:I{1,3}|IV|hs|H)|\s(?:hs|bis|ter))?"
         r"(?:\s[A-H]\s\d{1,3}(?![\d]|[.,:]\d))?(?![\dА-ЯЁа-яёA-Za-z]|\s?[x×]\s)"  # "12 B 34": Finnish stair + flat
         + _QTY)
 _EN_TYPE = (r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
@@ -140,7 +140,8 @@ COMPONENTS: list[tuple[str, str, re.Pattern[str]]] = [(k, script, re.compile(p))
                rf"(?:\s(?:{_PARTICLE}\s)*{_LAT_UP}){{0,3}}(?:,?\s(?:n[º°o]\.?\s?)?{HOUSE_NUMBER}(?![\d.,:]\d))?"),
     ("unit", "latin", r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s?[A-H](?![\w'’])|"  # "Unit B", "Apt. C"
              r"(?i:apt|apartment|unit|suite|ste|flat|piso)\.?\s?#?\s?\d{1,4}[A-Za-z]?(?:/\d{1,3})?\b|"
-             r"#\s?\d{1,4}[A-Za-z]?\b|\b\d{1,2}\.\s?(?:OG|Stock|Etage)\b"),  # "Flat 4/2", "2. OG"
+             r"#\s?\d{1,4}[A-Za-z]?\b|\b\d{1,2}\.\s?(?:OG|Stock|Etage)\b|"  # "Flat 4/2", "2. OG"
+             r"(?<=\d\s)(?:m\.|lok\.)\s?\d{1,4}\b"),  # Polish flats after the house number: "Długa 5 m. 3"
     # A room or a floor alone is not an address ("Room 4B, 3rd floor"); it only extends one.
     ("place", "latin", r"(?i:fl|floor|room|rm|bldg|building|étage|etage|office|level|lvl)\.?\s?#?\s?\d{1,4}[A-Za-z]?\b|"
               r"\d{1,2}(?:st|nd|rd|th)\s(?i:floor|fl\b\.?)|\d{1,2}(?:e|er|ème|eme|de|ste)\s(?i:étage|etage|verdieping)|"

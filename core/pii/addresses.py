@@ -26,7 +26,7 @@ _JOINED = ("street", "unit", "place")  # the parts a preposition may join
 _CYR_WORD = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*")
 _CITY_MARK = re.compile(r"(?<![А-ЯЁа-яё])(?i:г|гор|город)(?:\.\s?|\s)\Z")  # «г. Самара, Ленина 12»
 _NOVGOROD = re.compile(r"\s(?i:новгород[аеу]?)(?![А-ЯЁа-яё])")
-_AFTER_CITY = re.compile(rf",?\s(?:(?:на|по)\s)?{RU_STREET}(?:\s{RU_STREET})?,?\s(?:(?i:д|дом)\.?\s?)?"
+_AFTER_CITY = re.compile(rf",?\s(?:(?:на|по)\s)?{RU_STREET}(?:\s(?:{RU_STREET}|{RU_UP}))?,?\s(?:(?i:д|дом)\.?\s?)?"
                          rf"(?!(?:19|20)\d\d(?!\d)){HOUSE_NUMBER}{NOT_COUNTED}")  # not a year: «москва летняя 2024»
 # «по адресу Кирова 3», «на адрес Гагарина 12-5»: a street named in the genitive, known as one by the word before it
 _AFTER_CUE = re.compile(rf"(?<![А-ЯЁа-яё])(?i:адрес[уаеом]*)(?:\s?[:\-–])?\s(?:(?i:на|по)\s)?"
