@@ -218,6 +218,7 @@ async def test_a_question_deleted_while_the_model_stalls_gets_the_note_after_all
     await asyncio.sleep(1.5)  # the pace has shown all of it
     await rig.event(slack_events.tombstoned(rig.asked[ts], after_s=2))
     await wait_for(lambda: NOTE in rig.slack.thread_text("C1", ts))
+    await rig.idle()  # the Stop button goes when the answer ends, just after the note
     [message] = rig.slack.thread("C1", ts)
     assert message.text.startswith("word0") and message.text.count(NOTE) == 1 and "word8" not in message.text
 
