@@ -114,6 +114,16 @@ from tests.fakes.telegram_api import telegram_api  # noqa: E402, F401  (the fake
 
 
 @pytest.fixture(scope="session")
+def masker() -> Any:
+    """The default masker (English and Russian analyzers, no vault), built once for the PII tests."""
+    from core.pii.analyzer import build_analyzer
+    from core.pii.masker import Masker
+    from core.pii.settings import PiiSettings
+
+    return Masker(build_analyzer(PiiSettings()), vault=None)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
 async def embedder() -> Any:
     """The local embedding model, loaded once for the whole session (~7 s)."""
     from core.knowledge.embeddings import LocalEmbedder

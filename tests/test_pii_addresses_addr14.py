@@ -11,15 +11,7 @@ import time
 import pytest
 
 from core.pii.addresses import find_addresses
-from core.pii.analyzer import build_analyzer
-from core.pii.masker import Masker
-from core.pii.settings import PiiSettings
-from tests.test_pii_recognizers import assert_masked_and_kept, labelled
-
-
-@pytest.fixture(scope="module")
-def masker():
-    return Masker(build_analyzer(PiiSettings()), vault=None)  # type: ignore[arg-type]
+from tests.support.pii_checks import assert_masked_and_kept, labelled
 
 
 @pytest.mark.parametrize("example", labelled("addresses_addr14.jsonl"))

@@ -7,22 +7,12 @@ marked `known_gap` are misses we know of. Plus hostile inputs."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from core.pii.analyzer import build_analyzer
-from core.pii.masker import Masker
 from core.pii.options import BotPiiOptions
-from core.pii.settings import PiiSettings
-from tests.test_pii_recognizers import assert_masked_and_kept, labelled
+from tests.support.pii_checks import assert_masked_and_kept, assert_stays_linear, labelled
 
 OPTIONS = BotPiiOptions(languages=("en", "ru"))
-
-
-@pytest.fixture(scope="module")
-def masker():
-    return Masker(build_analyzer(PiiSettings()), vault=None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("example", labelled("names_names13.jsonl"))
@@ -36,14 +26,4 @@ def test_every_name_masked_and_decoys_kept(masker, example):
                                    "Mar 3 Addr number ", "my name is sven de vries ",
                                    "Xu Mingyang ", "agent Maria "])
 def test_long_hostile_input_stays_linear(masker, chunk):
-    small = (chunk * (2_000 // len(chunk)))[:2_000]
-    large = (chunk * (20_000 // len(chunk)))[:20_000]
-    masker.analyze_sync(small, OPTIONS)
-    start = time.process_time()
-    masker.analyze_sync(small, OPTIONS)
-    t_small = time.process_time() - start
-    start = time.process_time()
-    masker.analyze_sync(large, OPTIONS)
-    t_large = time.process_time() - start
-    # 10x the text: well under 100x the time (a quadratic pattern), with room for a loaded machine
-    assert t_large < 20.0 and t_large < 40 * max(t_small, 0.01), (t_small, t_large)
+    assert_stays_linear(masker, chunk)

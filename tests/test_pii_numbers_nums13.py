@@ -11,19 +11,11 @@ import time
 
 import pytest
 
-from core.pii.analyzer import build_analyzer
-from core.pii.masker import Masker
 from core.pii.numbers_ru import RuInnRecognizer
 from core.pii.options import BotPiiOptions
-from core.pii.settings import PiiSettings
-from tests.test_pii_recognizers import assert_masked_and_kept, labelled
+from tests.support.pii_checks import assert_masked_and_kept, labelled
 
 OPTIONS = BotPiiOptions(languages=("en", "ru"))
-
-
-@pytest.fixture(scope="module")
-def masker():
-    return Masker(build_analyzer(PiiSettings()), vault=None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("example", labelled("numbers_dates_nums13.jsonl"))

@@ -4,19 +4,16 @@ that runs before the cache and memory write."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from core.pii.addresses import find_addresses
-from core.pii.analyzer import build_analyzer
 from core.pii.guard import masked_for_storage, unchanged_by_masking
-from core.pii.masker import Masker
 from core.pii.options import BotPiiOptions
 from core.pii.secrets import random_looking
-from core.pii.settings import PiiSettings
 from core.profile import BotProfile
+from tests.support.pii_checks import assert_masked_and_kept, labelled
 from tests.test_pii_stage import Model, engine, inbound
 
 # regression.jsonl: the first tuning set; english_names_addresses.jsonl: English names and addresses written
@@ -35,45 +32,18 @@ from tests.test_pii_stage import Model, engine, inbound
 # sentence-start words as decoys; US/UK/FR/DE/NL/ES/IE/CA/AU/IN street addresses as one span);
 # ru_addresses_dob_cards_pii11.jsonl: written by the implementer of branch pii11 (Russian street addresses in chat
 # forms, villages, regions and case forms; Russian dates of birth; cards in every grouping; Russian phones; square
-# metres, prices, order numbers, «дом» as a word and non-birth dates as decoys).
-DATA = Path(__file__).parent / "data" / "pii"
-
-
-def labelled(*names: str) -> list:
-    """The rows of own labelled sets under tests/data/pii as pytest params; rows marked `known_gap` are strict
-    xfails (a known miss that starts to pass fails the run, so the mark is taken off)."""
-    rows = [json.loads(line) for name in names for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
-    return [pytest.param(e, id=e["id"], marks=pytest.mark.xfail(strict=True, reason="known gap")
-                         if e.get("known_gap") else ()) for e in rows]
-
-
+# metres, prices, order numbers, «дом» as a word and non-birth dates as decoys). gaps_pii7.jsonl: the gaps the pii7
+# notes listed.
 EXAMPLES = labelled("regression.jsonl", "english_names_addresses.jsonl", "gaps_pii3.jsonl", "names_addresses_pii5.jsonl",
                     "secrets_dates_numbers_pii6.jsonl", "names_addresses_pii8.jsonl", "names_addresses_pii10.jsonl",
-                    "ru_addresses_dob_cards_pii11.jsonl")
+                    "ru_addresses_dob_cards_pii11.jsonl", "gaps_pii7.jsonl")
 OPTIONS = BotPiiOptions(languages=("en", "ru"))
-
-
-@pytest.fixture(scope="module")
-def masker():
-    return Masker(build_analyzer(PiiSettings()), vault=None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_every_value_masked_and_decoys_kept(masker, example):
     assert_masked_and_kept(masker, example)
 
-
-def assert_masked_and_kept(masker: Masker, example: dict) -> None:
-    """Every labelled value of `example` is covered by masked spans; no decoy is touched."""
-    text = example["text"]
-    _, results = masker.analyze_sync(text, OPTIONS)
-    covered = {i for r in results for i in range(r.start, r.end)}
-    for entity in example["entities"]:
-        start = text.index(entity["value"])
-        assert all(i in covered for i in range(start, start + len(entity["value"]))), (entity, results)
-    for decoy in example["decoys"]:
-        start = text.index(decoy)
-        assert not covered & set(range(start, start + len(decoy))), (decoy, results)
 
 
 def test_address_is_one_span_and_cities_alone_are_not_addresses():

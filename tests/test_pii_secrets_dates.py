@@ -8,17 +8,10 @@ import time
 
 import pytest
 
-from core.pii.analyzer import build_analyzer
 from core.pii.masker import Masker
 from core.pii.options import BotPiiOptions
-from core.pii.settings import PiiSettings
 
 OPTIONS = BotPiiOptions(languages=("en", "ru"))
-
-
-@pytest.fixture(scope="module")
-def masker():
-    return Masker(build_analyzer(PiiSettings()), vault=None)  # type: ignore[arg-type]
 
 
 def masked(masker: Masker, text: str) -> list[str]:

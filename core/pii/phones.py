@@ -19,7 +19,7 @@ _NOT_PHONE_BEFORE = re.compile(
     r"(?:\b(?:orders?|invoices?|account|acct|tracking|track|parcel|shipment|ticket|case|contract|sku|article|"
     r"item|ref(?:erence)?|po|receipt|inn|ogrn)|(?<!\w)(?:заказ\w*|счёт\w*|счет\w*|договор\w*|накладн\w*|трек\w*|"
     r"отправлени\w*|артикул\w*|инн|огрн\w*|огрнип|бик|кпп|окпо|р/с|к/с|л/с|квитанци\w*|чек\w*|посылк\w*|"
-    r"штрих-?код\w*|обращени\w*|заявк\w*))"
+    r"штрих-?код\w*|обращени\w*|заявк\w*|тикет\w*))"
     r"\s*(?:no\.?|n°|№|#|номер|number|id)?\s*[:\-]?\s*\Z", re.IGNORECASE)
 
 
@@ -42,7 +42,7 @@ _PHONE_WORD = re.compile(
 PHONE_WORD_BEFORE = 40
 PHONE_WORD_AFTER = 24
 _OTHER_NUMBER_WORD = re.compile(r"\b(?:orders?|invoices?|tracking|ticket|sku|ref|serial|asset|id)\b|(?<!\w)(?:заказ\w*|"
-                                r"счёт\w*|счет\w*|трек\w*|артикул\w*|заявк\w*|инн|снилс|паспорт\w*|серийн\w*)",
+                                r"счёт\w*|счет\w*|трек\w*|артикул\w*|заявк\w*|тикет\w*|инн|снилс|паспорт\w*|серийн\w*)",
                                 re.IGNORECASE)
 
 
@@ -66,12 +66,16 @@ class FormattedPhoneRecognizer(PreChecked, PatternRecognizer):
     also matches keeps its result). An extension joins the span.
     """
 
-    needs = staticmethod(digits_at_least(8))
+    needs = staticmethod(digits_at_least(7))
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("ru phone", r"(?<![\d+])(?:\+7|8)[\s\-]?\(?\d{3}\)?[\s\-]?\d{3}[\s\-]?\d{2}[\s\-]?\d{2}(?!\d)", 0.5),
         # a mobile after a bare 7 («7 912 345 67 89», 79123456789) and city codes of 4-5 digits («8 (3412) 12-34-56»)
         Pattern("ru phone 7", r"(?<![\w+])7[\s\-]?\(?9\d{2}\)?[\s\-]?\d{3}[\s\-]?\d{2}[\s\-]?\d{2}(?!\d)", 0.45),
         Pattern("ru city code", r"(?<![\d+])(?:\+7|8)[\s\-]?\(\d{4,5}\)[\s\-]?\d{1,3}(?:[\s\-]?\d{2}){2}(?!\d)", 0.5),
+        # a city code in brackets without the 8 («(495) 123-45-67», «(3412)12-34-56»): written as a phone only
+        Pattern("ru city code in brackets", r"(?<![\w+)])\(\d{3,5}\)\s?\d{1,3}(?:[\s\-]\d{2}){2}(?![\d\-])", 0.45),
+        # dots between every group, one separator throughout: «8.912.345.67.89», «+7.912.345.67.89»
+        Pattern("ru phone dots", r"(?<![\d+.])(?:\+7|8)\.\d{3}\.\d{3}\.\d{2}\.\d{2}(?![\d.])", 0.45),
         Pattern(
             "nanp phone",
             r"(?<![\w+])(?:(?:\+1|001|1)[\s.\-]?)?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[\s.\-])\d{3}[\s.\-]\d{4}(?!\d)",
@@ -84,6 +88,8 @@ class FormattedPhoneRecognizer(PreChecked, PatternRecognizer):
         Pattern("de national", r"(?<![\w+])0[1-9]\d{1,4}[\s/\-]\d{5,8}(?![\d\-])", 0.45),
         Pattern("fr national", r"(?<![\w+])0[1-9](?:[\s.]\d{2}){4}(?![\d\-])", 0.5),
         Pattern("digits (phone word)", r"(?<![\w+.\-/#])(?:[2-9]\d{9}|0\d{9,10})(?![\w\-/])", 0.42),
+        # a seven-digit local number in the Russian grouping, after a phone word only: «тел. 123-45-67»
+        Pattern("ru local (phone word)", r"(?<![\w+\-.])\d{3}-\d{2}-\d{2}(?![\w\-.])", 0.42),
         Pattern("ru mobile without prefix (phone word)",
                 r"(?<![\w+\-])(?:\(9\d{2}\)\s?|9\d{2}[\s\-])\d{3}[\s\-]\d{2}[\s\-]\d{2}(?![\d\-])", 0.42),
     ]
@@ -117,7 +123,12 @@ class FormattedPhoneRecognizer(PreChecked, PatternRecognizer):
         if pattern_text.startswith("+"):
             # 8-15 digits (E.164); a `+` number is a phone: full score.
             return 8 <= digits <= 15
+        if digits == 7:
+            return _LOCAL_SHAPE.fullmatch(pattern_text) is not None  # only ever after a phone word (WORD_GATED)
         return 9 <= digits <= (13 if pattern_text.startswith("00") else 12)
+
+
+_LOCAL_SHAPE = re.compile(r"\d{3}-\d{2}-\d{2}")
 
 
 def with_extension(text: str, result: RecognizerResult) -> RecognizerResult:
