@@ -4,8 +4,6 @@ that runs before the cache and memory write."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from core.pii.addresses import find_addresses

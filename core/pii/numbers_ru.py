@@ -85,7 +85,7 @@ class RuInnRecognizer(PreChecked, PatternRecognizer):
         order or an account is none («инн не нужен, заказ 7712345671») and digits in pairs are none."""
         results = []
         for r in super().analyze(text, entities, nlp_artifacts, regex_flags):
-            if labelled_inn(text, r.start) or _INN_LABEL_AFTER.match(text, r.end):
+            if labelled_inn(text, r.start) or _INN_LABEL_AFTER.match(text, r.end) or after_organisation(text, r.start):
                 r.score = max(r.score, 0.8)
             elif _in_pairs(r) or named_as_other_number(text, r.start):
                 continue
@@ -101,7 +101,7 @@ def _in_pairs(result: RecognizerResult) -> bool:
 # The labels of an INN, Russian and English: «ИНН», «И.Н.Н.», «ИНН/КПП» (the INN comes first), «налоговый номер»,
 # «номер налогоплательщика», "INN", "TIN", "tax ID", "tax identification number", "taxpayer number", "tax no.".
 _INN_LABEL = re.compile(
-    r"(?<![^\W\d_])(?:(?:инн|inn)(?:\s?/\s?(?:кпп|kpp))?|и\.\s?н\.\s?н\.?|tin|налогов\w*\s+номер\w*"
+    r"(?<![^\W\d_])(?:(?:инн|inn)(?:\s?(?:/|,|и|and|&)\s?(?:кпп|kpp))?|и\.\s?н\.\s?н\.?|tin|налогов\w*\s+номер\w*"
     r"|номер\w*\s+налогоплательщика|tax\s?payer\s+(?:id\w*|number|no\.?)"
     r"|tax\s+(?:id(?:entification)?|number|no\.?|reg\w*(?:\s+number)?))(?![^\W\d_])", re.IGNORECASE)
 # Between the label and the number, words that name another number or say the INN is not given: «инн не нужен,
@@ -116,6 +116,17 @@ INN_LABEL_BEFORE = 40
 _INN_LABEL_AFTER = re.compile(
     r"\s*[\-\u2014\u2013:(]?\s*(?:(?:is|это)\s+)?(?:(?:our|my|the|his|her|their|its|наш|мой|моя|его|её|ее)\s+)?"
     r"(?:инн|inn|tin|tax\s+id)(?![^\W\d_])(?!\s*(?:not\b|isn|is\s+not|не\s|нет\b))", re.IGNORECASE)
+
+
+# A company or sole trader named just before the number: a requisites line («ООО «Ромашка», 7707083893», «ИП Сидоров
+# А.В. 500100732259»), where a valid number is its INN.
+_ORGANISATION_BEFORE = re.compile(
+    r"(?<![^\W\d_])(?:ооо|оао|зао|пао|ао|ип|нко|llc|ltd)(?![^\W\d_])[^\d\n]{0,36}\Z", re.IGNORECASE)
+
+
+def after_organisation(text: str, start: int) -> bool:
+    before = text[max(0, start - 40):start]
+    return _ORGANISATION_BEFORE.search(before) is not None and not _OTHER_NUMBER_BETWEEN.search(before)
 
 
 def labelled_inn(text: str, start: int) -> bool:
