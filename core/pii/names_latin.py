@@ -141,6 +141,25 @@ _VERB_LIKE = frozenset({"said", "says", "left", "told", "asked", "called", "wrot
                         "man", "summer", "hope", "bill", "peace", "max", "sad", "valid", "odd", "eve", "min"})
 
 
+# "<name> from <team>": the teams a colleague says they are from in a support chat.
+_FROM_TEAM = re.compile(latin(
+    r"(?<![^\W\d_])([A-Za-zà-ÿÀ-Þ][a-zà-ÿ'’]+)(?:[ \t]+([A-Za-zà-ÿÀ-Þ][a-zà-ÿ'’]+(?:-[A-Za-zà-ÿ][a-zà-ÿ]+)?))?"
+    r"[ \t]+from[ \t]+(?:the[ \t]+|our[ \t]+)?(?:accounting|accounts|finance|hr|it|sales|marketing|legal|support|"
+    r"billing|procurement|purchasing|logistics|warehouse|payroll|engineering|security|facilities|reception|ops|"
+    r"operations|admin|devops|qa|helpdesk|help desk|compliance|design|product|customer service|dispatch|shipping)"
+    r"(?![^\W\d_])"), re.IGNORECASE)
+
+
+def _given_word(word: str) -> bool:
+    """A listed given name; capitalised before "from <team>", one that is also a common word counts ("Mark")."""
+    low = word.lower()
+    if low in _STOP:
+        return False
+    if word[:1].isupper() and word in first_names():
+        return True
+    return low not in _VERB_LIKE and is_given_name(without_possessive(low).capitalize())
+
+
 class CueNameRecognizer(LocalRecognizer):
     def __init__(self, supported_language: str) -> None:
         super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
@@ -185,7 +204,23 @@ class CueNameRecognizer(LocalRecognizer):
             if low and words and words[0][2] not in _STOP and len(words[0][2]) >= 2:
                 out.append(found(self, "PERSON", low.start(), low.start() + words[-1][1], 0.6))
         out.extend(self._given_names(text))
+        out.extend(self._from_team(text))
         return keep_names(text, out)
+
+    def _from_team(self, text: str) -> list[RecognizerResult]:
+        """A listed given name, in any case, right before "from <a team>" ("Mark from accounting says", "ewa
+        kowalska from accounting here"): a colleague introduced by their team. A surname after it joins the span."""
+        out = []
+        for m in _FROM_TEAM.finditer(text):
+            first, second = m.group(1), m.group(2)
+            if second is None or not _given_word(first):
+                if _given_word(second or first):
+                    start = m.start(2) if second else m.start(1)
+                    out.append(found(self, "PERSON", start, start + len(second or first), 0.6))
+                continue
+            surname = second.lower() not in _STOP and second.lower() not in _VERB_LIKE and not second.isupper()
+            out.append(found(self, "PERSON", m.start(1), m.end(2) if surname else m.end(1), 0.6))
+        return out
 
 
     def _given_names(self, text: str) -> list[RecognizerResult]:
