@@ -20,7 +20,8 @@ def test_every_address_masked_and_decoys_kept(masker, example):
 
 
 @pytest.mark.parametrize("piece", ["по адресу Кирова 3, ", "СНТ Ромашка, уч. 45 ", "15 e 3rd ave apt 12 ",
-                                   "Tverskaya st. 7, ", "apt 2 boston ma ", "адрес: адрес: Мира "])
+                                   "Tverskaya st. 7, ", "apt 2 boston ma ", "адрес: адрес: Мира ", "Tverskaya 7, apt ",
+                                   "nevsky 28 flat flat ", "Dostoevskaya 3 apartment "])
 def test_long_hostile_input_stays_linear(piece):
     text = piece * (20_000 // len(piece))
     started = time.process_time()

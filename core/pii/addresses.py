@@ -35,7 +35,7 @@ _FLAT = re.compile(r",?\s(?i:кв|квартира)\.?\s?\d")
 _CYR_START = re.compile(r"(?<![А-ЯЁа-яё\-])[А-ЯЁа-яё]")
 _BEFORE_FLAT = re.compile(rf"{RU_STREET}\s(?:(?i:д|дом)\.?\s?)?{HOUSE_NUMBER}\Z")  # in the 48 characters before a flat
 _BEFORE_KV = re.compile(r"(?<![^\W\d_])[A-Za-z][a-z]+(?:sky|skiy|skaya|skoy|aya|iy|oy|ina|ova|eva|ogo)\s"
-                        r"(?:d\.?\s?|dom\s)?\d{1,4}[a-z]?(?:[/\-]\d{1,4})?(?=,?\s(?i:kv\.?|kvartira)\s?\d)")
+                        r"(?:d\.?\s?|dom\s)?\d{1,4}[a-z]?(?:[/\-]\d{1,4})?(?=,?\s(?i:kv\.?|kvartira|apt\.?|apartment|flat)\s?\d)")
 
 
 _Part = tuple[int, int, str]  # start, end, kind
@@ -71,7 +71,7 @@ def _chat_parts(text: str, cyrillic: bool, latin: bool) -> tuple[list[_Part], li
                                if (b := _BEFORE_FLAT.match(text, w.start(), end))), None)
                 if before:
                     streets.append((before.start(), before.end(), "street"))
-    if latin and "kv" in lowered:
+    if latin and ("kv" in lowered or "apt" in lowered or "flat" in lowered or "apartment" in lowered):
         streets.extend((m.start(), m.end(), "street") for m in _BEFORE_KV.finditer(text))
     return streets, cities
 
